@@ -1,0 +1,54 @@
+import { type ServerType, serve } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { Emulator, type EmulatorOptions } from './emulator.ts';
+import { resourceRoutes } from './resources/index.ts';
+import { createApp } from './server/app.ts';
+import { type ControlRoute, coreControlRoutes } from './server/control.ts';
+
+export { StripeError } from './core/errors.ts';
+export { API_VERSION, Emulator, type EmulatorOptions } from './emulator.ts';
+
+export type StripeEmulator = {
+  emulator: Emulator;
+  /** The emulator as a web-standard fetch handler, for in-process use without a port. */
+  fetch: (request: Request) => Response | Promise<Response>;
+  app: Hono;
+};
+
+const controlRoutes: ControlRoute[] = [coreControlRoutes];
+
+/** Builds an emulator with every resource, control path and service wired in. */
+export function createEmulator(options: EmulatorOptions = {}): StripeEmulator {
+  const emulator = new Emulator(options);
+  emulator.routes.push(...resourceRoutes);
+  const app = createApp(emulator, (hono) => {
+    for (const register of controlRoutes) register(hono, emulator);
+  });
+  return { emulator, app, fetch: (request) => app.fetch(request) };
+}
+
+export type RunningEmulator = StripeEmulator & {
+  port: number;
+  url: string;
+  close: () => Promise<void>;
+};
+
+export type ListenOptions = EmulatorOptions & { port?: number; hostname?: string };
+
+/** Starts an emulator on a port (0 picks a free one) and resolves once it accepts connections. */
+export async function startEmulator(options: ListenOptions = {}): Promise<RunningEmulator> {
+  const built = createEmulator(options);
+  const hostname = options.hostname ?? '127.0.0.1';
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+    const server = serve({ fetch: built.fetch, port: options.port ?? 12111, hostname }, (info) =>
+      resolve({ server, port: info.port }),
+    );
+    server.once('error', reject);
+  });
+  const close = () =>
+    new Promise<void>((resolve, reject) => {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      server.close((error) => (error ? reject(error) : resolve()));
+    });
+  return { ...built, port, url: `http://${hostname}:${port}`, close };
+}

@@ -1,0 +1,20 @@
+import { Command } from 'commander';
+import { emulatorCommand } from './emulator.ts';
+
+/** `subledger`: one binary for every operation; each command lives in its own module. */
+const program = new Command()
+  .name('subledger')
+  .description('Subledger: Stripe billing state, correct and instantly answerable, on PostgreSQL')
+  .showHelpAfterError()
+  .exitOverride();
+
+program.addCommand(emulatorCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const code = (error as { code?: string }).code ?? '';
+  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exit(0);
+  if (!code.startsWith('commander.')) console.error(`subledger: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit((error as { exitCode?: number }).exitCode ?? 1);
+}
