@@ -55,7 +55,10 @@ export class Emulator {
   webhooks: WebhookPublisher = { pendingFor: () => 0, publish: () => {} };
   apiFaults: ApiFaultInjector = { intercept: async () => null };
 
+  readonly options: EmulatorOptions;
+
   constructor(options: EmulatorOptions = {}) {
+    this.options = options;
     this.random = new Random(options.seed ?? Date.now() % 2 ** 31);
     this.clock = new SystemClock(options.wallClockMs);
   }

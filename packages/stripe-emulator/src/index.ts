@@ -1,9 +1,14 @@
 import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { billingModule } from './billing/index.ts';
+import { catalogModule } from './catalog/index.ts';
+import { customersModule } from './customers/index.ts';
 import { Emulator, type EmulatorOptions } from './emulator.ts';
-import { resourceRoutes } from './resources/index.ts';
+import { faultsModule } from './faults/index.ts';
 import { createApp } from './server/app.ts';
-import { type ControlRoute, coreControlRoutes } from './server/control.ts';
+import { coreControlRoutes } from './server/control.ts';
+import type { EmulatorModule } from './server/module.ts';
+import { webhooksModule } from './webhooks/index.ts';
 
 export { StripeError } from './core/errors.ts';
 export { API_VERSION, Emulator, type EmulatorOptions } from './emulator.ts';
@@ -15,14 +20,25 @@ export type StripeEmulator = {
   app: Hono;
 };
 
-const controlRoutes: ControlRoute[] = [coreControlRoutes];
+/** Static paths (`/v1/customers/search`) must come before `/:id` patterns within each module. */
+const modules: EmulatorModule[] = [
+  customersModule,
+  catalogModule,
+  billingModule,
+  webhooksModule,
+  faultsModule,
+];
 
 /** Builds an emulator with every resource, control path and service wired in. */
 export function createEmulator(options: EmulatorOptions = {}): StripeEmulator {
   const emulator = new Emulator(options);
-  emulator.routes.push(...resourceRoutes);
+  for (const module of modules) {
+    emulator.routes.push(...module.routes);
+    module.install?.(emulator);
+  }
   const app = createApp(emulator, (hono) => {
-    for (const register of controlRoutes) register(hono, emulator);
+    coreControlRoutes(hono, emulator);
+    for (const module of modules) module.control?.(hono, emulator);
   });
   return { emulator, app, fetch: (request) => app.fetch(request) };
 }

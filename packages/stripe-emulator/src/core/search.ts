@@ -40,7 +40,11 @@ function parseClause(part: string, query: string): Clause {
   const [, negation, singleKey, doubleKey, field, operator, single, double, number, nullValue] = match;
   const metadataKey = singleKey ?? doubleKey ?? null;
   const value =
-    nullValue !== undefined ? null : number !== undefined ? Number(number) : unescapeQuoted(single ?? double ?? '');
+    nullValue !== undefined
+      ? null
+      : number !== undefined
+        ? Number(number)
+        : unescapeQuoted(single ?? double ?? '');
   if (operator === '~' && (typeof value !== 'string' || value.length < 3))
     throw parameterInvalid('query', 'Substring matching (~) requires a string of at least 3 characters.');
   return {

@@ -16,7 +16,9 @@ function parseSeed(value: string): number {
 /** `subledger emulator`: the offline Stripe, for the server, tests and anyone integrating with Stripe. */
 export function emulatorCommand(): Command {
   return new Command('emulator')
-    .description('Run the offline Stripe emulator (Stripe REST API under /v1/, control paths under /_emulator/)')
+    .description(
+      'Run the offline Stripe emulator (Stripe REST API under /v1/, control paths under /_emulator/)',
+    )
     .option('--port <port>', 'port to listen on', parsePort, 12111)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--seed <seed>', 'seed for ids, faults and delivery order (replays a run)', parseSeed)
@@ -27,7 +29,9 @@ export function emulatorCommand(): Command {
         ...(options.seed !== undefined ? { seed: options.seed } : {}),
       });
       console.log(`Stripe emulator listening on ${running.url} (seed ${running.emulator.random.seed})`);
-      console.log(`Point the stripe SDK at it: new Stripe('sk_test_…', { host: '${options.host}', port: ${running.port}, protocol: 'http' })`);
+      console.log(
+        `Point the stripe SDK at it: new Stripe('sk_test_…', { host: '${options.host}', port: ${running.port}, protocol: 'http' })`,
+      );
       const stop = async () => {
         await running.close();
         process.exit(0);

@@ -14,7 +14,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   const code = (error as { code?: string }).code ?? '';
-  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exit(0);
-  if (!code.startsWith('commander.')) console.error(`subledger: ${error instanceof Error ? error.message : String(error)}`);
+  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
+    process.exit(0);
+  if (!code.startsWith('commander.'))
+    console.error(`subledger: ${error instanceof Error ? error.message : String(error)}`);
   process.exit((error as { exitCode?: number }).exitCode ?? 1);
 }

@@ -5,10 +5,10 @@ import { createdFilterParam, matchesCreated, paginate, paginationParams } from '
 import { emptyable, int, list, mergeMetadata, metadata, oneOf } from '../core/params.ts';
 import type { Scope } from '../core/scope.ts';
 import { type SearchFields, search, searchParams } from '../core/search.ts';
+import { addressParam, invoiceSettingsParam, shippingParam, toAddress } from '../core/shared-params.ts';
 import type { Wire } from '../core/wire.ts';
 import { emitEvent, previousAttributes } from '../events/emit.ts';
 import { type Route, route } from '../server/route.ts';
-import { addressParam, invoiceSettingsParam, shippingParam, toAddress } from './shared-params.ts';
 
 export type WireCustomer = Wire<Stripe.Customer>;
 

@@ -1,0 +1,3 @@
+import type { EmulatorModule } from '../server/module.ts';
+
+export const billingModule: EmulatorModule = { name: 'billing', routes: [] };

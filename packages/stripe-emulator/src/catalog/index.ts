@@ -1,0 +1,3 @@
+import type { EmulatorModule } from '../server/module.ts';
+
+export const catalogModule: EmulatorModule = { name: 'catalog', routes: [] };
