@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Stripe from 'stripe';
+
+const BIN = fileURLToPath(new URL('../bin/subledger.js', import.meta.url));
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+
+describe('subledger CLI', () => {
+  it('lists only the commands that exist', () => {
+    const result = run('--help');
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /emulator/);
+    assert.doesNotMatch(result.stdout, /\b(start|migrate|backfill|reconcile|replay)\b/);
+  });
+
+  it('documents every option of the emulator command', () => {
+    const result = run('emulator', '--help');
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /--port <port>/);
+    assert.match(result.stdout, /--seed <seed>/);
+  });
+
+  it('rejects a bad port with one clear line and a non-zero exit', () => {
+    const result = run('emulator', '--port', 'eighty');
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /port/);
+    assert.ok(result.stderr.trim().split('\n').length <= 3, result.stderr);
+  });
+
+  it('rejects an unknown command', () => {
+    const result = run('frobnicate');
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /unknown command/);
+  });
+
+  it('starts an emulator that the official SDK talks to, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--seed', '7'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(chunk.toString())?.[1]);
+      assert.ok(port > 0, chunk.toString());
+      const stripe = new Stripe('sk_test_cli', {
+        host: '127.0.0.1',
+        port,
+        protocol: 'http',
+        telemetry: false,
+      });
+      const customer = await stripe.customers.create({ email: 'cli@example.com' });
+      assert.match(customer.id, /^cus_/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+  });
+});
