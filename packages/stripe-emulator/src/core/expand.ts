@@ -24,6 +24,7 @@ const FIELD_TARGETS: Record<string, string> = {
   invoice_item: 'invoiceitem',
   on_behalf_of: 'account',
   application: 'application',
+  tiers: 'price_tiers',
 };
 
 const MAX_EXPAND_DEPTH = 4;
