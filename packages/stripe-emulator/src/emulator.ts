@@ -1,10 +1,13 @@
+import type { BillingOptions } from './billing/options.ts';
 import { SystemClock } from './core/clock.ts';
 import { IdempotencyKeys } from './core/idempotency.ts';
 import { Random } from './core/random.ts';
 import { type Cause, type Scope, scopeFor } from './core/scope.ts';
 import { type Partition, Store } from './core/store.ts';
 import type { WireEvent } from './events/emit.ts';
+import type { FaultOptions } from './faults/config.ts';
 import type { Route } from './server/route.ts';
+import type { WebhookOptions } from './webhooks/options.ts';
 
 /** The API version the emulator speaks: the one `stripe` v23 pins. */
 export const API_VERSION = '2026-10-28.endive';
@@ -36,6 +39,12 @@ export type EmulatorOptions = {
   seed?: number;
   /** Injected wall clock in milliseconds, for tests that control time. */
   wallClockMs?: () => number;
+  /** Webhook delivery: per-attempt timeout and retry schedule. */
+  webhooks?: WebhookOptions;
+  /** Faults in force from the start of the run (API errors, latency, webhook drops …). */
+  faults?: FaultOptions;
+  /** Billing: the dunning schedule and final outcome, how long renewal drafts wait. */
+  billing?: BillingOptions;
 };
 
 /**
@@ -50,6 +59,9 @@ export class Emulator {
   readonly clock: SystemClock;
   readonly routes: Route[] = [];
   readonly tickers: Ticker[] = [];
+  /** What `/_emulator/reset` and `close` must also clear or stop, registered by modules. */
+  readonly onReset: (() => void)[] = [];
+  readonly onClose: (() => void)[] = [];
   /** Fields computed on request through `expand[]`, by object name and field name. */
   readonly includables: Record<string, Record<string, Includable>> = {};
   webhooks: WebhookPublisher = { pendingFor: () => 0, publish: () => {} };
@@ -92,6 +104,18 @@ export class Emulator {
   includable(objectName: string, field: string, compute: Includable): void {
     this.includables[objectName] ??= {};
     this.includables[objectName][field] = compute;
+  }
+
+  /** Forgets every object, idempotency key, delivery and fault setting: a fresh emulator. */
+  reset(): void {
+    this.store.clear();
+    this.idempotency.clear();
+    for (const reset of this.onReset) reset();
+  }
+
+  /** Stops background work (webhook deliveries, retries) for good. */
+  close(): void {
+    for (const close of this.onClose) close();
   }
 
   /** Runs every ticker once at the current system time. */

@@ -2,9 +2,11 @@ import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { billingModule } from './billing/index.ts';
 import { catalogModule } from './catalog/index.ts';
+import { checkoutModule } from './checkout/index.ts';
 import { customersModule } from './customers/index.ts';
 import { Emulator, type EmulatorOptions } from './emulator.ts';
 import { faultsModule } from './faults/index.ts';
+import { paymentsModule } from './payments/index.ts';
 import { createApp } from './server/app.ts';
 import { coreControlRoutes } from './server/control.ts';
 import type { EmulatorModule } from './server/module.ts';
@@ -12,6 +14,10 @@ import { webhooksModule } from './webhooks/index.ts';
 
 export { StripeError } from './core/errors.ts';
 export { API_VERSION, Emulator, type EmulatorOptions } from './emulator.ts';
+export type { FaultOptions } from './faults/index.ts';
+export { faultsOf } from './faults/index.ts';
+export type { DeliveryAttempt, WebhookOptions } from './webhooks/index.ts';
+export { drainWebhooks, signatureHeader } from './webhooks/index.ts';
 
 export type StripeEmulator = {
   emulator: Emulator;
@@ -25,6 +31,8 @@ const modules: EmulatorModule[] = [
   customersModule,
   catalogModule,
   billingModule,
+  paymentsModule,
+  checkoutModule,
   webhooksModule,
   faultsModule,
 ];
@@ -63,6 +71,7 @@ export async function startEmulator(options: ListenOptions = {}): Promise<Runnin
   });
   const close = () =>
     new Promise<void>((resolve, reject) => {
+      built.emulator.close();
       if ('closeAllConnections' in server) server.closeAllConnections();
       server.close((error) => (error ? reject(error) : resolve()));
     });

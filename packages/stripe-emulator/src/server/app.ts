@@ -6,7 +6,7 @@ import { fingerprint } from '../core/idempotency.ts';
 import { parseFormEncoded, validate } from '../core/params.ts';
 import type { Cause } from '../core/scope.ts';
 import type { Partition } from '../core/store.ts';
-import type { Emulator } from '../emulator.ts';
+import type { Emulator, WebhookPublisher } from '../emulator.ts';
 import type { Route } from './route.ts';
 
 const API_KEY = /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/;
@@ -95,11 +95,16 @@ async function execute(
 ): Promise<[number, string]> {
   try {
     const scope = emulator.scope(partition, cause);
-    const result = await route.handle({ scope, params, path });
-    const expanded = expand(result, expandPaths, {
-      resolve: (name, id) => emulator.find(partition, name, id),
-      include: (object, field) => emulator.includables[String(object.object)]?.[field]?.(object, partition),
-    });
+    const expandResult = (result: unknown) =>
+      expand(result, expandPaths, {
+        resolve: (name, id) => emulator.find(partition, name, id),
+        include: (object, field) => emulator.includables[String(object.object)]?.[field]?.(object, partition),
+      });
+    const expanded = await handleAtomically(
+      emulator,
+      () => route.handle({ scope, params, path }),
+      expandResult,
+    );
     return [200, JSON.stringify(expanded)];
   } catch (error) {
     if (!(error instanceof StripeError)) throw error;
@@ -107,6 +112,51 @@ async function execute(
       error.status,
       JSON.stringify({ error: { ...error.body, request_log_url: logUrl(cause.id ?? '') } }),
     ];
+  }
+}
+
+/**
+ * Expansion runs after the handler has written, yet can still refuse the request (`expand[]=x.y`):
+ * Stripe then has done nothing, so the writes are undone and the events they emitted never reach a
+ * webhook endpoint. Handlers are synchronous, so nothing else runs in between; one that returns a
+ * promise is awaited outside the transaction, as before.
+ */
+async function handleAtomically(
+  emulator: Emulator,
+  handle: () => unknown,
+  expandResult: (result: unknown) => unknown,
+): Promise<unknown> {
+  const transaction = emulator.store.begin();
+  const publisher = emulator.webhooks;
+  const held: Parameters<WebhookPublisher['publish']>[] = [];
+  emulator.webhooks = {
+    pendingFor: publisher.pendingFor.bind(publisher),
+    publish: (...event) => held.push(event),
+  };
+  const finish = (keep: boolean) => {
+    emulator.webhooks = publisher;
+    if (!keep) return transaction.rollback();
+    transaction.commit();
+    for (const event of held) publisher.publish(...event);
+  };
+  let result: unknown;
+  try {
+    result = handle();
+  } catch (error) {
+    finish(true);
+    throw error;
+  }
+  if (result instanceof Promise) {
+    finish(true);
+    return expandResult(await result);
+  }
+  try {
+    const expanded = expandResult(result);
+    finish(true);
+    return expanded;
+  } catch (error) {
+    finish(false);
+    throw error;
   }
 }
 

@@ -12,8 +12,7 @@ export const coreControlRoutes: ControlRoute = (app, emulator) => {
     c.json({ ok: true, api_version: emulator.apiVersion, seed: emulator.random.seed }),
   );
   app.post('/_emulator/reset', (c) => {
-    emulator.store.clear();
-    emulator.idempotency.clear();
+    emulator.reset();
     return c.json({ ok: true });
   });
   app.post('/_emulator/time/advance', async (c) => {
