@@ -3,6 +3,8 @@ import { invalidState } from './errors.ts';
 /** Which table an expandable field points into, by field name (Stripe names them consistently). */
 const FIELD_TARGETS: Record<string, string> = {
   customer: 'customer',
+  discount: 'discount',
+  discounts: 'discount',
   product: 'product',
   price: 'price',
   default_price: 'price',
@@ -16,6 +18,7 @@ const FIELD_TARGETS: Record<string, string> = {
   test_clock: 'test_helpers.test_clock',
   feature: 'entitlements.feature',
   latest_charge: 'charge',
+  balance_transaction: 'balance_transaction',
   charge: 'charge',
   setup_intent: 'setup_intent',
   pending_setup_intent: 'setup_intent',
@@ -77,7 +80,11 @@ function walk(node: unknown, segments: string[], path: string, lookups: Lookups)
     if (!target) throw cannotExpand(path, head);
     const found = lookups.resolve(target, current);
     if (found !== undefined) record[head] = structuredClone(found);
-  } else if (Array.isArray(current) && current.every((item) => typeof item === 'string')) {
+  } else if (
+    Array.isArray(current) &&
+    current.length > 0 &&
+    current.every((item) => typeof item === 'string')
+  ) {
     const target = FIELD_TARGETS[head] ?? FIELD_TARGETS[head.replace(/s$/, '')];
     if (!target) throw cannotExpand(path, head);
     record[head] = current.map((id) => structuredClone(lookups.resolve(target, id as string) ?? id));

@@ -1,12 +1,38 @@
 import type { StripeObject } from './wire.ts';
 
+/** Puts one write back the way it was. */
+type Undo = () => void;
+
+/** Where tables report their writes while a store transaction is open (and nowhere otherwise). */
+type Journal = { record(undo: Undo): void };
+
+const NO_JOURNAL: Journal = { record: () => {} };
+
 /**
  * One table of objects of a kind (`customer`, `invoice` …) inside a partition. Lists come back newest
  * first, as Stripe's do; objects created in the same second keep their creation order.
  */
 export class Table<T extends { id: string }> {
   readonly #rows = new Map<string, { row: T; sequence: number }>();
+  readonly #journal: Journal;
   #sequence = 0;
+
+  constructor(journal: Journal = NO_JOURNAL) {
+    this.#journal = journal;
+  }
+
+  /** Records how to restore the row `id` to what it is now. */
+  #remember(id: string): void {
+    const entry = this.#rows.get(id);
+    const row = entry?.row;
+    this.#journal.record(() => {
+      if (!entry) this.#rows.delete(id);
+      else {
+        entry.row = row as T;
+        this.#rows.set(id, entry);
+      }
+    });
+  }
 
   get(id: string): T | undefined {
     return this.#rows.get(id)?.row;
@@ -17,6 +43,7 @@ export class Table<T extends { id: string }> {
   }
 
   insert(row: T): T {
+    this.#remember(row.id);
     this.#rows.set(row.id, { row, sequence: this.#sequence++ });
     return row;
   }
@@ -25,11 +52,13 @@ export class Table<T extends { id: string }> {
   replace(row: T): T {
     const existing = this.#rows.get(row.id);
     if (!existing) return this.insert(row);
+    this.#remember(row.id);
     existing.row = row;
     return row;
   }
 
   delete(id: string): boolean {
+    this.#remember(id);
     return this.#rows.delete(id);
   }
 
@@ -58,10 +87,12 @@ export class Partition {
   readonly account: string | null;
   readonly livemode: boolean;
   readonly #tables = new Map<string, Table<StripeObject>>();
+  readonly #journal: Journal;
 
-  constructor(account: string | null, livemode: boolean) {
+  constructor(account: string | null, livemode: boolean, journal: Journal = NO_JOURNAL) {
     this.account = account;
     this.livemode = livemode;
+    this.#journal = journal;
   }
 
   get key(): string {
@@ -71,7 +102,7 @@ export class Partition {
   table<T extends { id: string }>(objectName: string): Table<T> {
     let table = this.#tables.get(objectName);
     if (!table) {
-      table = new Table<StripeObject>();
+      table = new Table<StripeObject>(this.#journal);
       this.#tables.set(objectName, table);
     }
     return table as unknown as Table<T>;
@@ -85,14 +116,41 @@ export class Partition {
 export const partitionKey = (account: string | null, livemode: boolean) =>
   `${livemode ? 'live' : 'test'}:${account ?? 'platform'}`;
 
+/** An open store transaction: `rollback` undoes every table write made since it began. */
+export type Transaction = { commit(): void; rollback(): void };
+
 export class Store {
   readonly #partitions = new Map<string, Partition>();
+  #undos: Undo[] | null = null;
+  readonly #journal: Journal = { record: (undo) => this.#undos?.push(undo) };
+
+  /**
+   * Starts recording writes so they can be undone, for a request whose handler has written but whose
+   * response can still fail (an `expand[]` that names no expandable field). Only synchronous work may
+   * run inside: writes of anything interleaved would be undone too. Transactions do not nest; an inner
+   * one joins the outer.
+   */
+  begin(): Transaction {
+    if (this.#undos) return { commit: () => {}, rollback: () => {} };
+    const undos: Undo[] = [];
+    this.#undos = undos;
+    const close = () => {
+      if (this.#undos === undos) this.#undos = null;
+    };
+    return {
+      commit: close,
+      rollback: () => {
+        close();
+        for (const undo of undos.reverse()) undo();
+      },
+    };
+  }
 
   partition(account: string | null, livemode: boolean): Partition {
     const key = partitionKey(account, livemode);
     let partition = this.#partitions.get(key);
     if (!partition) {
-      partition = new Partition(account, livemode);
+      partition = new Partition(account, livemode, this.#journal);
       this.#partitions.set(key, partition);
     }
     return partition;
