@@ -95,12 +95,6 @@ const PAIR_ALLOWANCES: Allowance[] = [
 const KNOWN_PAIR_DIFFERENCES: KnownDifference[] = [
   {
     endpoint: '*',
-    problem: /^-(payment_intent\.)?payment_details$/,
-    reason:
-      'BUG: payment intents that pay an invoice lack payment_details {customer_reference: null, order_reference: <invoice id, 24 chars>}, which Stripe sets (API 2025-10-29) and the SDK declares',
-  },
-  {
-    endpoint: '*',
     problem: /^-(lines\.data\[\]\.)?pricing\.price_details$/,
     reason:
       'BUG: an invoice item made from `amount` (no price) lacks pricing.price_details {price, product}; Stripe creates an ad-hoc price and product for it and names them',
@@ -109,12 +103,6 @@ const KNOWN_PAIR_DIFFERENCES: KnownDifference[] = [
     endpoint: '*',
     problem: /Received unknown parameter: discounts/,
     reason: 'LIMIT: coupons and discounts are not implemented (pay-rails passes discounts[0][coupon]=…)',
-  },
-  {
-    endpoint: 'POST /v1/subscriptions',
-    problem: /Received unknown parameter: add_invoice_items/,
-    reason:
-      'BUG: POST /v1/subscriptions does not accept add_invoice_items (one-time items on the first invoice)',
   },
   {
     endpoint: 'POST /v1/payment_intents',

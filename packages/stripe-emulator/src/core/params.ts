@@ -150,12 +150,32 @@ export function toStripeError(error: z.ZodError): StripeError {
     );
   }
   if (issue.code === 'invalid_union') {
-    const nested = issue.errors.flat()[0];
+    const nested = mostSpecific(issue.errors.flat());
     if (nested) return toStripeError(new z.ZodError([{ ...nested, path: [...issue.path, ...nested.path] }]));
   }
   if (issue.code === 'invalid_type')
     return parameterInvalid(param, `Invalid ${issue.expected === 'object' ? 'hash' : issue.expected}`);
   return parameterInvalid(param, `Invalid value for ${param}.`);
+}
+
+/**
+ * The issue that explains a failed union best. `emptyable(x)` and `metadata()` are unions whose first
+ * branch is the literal `''`, which every real value fails; its "invalid value" would hide the
+ * branch that says what is wrong (`shipping[name]` missing, metadata over its limits).
+ */
+function mostSpecific(issues: z.core.$ZodIssue[]): z.core.$ZodIssue | undefined {
+  const rank = (issue: z.core.$ZodIssue) =>
+    issue.code === 'custom' || issue.code === 'unrecognized_keys'
+      ? 3
+      : issue.path.length > 0
+        ? 2
+        : issue.code === 'invalid_value'
+          ? 0
+          : 1;
+  return issues.reduce<z.core.$ZodIssue | undefined>(
+    (best, issue) => (best === undefined || rank(issue) > rank(best) ? issue : best),
+    undefined,
+  );
 }
 
 /** Validates raw parameters against a strict schema, throwing Stripe's error for the first problem. */

@@ -7,11 +7,13 @@ import type Stripe from 'stripe';
  */
 export type Wire<T> = T extends Stripe.Decimal
   ? string
-  : T extends readonly (infer Item)[]
-    ? Wire<Item>[]
-    : T extends object
-      ? { [K in keyof T]: Wire<T[K]> }
-      : T;
+  : T extends string | number | boolean | bigint | symbol | null | undefined
+    ? T
+    : T extends readonly (infer Item)[]
+      ? Wire<Item>[]
+      : T extends object
+        ? { [K in keyof T]: Wire<T[K]> }
+        : T;
 
 /** Any object the emulator stores: Stripe objects all carry an id and an object name. */
 export type StripeObject = { id: string; object: string; [key: string]: unknown };

@@ -116,10 +116,12 @@ async function execute(
 }
 
 /**
- * Expansion runs after the handler has written, yet can still refuse the request (`expand[]=x.y`):
- * Stripe then has done nothing, so the writes are undone and the events they emitted never reach a
- * webhook endpoint. Handlers are synchronous, so nothing else runs in between; one that returns a
- * promise is awaited outside the transaction, as before.
+ * A refused request has done nothing, as on Stripe: when the handler throws (after some writes) or
+ * expansion refuses the result (`expand[]=x.y`, checked only once there is a result), the writes are
+ * undone and the events they emitted never reach a webhook endpoint. Card errors (402) are the
+ * exception: Stripe keeps the failed charge and the intent's `last_payment_error`. Handlers are
+ * synchronous, so nothing else runs inside the transaction; a handler that returns a promise is
+ * awaited outside it.
  */
 async function handleAtomically(
   emulator: Emulator,
@@ -133,29 +135,27 @@ async function handleAtomically(
     pendingFor: publisher.pendingFor.bind(publisher),
     publish: (...event) => held.push(event),
   };
-  const finish = (keep: boolean) => {
+  let finished = false;
+  const finish = (error?: unknown) => {
+    if (finished) return;
+    finished = true;
     emulator.webhooks = publisher;
-    if (!keep) return transaction.rollback();
+    if (error instanceof StripeError && error.status !== 402) return transaction.rollback();
     transaction.commit();
     for (const event of held) publisher.publish(...event);
   };
-  let result: unknown;
   try {
-    result = handle();
-  } catch (error) {
-    finish(true);
-    throw error;
-  }
-  if (result instanceof Promise) {
-    finish(true);
-    return expandResult(await result);
-  }
-  try {
+    const result = handle();
+    if (result instanceof Promise) {
+      finish();
+      return expandResult(await result);
+    }
     const expanded = expandResult(result);
-    finish(true);
+    finish();
     return expanded;
   } catch (error) {
-    finish(false);
+    // A rejected promise lands here after the transaction was committed; finish then does nothing.
+    finish(error);
     throw error;
   }
 }
