@@ -95,12 +95,6 @@ const PAIR_ALLOWANCES: Allowance[] = [
 const KNOWN_PAIR_DIFFERENCES: KnownDifference[] = [
   {
     endpoint: '*',
-    problem: /^-(lines\.data\[\]\.)?pricing\.price_details$/,
-    reason:
-      'BUG: an invoice item made from `amount` (no price) lacks pricing.price_details {price, product}; Stripe creates an ad-hoc price and product for it and names them',
-  },
-  {
-    endpoint: '*',
     problem: /Received unknown parameter: discounts/,
     reason: 'LIMIT: coupons and discounts are not implemented (pay-rails passes discounts[0][coupon]=…)',
   },
@@ -108,12 +102,6 @@ const KNOWN_PAIR_DIFFERENCES: KnownDifference[] = [
     endpoint: 'POST /v1/payment_intents',
     problem: /parameter_unknown "Received unknown parameter: application_fee_amount/,
     reason: 'LIMIT: Connect destination charges (application_fee_amount, transfer_data) are not implemented',
-  },
-  {
-    endpoint: 'POST /v1/payment_methods',
-    problem: /Invalid type: must be one of card/,
-    reason:
-      'LIMIT: the emulator creates card payment methods only; pay-rails also saves acss_debit, sepa_debit, ideal …',
   },
 ];
 

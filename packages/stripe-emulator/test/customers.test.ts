@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type Stripe from 'stripe';
+import type { StripeError } from '../src/core/errors.ts';
+import { createCustomer } from '../src/customers/index.ts';
+import { createEmulator } from '../src/index.ts';
 import { type Harness, sdkFor, startHarness } from './support.ts';
 
 describe('customers through the official SDK', () => {
@@ -85,6 +88,24 @@ describe('customers through the official SDK', () => {
     );
   });
 
+  it('refuses an unknown payment_method on create without storing a customer or an event', async () => {
+    const partition = h.emulator.emulator.partition(null, false);
+    const customers = () => partition.table('customer').size;
+    const events = () => [...partition.table<Stripe.Event>('event').values()].map((event) => event.type);
+    const [customersBefore, eventsBefore] = [customers(), events().length];
+    await assert.rejects(
+      h.stripe.customers.create({ email: 'nopm@example.com', payment_method: 'pm_missing' }),
+      (error: Stripe.errors.StripeError) =>
+        error.statusCode === 404 && error.code === 'resource_missing' && error.param === 'payment_method',
+    );
+    await assert.rejects(
+      h.stripe.customers.create({ payment_method: 'pm_card_chargeDeclined' }),
+      (error: Stripe.errors.StripeError) => error.statusCode === 402,
+    );
+    assert.equal(customers(), customersBefore);
+    assert.deepEqual(events().slice(eventsBefore), []);
+  });
+
   it('replays an idempotent request and rejects the key with other parameters', async () => {
     const first = await h.stripe.customers.create({ email: 'idem@example.com' }, { idempotencyKey: 'key-1' });
     const second = await h.stripe.customers.create(
@@ -117,6 +138,43 @@ describe('customers through the official SDK', () => {
     await assert.rejects(
       bad.customers.list(),
       (error: Stripe.errors.StripeError) => error.statusCode === 401,
+    );
+  });
+});
+
+describe('creating a customer, at the function', () => {
+  /** Straight on a scope: no HTTP layer, so nothing rolls a refused create back. */
+  function setup() {
+    const { emulator } = createEmulator({ seed: 7 });
+    const scope = emulator.scope(emulator.partition(null, false));
+    const size = (table: string) => scope.partition.table(table).size;
+    return { scope, size };
+  }
+
+  it('checks payment_method before storing anything', () => {
+    const { scope, size } = setup();
+    assert.throws(
+      () => createCustomer(scope, { payment_method: 'pm_missing' }),
+      (error: StripeError) => error.status === 404 && error.body.param === 'payment_method',
+    );
+    assert.throws(
+      () => createCustomer(scope, { payment_method: 'pm_card_chargeDeclined' }),
+      (error: StripeError) => error.status === 402 && error.body.code === 'card_declined',
+    );
+    const owner = createCustomer(scope, { payment_method: 'pm_card_visa' });
+    const [attached] = [...scope.partition.table<{ id: string }>('payment_method').values()];
+    assert.throws(
+      () => createCustomer(scope, { payment_method: attached?.id ?? '' }),
+      (error: StripeError) => error.status === 400 && error.body.code === 'payment_method_unexpected_state',
+    );
+    assert.deepEqual(
+      [...scope.partition.table<{ id: string }>('customer').values()].map((c) => c.id),
+      [owner.id],
+    );
+    assert.equal(size('payment_method'), 1);
+    assert.deepEqual(
+      [...scope.partition.table<Stripe.Event>('event').values()].map((event) => event.type),
+      ['customer.created', 'payment_method.attached'],
     );
   });
 });

@@ -64,6 +64,40 @@ describe('invoices through the official SDK', () => {
     );
   });
 
+  it('gives an item made from `amount` an ad-hoc inactive price and product, reused for the same terms', async () => {
+    const { customer } = await customerWithCard(h);
+    const from = eventCount(h);
+    const terms = { customer: customer.id, amount: 1000, currency: 'usd', description: 'One-time setup fee' };
+    const item = await h.stripe.invoiceItems.create(terms);
+    const details = item.pricing?.price_details;
+    assert.match(String(details?.price), /^price_\w{24}$/);
+    assert.match(String(details?.product), /^prod_\w{14}$/);
+    const price = await h.stripe.prices.retrieve(String(details?.price));
+    assert.deepEqual(
+      [
+        price.active,
+        price.type,
+        price.unit_amount,
+        String(price.unit_amount_decimal),
+        price.currency,
+        price.product,
+      ],
+      [false, 'one_time', 1000, '1000', 'usd', details?.product],
+    );
+    assert.equal((await h.stripe.products.retrieve(String(details?.product))).active, false);
+    assert.deepEqual(typesSince(h, from, ['price.', 'product.']), []);
+    const again = await h.stripe.invoiceItems.create(terms);
+    assert.deepEqual(again.pricing?.price_details, details);
+    const other = await h.stripe.invoiceItems.create({ ...terms, amount: 1500 });
+    assert.notEqual(other.pricing?.price_details?.price, details?.price);
+    const draft = await h.stripe.invoices.create({
+      customer: customer.id,
+      pending_invoice_items_behavior: 'include',
+    });
+    const line = draft.lines.data.find((l) => l.parent?.invoice_item_details?.invoice_item === item.id);
+    assert.deepEqual(line?.pricing?.price_details, details);
+  });
+
   it('pays with a declining card: 402, the attempt is recorded, another card then pays', async () => {
     const { customer } = await customerWithCard(h, 'pm_card_chargeCustomerFail');
     await h.stripe.invoiceItems.create({ customer: customer.id, amount: 400, currency: 'usd' });

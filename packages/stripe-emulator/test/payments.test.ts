@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type Stripe from 'stripe';
+import type { StripeError } from '../src/core/errors.ts';
+import { createEmulator } from '../src/index.ts';
+import { createPaymentIntent, paymentIntentTable, paymentMethodTable } from '../src/payments/index.ts';
+import { paymentIntentRoutes } from '../src/payments/payment-intent-routes.ts';
 import { type Harness, startHarness } from './support.ts';
 
 /** The types of the last `count` events recorded, oldest first. */
@@ -262,5 +266,53 @@ describe('payment intents through the official SDK', () => {
       query: `metadata['k']:'v' AND customer:'${customer.id}'`,
     });
     assert.equal(found.data[0]?.id, pi.id);
+  });
+});
+
+describe('confirming a payment intent, at the handler', () => {
+  /** Calls the confirm endpoint's handler straight on a scope: no HTTP layer, no rollback. */
+  function setup() {
+    const { emulator } = createEmulator({ seed: 7 });
+    const scope = emulator.scope(emulator.partition(null, false));
+    const route = paymentIntentRoutes.find((r) => r.path === '/v1/payment_intents/:id/confirm');
+    const confirm = (id: string, raw: Record<string, unknown>) =>
+      route?.handle({ scope, params: route.params.parse(raw), path: { id } });
+    const intent = createPaymentIntent(scope, {
+      amount: 500,
+      currency: 'usd',
+      customer: null,
+      description: null,
+      metadata: {},
+      paymentMethod: null,
+      paymentMethodTypes: null,
+      captureMethod: 'automatic_async',
+      confirmationMethod: 'automatic',
+      setupFutureUsage: null,
+      receiptEmail: null,
+      statementDescriptor: null,
+      statementDescriptorSuffix: null,
+      transferGroup: null,
+      at: 1_800_000_000,
+    });
+    return { scope, confirm, intent };
+  }
+
+  const unexpectedState = (error: StripeError) =>
+    error.status === 400 && error.body.code === 'payment_intent_unexpected_state';
+
+  it('refuses an intent without a payment method before applying capture_method', () => {
+    const { scope, confirm, intent } = setup();
+    assert.throws(
+      () => confirm(intent.id, { return_url: 'https://example.com/ok', capture_method: 'automatic' }),
+      unexpectedState,
+    );
+    assert.deepEqual(paymentIntentTable(scope).get(intent.id), intent);
+  });
+
+  it('refuses an intent that cannot be confirmed before turning a test token into a payment method', () => {
+    const { scope, confirm, intent } = setup();
+    paymentIntentTable(scope).replace({ ...intent, status: 'canceled' });
+    assert.throws(() => confirm(intent.id, { payment_method: 'pm_card_visa' }), unexpectedState);
+    assert.equal(paymentMethodTable(scope).size, 0);
   });
 });

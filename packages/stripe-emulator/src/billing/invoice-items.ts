@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { priceTiers, productTable, requirePrice } from '../catalog/index.ts';
+import { createAdHocPrice, priceTiers, productTable, requirePrice } from '../catalog/index.ts';
 import { invalidState, parameterInvalid, parameterMissing, resourceMissing } from '../core/errors.ts';
 import { createdFilterParam, matchesCreated, paginate, paginationParams } from '../core/list.ts';
 import { bool, decimalString, int, mergeMetadata, metadata, str } from '../core/params.ts';
@@ -90,11 +90,18 @@ function pricingOf(scope: Scope, params: z.output<typeof createParams>, quantity
       'You may only specify one of these parameters: amount, unit_amount_decimal.',
     );
   const amount = params.amount ?? Math.round(Number(params.unit_amount_decimal) * quantity);
+  const currency = params.currency.toLowerCase();
+  const unitAmountDecimal = params.unit_amount_decimal ?? String(quantity === 0 ? amount : amount / quantity);
+  const price = createAdHocPrice(scope, {
+    unitAmountDecimal,
+    currency,
+    description: params.description ?? null,
+  });
   return {
     amount,
-    currency: params.currency.toLowerCase(),
-    price: null,
-    unitAmountDecimal: params.unit_amount_decimal ?? String(quantity === 0 ? amount : amount / quantity),
+    currency,
+    price: { id: price.id, product: productIdOf(price) },
+    unitAmountDecimal,
     description: params.description ?? '',
   };
 }

@@ -13,6 +13,7 @@ export {
   type WireActiveEntitlement,
   type WireEntitlementSummary,
 } from './active-entitlements.ts';
+export { type AdHocTerms, createAdHocPrice } from './ad-hoc-prices.ts';
 export {
   priceTable,
   priceTiers,

@@ -138,13 +138,16 @@ export function newCustomer(scope: Scope, testClock: string | null, created: num
 }
 
 /**
- * Hooks other resources attach to customer changes: attaching a `payment_method` on create, and
- * canceling subscriptions when a customer is deleted.
+ * Hooks other resources attach to customer changes: checking, then attaching, a `payment_method` on
+ * create, and canceling subscriptions when a customer is deleted. `beforeCreate` hooks only check
+ * (they throw, and write nothing), so a refused create leaves no customer behind.
  */
 export const customerHooks: {
+  beforeCreate: ((scope: Scope, paymentMethod: string | undefined) => void)[];
   afterCreate: ((scope: Scope, customer: WireCustomer, paymentMethod: string | undefined) => void)[];
   beforeDelete: ((scope: Scope, customer: WireCustomer) => void)[];
 } = {
+  beforeCreate: [],
   afterCreate: [],
   beforeDelete: [],
 };
@@ -152,6 +155,7 @@ export const customerHooks: {
 export function createCustomer(scope: Scope, params: z.output<typeof createParams>): WireCustomer {
   const testClock = params.test_clock ?? null;
   const created = scope.emulator.nowFor(scope.partition, testClock);
+  for (const hook of customerHooks.beforeCreate) hook(scope, params.payment_method);
   const customer = customerTable(scope).insert(applyInput(newCustomer(scope, testClock, created), params));
   emitEvent(scope, 'customer.created', customer, undefined, created);
   for (const hook of customerHooks.afterCreate) hook(scope, customer, params.payment_method);

@@ -11,6 +11,7 @@ import { settleInvoiceOf } from './invoice-settlement.ts';
 import { cancelPaymentIntent, capturePaymentIntent } from './payment-intent-capture.ts';
 import { confirmParams, createParams, listParams, updateParams } from './payment-intent-params.ts';
 import {
+  assertConfirmable,
   type Confirmation,
   confirmPaymentIntent,
   createPaymentIntent,
@@ -147,16 +148,19 @@ function update(scope: Scope, id: string, params: z.output<typeof updateParams>)
 
 function confirm(scope: Scope, id: string, params: z.output<typeof confirmParams>): WirePaymentIntent {
   const before = requirePaymentIntent(scope, id);
+  assertConfirmable(before);
   const customer = typeof before.customer === 'string' ? before.customer : null;
   const at = nowForCustomer(scope, customer);
   const paymentMethod = paymentMethodFor(scope, params.payment_method, customer, at);
-  const ready = paymentIntentTable(scope).replace({
+  // Not stored here: confirming checks the intent before it writes anything, then stores what it
+  // makes of this, so a refused confirmation leaves the intent as it was.
+  const ready: WirePaymentIntent = {
     ...before,
     ...(paymentMethod ? { payment_method: paymentMethod } : {}),
     ...(params.capture_method !== undefined ? { capture_method: params.capture_method } : {}),
     ...(params.setup_future_usage !== undefined ? { setup_future_usage: params.setup_future_usage } : {}),
     ...(params.receipt_email !== undefined ? { receipt_email: params.receipt_email } : {}),
-  });
+  };
   const confirmed = answer(
     confirmPaymentIntent(scope, ready, {
       offSession: isOffSession(params.off_session),

@@ -280,7 +280,8 @@ function nextAction(current: WirePaymentIntent, options: ConfirmOptions): WirePa
   return { type: 'use_stripe_sdk', use_stripe_sdk: {} };
 }
 
-function assertConfirmable(current: WirePaymentIntent): void {
+/** Only an intent still waiting for payment can be confirmed. */
+export function assertConfirmable(current: WirePaymentIntent): void {
   if (CONFIRMABLE.includes(current.status as string)) return;
   const message =
     current.status === 'succeeded'

@@ -7,10 +7,12 @@ import { addressParam, toAddress } from '../core/shared-params.ts';
 import { requireCustomer } from '../customers/index.ts';
 import { emitEvent, previousAttributes } from '../events/emit.ts';
 import { type Route, route } from '../server/route.ts';
+import { isNonCardType, NON_CARD_TYPES, type NonCardType } from './payment-method-types.ts';
 import {
   attachPaymentMethod,
   type BillingDetails,
   createCardPaymentMethod,
+  createPaymentMethodOfType,
   detachPaymentMethod,
   emptyBillingDetails,
   paymentMethodTable,
@@ -46,9 +48,16 @@ const cardParam = z.strictObject({
   networks: z.unknown().optional(),
 });
 
+/** Each type's own hash (`sepa_debit[iban]` …) is checked by its entry in PAYMENT_METHOD_TYPES. */
+const typeHashes = Object.fromEntries(NON_CARD_TYPES.map((type) => [type, z.unknown().optional()])) as Record<
+  NonCardType,
+  z.ZodOptional<z.ZodUnknown>
+>;
+
 const createParams = z.strictObject({
-  type: oneOf(['card']).optional(),
+  type: oneOf(['card', ...NON_CARD_TYPES]).optional(),
   card: cardParam.optional(),
+  ...typeHashes,
   billing_details: billingDetailsParam.optional(),
   metadata: metadata().optional(),
   allow_redisplay: allowRedisplay.optional(),
@@ -117,6 +126,25 @@ function createPaymentMethod(scope: Scope, params: z.output<typeof createParams>
     return params.customer ? attachPaymentMethod(scope, source.id, params.customer) : source;
   }
   if (params.type === undefined) throw parameterMissing('type');
+  const { type } = params;
+  const stray = ['card', ...NON_CARD_TYPES].find((key) => key !== type && params[key as keyof typeof params]);
+  if (stray)
+    throw parameterInvalid(
+      stray,
+      `You passed \`${stray}\` but the payment method's type is \`${type}\`; pass only the hash of its own type.`,
+    );
+  if (isNonCardType(type))
+    return createPaymentMethodOfType(
+      scope,
+      {
+        type,
+        details: params[type],
+        billingDetails: applyBillingDetails(emptyBillingDetails(), params.billing_details),
+        metadata: mergeMetadata({}, params.metadata),
+        allowRedisplay: params.allow_redisplay,
+      },
+      scope.emulator.clock.nowSeconds(),
+    );
   return createCardPaymentMethod(
     scope,
     {

@@ -4,6 +4,7 @@ import type { Scope } from '../core/scope.ts';
 import type { Wire } from '../core/wire.ts';
 import { requireCustomer, saveCustomer } from '../customers/index.ts';
 import { emitEvent } from '../events/emit.ts';
+import { type NonCardType, PAYMENT_METHOD_TYPES } from './payment-method-types.ts';
 import {
   type Decline,
   type TestCard,
@@ -71,21 +72,73 @@ export function createCardPaymentMethod(scope: Scope, input: NewCard, created: n
   return paymentMethodTable(scope).insert(paymentMethod);
 }
 
+export type NewPaymentMethodOfType = {
+  type: NonCardType;
+  /** The raw `<type>[…]` hash of the request; validated against the type's table entry. */
+  details: unknown;
+  billingDetails?: BillingDetails | undefined;
+  metadata?: Record<string, string> | undefined;
+  allowRedisplay?: Stripe.PaymentMethod.AllowRedisplay | undefined;
+};
+
+/**
+ * Stores a new payment method of a non-card type (sepa_debit, acss_debit, ideal …), its sub-object
+ * derived by PAYMENT_METHOD_TYPES. Keys in Stripe's order: id, object, then alphabetical.
+ */
+export function createPaymentMethodOfType(
+  scope: Scope,
+  input: NewPaymentMethodOfType,
+  created: number,
+): WirePaymentMethod {
+  const details = PAYMENT_METHOD_TYPES[input.type].details(input.type, input.details);
+  const fields: Omit<WirePaymentMethod, 'id' | 'object'> = {
+    allow_redisplay: input.allowRedisplay ?? 'unspecified',
+    billing_details: input.billingDetails ?? emptyBillingDetails(),
+    created,
+    customer: null,
+    customer_account: null,
+    livemode: scope.partition.livemode,
+    metadata: input.metadata ?? {},
+    [input.type]: details,
+    type: input.type,
+  };
+  const sorted = Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const paymentMethod: WirePaymentMethod = {
+    id: scope.emulator.random.id('pm', 24),
+    object: 'payment_method',
+    ...(sorted as typeof fields),
+  };
+  return paymentMethodTable(scope).insert(paymentMethod);
+}
+
 /**
  * The payment method an id names. Test tokens (`pm_card_visa`) stand for a fresh card each time they
  * are used, as in Stripe's test mode; any other unknown id is a 404 on `param`.
  */
+/**
+ * What a `payment_method` parameter names, without writing anything: a stored payment method, or a
+ * test token (`pm_card_visa` …, test mode only) that becomes one when used.
+ */
+export function lookUpPaymentMethod(
+  scope: Scope,
+  id: string,
+  param: string,
+): { stored: WirePaymentMethod; token: null } | { stored: null; token: TestCard } {
+  const stored = paymentMethodTable(scope).get(id);
+  if (stored) return { stored, token: null };
+  const token = scope.partition.livemode ? null : testCardForPaymentMethodToken(id);
+  if (!token) throw resourceMissing('payment_method', id, param);
+  return { stored: null, token };
+}
+
 export function resolvePaymentMethod(
   scope: Scope,
   id: string,
   param: string,
   at?: number,
 ): WirePaymentMethod {
-  const stored = paymentMethodTable(scope).get(id);
-  if (stored) return stored;
-  const card = scope.partition.livemode ? null : testCardForPaymentMethodToken(id);
-  if (!card) throw resourceMissing('payment_method', id, param);
-  return createCardPaymentMethod(scope, { card }, at ?? scope.emulator.clock.nowSeconds());
+  const { stored, token } = lookUpPaymentMethod(scope, id, param);
+  return stored ?? createCardPaymentMethod(scope, { card: token }, at ?? scope.emulator.clock.nowSeconds());
 }
 
 export function requirePaymentMethod(scope: Scope, id: string, param = 'id'): WirePaymentMethod {
@@ -169,7 +222,10 @@ export function assertUsableFor(paymentMethod: WirePaymentMethod, customerId: st
     );
 }
 
-/** The test card a stored card payment method was made from (null for cards the emulator never issued). */
+/**
+ * The test card a stored card payment method was made from: null for cards the emulator never issued
+ * and for every other type (sepa_debit, ideal …), which therefore charge successfully, on or off session.
+ */
 export function testCardOf(paymentMethod: WirePaymentMethod): TestCard | null {
   return testCardForFingerprint(paymentMethod.card?.fingerprint);
 }
