@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Stripe from 'stripe';
+import { advance, DAY } from './billing-fixtures.ts';
 import { type Harness, startHarness } from './support.ts';
 import { type Receiver, startReceiver } from './webhooks-receiver.ts';
-
-const DAY = 86_400;
 
 /** Every event the emulator recorded, oldest first. */
 async function allEvents(stripe: Stripe): Promise<Stripe.Event[]> {
@@ -48,15 +47,6 @@ async function untilDelivered(stripe: Stripe, receiver: VerifyingReceiver): Prom
     await sleep(100);
   }
   throw new Error('webhooks were not all delivered within 10 s');
-}
-
-async function advance(stripe: Stripe, clockId: string, to: number): Promise<void> {
-  await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if ((await stripe.testHelpers.testClocks.retrieve(clockId)).status === 'ready') return;
-    await sleep(50);
-  }
-  throw new Error('test clock did not become ready');
 }
 
 /** Asserts that `expected` occurs in `types` in this order (other types may sit between). */
@@ -127,7 +117,7 @@ describe('a subscription lifecycle through the official SDK, with verified webho
       'checkout.session.completed',
     ]);
 
-    await advance(stripe, clock.id, start + 32 * DAY);
+    await advance(h, clock.id, start + 32 * DAY);
     const paid = await stripe.invoices.list({ subscription: subscriptionId, status: 'paid' });
     assert.equal(paid.data.length, 2, 'the first invoice and the renewal are paid');
     assert.equal((await stripe.subscriptions.retrieve(subscriptionId)).status, 'active');
@@ -140,7 +130,7 @@ describe('a subscription lifecycle through the official SDK, with verified webho
     let now = start + 32 * DAY;
     for (let day = 0; day < 60 && !statuses.has('canceled'); day++) {
       now += DAY;
-      await advance(stripe, clock.id, now);
+      await advance(h, clock.id, now);
       statuses.add((await stripe.subscriptions.retrieve(subscriptionId)).status);
     }
     assert.ok(statuses.has('past_due'), `statuses seen: ${[...statuses].join(', ')}`);
