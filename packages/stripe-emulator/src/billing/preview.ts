@@ -31,7 +31,7 @@ import {
   trialEndParam,
   updateParams,
 } from './subscription-params.ts';
-import { customerOf } from './subscription-store.ts';
+import { collectionMethodOf, customerOf } from './subscription-store.ts';
 import { planUpdate, type SubscriptionChanges } from './update-plan.ts';
 
 /**
@@ -95,8 +95,9 @@ function previewInvoice(scope: Scope, preview: Preview): WireInvoice {
     created: preview.created,
     currency: preview.currency,
     billingReason: preview.billingReason,
-    collectionMethod:
-      preview.subscription?.collection_method === 'send_invoice' ? 'send_invoice' : 'charge_automatically',
+    collectionMethod: preview.subscription
+      ? collectionMethodOf(preview.subscription)
+      : 'charge_automatically',
     subscription: preview.subscription && {
       id: preview.subscription.id,
       metadata: preview.subscription.metadata,

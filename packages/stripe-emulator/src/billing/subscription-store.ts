@@ -20,6 +20,12 @@ import { fullList } from './subscription-objects.ts';
  */
 export const customerOf = (subscription: WireSubscription): string => idOf(subscription.customer) ?? '';
 
+/** The invoice collection method a subscription's invoices get (the SDK types it as an open string). */
+export const collectionMethodOf = (subscription: Pick<WireSubscription, 'collection_method'>) =>
+  subscription.collection_method === 'send_invoice'
+    ? ('send_invoice' as const)
+    : ('charge_automatically' as const);
+
 function mirrorItems(scope: Scope, subscription: WireSubscription, previous: WireSubscriptionItem[]): void {
   const table = subscriptionItems(scope.partition);
   const current = new Set(subscription.items.data.map((item) => item.id));

@@ -19,7 +19,13 @@ import {
   type WireSubscription,
   type WireSubscriptionItem,
 } from './store.ts';
-import { customerOf, saveBookkeeping, saveSubscription, withItems } from './subscription-store.ts';
+import {
+  collectionMethodOf,
+  customerOf,
+  saveBookkeeping,
+  saveSubscription,
+  withItems,
+} from './subscription-store.ts';
 
 /**
  * What time does to a subscription: a period ends and the next is invoiced, a trial ends, a scheduled
@@ -66,8 +72,7 @@ export function invoiceNewPeriod(
     created: at,
     currency: subscription.currency,
     billingReason: invoicing.billingReason,
-    collectionMethod:
-      subscription.collection_method === 'send_invoice' ? 'send_invoice' : 'charge_automatically',
+    collectionMethod: collectionMethodOf(subscription),
     subscription: { id: subscription.id, metadata: subscription.metadata },
     period: invoicing.invoicePeriod,
     autoAdvance: invoicing.timing.autoAdvance,

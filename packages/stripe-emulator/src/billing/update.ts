@@ -12,7 +12,7 @@ import { currentPeriod, stateOf } from './item-changes.ts';
 import { contextOf, periodOf, prorationLines, usageLine } from './lines.ts';
 import { requireAttachedPaymentMethod } from './payment-method.ts';
 import { idOf, invoiceItems, subscriptions, type WireSubscription } from './store.ts';
-import { customerOf, saveSubscription } from './subscription-store.ts';
+import { collectionMethodOf, customerOf, saveSubscription } from './subscription-store.ts';
 import { invoiceNewPeriod, pauseSubscription, restartedAt } from './transitions.ts';
 import { planUpdate, type SubscriptionChanges } from './update-plan.ts';
 
@@ -65,24 +65,7 @@ function applyUpdate(
     at,
   );
   if (!plan.invoiceNow) return saveSubscription(scope, subscription, plan.next, at);
-  const invoice = insertInvoice(scope, {
-    customerId,
-    created: at,
-    currency: subscription.currency,
-    billingReason: 'subscription_update',
-    collectionMethod:
-      plan.next.collection_method === 'send_invoice' ? 'send_invoice' : 'charge_automatically',
-    subscription: { id: subscription.id, metadata: plan.next.metadata },
-    period: { start: currentPeriod(subscription).start, end: at },
-    autoAdvance: false,
-    automaticallyFinalizesAt: null,
-    daysUntilDue: plan.next.days_until_due,
-    defaultPaymentMethod: null,
-    description: null,
-    metadata: {},
-    lines: plan.newPeriodLines,
-    includePendingItems: true,
-  });
+  const invoice = insertUpdateInvoice(scope, subscription, plan.next, plan.newPeriodLines, at);
   const saved = saveSubscription(scope, subscription, { ...plan.next, latest_invoice: invoice.id }, at);
   const waitForConfirmation = changes.paymentBehavior === 'default_incomplete';
   const collection = issueInvoice(scope, invoice, at, waitForConfirmation ? 'await_confirmation' : 'charge');
@@ -183,30 +166,44 @@ export function cancelNow(
   return latest(scope, ended.id) ?? ended;
 }
 
+/**
+ * The invoice Stripe issues at once for a change to a subscription (`billing_reason:
+ * subscription_update`), covering the current period up to `at`, with pending items swept in. `terms`
+ * is the subscription as it stands after the change.
+ */
+function insertUpdateInvoice(
+  scope: Scope,
+  subscription: WireSubscription,
+  terms: WireSubscription,
+  lines: LineSpec[],
+  at: number,
+) {
+  return insertInvoice(scope, {
+    customerId: customerOf(subscription),
+    created: at,
+    currency: subscription.currency,
+    billingReason: 'subscription_update',
+    collectionMethod: collectionMethodOf(terms),
+    subscription: { id: subscription.id, metadata: terms.metadata },
+    period: { start: currentPeriod(subscription).start, end: at },
+    autoAdvance: false,
+    automaticallyFinalizesAt: null,
+    daysUntilDue: terms.days_until_due,
+    defaultPaymentMethod: null,
+    description: null,
+    metadata: {},
+    lines,
+    includePendingItems: true,
+  });
+}
+
 function invoiceFinal(scope: Scope, subscription: WireSubscription, at: number): void {
   const customerId = customerOf(subscription);
   const usage = subscription.items.data
     .map((item) => usageLine(scope, contextOf(item), customerId, { ...periodOf(item), end: at }))
     .filter((line): line is LineSpec => line !== null);
   if (usage.length === 0 && pendingItemsFor(scope, customerId, subscription.id).length === 0) return;
-  const invoice = insertInvoice(scope, {
-    customerId,
-    created: at,
-    currency: subscription.currency,
-    billingReason: 'subscription_update',
-    collectionMethod:
-      subscription.collection_method === 'send_invoice' ? 'send_invoice' : 'charge_automatically',
-    subscription: { id: subscription.id, metadata: subscription.metadata },
-    period: { start: currentPeriod(subscription).start, end: at },
-    autoAdvance: false,
-    automaticallyFinalizesAt: null,
-    daysUntilDue: subscription.days_until_due,
-    defaultPaymentMethod: null,
-    description: null,
-    metadata: {},
-    lines: usage,
-    includePendingItems: true,
-  });
+  const invoice = insertUpdateInvoice(scope, subscription, subscription, usage, at);
   const saved = latest(scope, subscription.id);
   if (saved) subscriptions(scope.partition).replace({ ...saved, latest_invoice: invoice.id });
   issueInvoice(scope, invoice, at, 'charge');
