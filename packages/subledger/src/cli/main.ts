@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { emulatorCommand } from './emulator.ts';
+import { migrateCommand } from './migrate.ts';
+import { startCommand } from './start.ts';
 
 /** `subledger`: one binary for every operation; each command lives in its own module. */
 const program = new Command()
@@ -8,6 +10,8 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
+program.addCommand(startCommand());
+program.addCommand(migrateCommand());
 program.addCommand(emulatorCommand());
 
 try {

@@ -1,0 +1,53 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Command } from 'commander';
+import { loadConfig } from '../config/index.ts';
+import { createSubledger } from '../subledger.ts';
+import { createLogger } from '../telemetry/index.ts';
+import { parsePort } from './emulator.ts';
+import { EMULATOR_KEY, registerWebhookEndpoint, useEmulatorWhenKeyless } from './local-stripe.ts';
+
+/** `subledger start`: the HTTP server (webhooks, health, metrics) and the workers, until SIGTERM. */
+export function startCommand(): Command {
+  return new Command('start')
+    .description('Run the server and its workers (with no STRIPE_SECRET_KEY, against the Stripe emulator)')
+    .option('--port <port>', 'HTTP port (default: PORT, else 4100)', parsePort)
+    .action(async (options: { port?: number }) => {
+      const config = loadConfig();
+      if (options.port !== undefined) config.port = options.port;
+      const logger = createLogger(config.logLevel);
+      const emulator = await useEmulatorWhenKeyless(config);
+      const subledger = await createSubledger({ config, logger });
+      const server = serve({ fetch: subledger.app.fetch, port: config.port });
+      await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+      const port = (server.address() as AddressInfo).port;
+      const webhookUrl = `http://127.0.0.1:${port}/webhooks/stripe`;
+      if (config.stripeSecretKey === EMULATOR_KEY && config.webhookSecrets.length === 0) {
+        config.webhookSecrets.push(await registerWebhookEndpoint(config, webhookUrl));
+        logger.info(
+          { stripe: config.stripeApiBase, webhookUrl },
+          'No STRIPE_SECRET_KEY: running against the Stripe emulator, with a webhook endpoint registered there',
+        );
+      }
+      await subledger.startWorkers();
+      logger.info(
+        {
+          url: `http://127.0.0.1:${port}`,
+          database: config.databaseUrl ? 'DATABASE_URL' : `embedded, in ${config.dataDir}`,
+        },
+        'Subledger is listening',
+      );
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'Shutting down: finishing in-flight work');
+        await new Promise((resolve) => server.close(resolve));
+        await subledger.close();
+        await emulator?.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+    });
+}

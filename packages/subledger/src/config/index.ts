@@ -1,0 +1,98 @@
+import { z } from 'zod';
+
+/** A configuration value that cannot be used; `code` is stable, `message` names the variable. */
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+}
+
+const commaList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0),
+);
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((value) => value > 0, 'must be greater than 0')
+    .default(fallback);
+
+const environmentSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_\w+$/, 'must be a Stripe secret key (sk_test_…, sk_live_… or rk_…)')
+    .optional(),
+  STRIPE_WEBHOOK_SECRET: commaList.default([]),
+  STRIPE_CONNECT_WEBHOOK_SECRET: commaList.default([]),
+  STRIPE_API_BASE: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  PORT: z
+    .string()
+    .regex(/^\d+$/, 'must be a port number')
+    .transform(Number)
+    .refine((port) => port <= 65_535, 'must be a port number')
+    .default(4100),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SUBLEDGER_DATA_DIR: z.string().min(1).default('.subledger'),
+  SUBLEDGER_EMBEDDED_PG_PORT: positiveInt(54329),
+  SUBLEDGER_ACCOUNT_KEYS: commaList.default(['subledger_account_id']),
+  SUBLEDGER_RECONCILE_MINUTES: positiveInt(15),
+  SUBLEDGER_STRIPE_RPS: positiveInt(20),
+  SUBLEDGER_WORKER_BATCH: positiveInt(200),
+});
+
+export type Config = {
+  /** Absent: embedded PostgreSQL under `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Absent: `start` runs the Stripe emulator in-process. */
+  stripeSecretKey: string | undefined;
+  stripeApiBase: string | undefined;
+  /** Several secrets verify during a rotation; any one that matches accepts the event. */
+  webhookSecrets: string[];
+  connectWebhookSecrets: string[];
+  port: number;
+  logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+  dataDir: string;
+  embeddedPostgresPort: number;
+  /**
+   * Where an app account id is found: the customer metadata key `subledger_account_id`, then these keys
+   * in a checkout session's metadata (e.g. `buildingId`, `orgId`), then its `client_reference_id`.
+   */
+  accountKeys: string[];
+  reconcileEveryMinutes: number;
+  /** Stripe requests per second for backfill and reconcile; Stripe allows 25/s in test mode. */
+  stripeRequestsPerSecond: number;
+  workerBatchSize: number;
+};
+
+/** Reads and validates the environment; throws `ConfigError` naming the first bad variable. */
+export function loadConfig(environment: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${String(issue?.path[0] ?? 'environment')} ${issue?.message ?? 'is invalid'}`);
+  }
+  const env = parsed.data;
+  return {
+    databaseUrl: env.DATABASE_URL,
+    stripeSecretKey: env.STRIPE_SECRET_KEY,
+    stripeApiBase: env.STRIPE_API_BASE,
+    webhookSecrets: env.STRIPE_WEBHOOK_SECRET,
+    connectWebhookSecrets: env.STRIPE_CONNECT_WEBHOOK_SECRET,
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    dataDir: env.SUBLEDGER_DATA_DIR,
+    embeddedPostgresPort: env.SUBLEDGER_EMBEDDED_PG_PORT,
+    accountKeys: env.SUBLEDGER_ACCOUNT_KEYS,
+    reconcileEveryMinutes: env.SUBLEDGER_RECONCILE_MINUTES,
+    stripeRequestsPerSecond: env.SUBLEDGER_STRIPE_RPS,
+    workerBatchSize: env.SUBLEDGER_WORKER_BATCH,
+  };
+}

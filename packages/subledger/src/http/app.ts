@@ -1,0 +1,44 @@
+import { Hono } from 'hono';
+import { requestId } from 'hono/request-id';
+import type { Database } from '../store/index.ts';
+import type { SyncEngine } from '../sync/index.ts';
+import type { Logger, Metrics } from '../telemetry/index.ts';
+
+export type AppDependencies = { sync: SyncEngine; database: Database; metrics: Metrics; logger: Logger };
+
+/** The HTTP surface: webhook endpoints, health, readiness and metrics. */
+export function createApp(deps: AppDependencies): Hono {
+  const app = new Hono();
+  app.use(requestId({ headerName: 'Request-Id' }));
+  app.post('/webhooks/stripe', (c) => deps.sync.handleWebhook(c.req.raw));
+  app.post('/webhooks/stripe/connect', (c) => deps.sync.handleConnectWebhook(c.req.raw));
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    try {
+      await deps.database.pool.query('select 1');
+      return c.json({ ready: true });
+    } catch {
+      return c.json(
+        { ready: false, error: { code: 'database_unavailable', message: 'PostgreSQL is not answering' } },
+        503,
+      );
+    }
+  });
+  app.get('/metrics', async (c) =>
+    c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
+  );
+  app.notFound((c) =>
+    c.json(
+      { error: { code: 'route_not_found', message: `no route for ${c.req.method} ${c.req.path}` } },
+      404,
+    ),
+  );
+  app.onError((error, c) => {
+    deps.logger.error({ err: error, path: c.req.path }, 'request failed');
+    return c.json(
+      { error: { code: 'internal_error', message: 'the request failed; it has been logged' } },
+      500,
+    );
+  });
+  return app;
+}

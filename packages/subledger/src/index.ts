@@ -1,0 +1,5 @@
+export { type Config, ConfigError, loadConfig } from './config/index.ts';
+export { connect, type Database, migrate, openDatabase, startEmbeddedPostgres } from './store/index.ts';
+export { createStripeClient } from './stripe/index.ts';
+export { createSubledger, type Subledger, type SubledgerOptions } from './subledger.ts';
+export { EVENT_HANDLERS, type InboxEvent, toInboxEvent } from './sync/index.ts';

@@ -1,0 +1,19 @@
+import type { Config } from '../config/index.ts';
+import { connect, type Database } from './database.ts';
+import { startEmbeddedPostgres } from './embedded.ts';
+
+export { connect, type Database, type Db, migrate } from './database.ts';
+export { type EmbeddedCluster, startEmbeddedPostgres } from './embedded.ts';
+export * as schema from './schema/index.ts';
+export { PLATFORM } from './schema/index.ts';
+
+/** `DATABASE_URL` when set, else the embedded cluster under the data directory (started on demand). */
+export async function openDatabase(config: Config): Promise<Database & { embedded: boolean }> {
+  if (config.databaseUrl) return { ...connect(config.databaseUrl), embedded: false };
+  const cluster = await startEmbeddedPostgres({
+    dataDir: config.dataDir,
+    port: config.embeddedPostgresPort,
+    database: 'subledger',
+  });
+  return { ...connect(cluster.url, { onClose: cluster.stop }), embedded: true };
+}

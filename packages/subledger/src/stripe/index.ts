@@ -1,0 +1,1 @@
+export { API_VERSION, createStripeClient, isMissing, type StripeClientOptions } from './client.ts';

@@ -1,0 +1,58 @@
+import type Stripe from 'stripe';
+import { type Config, loadConfig } from './config/index.ts';
+import { createApp } from './http/index.ts';
+import { type Database, migrate, openDatabase } from './store/index.ts';
+import { createStripeClient } from './stripe/index.ts';
+import { createSyncEngine, migrateJobs } from './sync/index.ts';
+import { createLogger, type Logger, Metrics } from './telemetry/index.ts';
+
+export type SubledgerOptions = {
+  config?: Config;
+  /** An open database; otherwise one is opened from the config (and closed by `close`). */
+  database?: Database;
+  logger?: Logger;
+};
+
+export type Subledger = Awaited<ReturnType<typeof createSubledger>>;
+
+/**
+ * Subledger as a library: opens (and migrates) the database, builds the Stripe client, the sync engine
+ * and the HTTP app. Workers start with `startWorkers()`; `webhooks.handle` is a web-standard handler
+ * that mounts in any framework.
+ */
+export async function createSubledger(options: SubledgerOptions = {}) {
+  const config = options.config ?? loadConfig();
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
+  const database = options.database ?? (await openDatabase(config));
+  await migrate(database);
+  await migrateJobs(database.pool, logger);
+  const stripe = config.stripeSecretKey ? stripeClient(config, metrics) : null;
+  const livemode = config.stripeSecretKey?.includes('_live_') ?? false;
+  const sync = createSyncEngine({ database, config, stripe, livemode, metrics, logger });
+  const app = createApp({ sync, database, metrics, logger });
+  return {
+    config,
+    database,
+    stripe,
+    metrics,
+    logger,
+    sync,
+    app,
+    webhooks: { handle: sync.handleWebhook, handleConnect: sync.handleConnectWebhook },
+    startWorkers: () => sync.startWorkers(),
+    async close(): Promise<void> {
+      await sync.stop();
+      if (!options.database) await database.close();
+    },
+  };
+}
+
+function stripeClient(config: Config, metrics: Metrics): Stripe {
+  return createStripeClient({
+    secretKey: config.stripeSecretKey as string,
+    apiBase: config.stripeApiBase,
+    onResponse: (response) =>
+      metrics.stripeRequests.inc({ method: response.method, status: String(response.status) }),
+  });
+}

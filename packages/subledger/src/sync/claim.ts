@@ -1,0 +1,99 @@
+import type pg from 'pg';
+import type { StripeEventPayload } from './envelope.ts';
+
+/**
+ * The SQL of claiming and settling inbox events, one statement each. Claiming takes the oldest ready
+ * events with `FOR UPDATE SKIP LOCKED`, so concurrent workers never take the same event, then keeps
+ * only the events whose serial key this transaction could lock: one customer's events are applied by one
+ * transaction at a time, whichever process runs it. The locks end with the transaction, so a worker
+ * that dies releases everything it held.
+ */
+
+export type ClaimedEvent = {
+  id: string;
+  type: string;
+  apiVersion: string | null;
+  livemode: boolean;
+  stripeAccount: string;
+  created: number;
+  objectType: string | null;
+  objectId: string | null;
+  serialKey: string;
+  payload: StripeEventPayload;
+  receivedAt: Date;
+};
+
+const COLUMNS = `id, type, api_version as "apiVersion", livemode, stripe_account as "stripeAccount", created,
+  object_type as "objectType", object_id as "objectId", serial_key as "serialKey", payload, received_at as "receivedAt"`;
+
+const CLAIM_READY = `
+  with ready as (
+    select ${COLUMNS} from stripe_events
+    where status = 'pending' and available_at <= now()
+    order by seq
+    limit $1
+    for update skip locked
+  ), keys as (
+    select key from (select distinct "serialKey" as key from ready) k
+    where pg_try_advisory_xact_lock(hashtextextended(key, 0))
+  )
+  select ready.* from ready join keys on keys.key = ready."serialKey"`;
+
+const CLAIM_ONE = `
+  select ${COLUMNS} from stripe_events
+  where id = $1 and status = 'pending'
+  for update skip locked`;
+
+export async function claimReady(client: pg.PoolClient, limit: number): Promise<ClaimedEvent[]> {
+  return (await client.query<ClaimedEvent>(CLAIM_READY, [limit])).rows;
+}
+
+/** Claims one event, waiting for its serial key: used to retry the events of a failed batch one by one. */
+export async function claimOne(client: pg.PoolClient, id: string): Promise<ClaimedEvent[]> {
+  const rows = (await client.query<ClaimedEvent>(CLAIM_ONE, [id])).rows;
+  for (const row of rows) await lockSerialKey(client, row.serialKey);
+  return rows;
+}
+
+export async function lockSerialKey(client: pg.PoolClient, serialKey: string): Promise<void> {
+  await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [serialKey]);
+}
+
+export async function markProcessed(client: pg.PoolClient, outcomes: Map<string, string>): Promise<void> {
+  if (outcomes.size === 0) return;
+  await client.query(
+    `update stripe_events set status = 'processed', outcome = o.outcome, processed_at = now(),
+       attempts = attempts + 1, last_error = null
+     from unnest($1::text[], $2::text[]) as o(id, outcome)
+     where stripe_events.id = o.id`,
+    [[...outcomes.keys()], [...outcomes.values()]],
+  );
+}
+
+/**
+ * Records a failed attempt: the event is retried after `delaySeconds`, or dead-lettered with the error
+ * once it has had `maxAttempts`.
+ */
+export async function markFailed(
+  pool: pg.Pool,
+  id: string,
+  error: string,
+  delaySeconds: (attempt: number) => number,
+  maxAttempts: number,
+): Promise<'retry' | 'dead'> {
+  const current = await pool.query<{ attempts: number }>('select attempts from stripe_events where id = $1', [
+    id,
+  ]);
+  const attempt = (current.rows[0]?.attempts ?? 0) + 1;
+  const dead = attempt >= maxAttempts;
+  await pool.query(
+    `update stripe_events set attempts = $2, last_error = $3,
+       status = case when $4 then 'dead' else 'pending' end,
+       outcome = case when $4 then 'dead' else outcome end,
+       processed_at = case when $4 then now() else processed_at end,
+       available_at = now() + make_interval(secs => $5)
+     where id = $1 and status = 'pending'`,
+    [id, attempt, error.slice(0, 2000), dead, delaySeconds(attempt)],
+  );
+  return dead ? 'dead' : 'retry';
+}

@@ -1,0 +1,90 @@
+import type { Runner } from 'graphile-worker';
+import type Stripe from 'stripe';
+import type { Config } from '../config/index.ts';
+import type { Database } from '../store/index.ts';
+import { API_VERSION } from '../stripe/index.ts';
+import type { Logger, Metrics } from '../telemetry/index.ts';
+import { Inbox } from './inbox.ts';
+import { startJobs } from './jobs.ts';
+import { REFETCH_TASK, runRefetch } from './refetch.ts';
+import { createWebhookHandler } from './webhooks.ts';
+import { type BatchReport, InboxWorker } from './worker.ts';
+
+export type SyncEngineOptions = {
+  database: Database;
+  config: Config;
+  /** The Stripe client, or null when none is configured (fetches then fail and are retried). */
+  stripe: Stripe | null;
+  /** The mode of the client's key. */
+  livemode: boolean;
+  metrics: Metrics;
+  logger: Logger;
+};
+
+export type SyncEngine = ReturnType<typeof createSyncEngine>;
+
+/** Webhooks in, inbox, workers and refetch jobs, wired together over one database. */
+export function createSyncEngine(options: SyncEngineOptions) {
+  const { database, config, metrics, logger } = options;
+  const inbox = new Inbox(database.pool);
+  const onAnswer = (answer: { status: number; code: string; durationMs: number }) => {
+    metrics.webhookAnswers.inc({ status: String(answer.status), code: answer.code });
+    metrics.webhookAckSeconds.observe(answer.durationMs / 1000);
+  };
+  const store = (event: Parameters<Inbox['store']>[0]) => inbox.store(event);
+  const context = { accountKeys: config.accountKeys };
+  const stripeFor = (livemode: boolean) => (livemode === options.livemode ? options.stripe : null);
+  const worker = new InboxWorker({
+    pool: database.pool,
+    apiVersion: API_VERSION,
+    context,
+    batchSize: config.workerBatchSize,
+    onBatch: (report: BatchReport) => {
+      for (const outcome of report.outcomes.values()) metrics.eventsSettled.inc({ outcome });
+      for (const ms of report.visibleAfterMs) metrics.visibleSeconds.observe(ms / 1000);
+    },
+    onError: (error, eventId) => {
+      metrics.eventsFailed.inc();
+      logger.warn({ err: error, eventId }, 'applying an inbox event failed; it will be retried');
+    },
+  });
+  const refetchDeps = { pool: database.pool, stripeFor, context };
+  let jobs: Runner | null = null;
+
+  return {
+    inbox,
+    worker,
+    /** `POST /webhooks/stripe` as a web-standard handler. */
+    handleWebhook: createWebhookHandler({ secrets: () => config.webhookSecrets, store, onAnswer }),
+    /** `POST /webhooks/stripe/connect`: Connect endpoints sign with their own secrets. */
+    handleConnectWebhook: createWebhookHandler({
+      secrets: () =>
+        config.connectWebhookSecrets.length > 0 ? config.connectWebhookSecrets : config.webhookSecrets,
+      store,
+      onAnswer,
+      connect: true,
+    }),
+    /** Reads a serial key's pending refetches now (the job does the same in the background). */
+    refetch: (serialKey: string) => runRefetch(refetchDeps, serialKey),
+    async startWorkers(): Promise<void> {
+      await worker.start();
+      jobs = await startJobs(
+        database.pool,
+        { [REFETCH_TASK]: async (payload) => void (await runRefetch(refetchDeps, serialKeyOf(payload))) },
+        logger,
+      );
+    },
+    /** Lets in-flight batches and jobs finish; what is not claimed stays queued in Postgres. */
+    async stop(): Promise<void> {
+      await worker.stop();
+      await jobs?.stop();
+      jobs = null;
+    },
+  };
+}
+
+function serialKeyOf(payload: unknown): string {
+  const key = (payload as { serialKey?: unknown } | null)?.serialKey;
+  if (typeof key !== 'string') throw new Error('refetch job without a serialKey');
+  return key;
+}

@@ -1,0 +1,89 @@
+import type pg from 'pg';
+import type { InboxEvent } from './envelope.ts';
+
+export type StoreResult = 'stored' | 'duplicate';
+
+type Waiting = {
+  event: InboxEvent;
+  resolve: (result: StoreResult) => void;
+  reject: (error: unknown) => void;
+};
+
+/** The channel workers listen on; a notification only says "look", the inbox table is the truth. */
+export const INBOX_CHANNEL = 'subledger_inbox';
+
+const INSERT_EVENTS = `
+  with incoming as (
+    select * from unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[],
+                         $7::text[], $8::text[], $9::text[], $10::jsonb[])
+      as t(id, type, api_version, livemode, stripe_account, created, object_type, object_id, serial_key, payload)
+  ), inserted as (
+    insert into stripe_events
+      (id, type, api_version, livemode, stripe_account, created, object_type, object_id, serial_key, payload)
+    select * from incoming
+    on conflict (id) do nothing
+    returning id
+  )
+  select array(select id from inserted) as ids, pg_notify('${INBOX_CHANNEL}', '') is null as notified`;
+
+/**
+ * Stores verified events durably, grouping concurrent webhook requests into one insert and one commit:
+ * while a commit is in flight, new arrivals queue and share the next one. At low load an event commits
+ * alone at once; under load many share a commit, which is what keeps acknowledgements fast.
+ */
+export class Inbox {
+  readonly #pool: pg.Pool;
+  readonly #maxBatch: number;
+  #queue: Waiting[] = [];
+  #flushing = false;
+
+  constructor(pool: pg.Pool, options: { maxBatch?: number } = {}) {
+    this.#pool = pool;
+    this.#maxBatch = options.maxBatch ?? 500;
+  }
+
+  /** Resolves once the event is committed (or was already there); rejects when it could not be stored. */
+  store(event: InboxEvent): Promise<StoreResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ event, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#maxBatch);
+      try {
+        const stored = await this.#insert(batch.map((waiting) => waiting.event));
+        const claimed = new Set<string>();
+        for (const waiting of batch) {
+          const first = stored.has(waiting.event.id) && !claimed.has(waiting.event.id);
+          claimed.add(waiting.event.id);
+          waiting.resolve(first ? 'stored' : 'duplicate');
+        }
+      } catch (error) {
+        for (const waiting of batch) waiting.reject(error);
+      }
+    }
+    this.#flushing = false;
+  }
+
+  async #insert(events: InboxEvent[]): Promise<Set<string>> {
+    const unique = [...new Map(events.map((event) => [event.id, event])).values()];
+    const column = <T>(read: (event: InboxEvent) => T) => unique.map(read);
+    const result = await this.#pool.query<{ ids: string[] }>(INSERT_EVENTS, [
+      column((event) => event.id),
+      column((event) => event.type),
+      column((event) => event.apiVersion),
+      column((event) => event.livemode),
+      column((event) => event.stripeAccount),
+      column((event) => event.created),
+      column((event) => event.objectType),
+      column((event) => event.objectId),
+      column((event) => event.serialKey),
+      column((event) => JSON.stringify(event.payload)),
+    ]);
+    return new Set(result.rows[0]?.ids ?? []);
+  }
+}

@@ -1,0 +1,198 @@
+import { and, eq, getTableColumns, notInArray, or, type SQL, sql } from 'drizzle-orm';
+import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
+import type { Db } from '../store/database.ts';
+import { accountCustomers, subscriptionItems } from '../store/schema/mirror.ts';
+import { customerAccountId, subscriptionItemColumns, subscriptionItemsOf } from './columns.ts';
+import { idOf, type StripeObject } from './envelope.ts';
+import { type ColumnContext, KINDS, type KindName } from './kinds.ts';
+
+/** One object to write into the mirror, with the evidence of how new it is. */
+export type MirrorWrite = {
+  kind: KindName;
+  id: string;
+  stripeAccount: string;
+  livemode: boolean;
+  object: StripeObject;
+  deleted: boolean;
+  /** Event `created` (source `event`) or the second a fetch read the object (source `fetch`). */
+  version: number;
+  eventId: string | null;
+  source: 'event' | 'fetch';
+};
+
+type Executor = Pick<Db, 'insert' | 'delete' | 'execute'>;
+
+/**
+ * Writes objects with one multi-row upsert per table. The database re-checks the ordering rule, so a
+ * write that lost a race to a newer one changes nothing: an event must be strictly newer than the row;
+ * a fetch, which read Stripe after every event it knew of, must be at least as new. Returns the writes
+ * that took effect.
+ */
+export async function writeMirror(
+  db: Executor,
+  writes: MirrorWrite[],
+  context: ColumnContext,
+): Promise<MirrorWrite[]> {
+  const written: MirrorWrite[] = [];
+  for (const [kind, group] of groupByKind(writes)) written.push(...(await upsert(db, kind, group, context)));
+  await replaceSubscriptionItems(
+    db,
+    written.filter((write) => write.kind === 'subscription'),
+  );
+  await linkAccounts(db, written, context);
+  return written;
+}
+
+async function upsert(db: Executor, kind: KindName, writes: MirrorWrite[], context: ColumnContext) {
+  const { table, columns } = KINDS[kind];
+  const rows = writes.map((write) => ({ ...commonColumns(write), ...columns(write.object, context) }));
+  const keyOf = (id: string, account: string, livemode: boolean) => `${id}|${account}|${livemode}`;
+  const key = tableKey(table);
+  const returned = (await db
+    .insert(table)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [key.id, key.stripeAccount, key.livemode],
+      set: excludedSet(table),
+      setWhere: newerThanRow(table),
+    })
+    .returning({ id: key.id, stripeAccount: key.stripeAccount, livemode: key.livemode })) as {
+    id: string;
+    stripeAccount: string;
+    livemode: boolean;
+  }[];
+  const took = new Set(returned.map((row) => keyOf(row.id, row.stripeAccount, row.livemode)));
+  return writes.filter((write) => took.has(keyOf(write.id, write.stripeAccount, write.livemode)));
+}
+
+function commonColumns(write: MirrorWrite) {
+  return {
+    id: write.id,
+    stripeAccount: write.stripeAccount,
+    livemode: write.livemode,
+    data: write.object,
+    deleted: write.deleted,
+    lastEventId: write.eventId,
+    lastEventCreated: write.version,
+    source: write.source,
+    syncedAt: new Date(),
+  };
+}
+
+function tableKey(table: PgTable) {
+  return getTableColumns(table) as Record<
+    'id' | 'stripeAccount' | 'livemode' | 'lastEventCreated',
+    AnyPgColumn
+  >;
+}
+
+function excludedSet(table: PgTable): Record<string, SQL> {
+  const set: Record<string, SQL> = {};
+  for (const [field, column] of Object.entries(getTableColumns(table)))
+    if (!['id', 'stripeAccount', 'livemode'].includes(field))
+      set[field] = sql.raw(`excluded."${column.name}"`);
+  return set;
+}
+
+function newerThanRow(table: PgTable): SQL {
+  const current = tableKey(table).lastEventCreated;
+  return sql`(excluded.last_event_created > ${current} or (excluded.source = 'fetch' and excluded.last_event_created >= ${current}))`;
+}
+
+/** A subscription's items follow it: the written subscription's list replaces what was stored. */
+async function replaceSubscriptionItems(db: Executor, subscriptions: MirrorWrite[]): Promise<void> {
+  for (const write of subscriptions) {
+    const items = write.deleted ? [] : subscriptionItemsOf(write.object);
+    const itemIds = items.map((item) => String(item.id));
+    const belongsHere = and(
+      eq(subscriptionItems.subscriptionId, write.id),
+      eq(subscriptionItems.stripeAccount, write.stripeAccount),
+      eq(subscriptionItems.livemode, write.livemode),
+    );
+    await db
+      .delete(subscriptionItems)
+      .where(itemIds.length > 0 ? and(belongsHere, notInArray(subscriptionItems.id, itemIds)) : belongsHere);
+    if (items.length === 0) continue;
+    const rows = items.map((item) => ({
+      ...commonColumns({ ...write, id: String(item.id), object: item }),
+      ...subscriptionItemColumns(item, write.id),
+    })) as (typeof subscriptionItems.$inferInsert)[];
+    await db
+      .insert(subscriptionItems)
+      .values(rows)
+      .onConflictDoUpdate({
+        target: [subscriptionItems.id, subscriptionItems.stripeAccount, subscriptionItems.livemode],
+        set: excludedSet(subscriptionItems),
+      });
+  }
+}
+
+type Link = {
+  accountId: string;
+  stripeAccount: string;
+  livemode: boolean;
+  customerId: string;
+  source: string;
+};
+
+/**
+ * The account ↔ customer mapping, from the customer's `subledger_account_id` metadata or a completed
+ * checkout session naming the account. The newest statement wins; a customer maps to one account.
+ */
+async function linkAccounts(db: Executor, written: MirrorWrite[], context: ColumnContext): Promise<void> {
+  const links = new Map<string, Link>();
+  for (const write of written) {
+    const link = linkOf(write, context);
+    if (link) links.set(`${link.accountId}|${link.stripeAccount}|${link.livemode}`, link);
+  }
+  const byCustomer = new Map(
+    [...links.values()].map((link) => [`${link.customerId}|${link.stripeAccount}|${link.livemode}`, link]),
+  );
+  const rows = [...byCustomer.values()];
+  if (rows.length === 0) return;
+  await db
+    .delete(accountCustomers)
+    .where(
+      or(
+        ...rows.map((link) =>
+          and(
+            eq(accountCustomers.customerId, link.customerId),
+            eq(accountCustomers.stripeAccount, link.stripeAccount),
+            eq(accountCustomers.livemode, link.livemode),
+          ),
+        ),
+      ),
+    );
+  await db
+    .insert(accountCustomers)
+    .values(rows.map((link) => ({ ...link, linkedAt: new Date() })))
+    .onConflictDoUpdate({
+      target: [accountCustomers.accountId, accountCustomers.stripeAccount, accountCustomers.livemode],
+      set: {
+        customerId: sql`excluded.customer_id`,
+        source: sql`excluded.source`,
+        linkedAt: sql`excluded.linked_at`,
+      },
+    });
+}
+
+function linkOf(write: MirrorWrite, context: ColumnContext): Link | null {
+  const place = { stripeAccount: write.stripeAccount, livemode: write.livemode };
+  if (write.kind === 'customer' && !write.deleted) {
+    const accountId = customerAccountId(write.object);
+    return accountId ? { ...place, accountId, customerId: write.id, source: 'customer_metadata' } : null;
+  }
+  if (write.kind === 'checkout.session' && write.object.status === 'complete') {
+    const row = KINDS['checkout.session'].columns(write.object, context);
+    const customerId = idOf(write.object.customer);
+    const accountId = row.accountId as string | null;
+    return accountId && customerId ? { ...place, accountId, customerId, source: 'checkout_session' } : null;
+  }
+  return null;
+}
+
+function groupByKind(writes: MirrorWrite[]): Map<KindName, MirrorWrite[]> {
+  const groups = new Map<KindName, MirrorWrite[]>();
+  for (const write of writes) groups.set(write.kind, [...(groups.get(write.kind) ?? []), write]);
+  return groups;
+}

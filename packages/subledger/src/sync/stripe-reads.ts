@@ -1,0 +1,75 @@
+import type Stripe from 'stripe';
+import { PLATFORM } from '../store/schema/mirror.ts';
+import { isMissing } from '../stripe/index.ts';
+import type { StripeObject } from './envelope.ts';
+import type { KindName } from './kinds.ts';
+
+/** Where an object lives: the platform or a connected account, in test or live mode. */
+export type Place = { stripeAccount: string; livemode: boolean };
+
+export type Fetched = {
+  /** The current object; `deleted` when Stripe no longer has it (or answers with a deleted stub). */
+  object: StripeObject | null;
+  deleted: boolean;
+  /** Stripe's clock (the response's `Date`) in seconds, when it sent one. */
+  asOf: number | null;
+};
+
+export const requestOptions = (place: Place): Stripe.RequestOptions =>
+  place.stripeAccount === PLATFORM ? {} : { stripeAccount: place.stripeAccount };
+
+type Retrieve = (stripe: Stripe, id: string, options: Stripe.RequestOptions) => Promise<unknown>;
+
+/** How each mirrored type is read from Stripe, one line each. */
+const RETRIEVE: Record<KindName, Retrieve> = {
+  customer: (stripe, id, options) => stripe.customers.retrieve(id, {}, options),
+  product: (stripe, id, options) => stripe.products.retrieve(id, {}, options),
+  price: (stripe, id, options) => stripe.prices.retrieve(id, {}, options),
+  subscription: (stripe, id, options) => stripe.subscriptions.retrieve(id, {}, options),
+  invoice: (stripe, id, options) => stripe.invoices.retrieve(id, {}, options),
+  invoice_payment: (stripe, id, options) => stripe.invoicePayments.retrieve(id, {}, options),
+  'checkout.session': (stripe, id, options) => stripe.checkout.sessions.retrieve(id, {}, options),
+  payment_intent: (stripe, id, options) => stripe.paymentIntents.retrieve(id, {}, options),
+  'entitlements.active_entitlement_summary': activeEntitlementSummary,
+  'billing.meter': (stripe, id, options) => stripe.billing.meters.retrieve(id, {}, options),
+};
+
+/** Reads one object as Stripe has it now. */
+export async function retrieveObject(
+  stripe: Stripe,
+  kind: KindName,
+  id: string,
+  place: Place,
+): Promise<Fetched> {
+  try {
+    const result = (await RETRIEVE[kind](stripe, id, requestOptions(place))) as StripeObject & {
+      lastResponse?: { headers?: Record<string, string> };
+    };
+    const asOf = stripeTime(result.lastResponse?.headers?.date);
+    const { lastResponse: _, ...object } = result;
+    return { object, deleted: object.deleted === true, asOf };
+  } catch (error) {
+    if (isMissing(error)) return { object: null, deleted: true, asOf: null };
+    throw error;
+  }
+}
+
+/**
+ * Stripe has no endpoint for the summary object its events carry; it is rebuilt from the customer's
+ * active entitlements, in the same shape.
+ */
+async function activeEntitlementSummary(stripe: Stripe, customer: string, options: Stripe.RequestOptions) {
+  const page = stripe.entitlements.activeEntitlements.list({ customer, limit: 100 }, options);
+  const data = await page.autoPagingToArray({ limit: 10_000 });
+  return {
+    object: 'entitlements.active_entitlement_summary',
+    customer,
+    entitlements: { object: 'list', data, has_more: false, url: '/v1/customer/entitlements' },
+    livemode: data[0]?.livemode ?? false,
+  };
+}
+
+function stripeTime(header: string | undefined): number | null {
+  const time = header ? Date.parse(header) : Number.NaN;
+  return Number.isFinite(time) ? Math.floor(time / 1000) : null;
+}

@@ -1,0 +1,115 @@
+import Stripe from 'stripe';
+import type { InboxEvent } from './envelope.ts';
+import { NotAnEventError, toInboxEvent } from './envelope.ts';
+import type { StoreResult } from './inbox.ts';
+
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+export type WebhookOptions = {
+  /** Signing secrets, read on each request; any one verifies (rotation). */
+  secrets: () => readonly string[];
+  store: (event: InboxEvent) => Promise<StoreResult>;
+  /** The Connect endpoint accepts only events that name a connected account. */
+  connect?: boolean;
+  toleranceSeconds?: number;
+  /** Called after each answer, for metrics. */
+  onAnswer?: (answer: { status: number; code: string; type?: string; durationMs: number }) => void;
+  now?: () => number;
+};
+
+class Refusal extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * The webhook endpoint as a web-standard handler: verify the signature on the raw body, store the event
+ * (a duplicate id is acknowledged and not stored again), acknowledge. Nothing else happens in the
+ * request; nothing is acknowledged before it is committed. A refusal (4xx) writes nothing; a failure to
+ * store answers 503 so that Stripe delivers again.
+ */
+export function createWebhookHandler(options: WebhookOptions): (request: Request) => Promise<Response> {
+  const tolerance = options.toleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS;
+  const now = options.now ?? (() => Date.now());
+  return async (request) => {
+    const started = performance.now();
+    const answer = (status: number, code: string, body: object, type?: string) => {
+      options.onAnswer?.({
+        status,
+        code,
+        durationMs: performance.now() - started,
+        ...(type ? { type } : {}),
+      });
+      return Response.json(body, { status });
+    };
+    try {
+      if (request.method !== 'POST') throw new Refusal(405, 'method_not_allowed', 'webhooks are POSTed');
+      const raw = await readBody(request);
+      const event = verify(raw, request.headers.get('stripe-signature'), options.secrets(), tolerance, now());
+      if (options.connect && event.stripeAccount === 'platform')
+        throw new Refusal(400, 'account_missing', 'a Connect webhook must name the connected account');
+      const result = await options.store(event);
+      return answer(200, result, { received: true, duplicate: result === 'duplicate' }, event.type);
+    } catch (error) {
+      if (error instanceof Refusal)
+        return answer(error.status, error.code, { error: { code: error.code, message: error.message } });
+      return answer(503, 'inbox_unavailable', {
+        error: { code: 'inbox_unavailable', message: 'the event could not be stored; deliver it again' },
+      });
+    }
+  };
+}
+
+async function readBody(request: Request): Promise<Buffer> {
+  const tooLarge = () =>
+    new Refusal(413, 'payload_too_large', `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
+  if (Number(request.headers.get('content-length') ?? 0) > MAX_WEBHOOK_BYTES) throw tooLarge();
+  if (!request.body) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_WEBHOOK_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function verify(
+  raw: Buffer,
+  header: string | null,
+  secrets: readonly string[],
+  tolerance: number,
+  nowMs: number,
+): InboxEvent {
+  if (!header) throw new Refusal(400, 'signature_missing', 'the Stripe-Signature header is missing');
+  const receivedAt = Math.floor(nowMs / 1000);
+  let body: unknown;
+  for (const secret of secrets) {
+    try {
+      body = Stripe.webhooks.constructEvent(raw, header, secret, tolerance, undefined, receivedAt);
+      break;
+    } catch (error) {
+      if (error instanceof SyntaxError) throw new Refusal(400, 'invalid_json', 'the body is not JSON');
+      if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) throw error;
+    }
+  }
+  if (body === undefined) {
+    const timestamp = Number(/(?:^|,)t=(\d+)/.exec(header)?.[1]);
+    if (Number.isFinite(timestamp) && Math.abs(receivedAt - timestamp) > tolerance)
+      throw new Refusal(400, 'timestamp_outside_tolerance', `the signature is older than ${tolerance} s`);
+    throw new Refusal(400, 'signature_invalid', 'no configured webhook secret verifies this signature');
+  }
+  try {
+    return toInboxEvent(body);
+  } catch (error) {
+    if (error instanceof NotAnEventError) throw new Refusal(400, error.code, error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,234 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import * as schema from '../store/schema/index.ts';
+import { type ClaimedEvent, claimOne, claimReady, markFailed, markProcessed } from './claim.ts';
+import { handlingOf } from './handlers.ts';
+import { INBOX_CHANNEL } from './inbox.ts';
+import type { ColumnContext } from './kinds.ts';
+import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
+import { type EventFacts, MAX_ATTEMPTS, planBatch, type RowVersion, retryDelaySeconds } from './ordering.ts';
+import { type RefetchRequest, requestRefetches } from './refetch.ts';
+import { loadVersions, objectKeyOf } from './versions.ts';
+
+export type BatchReport = {
+  claimed: number;
+  outcomes: Map<string, string>;
+  /** Milliseconds from receipt to commit, per event: webhook-to-visible latency. */
+  visibleAfterMs: number[];
+};
+
+export type WorkerOptions = {
+  pool: pg.Pool;
+  apiVersion: string;
+  context: ColumnContext;
+  batchSize: number;
+  /** Loops claiming batches side by side in this process. */
+  concurrency?: number;
+  pollIntervalMs?: number;
+  onBatch?: (report: BatchReport) => void;
+  onError?: (error: unknown, eventId?: string) => void;
+};
+
+/**
+ * Applies inbox events to the mirror. Each batch is one transaction: claim, plan (pure), write the
+ * mirror with multi-row upserts, queue refetches, mark the events. A batch that fails is rolled back and
+ * its events retried one by one, so one bad event is retried with backoff, then dead-lettered, alone.
+ */
+export class InboxWorker {
+  readonly #options: WorkerOptions;
+  #running = false;
+  #loops: Promise<void>[] = [];
+  #wake: (() => void) | null = null;
+  #listener: pg.Client | null = null;
+
+  constructor(options: WorkerOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    this.#running = true;
+    this.#listener = new pg.Client({ connectionString: connectionStringOf(this.#options.pool) });
+    this.#listener.on('error', () => {});
+    this.#listener.on('notification', () => this.#wakeUp());
+    await this.#listener.connect();
+    await this.#listener.query(`listen ${INBOX_CHANNEL}`);
+    for (let loop = 0; loop < (this.#options.concurrency ?? 2); loop++) this.#loops.push(this.#loop());
+  }
+
+  /** Finishes the batches in flight, then stops; unclaimed events stay in the inbox for the next worker. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wakeUp();
+    await Promise.all(this.#loops);
+    this.#loops = [];
+    await this.#listener?.end().catch(() => {});
+    this.#listener = null;
+  }
+
+  /** Processes batches until none is ready; returns how many events were settled. */
+  async drain(): Promise<number> {
+    let settled = 0;
+    for (;;) {
+      const report = await this.processBatch();
+      settled += report.outcomes.size;
+      if (report.claimed === 0) return settled;
+    }
+  }
+
+  async processBatch(): Promise<BatchReport> {
+    try {
+      return await this.#inTransaction((client) => claimReady(client, this.#options.batchSize));
+    } catch (batchError) {
+      const failed = batchError instanceof BatchFailure ? batchError.eventIds : [];
+      if (failed.length === 0) throw batchError instanceof BatchFailure ? batchError.cause : batchError;
+      return this.#oneByOne(failed);
+    }
+  }
+
+  async #oneByOne(eventIds: string[]): Promise<BatchReport> {
+    const total: BatchReport = { claimed: 0, outcomes: new Map(), visibleAfterMs: [] };
+    for (const id of eventIds) {
+      try {
+        const report = await this.#inTransaction((client) => claimOne(client, id));
+        total.claimed += report.claimed;
+        for (const [event, outcome] of report.outcomes) total.outcomes.set(event, outcome);
+        total.visibleAfterMs.push(...report.visibleAfterMs);
+      } catch (error) {
+        const cause = error instanceof BatchFailure ? error.cause : error;
+        this.#options.onError?.(cause, id);
+        const message = cause instanceof Error ? cause.message : String(cause);
+        await markFailed(this.#options.pool, id, message, retryDelaySeconds, MAX_ATTEMPTS);
+      }
+    }
+    return total;
+  }
+
+  async #inTransaction(claim: (client: pg.PoolClient) => Promise<ClaimedEvent[]>): Promise<BatchReport> {
+    const client = await this.#options.pool.connect();
+    let claimed: ClaimedEvent[] = [];
+    try {
+      await client.query('begin');
+      claimed = await claim(client);
+      const outcomes = await this.#apply(client, claimed);
+      await markProcessed(client, outcomes);
+      await client.query('commit');
+      const now = Date.now();
+      const report = {
+        claimed: claimed.length,
+        outcomes,
+        visibleAfterMs: claimed.map((event) => now - event.receivedAt.getTime()),
+      };
+      if (claimed.length > 0) this.#options.onBatch?.(report);
+      return report;
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      throw new BatchFailure(
+        claimed.map((event) => event.id),
+        error,
+      );
+    } finally {
+      client.release();
+    }
+  }
+
+  async #apply(client: pg.PoolClient, claimed: ClaimedEvent[]): Promise<Map<string, string>> {
+    const outcomes = new Map<string, string>();
+    const facts: EventFacts[] = [];
+    const byId = new Map(claimed.map((event) => [event.id, event]));
+    for (const event of claimed) {
+      const handling = handlingOf(event.type, event.objectType);
+      if (!handling || !event.objectId) outcomes.set(event.id, 'ignored');
+      else facts.push({ ...event, handling, objectKey: objectKeyOf(handling.kind, event, event.objectId) });
+    }
+    if (facts.length === 0) return outcomes;
+    const versions: Map<string, RowVersion> = await loadVersions(client, facts, byId);
+    const plan = planBatch(facts, versions, this.#options.apiVersion);
+    const writes: MirrorWrite[] = [];
+    const refetches: RefetchRequest[] = [];
+    for (const decision of plan.decisions.values()) {
+      if (decision.action === 'apply') writes.push(writeOf(decision.event, byId));
+    }
+    for (const [objectKey, decision] of plan.decisions) {
+      if (decision.action !== 'refetch') continue;
+      const sample = facts.find((fact) => fact.objectKey === objectKey) as EventFacts;
+      const event = byId.get(sample.id) as ClaimedEvent;
+      refetches.push({
+        kind: sample.handling.kind,
+        id: event.objectId as string,
+        stripeAccount: event.stripeAccount,
+        livemode: event.livemode,
+        serialKey: event.serialKey,
+        knownCreated: decision.knownCreated,
+        reason: decision.reason,
+      });
+    }
+    await writeMirror(drizzle(client, { schema }), writes, this.#options.context);
+    await requestRefetches(client, refetches);
+    for (const [id, outcome] of plan.outcomes) outcomes.set(id, outcome);
+    return outcomes;
+  }
+
+  async #loop(): Promise<void> {
+    while (this.#running) {
+      let claimed = 0;
+      try {
+        claimed = (await this.processBatch()).claimed;
+      } catch (error) {
+        this.#options.onError?.(error);
+      }
+      if (claimed === 0 && this.#running) await this.#sleep(this.#options.pollIntervalMs ?? 500);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const previous = this.#wake;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        previous?.();
+        done();
+      };
+    });
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+}
+
+class BatchFailure extends Error {
+  readonly eventIds: string[];
+  override readonly cause: unknown;
+  constructor(eventIds: string[], cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.eventIds = eventIds;
+    this.cause = cause;
+  }
+}
+
+function writeOf(fact: EventFacts, byId: Map<string, ClaimedEvent>): MirrorWrite {
+  const event = byId.get(fact.id) as ClaimedEvent;
+  return {
+    kind: fact.handling.kind,
+    id: event.objectId as string,
+    stripeAccount: event.stripeAccount,
+    livemode: event.livemode,
+    object: event.payload.data.object,
+    deleted: fact.handling.action === 'tombstone',
+    version: event.created,
+    eventId: event.id,
+    source: 'event',
+  };
+}
+
+function connectionStringOf(pool: pg.Pool): string {
+  const options = (pool as unknown as { options: { connectionString?: string } }).options;
+  if (!options.connectionString) throw new Error('the worker needs a pool built from a connection string');
+  return options.connectionString;
+}

@@ -1,0 +1,41 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one Subledger instance (its own registry, so instances never collide). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly webhookAnswers = new Counter({
+    name: 'subledger_webhook_answers_total',
+    help: 'Webhook requests answered, by HTTP status and result code',
+    labelNames: ['status', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookAckSeconds = new Histogram({
+    name: 'subledger_webhook_ack_seconds',
+    help: 'Time from a webhook request arriving to its acknowledgement',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly eventsSettled = new Counter({
+    name: 'subledger_events_settled_total',
+    help: 'Inbox events settled by workers, by outcome (applied, stale, superseded, refetch, ignored)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsFailed = new Counter({
+    name: 'subledger_event_failures_total',
+    help: 'Failed attempts at applying an inbox event',
+    registers: [this.registry],
+  });
+  readonly visibleSeconds = new Histogram({
+    name: 'subledger_webhook_to_visible_seconds',
+    help: 'Time from an event being stored to its effect being committed to the mirror',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+  readonly stripeRequests = new Counter({
+    name: 'subledger_stripe_requests_total',
+    help: 'HTTP requests made to Stripe (retries included), by method and status',
+    labelNames: ['method', 'status'] as const,
+    registers: [this.registry],
+  });
+}

@@ -1,0 +1,98 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import Stripe from 'stripe';
+import {
+  drainWebhooks,
+  type FaultOptions,
+  type RunningEmulator,
+  startEmulator,
+  type WebhookOptions,
+} from 'stripe-emulator';
+import { EMULATOR_KEY, registerWebhookEndpoint } from '../../src/cli/local-stripe.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createSubledger, type Subledger } from '../../src/subledger.ts';
+import { createLogger } from '../../src/telemetry/index.ts';
+import { type TestDatabase, testDatabase } from './database.ts';
+
+export type Stack = {
+  emulator: RunningEmulator;
+  /** The SDK pointed at the emulator, as the app under test would use it. */
+  stripe: Stripe;
+  subledger: Subledger;
+  database: TestDatabase;
+  url: string;
+  /** Waits until every webhook is delivered and every event, refetch and job is settled. */
+  settle: (timeoutMs?: number) => Promise<void>;
+  close: () => Promise<void>;
+};
+
+export type StackOptions = {
+  faults?: FaultOptions;
+  webhooks?: WebhookOptions;
+  database?: TestDatabase;
+  /** Start the workers (default true); false leaves events in the inbox. */
+  workers?: boolean;
+  environment?: Record<string, string>;
+  seed?: number;
+};
+
+/** Emulator, Subledger (server and workers) and a fresh database, wired as `subledger start` wires them. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const database = options.database ?? (await testDatabase());
+  const emulator = await startEmulator({
+    port: 0,
+    seed: options.seed ?? 7,
+    ...(options.faults ? { faults: options.faults } : {}),
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+  });
+  const config = loadConfig({
+    STRIPE_SECRET_KEY: EMULATOR_KEY,
+    STRIPE_API_BASE: emulator.url,
+    LOG_LEVEL: 'silent',
+    ...options.environment,
+  });
+  const subledger = await createSubledger({ config, database, logger: createLogger('silent') });
+  const server = serve({ fetch: subledger.app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  config.webhookSecrets.push(await registerWebhookEndpoint(config, `${url}/webhooks/stripe`));
+  if (options.workers !== false) await subledger.startWorkers();
+  const stripe = new Stripe(EMULATOR_KEY, {
+    host: '127.0.0.1',
+    port: emulator.port,
+    protocol: 'http',
+    maxNetworkRetries: 0,
+    telemetry: false,
+  });
+  return {
+    emulator,
+    stripe,
+    subledger,
+    database,
+    url,
+    settle: (timeoutMs = 30_000) => settle(emulator, database, timeoutMs),
+    close: async () => {
+      await new Promise((resolve) => server.close(resolve));
+      await subledger.close();
+      await emulator.close();
+      if (!options.database) await database.drop();
+    },
+  };
+}
+
+const UNSETTLED = `
+  select (select count(*) from stripe_events where status = 'pending')
+       + (select count(*) from sync_refetches)
+       + (select count(*) from graphile_worker.jobs) as unsettled`;
+
+async function settle(emulator: RunningEmulator, database: TestDatabase, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quietRounds = 0;
+  while (quietRounds < 2) {
+    if (Date.now() > deadline) throw new Error('the stack did not settle in time');
+    await drainWebhooks(emulator.emulator, Math.max(1, deadline - Date.now()));
+    const { rows } = await database.pool.query<{ unsettled: number }>(UNSETTLED);
+    quietRounds = Number(rows[0]?.unsettled) === 0 ? quietRounds + 1 : 0;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
