@@ -50,11 +50,6 @@ export function subscriptionItemsOf(subscription: StripeObject): StripeObject[] 
   return Array.isArray(data) ? (data as StripeObject[]) : [];
 }
 
-/** Whether the embedded item list is complete; when it is not, the subscription must be fetched. */
-export function hasAllItems(subscription: StripeObject): boolean {
-  return field(subscription, 'items', 'has_more') !== true;
-}
-
 export function subscriptionColumns(subscription: StripeObject): Row {
   const itemEnds = subscriptionItemsOf(subscription)
     .map((item) => integer(item.current_period_end))

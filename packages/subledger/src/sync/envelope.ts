@@ -22,7 +22,11 @@ const eventSchema = z.looseObject({
   api_version: z.string().nullish(),
   created: z.number().int().nonnegative(),
   livemode: z.boolean(),
-  account: z.string().nullish(),
+  /** A Connect event names its connected account; the mirror keys rows by it, so it must be one. */
+  account: z
+    .string()
+    .regex(/^acct_\w+$/)
+    .nullish(),
   data: z.looseObject({
     object: z.looseObject({ id: z.string().optional(), object: z.string().optional() }),
   }),

@@ -52,21 +52,27 @@ export class Inbox {
 
   async #flush(): Promise<void> {
     this.#flushing = true;
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
-      try {
-        const stored = await this.#insert(batch.map((waiting) => waiting.event));
-        const claimed = new Set<string>();
-        for (const waiting of batch) {
-          const first = stored.has(waiting.event.id) && !claimed.has(waiting.event.id);
-          claimed.add(waiting.event.id);
-          waiting.resolve(first ? 'stored' : 'duplicate');
-        }
-      } catch (error) {
-        for (const waiting of batch) waiting.reject(error);
-      }
-    }
+    while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0, this.#maxBatch));
     this.#flushing = false;
+  }
+
+  async #commit(batch: Waiting[]): Promise<void> {
+    let stored: Set<string>;
+    try {
+      stored = await this.#insert(batch.map((waiting) => waiting.event));
+    } catch (error) {
+      // An event Postgres cannot hold (a \u0000 or a lone surrogate in its JSON) must not fail the
+      // events that shared its commit: on a data error each is stored alone, and only it is refused.
+      if (batch.length > 1 && isDataError(error)) for (const waiting of batch) await this.#commit([waiting]);
+      else for (const waiting of batch) waiting.reject(error);
+      return;
+    }
+    const claimed = new Set<string>();
+    for (const waiting of batch) {
+      const first = stored.has(waiting.event.id) && !claimed.has(waiting.event.id);
+      claimed.add(waiting.event.id);
+      waiting.resolve(first ? 'stored' : 'duplicate');
+    }
   }
 
   async #insert(events: InboxEvent[]): Promise<Set<string>> {
@@ -87,3 +93,7 @@ export class Inbox {
     return new Set(result.rows[0]?.ids ?? []);
   }
 }
+
+/** SQLSTATE class 22, "data exception": this data cannot be stored, whatever else is in the batch. */
+const isDataError = (error: unknown): boolean =>
+  String((error as { code?: unknown } | null)?.code ?? '').startsWith('22');

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type pg from 'pg';
+import { API_VERSION } from '../src/stripe/index.ts';
+import { toInboxEvent } from '../src/sync/envelope.ts';
+import { Inbox, type StoreResult } from '../src/sync/inbox.ts';
+import { type TestDatabase, testDatabase } from './support/database.ts';
+
+let database: TestDatabase;
+before(async () => {
+  database = await testDatabase();
+});
+after(() => database.drop());
+
+const eventWith = (id: string, overrides: Record<string, unknown> = {}) =>
+  toInboxEvent({
+    id,
+    object: 'event',
+    type: 'customer.updated',
+    api_version: API_VERSION,
+    created: 1_700_000_000,
+    livemode: false,
+    data: { object: { id: `cus_${id}`, object: 'customer' } },
+    ...overrides,
+  });
+
+const rowsWith = async (prefix: string) =>
+  Number(
+    (await database.pool.query('select count(*) as n from stripe_events where id like $1', [`${prefix}%`]))
+      .rows[0].n,
+  );
+
+/**
+ * The test database's pool as the inbox sees it, counting inserts; `beforeInsert(n)` runs as insert n
+ * (1-based) starts and may make it fail by returning an error.
+ */
+function watchedPool(beforeInsert: (n: number) => Error | undefined = () => undefined) {
+  let inserts = 0;
+  const pool = {
+    query: (...args: Parameters<pg.Pool['query']>) => {
+      inserts++;
+      const failure = beforeInsert(inserts);
+      if (failure) return Promise.reject(failure);
+      return (database.pool.query as (...all: unknown[]) => unknown)(...args);
+    },
+  } as unknown as pg.Pool;
+  return { pool, inserts: () => inserts };
+}
+
+function tally(ids: string[], results: StoreResult[]) {
+  const byId = new Map<string, StoreResult[]>();
+  ids.forEach((id, index) => {
+    byId.set(id, [...(byId.get(id) ?? []), results[index] as StoreResult]);
+  });
+  return byId;
+}
+
+test('500 concurrent stores of 200 ids: 200 rows, each id stored once and duplicate otherwise', async () => {
+  const ids = Array.from({ length: 200 }, (_, index) => `evt_burst_${index}`);
+  // 37 is prime to 200: every id comes two or three times, its copies spread across the burst.
+  const deliveries = Array.from({ length: 500 }, (_, index) => ids[(index * 37) % 200] as string);
+  const watched = watchedPool();
+  const inbox = new Inbox(watched.pool);
+  const results = await Promise.all(deliveries.map((id) => inbox.store(eventWith(id))));
+
+  assert.equal(await rowsWith('evt_burst_'), 200);
+  for (const [id, answers] of tally(deliveries, results)) {
+    assert.equal(answers.filter((answer) => answer === 'stored').length, 1, `${id} was not stored once`);
+    assert.ok(answers.length >= 2 && answers.length <= 3);
+  }
+  assert.equal(results.filter((result) => result === 'duplicate').length, 300);
+  // The first store commits alone; the 499 that arrive meanwhile share the next commit.
+  assert.equal(watched.inserts(), 2);
+
+  const again = await Promise.all(ids.slice(0, 50).map((id) => inbox.store(eventWith(id))));
+  assert.ok(again.every((result) => result === 'duplicate'));
+  assert.equal(await rowsWith('evt_burst_'), 200);
+});
+
+test('batches are capped at maxBatch and still answer every waiter', async () => {
+  const ids = Array.from({ length: 60 }, (_, index) => `evt_small_${index % 45}`);
+  const watched = watchedPool();
+  const inbox = new Inbox(watched.pool, { maxBatch: 7 });
+  const results = await Promise.all(ids.map((id) => inbox.store(eventWith(id))));
+  assert.equal(results.filter((result) => result === 'stored').length, 45);
+  assert.equal(await rowsWith('evt_small_'), 45);
+  assert.equal(watched.inserts(), 1 + Math.ceil(59 / 7));
+});
+
+test('the stored row carries the event’s columns and payload', async () => {
+  const event = eventWith('evt_columns_1', { account: 'acct_1', livemode: true });
+  assert.equal(await new Inbox(database.pool).store(event), 'stored');
+  const row = (await database.pool.query('select * from stripe_events where id = $1', ['evt_columns_1']))
+    .rows[0];
+  assert.equal(row.type, 'customer.updated');
+  assert.equal(row.api_version, API_VERSION);
+  assert.equal(row.livemode, true);
+  assert.equal(row.stripe_account, 'acct_1');
+  assert.equal(row.created, 1_700_000_000);
+  assert.equal(row.object_type, 'customer');
+  assert.equal(row.object_id, 'cus_evt_columns_1');
+  assert.equal(row.serial_key, 'acct_1/cus_evt_columns_1');
+  assert.equal(row.status, 'pending');
+  assert.deepEqual(row.payload, event.payload);
+});
+
+test('a failing insert rejects every waiter of its batch, and the next batch still works', async () => {
+  const lost = new Error('connection terminated');
+  let inbox: Inbox;
+  const arrivals: Promise<StoreResult>[] = [];
+  const watched = watchedPool((n) => {
+    if (n !== 2) return undefined;
+    // Events that arrive while the failing commit is in flight wait for the next one.
+    arrivals.push(inbox.store(eventWith('evt_after_1')), inbox.store(eventWith('evt_after_2')));
+    return lost;
+  });
+  inbox = new Inbox(watched.pool);
+  const first = inbox.store(eventWith('evt_first_1'));
+  const failing = ['evt_failing_1', 'evt_failing_2', 'evt_failing_1', 'evt_failing_3'].map((id) =>
+    inbox.store(eventWith(id)),
+  );
+  assert.equal(await first, 'stored');
+  const settled = await Promise.allSettled(failing);
+  for (const outcome of settled) assert.deepEqual(outcome, { status: 'rejected', reason: lost });
+  assert.equal(await rowsWith('evt_failing_'), 0);
+  assert.deepEqual(await Promise.all(arrivals), ['stored', 'stored']);
+  assert.equal(await rowsWith('evt_after_'), 2);
+  assert.equal(watched.inserts(), 3);
+
+  // The same events, delivered again by Stripe after the 503, are stored then.
+  const retried = await Promise.all(
+    ['evt_failing_1', 'evt_failing_2'].map((id) => inbox.store(eventWith(id))),
+  );
+  assert.deepEqual(retried, ['stored', 'stored']);
+});
+
+test('an event Postgres cannot hold fails alone, not the events that shared its commit', async () => {
+  const inbox = new Inbox(database.pool);
+  // Valid JSON and a valid event, but jsonb has no room for \u0000.
+  const poison = eventWith('evt_poison_1', {
+    data: { object: { id: 'cus_poison', object: 'customer', name: 'nul\u0000byte' } },
+  });
+  const ids = ['evt_neighbour_1', 'evt_neighbour_2', 'evt_neighbour_1', 'evt_neighbour_3'];
+  const first = inbox.store(eventWith('evt_neighbour_0'));
+  const shared = [inbox.store(poison), ...ids.map((id) => inbox.store(eventWith(id)))];
+  assert.equal(await first, 'stored');
+  const [poisoned, ...neighbours] = await Promise.allSettled(shared);
+  assert.equal(poisoned?.status, 'rejected');
+  assert.deepEqual(
+    neighbours.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : 'rejected')),
+    ['stored', 'stored', 'duplicate', 'stored'],
+  );
+  assert.equal(await rowsWith('evt_neighbour_'), 4);
+  assert.equal(await rowsWith('evt_poison_'), 0);
+});
