@@ -20,6 +20,9 @@ const positiveInt = (fallback: number) =>
     .refine((value) => value > 0, 'must be greater than 0')
     .default(fallback);
 
+const wholeNumber = (fallback: number) =>
+  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).default(fallback);
+
 const environmentSchema = z.object({
   DATABASE_URL: z
     .string()
@@ -42,7 +45,7 @@ const environmentSchema = z.object({
   SUBLEDGER_DATA_DIR: z.string().min(1).default('.subledger'),
   SUBLEDGER_EMBEDDED_PG_PORT: positiveInt(54329),
   SUBLEDGER_ACCOUNT_KEYS: commaList.default(['subledger_account_id']),
-  SUBLEDGER_RECONCILE_MINUTES: positiveInt(15),
+  SUBLEDGER_RECONCILE_MINUTES: wholeNumber(15),
   SUBLEDGER_STRIPE_RPS: positiveInt(20),
   SUBLEDGER_WORKER_BATCH: positiveInt(200),
 });
@@ -65,6 +68,7 @@ export type Config = {
    * in a checkout session's metadata (e.g. `buildingId`, `orgId`), then its `client_reference_id`.
    */
   accountKeys: string[];
+  /** 0 turns the scheduled reconcile off (`subledger reconcile` still runs it by hand). */
   reconcileEveryMinutes: number;
   /** Stripe requests per second for backfill and reconcile; Stripe allows 25/s in test mode. */
   stripeRequestsPerSecond: number;

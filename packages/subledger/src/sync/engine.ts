@@ -1,11 +1,12 @@
 import type { Runner } from 'graphile-worker';
 import type Stripe from 'stripe';
 import type { Config } from '../config/index.ts';
-import type { Database } from '../store/index.ts';
+import { type Database, PLATFORM } from '../store/index.ts';
 import { API_VERSION } from '../stripe/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { Inbox } from './inbox.ts';
 import { startJobs } from './jobs.ts';
+import { scheduledReconcile } from './reconcile.ts';
 import { REFETCH_TASK, runRefetch } from './refetch.ts';
 import { createWebhookHandler } from './webhooks.ts';
 import { type BatchReport, InboxWorker } from './worker.ts';
@@ -50,6 +51,17 @@ export function createSyncEngine(options: SyncEngineOptions) {
   });
   const refetchDeps = { pool: database.pool, stripeFor, context };
   let jobs: Runner | null = null;
+  const reconciling = scheduledReconcile(
+    options.stripe && {
+      database,
+      stripe: options.stripe,
+      context,
+      place: { stripeAccount: PLATFORM, livemode: options.livemode },
+      requestsPerSecond: config.stripeRequestsPerSecond,
+    },
+    config.reconcileEveryMinutes,
+    logger.child({ part: 'reconcile' }),
+  );
 
   return {
     inbox,
@@ -70,8 +82,12 @@ export function createSyncEngine(options: SyncEngineOptions) {
       await worker.start();
       jobs = await startJobs(
         database.pool,
-        { [REFETCH_TASK]: async (payload) => void (await runRefetch(refetchDeps, serialKeyOf(payload))) },
+        {
+          [REFETCH_TASK]: async (payload) => void (await runRefetch(refetchDeps, serialKeyOf(payload))),
+          ...reconciling.tasks,
+        },
         logger,
+        { schedules: reconciling.schedules },
       );
     },
     /** Lets in-flight batches and jobs finish; what is not claimed stays queued in Postgres. */

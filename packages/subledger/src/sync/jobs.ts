@@ -1,4 +1,13 @@
-import { Logger, type Runner, run, runMigrations, type TaskList } from 'graphile-worker';
+import {
+  type CronItem,
+  type CronMatcher,
+  Logger,
+  parseCronItems,
+  type Runner,
+  run,
+  runMigrations,
+  type TaskList,
+} from 'graphile-worker';
 import type pg from 'pg';
 import type { Logger as AppLogger } from '../telemetry/index.ts';
 
@@ -14,7 +23,7 @@ export async function startJobs(
   pool: pg.Pool,
   tasks: TaskList,
   logger: AppLogger,
-  options: { concurrency?: number; crontab?: string } = {},
+  options: { concurrency?: number; crontab?: string; schedules?: CronItem[] } = {},
 ): Promise<Runner> {
   return run({
     pgPool: pool,
@@ -24,7 +33,18 @@ export async function startJobs(
     pollInterval: 1000,
     logger: jobLogger(logger),
     ...(options.crontab ? { crontab: options.crontab } : {}),
+    ...(options.schedules ? { parsedCronItems: parseCronItems(options.schedules) } : {}),
   });
+}
+
+/**
+ * A crontab matcher for "every `minutes` minutes", counted from midnight UTC. A `*\/N` minute field
+ * cannot say 90 or 120; counting minutes of the day can, evenly for any divisor of 1440 (for others the
+ * last gap of the day is shorter).
+ */
+export function everyMinutes(minutes: number): CronMatcher {
+  if (!Number.isInteger(minutes) || minutes < 1) throw new RangeError(`not a number of minutes: ${minutes}`);
+  return (digest) => (digest.hour * 60 + digest.min) % minutes === 0;
 }
 
 function jobLogger(logger: AppLogger): Logger {

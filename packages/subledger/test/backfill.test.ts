@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { toBackfillInput } from '../src/cli/backfill.ts';
+import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
+import { progressDisplay, progressLine } from '../src/cli/progress.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { createStripeClient } from '../src/stripe/index.ts';
+import { type BackfillOptions, backfill } from '../src/sync/backfill.ts';
+import { KIND_NAMES, type KindName } from '../src/sync/kinds.ts';
+import { createLimiter, listObjects } from '../src/sync/listing.ts';
+import { retrieveObject } from '../src/sync/stripe-reads.ts';
+import { audit, describeDifferences, MIRROR_TABLES } from './support/auditor.ts';
+import { createBillingHistory, payingCustomer } from './support/billing-history.ts';
+import { runCli } from './support/run-cli.ts';
+import { type Stack, startStack } from './support/stack.ts';
+
+const PLACE = { stripeAccount: 'platform', livemode: false };
+const CONTEXT = { accountKeys: ['subledger_account_id'] };
+
+let stack: Stack;
+before(async () => {
+  // No webhook endpoint: the emulator's history reaches Subledger only through the backfill.
+  stack = await startStack({ webhookEndpoint: false });
+  await createBillingHistory(stack.stripe, stack.emulator.url, { customers: 7 });
+});
+after(() => stack.close());
+
+/** `subledger …` in a subprocess, configured for the stack's database and emulator. */
+const cli = (args: string[], environment: Record<string, string> = {}) =>
+  runCli(args, {
+    DATABASE_URL: stack.database.url,
+    STRIPE_API_BASE: stack.emulator.url,
+    STRIPE_SECRET_KEY: 'sk_test_cli',
+    ...environment,
+  });
+
+/** A Stripe client on the emulator that records every request it completes. */
+function countingStripe() {
+  const requests: { method: string; path: string }[] = [];
+  const stripe = createStripeClient({
+    secretKey: EMULATOR_KEY,
+    apiBase: stack.emulator.url,
+    onResponse: (response) => requests.push(response),
+  });
+  return { stripe, requests };
+}
+
+const run = (options: Partial<BackfillOptions> = {}) =>
+  backfill({
+    database: stack.database,
+    stripe: countingStripe().stripe,
+    context: CONTEXT,
+    place: PLACE,
+    requestsPerSecond: 1000,
+    ...options,
+  });
+
+async function emptyMirror(): Promise<void> {
+  await stack.database.pool.query(
+    `truncate ${[...MIRROR_TABLES, 'account_customers', 'sync_checkpoints'].join(', ')}`,
+  );
+}
+
+/** How many objects of each kind the emulator holds (deleted customers and products excluded). */
+function stripeCounts(): Record<string, number> {
+  const partition = stack.emulator.emulator.partition(null, false);
+  const counts: Record<string, number> = {};
+  for (const kind of KIND_NAMES) {
+    const table = kind === 'entitlements.active_entitlement_summary' ? 'customer' : kind;
+    counts[kind] = partition.table(table).size;
+  }
+  return counts;
+}
+
+async function assertMirrorEqualsStripe(): Promise<void> {
+  const differences = await audit(stack.emulator.emulator, stack.database.pool, { require: 'all' });
+  assert.deepEqual(differences, [], describeDifferences(differences));
+}
+
+describe('backfill', () => {
+  it('lists objects in the shape Stripe retrieves them (and events carry them)', async () => {
+    const { stripe } = countingStripe();
+    const limiter = createLimiter(1000);
+    for (const kind of KIND_NAMES.filter((name) => name !== 'entitlements.active_entitlement_summary')) {
+      let listed = 0;
+      for await (const object of listObjects(stripe, kind, PLACE, { limiter, pageSize: 3 })) {
+        const retrieved = await retrieveObject(stripe, kind, String(object.id), PLACE);
+        assert.deepEqual(object, JSON.parse(JSON.stringify(retrieved.object)), `${kind} ${object.id}`);
+        listed++;
+      }
+      assert.equal(listed, stripeCounts()[kind], kind);
+    }
+  });
+
+  it('reads every mirrored kind into an empty mirror, equal to Stripe, and rebuilds the account mapping', async () => {
+    const events = await stack.database.pool.query('select count(*)::int as n from stripe_events');
+    assert.equal(events.rows[0].n, 0, 'no webhook reached Subledger');
+    const result = await run();
+    assert.equal(result.resumed, false);
+    assert.deepEqual(result.byKind, stripeCounts());
+    assert.ok(result.objects > 50, `only ${result.objects} objects`);
+    await assertMirrorEqualsStripe();
+    const links = await stack.database.pool.query<{ account_id: string; source: string }>(
+      'select account_id, source from account_customers order by account_id',
+    );
+    assert.deepEqual(
+      links.rows.map((link) => link.account_id),
+      ['acct_0', 'acct_1', 'acct_2', 'acct_3', 'acct_4', 'acct_5', 'acct_6', 'acct_checkout'],
+    );
+    const sources = await stack.database.pool.query('select distinct source from customers');
+    assert.deepEqual(sources.rows, [{ source: 'fetch' }]);
+  });
+
+  it('resumes after the last page written when a run crashes, without reading finished kinds again', async () => {
+    await emptyMirror();
+    const crash = new Error('simulated crash');
+    const first = countingStripe();
+    await assert.rejects(
+      run({
+        stripe: first.stripe,
+        pageSize: 2,
+        onProgress: (progress) => {
+          if (progress.kind === 'subscription' && progress.done >= 4) throw crash;
+        },
+      }),
+      crash,
+    );
+    const checkpoint = await stack.database.pool.query(
+      `select last_id, objects, completed_at from sync_checkpoints where kind = 'subscription'`,
+    );
+    assert.equal(checkpoint.rows[0].objects, 4);
+    assert.equal(checkpoint.rows[0].completed_at, null);
+    const mirrored = await stack.database.pool.query('select count(*)::int as n from subscriptions');
+    assert.equal(mirrored.rows[0].n, 4, 'the pages before the crash are written');
+
+    const second = countingStripe();
+    const result = await run({ stripe: second.stripe, pageSize: 2 });
+    assert.equal(result.resumed, true);
+    assert.deepEqual(result.byKind, stripeCounts(), 'counts include the pages written before the crash');
+    const paths = second.requests.map((request) => request.path);
+    for (const finished of ['/v1/products', '/v1/prices'])
+      assert.ok(!paths.some((path) => path.startsWith(finished)), `${finished} was read again`);
+    assert.match(
+      paths[0] ?? '',
+      new RegExp(`^/v1/subscriptions\\?.*starting_after=${checkpoint.rows[0].last_id}`),
+    );
+    await assertMirrorEqualsStripe();
+
+    const third = countingStripe();
+    assert.equal((await run({ stripe: third.stripe })).resumed, false, 'a finished backfill starts over');
+    assert.ok(third.requests.some((request) => request.path.startsWith('/v1/customers')));
+  });
+
+  it('refuses a second backfill of the same place while one runs', async () => {
+    let refusal: Promise<void> | undefined;
+    await run({
+      kinds: ['customer'],
+      pageSize: 2,
+      onProgress: () => {
+        refusal ??= assert.rejects(run({ kinds: ['product'] }), {
+          message: 'a backfill of platform is already running',
+        });
+      },
+    });
+    assert.ok(refusal);
+    await refusal;
+  });
+
+  it('never sends more requests than the rate limit allows', async () => {
+    const { stripe, requests } = countingStripe();
+    const kinds: KindName[] = ['customer', 'product', 'price', 'subscription', 'invoice'];
+    const rps = 4;
+    const started = Date.now();
+    await run({ stripe, kinds, requestsPerSecond: rps, pageSize: 2 });
+    const elapsedSeconds = (Date.now() - started) / 1000;
+    const counts = stripeCounts();
+    const pages = kinds.reduce((sum, kind) => sum + Math.max(1, Math.ceil((counts[kind] ?? 0) / 2)), 0);
+    assert.equal(requests.length, pages, 'one request per page');
+    // Loose bound: a strict one-second window admits at most `rps` requests, plus one window of burst.
+    assert.ok(
+      requests.length <= rps * elapsedSeconds + rps,
+      `${requests.length} requests in ${elapsedSeconds.toFixed(2)} s at ${rps}/s`,
+    );
+  });
+
+  it('runs as `subledger backfill` with plain progress lines off a terminal', async () => {
+    const result = await cli(['backfill', '--kinds', 'customer,price', '--rps', '50']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /^backfill: customer \d+\/(…|\d+)$/m);
+    assert.match(result.stderr, /^backfill: price \d+\/\d+ done$/m);
+    assert.match(result.stdout, /^backfill: \d+ objects in [\d.]+ s: customer 8, price 2$/m);
+  });
+
+  it('refuses to run without STRIPE_SECRET_KEY, in one line', async () => {
+    const result = await cli(['backfill'], { STRIPE_SECRET_KEY: '' });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.trim(), 'subledger: STRIPE_SECRET_KEY is required for backfill');
+  });
+
+  it('rejects bad options with one clear line', async () => {
+    const config = loadConfig({});
+    for (const [options, message] of [
+      [{ rps: '0' }, /^--rps must be a positive whole number$/],
+      [{ rps: '2.5' }, /^--rps must be a positive whole number$/],
+      [{ kinds: 'customer,coupon' }, /^--kinds: unknown kind 'coupon'; use customer, product/],
+    ] as const)
+      assert.throws(() => toBackfillInput(options, config), { message });
+    assert.deepEqual(toBackfillInput({ kinds: 'customer, price', rps: '7' }, config), {
+      kinds: ['customer', 'price'],
+      rps: 7,
+    });
+    assert.deepEqual(toBackfillInput({}, config), { kinds: undefined, rps: config.stripeRequestsPerSecond });
+    const result = await cli(['backfill', '--rps', 'fast']);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.trim(), 'subledger: --rps must be a positive whole number');
+  });
+
+  it('shows progress as plain lines off a terminal and as a bar with ETA per kind on one', () => {
+    const at = (done: number, finished = false) =>
+      ({ job: 'backfill', kind: 'invoice', done, expected: 300, finished }) as const;
+    assert.equal(progressLine({ ...at(200), expected: null }), 'backfill: invoice 200/…');
+    assert.equal(progressLine(at(200)), 'backfill: invoice 200/300');
+    assert.equal(progressLine(at(310, true)), 'backfill: invoice 310/310 done');
+    const written: string[] = [];
+    const terminal = Object.assign(
+      new Writable({
+        write(chunk, _encoding, done) {
+          written.push(String(chunk));
+          done();
+        },
+      }),
+      { isTTY: true, columns: 120 },
+    );
+    let now = 0;
+    const display = progressDisplay(terminal, () => now);
+    display.onProgress(at(0));
+    now = 2000;
+    display.onProgress(at(100));
+    display.stop();
+    assert.match(written.join(''), /backfill invoice \[[^\]]+\] 100\/300 \| 50\/s \| ETA 4s/);
+  });
+
+  it('measures backfill throughput (figures printed, nothing timed asserted)', async () => {
+    for (let index = 0; index < 60; index++) {
+      const customer = await payingCustomer(stack.stripe, `bench_${index}`);
+      const [price] = (await stack.stripe.prices.list({ lookup_keys: ['team_monthly'] })).data;
+      await stack.stripe.subscriptions.create({ customer, items: [{ price: price?.id ?? '' }] });
+    }
+    for (const rps of [25, 1000]) {
+      await emptyMirror();
+      const { stripe, requests } = countingStripe();
+      const started = performance.now();
+      const result = await run({ stripe, requestsPerSecond: rps });
+      const seconds = (performance.now() - started) / 1000;
+      console.log(
+        `backfill at --rps ${rps}: ${result.objects} objects, ${requests.length} requests in ${seconds.toFixed(2)} s = ` +
+          `${(result.objects / seconds).toFixed(0)} objects/s, ${(requests.length / seconds).toFixed(1)} requests/s`,
+      );
+      assert.deepEqual(result.byKind, stripeCounts());
+    }
+    await assertMirrorEqualsStripe();
+  });
+});

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { faultsOf } from 'stripe-emulator';
+import { createStripeClient } from '../src/stripe/index.ts';
+import { type CatchUpOptions, catchUp } from '../src/sync/catch-up.ts';
+import { EVENT_HANDLERS } from '../src/sync/handlers.ts';
+import { audit, describeDifferences } from './support/auditor.ts';
+import { payingCustomer } from './support/billing-history.ts';
+import { runCli } from './support/run-cli.ts';
+import { type Stack, startStack } from './support/stack.ts';
+
+const PLACE = { stripeAccount: 'platform', livemode: false };
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack({});
+});
+after(() => stack.close());
+
+function countingStripe() {
+  const paths: string[] = [];
+  const stripe = createStripeClient({
+    secretKey: 'sk_test_catch_up',
+    apiBase: stack.emulator.url,
+    onResponse: (response) => paths.push(response.path),
+  });
+  return { stripe, paths };
+}
+
+const catchUpNow = (options: Partial<CatchUpOptions> = {}) =>
+  catchUp({
+    database: stack.database,
+    stripe: countingStripe().stripe,
+    inbox: stack.subledger.sync.inbox,
+    place: PLACE,
+    requestsPerSecond: 100,
+    ...options,
+  });
+
+/** Subledger's endpoint is down: every delivery is dropped while `work` runs (and never retried). */
+async function duringOutage(work: () => Promise<void>): Promise<Date> {
+  const since = new Date(stack.emulator.emulator.clock.nowSeconds() * 1000);
+  faultsOf(stack.emulator.emulator).configure({ webhooks: { drop: 1 } });
+  await work();
+  await stack.settle();
+  faultsOf(stack.emulator.emulator).configure({ webhooks: { drop: 0 } });
+  return since;
+}
+
+/** Events Stripe holds from `since` on, split by whether the mirror handles their type. */
+function stripeEvents(since: Date) {
+  const events = [
+    ...stack.emulator.emulator
+      .partition(null, false)
+      .table<{ id: string; type: string; created: number }>('event')
+      .values(),
+  ].filter((event) => event.created >= since.getTime() / 1000);
+  const handled = events.filter((event) => event.type in EVENT_HANDLERS);
+  return { handled, other: events.length - handled.length };
+}
+
+const inboxCount = async () =>
+  (await stack.database.pool.query<{ n: number }>('select count(*)::int as n from stripe_events')).rows[0]?.n;
+
+describe('catch-up from /v1/events', () => {
+  it('stores the events missed while the endpoint was down, and the workers apply them', async () => {
+    const known = await payingCustomer(stack.stripe, 'acct_before');
+    await stack.settle();
+    const before = await inboxCount();
+    const since = await duringOutage(async () => {
+      await stack.stripe.customers.update(known, { name: 'Renamed during the outage' });
+      const product = await stack.stripe.products.create({ name: 'Outage plan' });
+      const price = await stack.stripe.prices.create({
+        product: product.id,
+        currency: 'eur',
+        unit_amount: 900,
+        recurring: { interval: 'month' },
+      });
+      for (const account of ['acct_outage_1', 'acct_outage_2']) {
+        const customer = await payingCustomer(stack.stripe, account);
+        await stack.stripe.subscriptions.create({ customer, items: [{ price: price.id }] });
+      }
+    });
+    assert.equal(await inboxCount(), before, 'nothing was delivered during the outage');
+    const missed = await audit(stack.emulator.emulator, stack.database.pool);
+    assert.ok(missed.length > 0, 'the outage left the mirror behind');
+
+    const { stripe, paths } = countingStripe();
+    const result = await catchUpNow({ stripe, since });
+    const expected = stripeEvents(since);
+    assert.ok(expected.other > 0, 'the outage also made events of types the mirror does not handle');
+    assert.equal(result.listed, expected.handled.length, 'only handled types, created since the outage');
+    assert.equal(result.stored + result.duplicates, result.listed);
+    assert.ok(result.stored > 10, `stored ${result.stored}`);
+    assert.ok(paths.every((path) => /^\/v1\/events\?/.test(path) && path.includes('created')));
+    assert.equal(
+      paths.length,
+      Math.ceil(Object.keys(EVENT_HANDLERS).length / 20),
+      'types[] of 20 per request',
+    );
+
+    await stack.settle();
+    const differences = await audit(stack.emulator.emulator, stack.database.pool);
+    assert.deepEqual(differences, [], describeDifferences(differences));
+    const renamed = await stack.database.pool.query('select name from customers where id = $1', [known]);
+    assert.equal(renamed.rows[0]?.name, 'Renamed during the outage');
+    const links = await stack.database.pool.query(
+      `select account_id from account_customers where account_id like 'acct_outage_%' order by 1`,
+    );
+    assert.deepEqual(
+      links.rows.map((row) => row.account_id),
+      ['acct_outage_1', 'acct_outage_2'],
+    );
+  });
+
+  it('stores nothing new when run again, and nothing from before `since`', async () => {
+    const thirtyDays = await catchUpNow();
+    assert.ok(thirtyDays.listed > 0);
+    assert.equal(thirtyDays.stored, 0);
+    assert.equal(thirtyDays.duplicates, thirtyDays.listed);
+    const future = await catchUpNow({ since: new Date(Date.now() + 3600_000) });
+    assert.deepEqual(future, { listed: 0, stored: 0, duplicates: 0 });
+  });
+
+  it('runs from `subledger reconcile --catch-up --since <time>`', async () => {
+    const [customer] = (await stack.stripe.customers.list({ email: 'acct_before@example.com' })).data;
+    const since = await duringOutage(async () => {
+      await stack.stripe.customers.update(customer?.id ?? '', { metadata: { plan: 'gold' } });
+    });
+    const result = await runCli(
+      ['reconcile', '--catch-up', '--since', since.toISOString(), '--fix', '--kinds', 'customer'],
+      {
+        DATABASE_URL: stack.database.url,
+        STRIPE_API_BASE: stack.emulator.url,
+        STRIPE_SECRET_KEY: 'sk_test_cli',
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `^catch-up: \\d+ events? since ${since.toISOString().replace(/[.]/g, '\\.')}, 1 new in the inbox`,
+        'm',
+      ),
+    );
+    await stack.settle();
+    const row = await stack.database.pool.query(
+      `select data->'metadata'->>'plan' as plan from customers where id = $1`,
+      [customer?.id],
+    );
+    assert.equal(row.rows[0]?.plan, 'gold');
+  });
+});

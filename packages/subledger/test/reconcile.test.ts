@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { faultsOf } from 'stripe-emulator';
+import { toReconcileInput } from '../src/cli/reconcile.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { createStripeClient } from '../src/stripe/index.ts';
+import type { DriftItem } from '../src/sync/drift.ts';
+import { everyMinutes } from '../src/sync/jobs.ts';
+import { KIND_NAMES } from '../src/sync/kinds.ts';
+import { RECONCILE_TASK, reconcile } from '../src/sync/reconcile.ts';
+import { audit, describeDifferences } from './support/auditor.ts';
+import { createBillingHistory } from './support/billing-history.ts';
+import { runCli } from './support/run-cli.ts';
+import { type Stack, startStack } from './support/stack.ts';
+
+const PLACE = { stripeAccount: 'platform', livemode: false };
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack({
+    faults: { webhooks: { drop: 0.1 } },
+    seed: 23,
+    // The schedule is registered (checked below) but exercised by queueing its job: a daily slot keeps a
+    // timed run from healing the drift under test.
+    environment: { SUBLEDGER_RECONCILE_MINUTES: '1440' },
+  });
+  await createBillingHistory(stack.stripe, stack.emulator.url, { customers: 15 });
+  await stack.settle();
+});
+after(() => stack.close());
+
+/** `subledger …` in a subprocess, configured for the stack's database and emulator. */
+const cli = (args: string[]) =>
+  runCli(args, {
+    DATABASE_URL: stack.database.url,
+    STRIPE_API_BASE: stack.emulator.url,
+    STRIPE_SECRET_KEY: 'sk_test_cli',
+  });
+
+const reconcileNow = (fix: boolean) =>
+  reconcile({
+    database: stack.database,
+    stripe: createStripeClient({ secretKey: 'sk_test_reconcile', apiBase: stack.emulator.url }),
+    context: { accountKeys: ['subledger_account_id'] },
+    place: PLACE,
+    fix,
+    requestsPerSecond: 1000,
+  });
+
+const keyOf = (item: { kind: string; id: string }) => `${item.kind} ${item.id}`;
+
+/** The auditor's findings about mirrored objects (reconcile compares objects; items follow them). */
+async function auditorFindings(): Promise<string[]> {
+  const differences = await audit(stack.emulator.emulator, stack.database.pool, { require: 'all' });
+  return differences
+    .filter((difference) => (KIND_NAMES as readonly string[]).includes(difference.kind))
+    .map(keyOf)
+    .sort();
+}
+
+/** A customer the mirror has, changed or deleted in Stripe while the one webhook that says so is dropped. */
+async function withDroppedWebhook(eventType: string, change: (customer: string) => Promise<unknown>) {
+  const mirrored = await stack.database.pool.query<{ id: string }>(
+    `select id from customers where not deleted and data->>'email' like 'acct_%' order by id limit 1 offset $1`,
+    [eventType === 'customer.deleted' ? 1 : 0],
+  );
+  const customer = mirrored.rows[0]?.id as string;
+  faultsOf(stack.emulator.emulator).configure({ next: { webhooks: { fault: 'drop', eventType } } });
+  await change(customer);
+  await stack.settle();
+  return customer;
+}
+
+describe('reconcile', () => {
+  let renamed: string;
+  let deleted: string;
+  let drift: DriftItem[];
+
+  it('reports the drift 10% dropped webhooks left, by kind and id, as the auditor sees it', async () => {
+    renamed = await withDroppedWebhook('customer.updated', (id) =>
+      stack.stripe.customers.update(id, { name: 'Renamed while nobody listened' }),
+    );
+    deleted = await withDroppedWebhook('customer.deleted', (id) => stack.stripe.customers.del(id));
+    const result = await reconcileNow(false);
+    drift = result.drift;
+    assert.equal(result.fixed, 0);
+    assert.ok((result.checked.customer ?? 0) >= 16, 'every customer Stripe lists, and the deleted one');
+    assert.deepEqual(drift.map(keyOf).sort(), await auditorFindings());
+    assert.ok(
+      drift.some((item) => item.problem === 'missing_in_mirror' && item.kind !== 'checkout.session'),
+      'a dropped creation is found',
+    );
+    const changed = drift.find((item) => item.id === renamed);
+    assert.equal(changed?.problem, 'different');
+    assert.ok(changed?.fields?.includes('name'), JSON.stringify(changed));
+    assert.deepEqual(
+      drift.find((item) => item.id === deleted),
+      { kind: 'customer', id: deleted, problem: 'missing_in_stripe' },
+    );
+  });
+
+  it('exits 2 from `subledger reconcile --json` while drift remains', async () => {
+    const result = await cli(['reconcile', '--json']);
+    assert.equal(result.code, 2, result.stderr);
+    const report = JSON.parse(result.stdout) as { drift: DriftItem[]; fixed: number; unfixed: number };
+    assert.deepEqual(report.drift.map(keyOf).sort(), drift.map(keyOf).sort());
+    assert.equal(report.unfixed, drift.length);
+    assert.match(result.stderr, /^reconcile: customer 16\/\d+ done$/m);
+    assert.match(
+      result.stderr,
+      new RegExp(`^subledger: ${drift.length} drifted objects; run with --fix to heal$`, 'm'),
+    );
+  });
+
+  it('heals it with fix: Stripe objects written, deletions tombstoned, then zero drift', async () => {
+    const fixed = await reconcileNow(true);
+    assert.deepEqual(fixed.drift.map(keyOf).sort(), drift.map(keyOf).sort());
+    assert.equal(fixed.fixed, drift.length);
+    const again = await reconcileNow(false);
+    assert.deepEqual(again.drift, []);
+    const differences = await audit(stack.emulator.emulator, stack.database.pool, { require: 'all' });
+    assert.deepEqual(differences, [], describeDifferences(differences));
+    const rows = await stack.database.pool.query<{ id: string; deleted: boolean; name: string | null }>(
+      'select id, deleted, name from customers where id = any($1)',
+      [[renamed, deleted]],
+    );
+    const byId = new Map(rows.rows.map((row) => [row.id, row]));
+    assert.equal(byId.get(renamed)?.name, 'Renamed while nobody listened');
+    assert.equal(byId.get(deleted)?.deleted, true);
+  });
+
+  it('fixes from `subledger reconcile --fix` and exits 0, then reports nothing left', async () => {
+    const customer = await withDroppedWebhook('customer.updated', (id) =>
+      stack.stripe.customers.update(id, { metadata: { plan: 'gold' } }),
+    );
+    const fixing = await cli(['reconcile', '--fix']);
+    assert.equal(fixing.code, 0, fixing.stderr);
+    assert.match(fixing.stdout, /^reconcile: \d+ objects checked, 1 drifted, 1 fixed$/m);
+    assert.match(fixing.stdout, new RegExp(`^customer \\(1\\)\\n  ${customer} different: metadata$`, 'm'));
+    const clean = await cli(['reconcile']);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stdout, /^reconcile: \d+ objects checked, 0 drifted$/m);
+  });
+
+  it('runs as the scheduled subledger_reconcile job, registered in the crontab', async () => {
+    const known = await stack.database.pool.query(
+      'select identifier from graphile_worker._private_known_crontabs where identifier = $1',
+      [RECONCILE_TASK],
+    );
+    assert.equal(known.rowCount, 1, 'the crontab entry is registered when the workers start');
+    const customer = await withDroppedWebhook('customer.updated', (id) =>
+      stack.stripe.customers.update(id, { description: 'changed out of sight' }),
+    );
+    await stack.database.pool.query(`select graphile_worker.add_job($1, '{}'::json, queue_name := $1)`, [
+      RECONCILE_TASK,
+    ]);
+    await stack.settle();
+    const row = await stack.database.pool.query(
+      `select data->>'description' as description from customers where id = $1`,
+      [customer],
+    );
+    assert.equal(row.rows[0]?.description, 'changed out of sight');
+  });
+});
+
+describe('the reconcile schedule', () => {
+  const at = (hour: number, min: number) => ({ hour, min, date: 1, month: 1, dow: 0 });
+  const cases: [number, [number, number], boolean][] = [
+    [15, [0, 0], true],
+    [15, [13, 45], true],
+    [15, [0, 10], false],
+    [90, [1, 30], true],
+    [90, [3, 0], true],
+    [90, [1, 0], false],
+    [1, [17, 23], true],
+  ];
+  for (const [minutes, [hour, min], runs] of cases)
+    it(`every ${minutes} min ${runs ? 'runs' : 'does not run'} at ${hour}:${String(min).padStart(2, '0')}`, () =>
+      assert.equal(everyMinutes(minutes)(at(hour, min)), runs));
+  it('refuses a period that is not a whole number of minutes', () => {
+    assert.throws(() => everyMinutes(0), RangeError);
+    assert.throws(() => everyMinutes(2.5), RangeError);
+  });
+});
+
+describe('reconcile options', () => {
+  const config = loadConfig({});
+  const now = new Date('2026-03-01T12:00:00Z');
+  it('defaults catch-up to the last 30 days, and reads --since', () => {
+    assert.deepEqual(
+      toReconcileInput({ catchUp: true }, config, now).catchUpSince,
+      new Date('2026-01-30T12:00:00Z'),
+    );
+    assert.deepEqual(
+      toReconcileInput({ catchUp: true, since: '2h' }, config, now).catchUpSince,
+      new Date('2026-03-01T10:00:00Z'),
+    );
+    assert.equal(toReconcileInput({ fix: true, rps: '5' }, config, now).catchUpSince, null);
+  });
+  it('rejects bad options with one clear line', () => {
+    for (const [flags, message] of [
+      [{ since: '2h' }, /^--since needs --catch-up$/],
+      [{ catchUp: true, since: 'yesterday' }, /^--since must be a past ISO 8601 time/],
+      [{ catchUp: true, since: '2027-01-01T00:00:00Z' }, /^--since must be a past ISO 8601 time/],
+      [{ rps: '-3' }, /^--rps must be a positive whole number$/],
+      [{ kinds: 'invoice,charge' }, /^--kinds: unknown kind 'charge'/],
+    ] as const)
+      assert.throws(() => toReconcileInput(flags, config, now), { message });
+  });
+});

@@ -1,0 +1,87 @@
+import type Stripe from 'stripe';
+
+export type BillingHistory = {
+  customers: string[];
+  subscriptions: string[];
+  deletedCustomer: string;
+  meter: string;
+};
+
+/**
+ * A small billing history touching every mirrored kind: a catalog with an entitlement feature, a meter,
+ * customers (mapped to app accounts) with subscriptions, paid invoices and invoice payments, updates and
+ * cancellations, a direct payment intent, a completed and an open checkout session, a deleted customer.
+ */
+export async function createBillingHistory(
+  stripe: Stripe,
+  emulatorUrl: string,
+  options: { customers: number },
+): Promise<BillingHistory> {
+  const feature = await stripe.entitlements.features.create({ name: 'Reports', lookup_key: 'reports' });
+  const product = await stripe.products.create({ name: 'Team' });
+  await stripe.products.createFeature(product.id, { entitlement_feature: feature.id });
+  const price = await stripe.prices.create({
+    product: product.id,
+    currency: 'usd',
+    unit_amount: 1500,
+    recurring: { interval: 'month' },
+    lookup_key: 'team_monthly',
+  });
+  const meter = await stripe.billing.meters.create({
+    display_name: 'API calls',
+    event_name: 'api_call',
+    default_aggregation: { formula: 'sum' },
+  });
+  const customers: string[] = [];
+  const subscriptions: string[] = [];
+  for (let index = 0; index < options.customers; index++) {
+    const customer = await payingCustomer(stripe, `acct_${index}`);
+    customers.push(customer);
+    const subscription = await stripe.subscriptions.create({ customer, items: [{ price: price.id }] });
+    subscriptions.push(subscription.id);
+    if (index % 3 === 1) await stripe.subscriptions.update(subscription.id, { metadata: { tier: 'gold' } });
+    if (index % 5 === 4) await stripe.subscriptions.cancel(subscription.id);
+  }
+  const first = customers[0] as string;
+  await stripe.paymentIntents.create({
+    amount: 700,
+    currency: 'usd',
+    customer: first,
+    payment_method: 'pm_card_visa',
+    confirm: true,
+    automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+  });
+  const session = await stripe.checkout.sessions.create({
+    mode: 'subscription',
+    line_items: [{ price: price.id, quantity: 1 }],
+    success_url: 'https://example.com/ok',
+    client_reference_id: 'acct_checkout',
+  });
+  await fetch(`${emulatorUrl}/_emulator/checkout/sessions/${session.id}/complete`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ payment_method: 'pm_card_visa' }),
+  }).then((response) => response.arrayBuffer());
+  await stripe.checkout.sessions.create({
+    mode: 'payment',
+    line_items: [{ price_data: { currency: 'usd', unit_amount: 900, product: product.id }, quantity: 1 }],
+    success_url: 'https://example.com/ok',
+  });
+  const doomed = await stripe.customers.create({ email: 'gone@example.com' });
+  await stripe.customers.del(doomed.id);
+  return { customers, subscriptions, deletedCustomer: doomed.id, meter: meter.id };
+}
+
+/** A customer with a default card, mapped to an app account through its metadata. */
+export async function payingCustomer(stripe: Stripe, accountId: string): Promise<string> {
+  const customer = await stripe.customers.create({
+    email: `${accountId}@example.com`,
+    payment_method: 'pm_card_visa',
+    metadata: { subledger_account_id: accountId },
+  });
+  const [card] = (await stripe.paymentMethods.list({ customer: customer.id })).data;
+  await stripe.customers.update(customer.id, {
+    invoice_settings: { default_payment_method: card?.id ?? '' },
+  });
+  return customer.id;
+}
