@@ -3,7 +3,15 @@ import { type Config, loadConfig } from './config/index.ts';
 import { createApp } from './http/index.ts';
 import { type Database, migrate, openDatabase } from './store/index.ts';
 import { createStripeClient } from './stripe/index.ts';
-import { createSyncEngine, migrateJobs } from './sync/index.ts';
+import {
+  accountView,
+  createSyncEngine,
+  defaultPlace,
+  migrateJobs,
+  type ReplaySelector,
+  replay,
+  syncAccount,
+} from './sync/index.ts';
 import { createLogger, type Logger, Metrics } from './telemetry/index.ts';
 
 export type SubledgerOptions = {
@@ -30,7 +38,15 @@ export async function createSubledger(options: SubledgerOptions = {}) {
   const stripe = config.stripeSecretKey ? stripeClient(config, metrics) : null;
   const livemode = config.stripeSecretKey?.includes('_live_') ?? false;
   const sync = createSyncEngine({ database, config, stripe, livemode, metrics, logger });
-  const app = createApp({ sync, database, metrics, logger });
+  const place = defaultPlace(config.stripeSecretKey);
+  const context = { accountKeys: config.accountKeys };
+  const accounts = {
+    /** The mirror's view of an app account; null when no Stripe customer is linked to it. */
+    view: (accountId: string) => accountView(database, accountId, place),
+    /** Reads an app account from Stripe now (the success page's eager sync), then returns its view. */
+    sync: (accountId: string) => syncAccount({ database, stripe, context, accountId, place }),
+  };
+  const app = createApp({ sync, database, metrics, logger, accounts });
   return {
     config,
     database,
@@ -38,6 +54,9 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     metrics,
     logger,
     sync,
+    accounts,
+    /** Puts inbox events back in the queue; the ordering rule keeps a replay from applying twice. */
+    replay: (selector: ReplaySelector) => replay(database, selector),
     app,
     webhooks: { handle: sync.handleWebhook, handleConnect: sync.handleConnectWebhook },
     startWorkers: () => sync.startWorkers(),

@@ -1,6 +1,10 @@
 import { Command } from 'commander';
+import { backfillCommand } from './backfill.ts';
 import { emulatorCommand } from './emulator.ts';
+import { inspectCommand } from './inspect.ts';
 import { migrateCommand } from './migrate.ts';
+import { reconcileCommand } from './reconcile.ts';
+import { replayCommand } from './replay.ts';
 import { startCommand } from './start.ts';
 
 /** `subledger`: one binary for every operation; each command lives in its own module. */
@@ -13,6 +17,10 @@ const program = new Command()
 program.addCommand(startCommand());
 program.addCommand(migrateCommand());
 program.addCommand(emulatorCommand());
+program.addCommand(replayCommand());
+program.addCommand(inspectCommand());
+program.addCommand(backfillCommand());
+program.addCommand(reconcileCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -3,8 +3,15 @@ import { requestId } from 'hono/request-id';
 import type { Database } from '../store/index.ts';
 import type { SyncEngine } from '../sync/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
+import { type AccountService, accountRoutes } from './accounts.ts';
 
-export type AppDependencies = { sync: SyncEngine; database: Database; metrics: Metrics; logger: Logger };
+export type AppDependencies = {
+  sync: SyncEngine;
+  database: Database;
+  metrics: Metrics;
+  logger: Logger;
+  accounts: AccountService;
+};
 
 /** The HTTP surface: webhook endpoints, health, readiness and metrics. */
 export function createApp(deps: AppDependencies): Hono {
@@ -12,6 +19,7 @@ export function createApp(deps: AppDependencies): Hono {
   app.use(requestId({ headerName: 'Request-Id' }));
   app.post('/webhooks/stripe', (c) => deps.sync.handleWebhook(c.req.raw));
   app.post('/webhooks/stripe/connect', (c) => deps.sync.handleConnectWebhook(c.req.raw));
+  app.route('/v1/accounts', accountRoutes(deps.accounts));
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
     try {

@@ -1,0 +1,81 @@
+import { Command } from 'commander';
+import { z } from 'zod';
+import { loadConfig } from '../config/index.ts';
+import { openDatabase } from '../store/index.ts';
+import { type ReplaySelector, replay } from '../sync/index.ts';
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** `--since`: an ISO 8601 time with its offset, a UTC date, or a duration before `now` (30m, 2h, 7d). */
+export function parseSince(text: string, now: Date): Date | null {
+  const ago = /^(\d+)([smhd])$/.exec(text);
+  if (ago) return new Date(now.getTime() - Number(ago[1]) * UNIT_SECONDS[ago[2] as 's'] * 1000);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text) || z.iso.datetime({ offset: true }).safeParse(text).success) {
+    const at = new Date(text);
+    return Number.isNaN(at.getTime()) ? null : at;
+  }
+  return null;
+}
+
+type ReplayInput = { eventId?: string | undefined; failed?: boolean | undefined; since?: string | undefined };
+
+/** The command line to a selector (pure); throws one clear line when it names not exactly one. */
+export function toReplaySelector(input: ReplayInput, now: Date): ReplaySelector {
+  const schema = z
+    .object({
+      eventId: z
+        .string()
+        .regex(/^evt_\w+$/, 'event id must look like evt_…')
+        .optional(),
+      failed: z.literal(true).optional(),
+      since: z
+        .string()
+        .transform((text, context) => {
+          const at = parseSince(text, now);
+          if (!at)
+            context.addIssue({
+              code: 'custom',
+              message:
+                '--since must be an ISO 8601 time (2025-01-31T12:00:00Z), a date or a duration ago (30m, 2h, 7d)',
+            });
+          return at ?? now;
+        })
+        .optional(),
+    })
+    .refine(
+      (value) =>
+        [value.eventId, value.failed, value.since].filter((given) => given !== undefined).length === 1,
+      'give exactly one of <event-id>, --failed or --since <time>',
+    );
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'invalid arguments');
+  const { eventId, since } = parsed.data;
+  if (eventId) return { eventId };
+  return since ? { since } : { failed: true };
+}
+
+/** `subledger replay <event-id> | --failed | --since <time>`: back to the queue, applied at most once. */
+export function replayCommand(): Command {
+  return new Command('replay')
+    .description('Queue inbox events to be processed again; an event never applies twice')
+    .argument('[event-id]', 'one event, by its Stripe id (evt_…)')
+    .option('--failed', 'every dead-lettered event, and every event waiting to retry after a failure')
+    .option(
+      '--since <time>',
+      'every event received at or after <time>: 2025-01-31T12:00:00Z, 2025-01-31, 2h, 7d',
+    )
+    .action(async (eventId: string | undefined, options: { failed?: boolean; since?: string }) => {
+      const selector = toReplaySelector({ eventId, ...options }, new Date());
+      const database = await openDatabase(loadConfig());
+      try {
+        const result = await replay(database, selector);
+        if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+        const what = result.eventIds?.length === 1 ? result.eventIds[0] : plural(result.queued, 'event');
+        console.log(`Queued ${what} for replay.`);
+      } finally {
+        await database.close();
+      }
+    });
+}
+
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;

@@ -1,0 +1,236 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type Stripe from 'stripe';
+import type { Database } from '../store/index.ts';
+import * as schema from '../store/schema/index.ts';
+import { type AccountView, accountView, linkedCustomer, RECENT_INVOICES } from './account-view.ts';
+import { lockSerialKey } from './claim.ts';
+import { ACCOUNT_METADATA_KEY, checkoutAccountId } from './columns.ts';
+import { idOf, type StripeObject } from './envelope.ts';
+import type { ColumnContext, KindName } from './kinds.ts';
+import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
+import { type Place, requestOptions, retrieveObject } from './stripe-reads.ts';
+import { objectKeyOf } from './versions.ts';
+
+/**
+ * Eager sync of one app account: the checkout "success page" and the manual poll read the account's
+ * state from Stripe now instead of waiting for webhooks. Fetch, map, write: the reads happen outside
+ * any transaction; the writes go through `writeMirror` as fetches, under the customer's serial-key lock,
+ * so they never interleave with a worker applying that customer's events.
+ */
+
+export type AccountSyncOptions = {
+  database: Database;
+  /** The client for the place's mode; null when no key is configured. */
+  stripe: Stripe | null;
+  context: ColumnContext;
+  accountId: string;
+  place: Place;
+};
+
+export type AccountSyncResult =
+  | { ok: true; account: AccountView }
+  | { ok: false; code: 'account_not_found' | 'stripe_not_configured'; message: string };
+
+/**
+ * Completed checkout sessions read, newest first, when looking for one that names an account. Stripe
+ * cannot filter sessions by `client_reference_id` or metadata; an eager sync follows its checkout
+ * closely, so its session is among the newest.
+ */
+export const MAX_SCANNED_SESSIONS = 500;
+
+/** How many of the customer's checkout sessions are read (newest first). */
+const RECENT_SESSIONS = 10;
+
+type Read = { kind: KindName; id: string; object: StripeObject; deleted: boolean };
+
+export async function syncAccount(options: AccountSyncOptions): Promise<AccountSyncResult> {
+  const { database, stripe, context, accountId, place } = options;
+  if (!stripe)
+    return {
+      ok: false,
+      code: 'stripe_not_configured',
+      message: 'no Stripe key is configured (STRIPE_SECRET_KEY), so the account cannot be read from Stripe',
+    };
+  const found = await findCustomer({ database, stripe, context, accountId, place });
+  if (!found) return notFound(accountId);
+  const known = await knownVersions(database, found.customerId, place);
+  const { reads, asOf } = await readCustomerState(stripe, found.customerId, place);
+  const writes = toWrites([...reads, ...found.sessions.map(sessionRead)], known, asOf, place);
+  await writeUnderCustomerLock(database, found.customerId, place, writes, context);
+  const account = await accountView(database, accountId, place);
+  return account ? { ok: true, account } : notFound(accountId);
+}
+
+const notFound = (accountId: string): AccountSyncResult => ({
+  ok: false,
+  code: 'account_not_found',
+  message: `no Stripe customer belongs to account ${accountId}`,
+});
+
+type Found = { customerId: string; sessions: StripeObject[] };
+
+/**
+ * The account's customer: the mirrored link, else (the link is lost or was never made) the customer
+ * whose metadata names the account, else the newest completed checkout session that names it.
+ */
+async function findCustomer(options: AccountSyncOptions & { stripe: Stripe }): Promise<Found | null> {
+  const { database, stripe, context, accountId, place } = options;
+  const linked = await linkedCustomer(database, accountId, place);
+  if (linked) return { customerId: linked, sessions: [] };
+  const byMetadata = await customerByMetadata(stripe, accountId, place);
+  if (byMetadata) return { customerId: byMetadata, sessions: [] };
+  const session = await sessionNaming(stripe, accountId, context, place);
+  const customerId = session ? idOf(session.customer) : null;
+  return session && customerId ? { customerId, sessions: [session] } : null;
+}
+
+/**
+ * Stripe's search finds customers by metadata (the emulator implements it too). Search is eventually
+ * consistent (Stripe indexes within about a minute), which is why checkout sessions are looked at next.
+ */
+async function customerByMetadata(stripe: Stripe, accountId: string, place: Place): Promise<string | null> {
+  const query = `metadata['${ACCOUNT_METADATA_KEY}']:'${quoteSearchValue(accountId)}'`;
+  const result = await stripe.customers.search({ query, limit: 10 }, requestOptions(place));
+  // Search matches case-insensitively; the account id must match exactly.
+  const named = result.data.filter((customer) => customer.metadata?.[ACCOUNT_METADATA_KEY] === accountId);
+  const newest = named.sort((a, b) => b.created - a.created)[0];
+  return newest?.id ?? null;
+}
+
+/** A value inside single quotes in Stripe's search language: quotes and backslashes escaped. */
+export const quoteSearchValue = (value: string) => value.replace(/[\\']/g, (char) => `\\${char}`);
+
+async function sessionNaming(
+  stripe: Stripe,
+  accountId: string,
+  context: ColumnContext,
+  place: Place,
+): Promise<StripeObject | null> {
+  let scanned = 0;
+  const sessions = stripe.checkout.sessions.list({ status: 'complete', limit: 100 }, requestOptions(place));
+  for await (const session of sessions) {
+    const object = session as unknown as StripeObject;
+    if (idOf(object.customer) && checkoutAccountId(object, context.accountKeys) === accountId) return object;
+    if (++scanned >= MAX_SCANNED_SESSIONS) break;
+  }
+  return null;
+}
+
+/**
+ * The version each of the customer's rows holds now, read before Stripe is: a fetch is written with
+ * max(that, Stripe's clock at the read), so an event applied meanwhile that is newer than the read
+ * still wins over it (see `writeMirror`).
+ */
+async function knownVersions(
+  database: Database,
+  customerId: string,
+  place: Place,
+): Promise<Map<string, number>> {
+  const owned = (kind: KindName, table: string, column: string) =>
+    `select '${kind}' as kind, id, last_event_created from ${table}
+     where ${column} = $1 and stripe_account = $2 and livemode = $3`;
+  const { rows } = await database.pool.query<{ kind: KindName; id: string; last_event_created: number }>(
+    [
+      owned('customer', 'customers', 'id'),
+      owned('subscription', 'subscriptions', 'customer_id'),
+      owned('invoice', 'invoices', 'customer_id'),
+      owned('checkout.session', 'checkout_sessions', 'customer_id'),
+      owned('entitlements.active_entitlement_summary', 'active_entitlements', 'id'),
+    ].join(' union all '),
+    [customerId, place.stripeAccount, place.livemode],
+  );
+  return new Map(rows.map((row) => [objectKeyOf(row.kind, place, row.id), row.last_event_created]));
+}
+
+/**
+ * The customer first, then its subscriptions (all statuses, items embedded), recent invoices and
+ * checkout sessions, and its active entitlements. Every list is read after the customer, so Stripe's
+ * clock at the customer read (its `Date` header) is a lower bound of when each of them was read.
+ */
+async function readCustomerState(stripe: Stripe, customerId: string, place: Place) {
+  const options = requestOptions(place);
+  const customer = await retrieveObject(stripe, 'customer', customerId, place);
+  const [subscriptionList, invoiceList, sessionList, entitlements] = await Promise.all([
+    stripe.subscriptions
+      .list({ customer: customerId, status: 'all', limit: 100 }, options)
+      .autoPagingToArray({ limit: 10_000 }),
+    stripe.invoices.list({ customer: customerId, limit: RECENT_INVOICES }, options),
+    stripe.checkout.sessions.list({ customer: customerId, limit: RECENT_SESSIONS }, options),
+    retrieveObject(stripe, 'entitlements.active_entitlement_summary', customerId, place),
+  ]);
+  const listed = (kind: KindName, objects: readonly unknown[]): Read[] =>
+    objects.map((object) => readOf(kind, object as StripeObject));
+  const reads: Read[] = [
+    {
+      kind: 'customer',
+      id: customerId,
+      object: customer.object ?? { id: customerId, object: 'customer', deleted: true },
+      deleted: customer.deleted,
+    },
+    ...listed('subscription', subscriptionList),
+    ...listed('invoice', invoiceList.data),
+    ...listed('checkout.session', sessionList.data),
+  ];
+  if (entitlements.object)
+    reads.push({
+      kind: 'entitlements.active_entitlement_summary',
+      id: customerId,
+      object: entitlements.object,
+      deleted: false,
+    });
+  return { reads, asOf: customer.asOf };
+}
+
+const readOf = (kind: KindName, object: StripeObject): Read => ({
+  kind,
+  id: String(object.id),
+  object,
+  deleted: object.deleted === true,
+});
+
+const sessionRead = (session: StripeObject): Read => readOf('checkout.session', session);
+
+/** Reads to mirror writes (pure): one per object, versioned max(row's known version, Stripe's clock). */
+export function toWrites(
+  reads: readonly Read[],
+  known: ReadonlyMap<string, number>,
+  asOf: number | null,
+  place: Place,
+): MirrorWrite[] {
+  const writes = new Map<string, MirrorWrite>();
+  for (const read of reads) {
+    const key = objectKeyOf(read.kind, place, read.id);
+    writes.set(key, {
+      kind: read.kind,
+      id: read.id,
+      ...place,
+      object: read.object,
+      deleted: read.deleted,
+      version: Math.max(known.get(key) ?? 0, asOf ?? 0),
+      eventId: null,
+      source: 'fetch',
+    });
+  }
+  return [...writes.values()];
+}
+
+async function writeUnderCustomerLock(
+  database: Database,
+  customerId: string,
+  place: Place,
+  writes: MirrorWrite[],
+  context: ColumnContext,
+): Promise<void> {
+  const client = await database.pool.connect();
+  try {
+    await client.query('begin');
+    await lockSerialKey(client, `${place.stripeAccount}/${customerId}`);
+    await writeMirror(drizzle(client, { schema }), writes, context);
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,85 @@
+import type { Database } from '../store/index.ts';
+import { INBOX_CHANNEL } from './inbox.ts';
+
+/**
+ * Replay: an inbox event goes back to `pending`, available now, and the workers run it again through
+ * the same ordering rule as a first delivery. An event whose payload is not newer than the row is
+ * settled `stale` (or read from Stripe when that cannot be proven), so a replay never applies an event
+ * twice. Its history stays: `received_at`, `attempts` and `last_error` are kept, `outcome` is cleared.
+ */
+
+export type ReplaySelector =
+  | { eventId: string }
+  /** Dead-lettered events, and events waiting for a retry after a failure. */
+  | { failed: true }
+  /** Events received at or after this time. */
+  | { since: Date };
+
+export type ReplayResult =
+  | { ok: true; queued: number; eventIds?: string[] }
+  | { ok: false; code: 'event_not_found'; message: string };
+
+const REQUEUE = `update stripe_events set status = 'pending', available_at = now(), outcome = null`;
+
+/** Each `where` is a selector's condition; `$1` is its one parameter, when it has one. */
+const WHERE = {
+  eventId: 'id = $1',
+  failed: `status = 'dead' or (status = 'pending' and last_error is not null)`,
+  since: 'received_at >= $1',
+};
+
+export async function replay(database: Database, selector: ReplaySelector): Promise<ReplayResult> {
+  if ('eventId' in selector) {
+    const { rows } = await database.pool.query<{ ids: string[] }>(requeue(WHERE.eventId, 'ids'), [
+      selector.eventId,
+    ]);
+    const ids = rows[0]?.ids ?? [];
+    if (ids.length === 0)
+      return { ok: false, code: 'event_not_found', message: `no event ${selector.eventId} in the inbox` };
+    return { ok: true, queued: ids.length, eventIds: ids };
+  }
+  const [where, parameters] = 'failed' in selector ? [WHERE.failed, []] : [WHERE.since, [selector.since]];
+  const { rows } = await database.pool.query<{ queued: number }>(requeue(where, 'count'), parameters);
+  return { ok: true, queued: rows[0]?.queued ?? 0 };
+}
+
+/** One statement: requeue, then wake the workers (a notification only says "look"). */
+function requeue(where: string, answer: 'ids' | 'count'): string {
+  const result =
+    answer === 'ids'
+      ? 'array(select id from requeued) as ids'
+      : '(select count(*)::int from requeued) as queued';
+  return `with requeued as (${REQUEUE} where ${where} returning id)
+    select ${result}, pg_notify('${INBOX_CHANNEL}', '') is null as notified`;
+}
+
+/** What the inbox remembers of one event's life, as `subledger inspect event` shows it. */
+export type EventRecord = {
+  id: string;
+  type: string;
+  object_type: string | null;
+  object_id: string | null;
+  stripe_account: string;
+  livemode: boolean;
+  created: number;
+  status: string;
+  outcome: string | null;
+  attempts: number;
+  last_error: string | null;
+  received_at: string;
+  available_at: string;
+  processed_at: string | null;
+};
+
+export async function describeEvent(database: Database, eventId: string): Promise<EventRecord | null> {
+  const { rows } = await database.pool.query<EventRecord>(
+    `select id, type, object_type, object_id, stripe_account, livemode, created, status, outcome, attempts,
+       last_error, ${iso('received_at')}, ${iso('available_at')}, ${iso('processed_at')}
+     from stripe_events where id = $1`,
+    [eventId],
+  );
+  return rows[0] ?? null;
+}
+
+const iso = (column: string) =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ${column}`;

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type Stripe from 'stripe';
+import { drainWebhooks } from 'stripe-emulator';
+import { quoteSearchValue, toWrites } from '../src/sync/account-sync.ts';
+import { objectKeyOf } from '../src/sync/versions.ts';
+import { type Stack, startStack } from './support/stack.ts';
+
+// Workers are off: webhooks reach the inbox but are never applied, as when deliveries are late or lost.
+let stack: Stack;
+let price: Stripe.Price;
+before(async () => {
+  stack = await startStack({
+    workers: false,
+    environment: { SUBLEDGER_ACCOUNT_KEYS: 'buildingId,orgId' },
+  });
+  const product = await stack.stripe.products.create({ name: 'Team' });
+  const feature = await stack.stripe.entitlements.features.create({ name: 'Seats', lookup_key: 'seats' });
+  await stack.stripe.products.createFeature(product.id, { entitlement_feature: feature.id });
+  price = await stack.stripe.prices.create({
+    product: product.id,
+    currency: 'usd',
+    unit_amount: 1500,
+    recurring: { interval: 'month' },
+  });
+});
+after(() => stack.close());
+
+type Answer = { status: number; body: Record<string, unknown> & { error?: { code: string } } };
+async function call(method: 'GET' | 'POST', path: string): Promise<Answer> {
+  const response = await fetch(`${stack.url}${path}`, { method });
+  return { status: response.status, body: (await response.json()) as Answer['body'] };
+}
+const query = async <T>(text: string, values: unknown[] = []) =>
+  (await stack.database.pool.query(text, values)).rows as T[];
+const json = (value: unknown) => JSON.parse(JSON.stringify(value));
+
+async function subscribedCustomer(metadata: Record<string, string>, quantity = 1) {
+  const created = await stack.stripe.customers.create({ payment_method: 'pm_card_visa', metadata });
+  const [card] = (await stack.stripe.paymentMethods.list({ customer: created.id })).data;
+  const customer = await stack.stripe.customers.update(created.id, {
+    invoice_settings: { default_payment_method: card?.id ?? '' },
+  });
+  const subscription = await stack.stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: price.id, quantity }],
+  });
+  return { customer, subscription };
+}
+
+async function completedCheckout(params: Stripe.Checkout.SessionCreateParams) {
+  const session = await stack.stripe.checkout.sessions.create({
+    mode: 'subscription',
+    line_items: [{ price: price.id, quantity: 3 }],
+    success_url: 'https://app.example.com/welcome',
+    ...params,
+  });
+  const response = await fetch(`${stack.emulator.url}/_emulator/checkout/sessions/${session.id}/complete`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ payment_method: 'pm_card_visa' }),
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  return ((await response.json()) as { session: Stripe.Checkout.Session }).session;
+}
+
+const link = async (accountId: string) =>
+  (
+    await query<{ customer_id: string; source: string }>(
+      'select customer_id, source from account_customers where account_id = $1',
+      [accountId],
+    )
+  )[0];
+
+let team: Awaited<ReturnType<typeof subscribedCustomer>>;
+
+test('an account whose webhooks were never applied is read from Stripe by POST /v1/accounts/:id/sync', async () => {
+  team = await subscribedCustomer({ subledger_account_id: 'team_1' });
+  assert.equal((await call('GET', '/v1/accounts/team_1')).status, 404, 'the mirror knows nothing yet');
+
+  const synced = await call('POST', '/v1/accounts/team_1/sync');
+  assert.equal(synced.status, 200, JSON.stringify(synced.body));
+  const current = await stack.stripe.subscriptions.retrieve(team.subscription.id);
+  assert.deepEqual(synced.body.customer, { id: team.customer.id, email: null, name: null });
+  assert.deepEqual(synced.body.subscriptions, [
+    {
+      id: team.subscription.id,
+      status: 'active',
+      items: [{ price: price.id, quantity: 1 }],
+      current_period_end: current.items.data[0]?.current_period_end,
+      cancel_at_period_end: false,
+      trial_end: null,
+    },
+  ]);
+  const [invoice] = synced.body.invoices as { id: string; status: string; amount_paid: number }[];
+  assert.equal(invoice?.id, current.latest_invoice);
+  assert.equal(invoice?.status, 'paid');
+  assert.equal(invoice?.amount_paid, 1500);
+  assert.deepEqual(synced.body.entitlements, ['seats']);
+  assert.equal(typeof synced.body.synced_at, 'number');
+  assert.deepEqual(await link('team_1'), { customer_id: team.customer.id, source: 'customer_metadata' });
+
+  const [row] = await query<{ data: unknown; source: string }>(
+    'select data, source from subscriptions where id = $1',
+    [team.subscription.id],
+  );
+  assert.deepEqual(row, { data: json(current), source: 'fetch' });
+  assert.deepEqual(await call('GET', '/v1/accounts/team_1'), synced, 'the view is what the sync returned');
+});
+
+test('the events delivered after the sync do not move the account backwards', async () => {
+  const before = await call('GET', '/v1/accounts/team_1');
+  await drainWebhooks(stack.emulator.emulator, 10_000);
+  await stack.subledger.sync.worker.drain();
+  await stack.subledger.sync.refetch(`platform/${team.customer.id}`);
+  const outcomes = await query<{ outcome: string }>(
+    `select distinct outcome from stripe_events where object_id = any($1::text[])`,
+    [[team.customer.id, team.subscription.id]],
+  );
+  assert.ok(outcomes.length > 0, 'the late events were processed');
+  assert.ok(
+    outcomes.every((row) => ['stale', 'refetched'].includes(row.outcome)),
+    `no older event applies over the fetch: ${JSON.stringify(outcomes)}`,
+  );
+  const after = await call('GET', '/v1/accounts/team_1');
+  assert.deepEqual({ ...after.body, synced_at: 0 }, { ...before.body, synced_at: 0 });
+  const [row] = await query<{ data: unknown }>('select data from subscriptions where id = $1', [
+    team.subscription.id,
+  ]);
+  assert.deepEqual(row?.data, json(await stack.stripe.subscriptions.retrieve(team.subscription.id)));
+});
+
+test('a lost account mapping is rebuilt from the customer metadata in Stripe', async () => {
+  await query(`delete from account_customers where account_id = 'team_1'`);
+  const lost = await call('GET', '/v1/accounts/team_1');
+  assert.equal(lost.status, 404);
+  assert.equal(lost.body.error?.code, 'account_not_found');
+
+  const synced = await call('POST', '/v1/accounts/team_1/sync');
+  assert.equal(synced.status, 200);
+  assert.equal((synced.body.customer as { id: string }).id, team.customer.id);
+  assert.deepEqual(await link('team_1'), { customer_id: team.customer.id, source: 'customer_metadata' });
+});
+
+test("an account named by a completed checkout session's client_reference_id is found", async () => {
+  const session = await completedCheckout({ client_reference_id: 'org_7' });
+  const synced = await call('POST', '/v1/accounts/org_7/sync');
+  assert.equal(synced.status, 200, JSON.stringify(synced.body));
+  assert.equal((synced.body.customer as { id: string }).id, session.customer);
+  const [subscription] = synced.body.subscriptions as { id: string; status: string; items: unknown[] }[];
+  assert.equal(subscription?.id, session.subscription);
+  assert.equal(subscription?.status, 'active');
+  assert.deepEqual(subscription?.items, [{ price: price.id, quantity: 3 }]);
+  assert.deepEqual(await link('org_7'), { customer_id: session.customer, source: 'checkout_session' });
+});
+
+test('an account named by a configured checkout metadata key (SUBLEDGER_ACCOUNT_KEYS) is found', async () => {
+  const session = await completedCheckout({
+    client_reference_id: 'not-the-account',
+    metadata: { buildingId: 'bldg_9' },
+  });
+  const synced = await call('POST', '/v1/accounts/bldg_9/sync');
+  assert.equal(synced.status, 200, JSON.stringify(synced.body));
+  assert.equal((synced.body.customer as { id: string }).id, session.customer);
+  assert.equal((await call('POST', '/v1/accounts/not-the-account/sync')).status, 404);
+});
+
+test('an unknown account is a 404 account_not_found; a malformed id a 400', async () => {
+  for (const method of ['GET', 'POST'] as const) {
+    const answer = await call(method, method === 'GET' ? '/v1/accounts/nobody' : '/v1/accounts/nobody/sync');
+    assert.equal(answer.status, 404);
+    assert.deepEqual(answer.body.error, {
+      code: 'account_not_found',
+      message:
+        method === 'GET'
+          ? 'no Stripe customer is linked to account nobody'
+          : 'no Stripe customer belongs to account nobody',
+    });
+  }
+  const malformed = await call('GET', `/v1/accounts/${encodeURIComponent('bad\u0001id')}`);
+  assert.equal(malformed.status, 400);
+  assert.equal(malformed.body.error?.code, 'invalid_account_id');
+  assert.equal((await call('GET', `/v1/accounts/${'x'.repeat(501)}`)).body.error?.code, 'invalid_account_id');
+});
+
+test('a fetch is versioned max(the row it replaces, Stripe clock), one write per object', () => {
+  const place = { stripeAccount: 'platform', livemode: false };
+  const known = new Map([[objectKeyOf('subscription', place, 'sub_1'), 2_000]]);
+  const object = { id: 'sub_1', object: 'subscription' };
+  const reads = [
+    { kind: 'subscription' as const, id: 'sub_1', object, deleted: false },
+    { kind: 'subscription' as const, id: 'sub_1', object, deleted: false },
+    { kind: 'invoice' as const, id: 'in_1', object: { id: 'in_1' }, deleted: false },
+  ];
+  const writes = toWrites(reads, known, 1_500, place);
+  assert.deepEqual(
+    writes.map((write) => [write.kind, write.id, write.version, write.source, write.eventId]),
+    [
+      ['subscription', 'sub_1', 2_000, 'fetch', null],
+      ['invoice', 'in_1', 1_500, 'fetch', null],
+    ],
+  );
+  assert.equal(quoteSearchValue(`o'brien\\x`), `o\\'brien\\\\x`);
+});
