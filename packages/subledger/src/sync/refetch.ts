@@ -1,9 +1,11 @@
+import { getTableName } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import * as schema from '../store/schema/index.ts';
 import { lockSerialKey } from './claim.ts';
-import { type ColumnContext, isKindName, type KindName } from './kinds.ts';
+import { idOf, type StripeObject } from './envelope.ts';
+import { type ColumnContext, isKindName, KINDS, type KindName } from './kinds.ts';
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { retrieveObject } from './stripe-reads.ts';
 
@@ -68,11 +70,76 @@ type PendingRow = {
 };
 
 /**
- * Reads every pending object of a serial key from Stripe, then writes them under the key's lock. A read
- * taken after every event we knew of is at least as new as those events, and Stripe's clock at the
- * read (the `Date` header) orders it against events still on their way.
+ * Runs a serial key's refetch job while holding a session advisory lock named after the job: the sign,
+ * visible to every process, that a live worker is on it. A process killed mid-job (SIGKILL, OOM, a lost
+ * host) loses its session and with it the lock, so `releaseStrandedRefetches` can tell its job apart
+ * from one that is merely slow.
  */
 export async function runRefetch(deps: RefetchDependencies, serialKey: string): Promise<number> {
+  const marker = await deps.pool.connect();
+  let healthy = true;
+  try {
+    await marker.query('select pg_advisory_lock(hashtextextended($1, 0))', [runningLockOf(serialKey)]);
+    try {
+      return await refetchPending(deps, serialKey);
+    } finally {
+      await marker
+        .query('select pg_advisory_unlock(hashtextextended($1, 0))', [runningLockOf(serialKey)])
+        .catch(() => {
+          healthy = false;
+        });
+    }
+  } finally {
+    // A session that could not unlock is closed rather than returned to the pool holding the lock.
+    marker.release(!healthy);
+  }
+}
+
+const jobKeyOf = (serialKey: string) => `refetch:${serialKey}`;
+const runningLockOf = (serialKey: string) => `running:${jobKeyOf(serialKey)}`;
+
+/**
+ * graphile-worker frees the jobs of a worker that died only after four hours (its `resetLockedAt`), so
+ * an object whose refetch job was taken by a killed process would stay stale that long. A refetch job
+ * locked for more than `graceSeconds` whose running lock nobody holds belongs to a dead worker: that
+ * worker's jobs are unlocked (graphile-worker's own `force_unlock_workers`) and run again elsewhere.
+ * The grace covers the moment between graphile-worker taking a job and the task taking its lock; if a
+ * live but stalled worker is unlocked by mistake, the job merely runs twice, which a refetch allows.
+ * Returns how many workers were found dead.
+ */
+export async function releaseStrandedRefetches(pool: pg.Pool, graceSeconds = 5): Promise<number> {
+  const result = await pool.query<{ workers: string[] }>(
+    `with stranded as (
+       select distinct locked_by from graphile_worker.jobs
+       where task_identifier = $1 and locked_by is not null and locked_at < now() - make_interval(secs => $2)
+         and pg_try_advisory_xact_lock(hashtextextended('running:' || key, 0))
+     ), released as (
+       select graphile_worker.force_unlock_workers(array(select locked_by from stranded))
+     )
+     select array(select locked_by from stranded) as workers from released`,
+    [REFETCH_TASK, graceSeconds],
+  );
+  return result.rows[0]?.workers.length ?? 0;
+}
+
+/** Checks for stranded refetch jobs every `everyMs` until the returned function is called. */
+export function watchStrandedRefetches(
+  pool: pg.Pool,
+  onError: (error: unknown) => void,
+  everyMs = 2_000,
+): () => void {
+  const check = () => void releaseStrandedRefetches(pool).catch(onError);
+  check();
+  const timer = setInterval(check, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Reads every pending object of a serial key from Stripe, then writes them under the key's lock. A read
+ * taken after every event we knew of is at least as new as those events (see `fetchVersion`).
+ */
+async function refetchPending(deps: RefetchDependencies, serialKey: string): Promise<number> {
   const readAt = new Date();
   const pending = (
     await deps.pool.query<PendingRow>(
@@ -81,30 +148,28 @@ export async function runRefetch(deps: RefetchDependencies, serialKey: string): 
     )
   ).rows.filter((row) => isKindName(row.object_type));
   if (pending.length === 0) return 0;
+  // An object of a mode no key is configured for can never be read: retrying would block its customer's
+  // other refetches forever, so it is settled `unfetchable` (its events stay in the inbox for replay).
+  const unfetchable = pending.filter((row) => !deps.stripeFor(row.livemode));
+  const fetched: PendingRow[] = [];
   const writes: MirrorWrite[] = [];
-  for (const row of pending) writes.push(await fetchWrite(deps, row));
+  const failures: unknown[] = [];
+  const clocks = new Map<string, boolean>();
+  for (const row of pending.filter((candidate) => deps.stripeFor(candidate.livemode))) {
+    try {
+      writes.push(await fetchWrite(deps, row, clocks));
+      fetched.push(row);
+    } catch (error) {
+      failures.push(error);
+    }
+  }
   const client = await deps.pool.connect();
   try {
     await client.query('begin');
     await lockSerialKey(client, serialKey);
     await writeMirror(drizzle(client, { schema }), writes, deps.context);
-    await client.query(
-      `with done as (
-         delete from sync_refetches r using unnest($1::text[], $2::text[], $3::text[], $4::boolean[]) as d(t, i, a, l)
-         where r.object_type = d.t and r.object_id = d.i and r.stripe_account = d.a and r.livemode = d.l
-           and r.requested_at <= $5
-         returning r.object_type, r.object_id
-       )
-       update stripe_events e set outcome = 'refetched'
-       from done where e.object_type = done.object_type and e.object_id = done.object_id and e.outcome = 'refetch'`,
-      [
-        pending.map((row) => row.object_type),
-        pending.map((row) => row.object_id),
-        pending.map((row) => row.stripe_account),
-        pending.map((row) => row.livemode),
-        readAt,
-      ],
-    );
+    await settleRefetches(client, fetched, readAt, 'refetched');
+    await settleRefetches(client, unfetchable, readAt, 'unfetchable');
     await client.query('commit');
   } catch (error) {
     await client.query('rollback').catch(() => {});
@@ -112,24 +177,96 @@ export async function runRefetch(deps: RefetchDependencies, serialKey: string): 
   } finally {
     client.release();
   }
+  // What was read is written; the job is retried (with backoff) for the rest only.
+  if (failures.length > 0) throw failures[0];
   return writes.length;
 }
 
-async function fetchWrite(deps: RefetchDependencies, row: PendingRow): Promise<MirrorWrite> {
-  const stripe = deps.stripeFor(row.livemode);
-  if (!stripe)
-    throw new Error(`no Stripe key for ${row.livemode ? 'live' : 'test'} mode to read ${row.object_id}`);
+/** Clears refetch rows asked for before the read began, and records the outcome on their events. */
+async function settleRefetches(client: pg.PoolClient, rows: PendingRow[], readAt: Date, outcome: string) {
+  if (rows.length === 0) return;
+  await client.query(
+    `with done as (
+       delete from sync_refetches r using unnest($1::text[], $2::text[], $3::text[], $4::boolean[]) as d(t, i, a, l)
+       where r.object_type = d.t and r.object_id = d.i and r.stripe_account = d.a and r.livemode = d.l
+         and r.requested_at <= $5
+       returning r.object_type, r.object_id
+     )
+     update stripe_events e set outcome = $6
+     from done where e.object_type = done.object_type and e.object_id = done.object_id and e.outcome = 'refetch'`,
+    [
+      rows.map((row) => row.object_type),
+      rows.map((row) => row.object_id),
+      rows.map((row) => row.stripe_account),
+      rows.map((row) => row.livemode),
+      readAt,
+      outcome,
+    ],
+  );
+}
+
+async function fetchWrite(
+  deps: RefetchDependencies,
+  row: PendingRow,
+  clocks: Map<string, boolean>,
+): Promise<MirrorWrite> {
+  const stripe = deps.stripeFor(row.livemode) as Stripe;
   const kind = row.object_type as KindName;
   const place = { stripeAccount: row.stripe_account, livemode: row.livemode };
   const fetched = await retrieveObject(stripe, kind, row.object_id, place);
+  const object = fetched.object ?? { id: row.object_id, object: kind, deleted: true };
+  const onClock = await isOnTestClock(deps.pool, stripe, object, place, clocks);
   return {
     kind,
     id: row.object_id,
     ...place,
-    object: fetched.object ?? { id: row.object_id, object: kind, deleted: true },
+    object,
     deleted: fetched.deleted,
-    version: Math.max(row.known_created, fetched.asOf ?? 0),
+    version: fetchVersion(row.known_created, fetched.asOf, onClock),
     eventId: null,
     source: 'fetch',
   };
+}
+
+/**
+ * The version of an object read from Stripe. Normally the later of the newest event known for it and
+ * Stripe's clock at the read, which orders the read against events still on their way. Events of
+ * objects on a test clock carry the clock's time, though, which stands still while Stripe's clock runs
+ * on (or runs ahead of it after an advance): the `Date` of a read cannot be compared with them, and
+ * taking it made every later event of the object look stale, so its changes were lost until a
+ * reconcile. Such a read is versioned by the newest event known instead. An event created between that
+ * one and the read may then still be applied after it, briefly showing a state the read had passed,
+ * until the newest event, which every change before the read has, is applied in turn.
+ */
+export function fetchVersion(knownCreated: number, asOf: number | null, onTestClock: boolean): number {
+  return onTestClock ? knownCreated : Math.max(knownCreated, asOf ?? 0);
+}
+
+/**
+ * Whether an object lives on a test clock: it names one (customers, subscriptions, invoices) or its
+ * customer does, as the mirror has that customer (else as Stripe does). `clocks` caches per customer.
+ */
+export async function isOnTestClock(
+  pool: pg.Pool,
+  stripe: Stripe,
+  object: StripeObject,
+  place: { stripeAccount: string; livemode: boolean },
+  clocks: Map<string, boolean>,
+): Promise<boolean> {
+  if (place.livemode) return false;
+  if ('test_clock' in object) return idOf(object.test_clock) !== null;
+  const customer = idOf(object.customer);
+  if (!customer) return false;
+  const known = clocks.get(customer);
+  if (known !== undefined) return known;
+  const { rows } = await pool.query<{ clock: unknown }>(
+    `select data->'test_clock' as clock from "${getTableName(KINDS.customer.table)}"
+     where id = $1 and stripe_account = $2 and livemode = $3`,
+    [customer, place.stripeAccount, place.livemode],
+  );
+  const clock = rows[0]
+    ? idOf(rows[0].clock)
+    : idOf((await retrieveObject(stripe, 'customer', customer, place)).object?.test_clock);
+  clocks.set(customer, clock !== null);
+  return clock !== null;
 }

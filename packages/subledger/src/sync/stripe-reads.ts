@@ -64,7 +64,7 @@ async function activeEntitlementSummary(stripe: Stripe, customer: string, option
   return {
     object: 'entitlements.active_entitlement_summary',
     customer,
-    entitlements: { object: 'list', data, has_more: false, url: '/v1/customer/entitlements' },
+    entitlements: { object: 'list', data, has_more: false, url: `/v1/customer/${customer}/entitlements` },
     livemode: data[0]?.livemode ?? false,
   };
 }

@@ -7,7 +7,7 @@ import { INBOX_CHANNEL } from './inbox.ts';
 import type { ColumnContext } from './kinds.ts';
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { type EventFacts, MAX_ATTEMPTS, planBatch, type RowVersion, retryDelaySeconds } from './ordering.ts';
-import { type RefetchRequest, requestRefetches } from './refetch.ts';
+import { type RefetchRequest, requestRefetches, watchStrandedRefetches } from './refetch.ts';
 import { loadVersions, objectKeyOf } from './versions.ts';
 
 export type BatchReport = {
@@ -40,6 +40,7 @@ export class InboxWorker {
   #loops: Promise<void>[] = [];
   #wake: (() => void) | null = null;
   #listener: pg.Client | null = null;
+  #stopWatching: (() => void) | null = null;
 
   constructor(options: WorkerOptions) {
     this.#options = options;
@@ -53,11 +54,17 @@ export class InboxWorker {
     await this.#listener.connect();
     await this.#listener.query(`listen ${INBOX_CHANNEL}`);
     for (let loop = 0; loop < (this.#options.concurrency ?? 2); loop++) this.#loops.push(this.#loop());
+    // The refetches this worker's batches ask for must not wait on a dead process's job locks.
+    this.#stopWatching = watchStrandedRefetches(this.#options.pool, (error) =>
+      this.#options.onError?.(error),
+    );
   }
 
   /** Finishes the batches in flight, then stops; unclaimed events stay in the inbox for the next worker. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopWatching?.();
+    this.#stopWatching = null;
     this.#wakeUp();
     await Promise.all(this.#loops);
     this.#loops = [];
@@ -96,8 +103,7 @@ export class InboxWorker {
       } catch (error) {
         const cause = error instanceof BatchFailure ? error.cause : error;
         this.#options.onError?.(cause, id);
-        const message = cause instanceof Error ? cause.message : String(cause);
-        await markFailed(this.#options.pool, id, message, retryDelaySeconds, MAX_ATTEMPTS);
+        await markFailed(this.#options.pool, id, failureReason(cause), retryDelaySeconds, MAX_ATTEMPTS);
       }
     }
     return total;
@@ -200,6 +206,18 @@ export class InboxWorker {
     this.#wake = null;
     wake?.();
   }
+}
+
+/**
+ * The reason kept on a failed event: the innermost error (a query wrapper's message repeats the SQL and
+ * its parameters, which carry customer data), with Postgres's error code when there is one.
+ */
+export function failureReason(error: unknown): string {
+  let root = error;
+  while (root instanceof Error && root.cause instanceof Error) root = root.cause;
+  const code = (root as { code?: unknown })?.code;
+  const message = root instanceof Error ? root.message : String(root);
+  return typeof code === 'string' ? `${message} (${code})` : message;
 }
 
 class BatchFailure extends Error {

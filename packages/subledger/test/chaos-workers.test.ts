@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { serve } from '@hono/node-server';
+import { registerWebhookEndpoint } from '../src/cli/local-stripe.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { createSubledger, type Subledger } from '../src/subledger.ts';
+import { createLogger } from '../src/telemetry/index.ts';
+import { assertEachEventAppliedOnce, assertMirrorEqualsStripe, installWriteLog } from './support/auditor.ts';
+import { testDatabase } from './support/database.ts';
+import { startStack } from './support/stack.ts';
+import { runWorkload } from './support/workload.ts';
+
+/**
+ * Three Subledger instances on one database, each with its own server, webhook endpoint and workers:
+ * every event reaches all three at about the same time (three endpoints) and all three claim from the
+ * one inbox, in small batches so that their transactions interleave.
+ */
+
+const ENVIRONMENT = { SUBLEDGER_WORKER_BATCH: '7' };
+
+async function settledCount(subledger: Subledger): Promise<number> {
+  const metric = await subledger.metrics.eventsSettled.get();
+  return metric.values.reduce((sum, value) => sum + value.value, 0);
+}
+
+test('three instances on one inbox settle each event once and end equal to Stripe', async () => {
+  const database = await testDatabase();
+  await installWriteLog(database.pool);
+  const stack = await startStack({ database, environment: ENVIRONMENT, seed: 21 });
+  const others: { subledger: Subledger; close: () => Promise<void> }[] = [];
+  try {
+    for (let index = 0; index < 2; index++) {
+      const config = loadConfig({
+        STRIPE_SECRET_KEY: stack.subledger.config.stripeSecretKey,
+        STRIPE_API_BASE: stack.emulator.url,
+        LOG_LEVEL: 'silent',
+        ...ENVIRONMENT,
+      });
+      const subledger = await createSubledger({ config, database, logger: createLogger('silent') });
+      const server = serve({ fetch: subledger.app.fetch, port: 0, hostname: '127.0.0.1' });
+      await new Promise<void>((resolve) => server.once('listening', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/stripe`;
+      config.webhookSecrets.push(await registerWebhookEndpoint(config, url));
+      await subledger.startWorkers();
+      others.push({
+        subledger,
+        close: async () => {
+          await new Promise((resolve) => server.close(resolve));
+          await subledger.close();
+        },
+      });
+    }
+
+    await runWorkload(stack.stripe, stack.emulator.url, { seed: 21 });
+    await stack.settle();
+
+    await assertMirrorEqualsStripe(stack.emulator.emulator, database.pool);
+    const findings = await assertEachEventAppliedOnce(stack.emulator.emulator, database.pool);
+    const counts = await Promise.all(
+      [stack.subledger, ...others.map((other) => other.subledger)].map(settledCount),
+    );
+    assert.equal(
+      counts.reduce((sum, count) => sum + count, 0),
+      findings.events,
+      `events settled per instance ${counts.join(' + ')} must add up to the ${findings.events} events`,
+    );
+    assert.ok(
+      counts.filter((count) => count > 0).length >= 2,
+      `the work was not shared: ${counts.join(', ')}`,
+    );
+  } finally {
+    for (const other of others) await other.close();
+    await stack.close();
+    await database.drop();
+  }
+});

@@ -1,0 +1,454 @@
+import assert from 'node:assert/strict';
+import type pg from 'pg';
+import type { Emulator } from 'stripe-emulator';
+
+/**
+ * An auditor that trusts nothing of the code under test: it reads the emulator's own store (Stripe's
+ * truth) and the mirror tables with plain SQL, and says, per object, what differs. It predicts every row
+ * from Stripe's state, not from events, so a lost, doubled or reordered event shows up as a difference.
+ *
+ * What a row is compared with: the stored object as JSON. Every retrieve endpoint of the mirrored kinds
+ * answers the stored object itself (expansion is off unless asked for, and JSON drops `undefined`), so
+ * this is exactly what `stripe.X.retrieve` renders, read without an API call that could change state.
+ * The entitlement summary has no endpoint of its own: it is predicted from the customer's active
+ * entitlements as the emulator builds the summary its events carry.
+ *
+ * Besides the mirror, `installWriteLog` puts a trigger on every mirror table of the test database that
+ * records each committed write (old and new version, event id), so tests can prove that no event was
+ * applied twice and no row ever moved backwards, independently of the worker's own bookkeeping.
+ */
+
+export type Problem =
+  /** Stripe has it (and announced it), the mirror does not. */
+  | 'missing'
+  /** The mirror has a live row Stripe does not have. */
+  | 'unexpected'
+  /** Both have it; `fields` are the paths whose values differ. */
+  | 'different'
+  /** Stripe deleted it; the mirror still shows it live. */
+  | 'not_deleted'
+  /** Stripe has it live; the mirror marks it deleted. */
+  | 'wrongly_deleted';
+
+export type Difference = { kind: string; id: string; problem: Problem; fields: string[] };
+
+export type AuditOptions = {
+  /**
+   * `announced` (default): an object must be mirrored when some event about it exists, i.e. a
+   * webhook could have told us, and fields Stripe changes without any event are not compared.
+   * `all`: every object of a mirrored kind must be mirrored, every field equal, as after reconcile.
+   */
+  require?: 'announced' | 'all';
+};
+
+/**
+ * Fields Stripe changes without sending an event, so no webhook consumer can follow them; only a read
+ * from Stripe (reconcile) brings them. Finalizing an invoice bumps its customer's
+ * `next_invoice_sequence` and no `customer.updated` is sent.
+ */
+export const SILENT_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  customer: ['next_invoice_sequence'],
+};
+
+type Json = unknown;
+type StoredObject = { id: string; object?: string; customer?: unknown; [key: string]: unknown };
+type Partition = ReturnType<Emulator['partition']>;
+type MirrorRow = { id: string; data: Json; deleted: boolean };
+
+/** A mirrored kind: the emulator tables that hold it (live, and deleted stubs) and its mirror table. */
+type KindSource = { kind: string; live: string; deleted?: string; mirror: string };
+
+const SOURCES: KindSource[] = [
+  { kind: 'customer', live: 'customer', deleted: 'deleted_customer', mirror: 'customers' },
+  { kind: 'product', live: 'product', deleted: 'deleted_product', mirror: 'products' },
+  { kind: 'price', live: 'price', mirror: 'prices' },
+  { kind: 'subscription', live: 'subscription', mirror: 'subscriptions' },
+  { kind: 'invoice', live: 'invoice', mirror: 'invoices' },
+  { kind: 'invoice_payment', live: 'invoice_payment', mirror: 'invoice_payments' },
+  { kind: 'checkout.session', live: 'checkout.session', mirror: 'checkout_sessions' },
+  { kind: 'payment_intent', live: 'payment_intent', mirror: 'payment_intents' },
+  { kind: 'billing.meter', live: 'billing.meter', mirror: 'billing_meters' },
+];
+
+const SUMMARY = 'entitlements.active_entitlement_summary';
+
+/** Every mirror table, for the write log. */
+export const MIRROR_TABLES = [
+  ...SOURCES.map((source) => source.mirror),
+  'subscription_items',
+  'active_entitlements',
+];
+
+/** Compares the mirror with the emulator's state, in every partition (platform and connected, test and live). */
+export async function audit(
+  emulator: Emulator,
+  pool: pg.Pool,
+  options: AuditOptions = {},
+): Promise<Difference[]> {
+  const differences: Difference[] = [];
+  for (const partition of emulator.store.partitions()) {
+    const place = { stripeAccount: partition.account ?? 'platform', livemode: partition.livemode };
+    const announced = announcedIds(partition);
+    const required = (kind: string, id: string) =>
+      options.require === 'all' || announced.get(kind)?.has(id) === true;
+    for (const source of SOURCES) {
+      const rows = await mirrorRows(pool, source.mirror, place);
+      const live = new Map(rowsOf(partition, source.live).map((object) => [object.id, object]));
+      const deleted = new Set(
+        source.deleted ? rowsOf(partition, source.deleted).map((object) => object.id) : [],
+      );
+      const silent = options.require === 'all' ? [] : (SILENT_FIELDS[source.kind] ?? []);
+      differences.push(
+        ...compareKind(source.kind, live, deleted, rows, (id) => required(source.kind, id), silent),
+      );
+      differences.push(...(await compareItems(pool, source, live, rows, place)));
+    }
+    const summaries = expectedSummaries(partition, announced.get(SUMMARY) ?? new Set());
+    const rows = await mirrorRows(pool, 'active_entitlements', place);
+    for (const id of rows.keys()) if (!summaries.has(id)) summaries.set(id, summaryOf(partition, id));
+    differences.push(...compareKind(SUMMARY, summaries, new Set(), rows, (id) => required(SUMMARY, id)));
+  }
+  return differences;
+}
+
+/** One line per difference, for assertion messages. */
+export function describeDifferences(differences: readonly Difference[], limit = 40): string {
+  const lines = differences
+    .slice(0, limit)
+    .map((d) => `${d.kind} ${d.id}: ${d.problem}${d.fields.length > 0 ? ` (${d.fields.join(', ')})` : ''}`);
+  if (differences.length > limit) lines.push(`… and ${differences.length - limit} more`);
+  return lines.join('\n');
+}
+
+function compareKind(
+  kind: string,
+  live: Map<string, Json>,
+  deleted: Set<string>,
+  rows: Map<string, MirrorRow>,
+  required: (id: string) => boolean,
+  silent: readonly string[] = [],
+): Difference[] {
+  const differences: Difference[] = [];
+  const comparable = (value: Json) => (silent.length === 0 ? value : without(value, silent));
+  const add = (id: string, problem: Problem, fields: string[] = []) =>
+    differences.push({ kind, id, problem, fields });
+  for (const [id, object] of live) {
+    const row = rows.get(id);
+    if (!row) {
+      if (required(id)) add(id, 'missing');
+    } else if (row.deleted) add(id, 'wrongly_deleted');
+    else {
+      const fields = differingPaths(comparable(toJson(object)), comparable(row.data));
+      if (fields.length > 0) add(id, 'different', fields);
+    }
+  }
+  // A deleted object may be absent from the mirror or marked deleted; it must not look live.
+  for (const [id, row] of rows) {
+    if (live.has(id) || row.deleted) continue;
+    add(id, deleted.has(id) ? 'not_deleted' : 'unexpected');
+  }
+  return differences;
+}
+
+/** A mirrored subscription's items are the items it lists, each equal to Stripe's. */
+async function compareItems(
+  pool: pg.Pool,
+  source: KindSource,
+  live: Map<string, StoredObject>,
+  rows: Map<string, MirrorRow>,
+  place: { stripeAccount: string; livemode: boolean },
+): Promise<Difference[]> {
+  if (source.kind !== 'subscription') return [];
+  const items = await pool.query<MirrorRow & { subscription_id: string }>(
+    `select id, data, deleted, subscription_id from subscription_items where stripe_account = $1 and livemode = $2`,
+    [place.stripeAccount, place.livemode],
+  );
+  const bySubscription = new Map<string, Map<string, MirrorRow>>();
+  for (const row of items.rows) {
+    const group = bySubscription.get(row.subscription_id) ?? new Map<string, MirrorRow>();
+    group.set(row.id, row);
+    bySubscription.set(row.subscription_id, group);
+  }
+  const differences: Difference[] = [];
+  for (const [id, row] of rows) {
+    const subscription = live.get(id);
+    if (!subscription || row.deleted) continue;
+    const expected = new Map(
+      ((subscription.items as { data?: StoredObject[] } | undefined)?.data ?? []).map((item) => [
+        item.id,
+        item,
+      ]),
+    );
+    differences.push(
+      ...compareKind(
+        'subscription_item',
+        expected,
+        new Set(),
+        bySubscription.get(id) ?? new Map(),
+        () => true,
+      ),
+    );
+  }
+  return differences;
+}
+
+/** Ids of each kind that some event carried: a webhook could have told the mirror about them. */
+function announcedIds(partition: Partition): Map<string, Set<string>> {
+  const announced = new Map<string, Set<string>>();
+  for (const event of rowsOf(partition, 'event')) {
+    const object = (event.data as { object?: StoredObject } | undefined)?.object;
+    if (!object?.object) continue;
+    const id = object.object === SUMMARY ? idOf(object.customer) : object.id;
+    if (!id) continue;
+    const ids = announced.get(object.object) ?? new Set<string>();
+    ids.add(id);
+    announced.set(object.object, ids);
+  }
+  return announced;
+}
+
+/** The summary of every customer who holds entitlements or was announced to (even with none left). */
+function expectedSummaries(partition: Partition, announced: Set<string>): Map<string, Json> {
+  const customers = new Set(announced);
+  for (const holding of rowsOf(partition, 'active_entitlement_holding'))
+    customers.add(String(holding.customer));
+  return new Map([...customers].map((customer) => [customer, summaryOf(partition, customer)]));
+}
+
+/** Stripe's `entitlements.active_entitlement_summary` of a customer, newest entitlement first. */
+function summaryOf(partition: Partition, customer: string): Json {
+  const held = new Set(
+    rowsOf(partition, 'active_entitlement_holding')
+      .filter((holding) => holding.customer === customer)
+      .map((holding) => holding.id),
+  );
+  const data = partition
+    .table<StoredObject>('entitlements.active_entitlement')
+    .newestFirst()
+    .filter((entitlement) => held.has(entitlement.id));
+  return toJson({
+    object: SUMMARY,
+    customer,
+    entitlements: { object: 'list', data, has_more: false, url: `/v1/customer/${customer}/entitlements` },
+    livemode: partition.livemode,
+  });
+}
+
+async function mirrorRows(
+  pool: pg.Pool,
+  table: string,
+  place: { stripeAccount: string; livemode: boolean },
+): Promise<Map<string, MirrorRow>> {
+  const result = await pool.query<MirrorRow>(
+    `select id, data, deleted from ${table} where stripe_account = $1 and livemode = $2`,
+    [place.stripeAccount, place.livemode],
+  );
+  return new Map(result.rows.map((row) => [row.id, row]));
+}
+
+const rowsOf = (partition: Partition, table: string): StoredObject[] => [
+  ...partition.table<StoredObject>(table).values(),
+];
+
+const toJson = (value: unknown): Json => JSON.parse(JSON.stringify(value));
+
+function without(value: Json, fields: readonly string[]): Json {
+  if (!isRecord(value)) return value;
+  const copy = { ...value };
+  for (const field of fields) delete copy[field];
+  return copy;
+}
+
+function idOf(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  const id = (value as { id?: unknown } | null)?.id;
+  return typeof id === 'string' ? id : null;
+}
+
+/** The paths (`items.data[0].quantity`) at which two JSON values differ, at most `limit` of them. */
+export function differingPaths(expected: Json, actual: Json, limit = 12): string[] {
+  const paths: string[] = [];
+  const walk = (a: Json, b: Json, path: string) => {
+    if (paths.length >= limit) return;
+    if (Object.is(a, b)) return;
+    const bothArrays = Array.isArray(a) && Array.isArray(b);
+    const bothObjects = isRecord(a) && isRecord(b);
+    if (bothArrays) {
+      if (a.length !== b.length) paths.push(`${path || '.'}.length ${a.length} ≠ ${b.length}`);
+      for (let index = 0; index < Math.min(a.length, b.length); index++)
+        walk(a[index], b[index], `${path}[${index}]`);
+    } else if (bothObjects) {
+      for (const key of new Set([...Object.keys(a), ...Object.keys(b)]))
+        walk(a[key], b[key], path ? `${path}.${key}` : key);
+    } else paths.push(`${path || '.'}: ${brief(a)} ≠ ${brief(b)}`);
+  };
+  walk(expected, actual, '');
+  return paths;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+function brief(value: Json): string {
+  const text = value === undefined ? 'absent' : JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 37)}…` : text;
+}
+
+/**
+ * Records every committed write to the mirror tables (a test-only trigger in the test database): which
+ * row, its version before and after, and the event (or fetch) that wrote it. Rolled-back writes leave
+ * no trace, as they leave no trace in the mirror.
+ */
+export async function installWriteLog(pool: pg.Pool): Promise<void> {
+  await pool.query(`
+    create table audit_mirror_writes (
+      seq bigserial primary key, table_name text not null, id text not null, operation text not null,
+      old_created bigint, new_created bigint not null, old_event_id text, new_event_id text, source text not null
+    );
+    create function audit_mirror_write() returns trigger language plpgsql as $$
+    begin
+      insert into audit_mirror_writes
+        (table_name, id, operation, old_created, new_created, old_event_id, new_event_id, source)
+      values (tg_table_name, new.id, tg_op,
+        case when tg_op = 'UPDATE' then old.last_event_created end, new.last_event_created,
+        case when tg_op = 'UPDATE' then old.last_event_id end, new.last_event_id, new.source);
+      return null;
+    end $$;
+    ${MIRROR_TABLES.map(
+      (table) =>
+        `create trigger audit_${table} after insert or update on ${table} for each row execute function audit_mirror_write();`,
+    ).join('\n')}
+  `);
+}
+
+export type WriteLogFindings = {
+  /** Events whose payload was written more than once (into objects' rows; items follow their subscription). */
+  appliedTwice: { eventId: string; writes: number }[];
+  /** Updates that lowered a row's version: the mirror moved backwards. */
+  backwards: { table: string; id: string; from: number; to: number; eventId: string | null }[];
+  writes: number;
+};
+
+export async function readWriteLog(pool: pg.Pool): Promise<WriteLogFindings> {
+  const twice = await pool.query<{ event_id: string; writes: number }>(
+    `select new_event_id as event_id, count(*)::int as writes from audit_mirror_writes
+     where source = 'event' and table_name <> 'subscription_items'
+     group by new_event_id having count(*) > 1 order by new_event_id`,
+  );
+  const backwards = await pool.query<{
+    table_name: string;
+    id: string;
+    old_created: number;
+    new_created: number;
+    new_event_id: string | null;
+  }>(
+    `select table_name, id, old_created, new_created, new_event_id from audit_mirror_writes
+     where operation = 'UPDATE' and new_created < old_created order by seq`,
+  );
+  const total = await pool.query<{ writes: number }>(
+    'select count(*)::int as writes from audit_mirror_writes',
+  );
+  return {
+    appliedTwice: twice.rows.map((row) => ({ eventId: row.event_id, writes: row.writes })),
+    backwards: backwards.rows.map((row) => ({
+      table: row.table_name,
+      id: row.id,
+      from: Number(row.old_created),
+      to: Number(row.new_created),
+      eventId: row.new_event_id,
+    })),
+    writes: total.rows[0]?.writes ?? 0,
+  };
+}
+
+export type InboxFindings = {
+  /** Events Stripe sent that the inbox does not hold (lost). */
+  lost: string[];
+  /** Inbox events Stripe never sent. */
+  foreign: string[];
+  dead: { id: string; error: string | null }[];
+  pending: string[];
+  /** Rows written by an event whose inbox outcome is not `applied`. */
+  unexplainedRows: { table: string; id: string; eventId: string; outcome: string | null }[];
+  outcomes: Record<string, number>;
+  events: number;
+};
+
+/**
+ * Compares the inbox with the events the emulator recorded for the platform, and checks that every row
+ * written from an event names an event the inbox says was applied.
+ */
+export async function auditInbox(
+  emulator: Emulator,
+  pool: pg.Pool,
+  options: { expectDelivered?: (eventId: string) => boolean } = {},
+): Promise<InboxFindings> {
+  const sent = rowsOf(emulator.partition(null, false), 'event').map((event) => event.id);
+  const inbox = await pool.query<{
+    id: string;
+    status: string;
+    outcome: string | null;
+    last_error: string | null;
+  }>('select id, status, outcome, last_error from stripe_events');
+  const held = new Set(inbox.rows.map((row) => row.id));
+  const sentSet = new Set(sent);
+  const outcomes: Record<string, number> = {};
+  for (const row of inbox.rows)
+    outcomes[row.outcome ?? row.status] = (outcomes[row.outcome ?? row.status] ?? 0) + 1;
+  const unexplained: InboxFindings['unexplainedRows'] = [];
+  for (const table of MIRROR_TABLES.filter((name) => name !== 'subscription_items')) {
+    const rows = await pool.query<{ id: string; event_id: string; outcome: string | null }>(
+      `select m.id, m.last_event_id as event_id, e.outcome from ${table} m
+       left join stripe_events e on e.id = m.last_event_id
+       where m.source = 'event' and e.outcome is distinct from 'applied'`,
+    );
+    unexplained.push(
+      ...rows.rows.map((row) => ({ table, id: row.id, eventId: row.event_id, outcome: row.outcome })),
+    );
+  }
+  const expectDelivered = options.expectDelivered ?? (() => true);
+  return {
+    lost: sent.filter((id) => !held.has(id) && expectDelivered(id)),
+    foreign: inbox.rows.filter((row) => !sentSet.has(row.id)).map((row) => row.id),
+    dead: inbox.rows
+      .filter((row) => row.status === 'dead')
+      .map((row) => ({ id: row.id, error: row.last_error })),
+    pending: inbox.rows.filter((row) => row.status === 'pending').map((row) => row.id),
+    unexplainedRows: unexplained,
+    outcomes,
+    events: inbox.rows.length,
+  };
+}
+
+/** Fails with every difference listed when the mirror is not equal to Stripe. */
+export async function assertMirrorEqualsStripe(
+  emulator: Emulator,
+  pool: pg.Pool,
+  options: AuditOptions = {},
+): Promise<void> {
+  const differences = await audit(emulator, pool, options);
+  assert.equal(differences.length, 0, `the mirror differs from Stripe:\n${describeDifferences(differences)}`);
+}
+
+/**
+ * Fails unless every event Stripe sent (or, with `expectDelivered`, every one it was meant to deliver)
+ * is in the inbox once and settled, none is dead, every event-written row names an applied event, no
+ * event's payload was written twice and no row moved backwards. Returns the findings for more checks.
+ */
+export async function assertEachEventAppliedOnce(
+  emulator: Emulator,
+  pool: pg.Pool,
+  options: { expectDelivered?: (eventId: string) => boolean } = {},
+): Promise<InboxFindings & WriteLogFindings> {
+  const inbox = await auditInbox(emulator, pool, options);
+  const log = await readWriteLog(pool);
+  assert.deepEqual(inbox.lost, [], 'events Stripe delivered are missing from the inbox');
+  assert.deepEqual(inbox.foreign, [], 'the inbox holds events Stripe never sent');
+  assert.deepEqual(inbox.dead, [], 'events were dead-lettered');
+  assert.deepEqual(inbox.pending, [], 'events are still pending');
+  assert.deepEqual(inbox.unexplainedRows, [], 'rows name a last event that is not recorded as applied');
+  assert.deepEqual(log.appliedTwice, [], 'event payloads were written more than once');
+  assert.deepEqual(log.backwards, [], 'rows moved backwards');
+  assert.ok((inbox.outcomes.applied ?? 0) <= inbox.events, 'more applied outcomes than events');
+  return { ...inbox, ...log };
+}

@@ -1,0 +1,282 @@
+import type Stripe from 'stripe';
+
+/**
+ * A seeded billing workload driven through the official SDK, as an app and its customers would: a
+ * catalog with entitlement features and a meter, customers with cards (some that decline), subscriptions
+ * (some trialing, some on a test clock), quantity, price and metadata changes, cancellations, checkout
+ * sessions, a deleted draft invoice, a deleted customer and product, and a test clock advanced past a
+ * renewal. It yields a few hundred events of every mirrored type; the same seed makes the same calls.
+ */
+
+export type WorkloadOptions = {
+  seed?: number;
+  /** Customers who subscribe through the API (default 8). */
+  customers?: number;
+  /** Of those, how many pay with a card that declines every charge (default 2). */
+  failingCards?: number;
+  /** Customers on a test clock advanced past their first renewal (default 3). */
+  clockCustomers?: number;
+  /**
+   * How far behind Stripe's clock the test clock starts, in days (default 60: it stays in the past
+   * through the run, as a clock set to a fixed date does).
+   */
+  clockStartsDaysAgo?: number;
+  /** Customers who subscribe through a completed checkout session (default 2). */
+  checkouts?: number;
+  /** Called between steps, e.g. to crash a worker while the workload is running. */
+  onStep?: (step: string) => void | Promise<void>;
+};
+
+export type WorkloadResult = {
+  customers: string[];
+  subscriptions: string[];
+  checkoutSessions: string[];
+  clock: string;
+};
+
+const DAY = 86_400;
+/** Long enough for a refetch to be read and written between two rounds of clock changes. */
+const ROUND_PAUSE_MS = 500;
+
+/** A small deterministic generator (mulberry32): the workload's only source of choices. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+type Catalog = { prices: Stripe.Price[]; upgrade: Stripe.Price };
+
+export async function runWorkload(
+  stripe: Stripe,
+  emulatorUrl: string,
+  options: WorkloadOptions = {},
+): Promise<WorkloadResult> {
+  const random = seededRandom(options.seed ?? 1);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const step = async (name: string) => options.onStep?.(name);
+
+  const catalog = await createCatalog(stripe);
+  await step('catalog');
+  const clock = await stripe.testHelpers.testClocks.create({
+    frozen_time: Math.floor(Date.now() / 1000) - (options.clockStartsDaysAgo ?? 60) * DAY,
+  });
+
+  const customers: string[] = [];
+  const subscriptions: string[] = [];
+  const count = options.customers ?? 8;
+  const failing = options.failingCards ?? 2;
+  for (let index = 0; index < count; index++) {
+    const card = index < failing ? 'pm_card_chargeCustomerFail' : 'pm_card_visa';
+    const customer = await customerWithCard(stripe, card, {
+      metadata: { subledger_account_id: `acct_${index}` },
+    });
+    customers.push(customer);
+    const trialing = index % 3 === 2;
+    const subscription = await stripe.subscriptions.create({
+      customer,
+      items: [{ price: pick(catalog.prices).id, quantity: 1 + Math.floor(random() * 3) }],
+      ...(trialing ? { trial_period_days: 7 } : {}),
+      // A declining card leaves the subscription `incomplete` with an open invoice, as on Stripe.
+      payment_behavior: 'allow_incomplete',
+    });
+    subscriptions.push(subscription.id);
+  }
+  await step('subscriptions');
+
+  const clockSubscriptions: string[] = [];
+  for (let index = 0; index < (options.clockCustomers ?? 3); index++) {
+    const customer = await customerWithCard(stripe, 'pm_card_visa', {
+      test_clock: clock.id,
+      metadata: { subledger_account_id: `clock_${index}` },
+    });
+    customers.push(customer);
+    const subscription = await stripe.subscriptions.create({
+      customer,
+      items: [{ price: pick(catalog.prices).id }],
+    });
+    clockSubscriptions.push(subscription.id);
+  }
+  subscriptions.push(...clockSubscriptions);
+  await step('clock subscriptions');
+
+  await changeSubscriptions(stripe, subscriptions, catalog, random);
+  await step('changes');
+
+  const checkoutSessions = await checkoutSubscriptions(stripe, emulatorUrl, catalog, options.checkouts ?? 2);
+  await step('checkouts');
+
+  await deletions(stripe, customers);
+  await step('deletions');
+
+  await advanceClock(stripe, clock.id, clock.frozen_time + 35 * DAY);
+  await step('renewal');
+  // Events of clock customers carry the clock's time, which stands still between advances: each round
+  // makes two changes in one clock second (not provably ordered: the mirror reads Stripe), then, after
+  // a pause for that read, the next round an hour of clock time later must still be applied.
+  for (let round = 1; round <= 3; round++) {
+    await advanceClock(stripe, clock.id, clock.frozen_time + 35 * DAY + round * 3600);
+    for (const id of clockSubscriptions) {
+      const subscription = await stripe.subscriptions.retrieve(id);
+      const item = subscription.items.data[0];
+      await stripe.subscriptions.update(id, { metadata: { round: String(round) } });
+      if (item && subscription.status !== 'canceled')
+        await stripe.subscriptions.update(id, {
+          items: [{ id: item.id, quantity: round + 1 }],
+          proration_behavior: 'none',
+        });
+    }
+    await new Promise((resolve) => setTimeout(resolve, ROUND_PAUSE_MS));
+  }
+  const clockCustomer = customers.at(-1);
+  if (clockCustomer) await stripe.customers.update(clockCustomer, { metadata: { after_renewal: 'yes' } });
+  await step('clock');
+
+  return { customers, subscriptions, checkoutSessions, clock: clock.id };
+}
+
+async function createCatalog(stripe: Stripe): Promise<Catalog> {
+  const api = await stripe.entitlements.features.create({ name: 'API access', lookup_key: 'api_access' });
+  const sso = await stripe.entitlements.features.create({ name: 'SSO', lookup_key: 'sso' });
+  const basic = await stripe.products.create({ name: 'Basic' });
+  const pro = await stripe.products.create({ name: 'Pro' });
+  const team = await stripe.products.create({ name: 'Team' });
+  await stripe.products.createFeature(pro.id, { entitlement_feature: api.id });
+  await stripe.products.createFeature(team.id, { entitlement_feature: api.id });
+  await stripe.products.createFeature(team.id, { entitlement_feature: sso.id });
+  await stripe.products.update(team.id, { metadata: { tier: 'top' }, description: 'For teams' });
+  const monthly = (product: Stripe.Product, unit_amount: number) =>
+    stripe.prices.create({
+      product: product.id,
+      currency: 'usd',
+      unit_amount,
+      recurring: { interval: 'month' },
+    });
+  const prices = [await monthly(basic, 900), await monthly(pro, 2900), await monthly(team, 9900)];
+  const yearly = await stripe.prices.create({
+    product: pro.id,
+    currency: 'usd',
+    unit_amount: 29_000,
+    recurring: { interval: 'year' },
+    lookup_key: 'pro_yearly',
+  });
+  await stripe.prices.update(yearly.id, { nickname: 'Pro, yearly', metadata: { promoted: 'true' } });
+  const meter = await stripe.billing.meters.create({
+    display_name: 'API calls',
+    event_name: 'api_calls',
+    default_aggregation: { formula: 'sum' },
+  });
+  await stripe.billing.meters.update(meter.id, { display_name: 'API requests' });
+  await stripe.billing.meters.deactivate(meter.id);
+  await stripe.billing.meters.reactivate(meter.id);
+  return { prices: [...prices, yearly], upgrade: prices[2] as Stripe.Price };
+}
+
+/** A customer whose default payment method is the card a test token stands for. */
+async function customerWithCard(
+  stripe: Stripe,
+  token: string,
+  params: Stripe.CustomerCreateParams,
+): Promise<string> {
+  const created = await stripe.customers.create({
+    email: 'billing@example.com',
+    payment_method: token,
+    ...params,
+  });
+  const methods = await stripe.paymentMethods.list({ customer: created.id });
+  await stripe.customers.update(created.id, {
+    invoice_settings: { default_payment_method: methods.data[0]?.id ?? '' },
+  });
+  return created.id;
+}
+
+/** Quantity changes, an upgrade, cancel at period end (and its undoing), an immediate cancel, metadata. */
+async function changeSubscriptions(
+  stripe: Stripe,
+  ids: string[],
+  catalog: Catalog,
+  random: () => number,
+): Promise<void> {
+  for (const [index, id] of ids.entries()) {
+    const subscription = await stripe.subscriptions.retrieve(id);
+    const item = subscription.items.data[0];
+    if (!item || subscription.status === 'incomplete' || subscription.status === 'canceled') continue;
+    await stripe.subscriptions.update(id, {
+      items: [{ id: item.id, quantity: (item.quantity ?? 1) + 1 + Math.floor(random() * 3) }],
+    });
+    if (index % 4 === 0)
+      await stripe.subscriptions.update(id, { items: [{ id: item.id, price: catalog.upgrade.id }] });
+    if (index % 4 === 1) await stripe.subscriptions.update(id, { cancel_at_period_end: true });
+    if (index % 5 === 1) await stripe.subscriptions.update(id, { cancel_at_period_end: false });
+    if (index % 4 === 2)
+      await stripe.subscriptions.update(id, { metadata: { seats_note: `round ${index}` } });
+    await stripe.customers.update(String(subscription.customer), { metadata: { touched: String(index) } });
+  }
+  const canceled = ids.find((_, index) => index % 4 === 3);
+  if (canceled) await stripe.subscriptions.cancel(canceled);
+}
+
+/** Subscription-mode checkout sessions completed as a customer would, plus one left to expire. */
+async function checkoutSubscriptions(
+  stripe: Stripe,
+  emulatorUrl: string,
+  catalog: Catalog,
+  count: number,
+): Promise<string[]> {
+  const sessions: string[] = [];
+  for (let index = 0; index < count; index++) {
+    const price = catalog.prices[index % catalog.prices.length] as Stripe.Price;
+    const session = await stripe.checkout.sessions.create({
+      mode: 'subscription',
+      line_items: [{ price: price.id, quantity: 1 }],
+      client_reference_id: `checkout_${index}`,
+      success_url: 'http://localhost:3000/done?session={CHECKOUT_SESSION_ID}',
+    });
+    const response = await fetch(`${emulatorUrl}/_emulator/checkout/sessions/${session.id}/complete`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ payment_method: 'pm_card_visa', email: `buyer${index}@example.com` }),
+    });
+    if (!response.ok) throw new Error(`completing ${session.id} failed: ${await response.text()}`);
+    sessions.push(session.id);
+  }
+  const abandoned = await stripe.checkout.sessions.create({
+    mode: 'subscription',
+    line_items: [{ price: catalog.upgrade.id, quantity: 1 }],
+    success_url: 'http://localhost:3000/done',
+  });
+  await stripe.checkout.sessions.expire(abandoned.id);
+  sessions.push(abandoned.id);
+  return sessions;
+}
+
+/** A draft invoice deleted, a customer with nothing left deleted, a product with no prices deleted. */
+async function deletions(stripe: Stripe, customers: string[]): Promise<void> {
+  const owner = customers[customers.length - 1] as string;
+  const draft = await stripe.invoices.create({ customer: owner, auto_advance: false });
+  await stripe.invoices.del(draft.id);
+  const leaving = await stripe.customers.create({
+    email: 'leaving@example.com',
+    metadata: { subledger_account_id: 'gone' },
+  });
+  await stripe.customers.update(leaving.id, { name: 'Leaving soon' });
+  await stripe.customers.del(leaving.id);
+  const retired = await stripe.products.create({ name: 'Retired' });
+  await stripe.products.update(retired.id, { active: false });
+  await stripe.products.del(retired.id);
+}
+
+/** Advances a test clock and waits until it is ready, as an SDK user does. */
+async function advanceClock(stripe: Stripe, clockId: string, to: number): Promise<void> {
+  await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if ((await stripe.testHelpers.testClocks.retrieve(clockId)).status === 'ready') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`test clock ${clockId} did not become ready`);
+}
