@@ -46,7 +46,7 @@ test('the auditor and the write log notice a tampered mirror', async () => {
     const one = async (table: string, where = 'true') =>
       String((await pool.query(`select id from ${table} where ${where} order by id limit 1`)).rows[0]?.id);
     const subscription = await one('subscriptions');
-    const invoice = await one('invoices');
+    const invoice = await one('invoices', 'not deleted');
     const product = await one('products', 'not deleted');
     const item = await one('subscription_items');
     const summary = await one('active_entitlements');

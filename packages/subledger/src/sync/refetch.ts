@@ -34,7 +34,8 @@ export async function requestRefetches(client: pg.PoolClient, requests: RefetchR
      select * from unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[], $7::text[])
      on conflict (object_type, object_id, stripe_account, livemode) do update
        set known_created = greatest(sync_refetches.known_created, excluded.known_created),
-           reason = excluded.reason, serial_key = excluded.serial_key, requested_at = now()`,
+           reason = excluded.reason, serial_key = excluded.serial_key, requested_at = now(),
+           generation = nextval(pg_get_serial_sequence('sync_refetches', 'generation'))`,
     [
       column((request) => request.kind),
       column((request) => request.id),
@@ -67,6 +68,7 @@ type PendingRow = {
   stripe_account: string;
   livemode: boolean;
   known_created: number;
+  generation: number;
 };
 
 /**
@@ -140,10 +142,10 @@ export function watchStrandedRefetches(
  * taken after every event we knew of is at least as new as those events (see `fetchVersion`).
  */
 async function refetchPending(deps: RefetchDependencies, serialKey: string): Promise<number> {
-  const readAt = new Date();
   const pending = (
     await deps.pool.query<PendingRow>(
-      'select object_type, object_id, stripe_account, livemode, known_created from sync_refetches where serial_key = $1',
+      `select object_type, object_id, stripe_account, livemode, known_created, generation
+       from sync_refetches where serial_key = $1`,
       [serialKey],
     )
   ).rows.filter((row) => isKindName(row.object_type));
@@ -168,8 +170,8 @@ async function refetchPending(deps: RefetchDependencies, serialKey: string): Pro
     await client.query('begin');
     await lockSerialKey(client, serialKey);
     await writeMirror(drizzle(client, { schema }), writes, deps.context);
-    await settleRefetches(client, fetched, readAt, 'refetched');
-    await settleRefetches(client, unfetchable, readAt, 'unfetchable');
+    await settleRefetches(client, fetched, 'refetched');
+    await settleRefetches(client, unfetchable, 'unfetchable');
     await client.query('commit');
   } catch (error) {
     await client.query('rollback').catch(() => {});
@@ -182,14 +184,15 @@ async function refetchPending(deps: RefetchDependencies, serialKey: string): Pro
   return writes.length;
 }
 
-/** Clears refetch rows asked for before the read began, and records the outcome on their events. */
-async function settleRefetches(client: pg.PoolClient, rows: PendingRow[], readAt: Date, outcome: string) {
+/** Clears the refetch requests this job read (not newer ones), and records the outcome on their events. */
+async function settleRefetches(client: pg.PoolClient, rows: PendingRow[], outcome: string) {
   if (rows.length === 0) return;
   await client.query(
     `with done as (
-       delete from sync_refetches r using unnest($1::text[], $2::text[], $3::text[], $4::boolean[]) as d(t, i, a, l)
+       delete from sync_refetches r
+       using unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::bigint[]) as d(t, i, a, l, g)
        where r.object_type = d.t and r.object_id = d.i and r.stripe_account = d.a and r.livemode = d.l
-         and r.requested_at <= $5
+         and r.generation = d.g
        returning r.object_type, r.object_id
      )
      update stripe_events e set outcome = $6
@@ -199,7 +202,7 @@ async function settleRefetches(client: pg.PoolClient, rows: PendingRow[], readAt
       rows.map((row) => row.object_id),
       rows.map((row) => row.stripe_account),
       rows.map((row) => row.livemode),
-      readAt,
+      rows.map((row) => row.generation),
       outcome,
     ],
   );

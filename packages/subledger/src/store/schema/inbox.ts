@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  bigserial,
   boolean,
   check,
   index,
@@ -71,6 +72,11 @@ export const syncRefetches = pgTable(
     knownCreated: bigint('known_created', { mode: 'number' }).notNull(),
     reason: text('reason').notNull(),
     requestedAt: timestamp('requested_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /**
+     * Bumped by every request: a job clears only the requests it read, so one made while it ran (even
+     * in a transaction that commits after its read) stays for the next job.
+     */
+    generation: bigserial('generation', { mode: 'number' }).notNull(),
   },
   (table) => [
     primaryKey({ columns: [table.objectType, table.objectId, table.stripeAccount, table.livemode] }),

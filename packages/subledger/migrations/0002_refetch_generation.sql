@@ -1,0 +1,1 @@
+ALTER TABLE "sync_refetches" ADD COLUMN "generation" bigserial NOT NULL;
