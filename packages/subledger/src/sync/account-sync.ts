@@ -2,6 +2,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type Stripe from 'stripe';
 import type { Database } from '../store/index.ts';
 import * as schema from '../store/schema/index.ts';
+import { inTransaction } from '../store/transaction.ts';
 import { type AccountView, accountView, linkedCustomer, RECENT_INVOICES } from './account-view.ts';
 import { lockSerialKey } from './claim.ts';
 import { ACCOUNT_METADATA_KEY, checkoutAccountId } from './columns.ts';
@@ -221,16 +222,8 @@ async function writeUnderCustomerLock(
   writes: MirrorWrite[],
   context: ColumnContext,
 ): Promise<void> {
-  const client = await database.pool.connect();
-  try {
-    await client.query('begin');
+  await inTransaction(database.pool, async (client) => {
     await lockSerialKey(client, `${place.stripeAccount}/${customerId}`);
     await writeMirror(drizzle(client, { schema }), writes, context);
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

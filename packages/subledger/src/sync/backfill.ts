@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type Stripe from 'stripe';
 import type { Database } from '../store/index.ts';
 import * as schema from '../store/schema/index.ts';
+import { inTransaction } from '../store/transaction.ts';
 import { isMissing } from '../stripe/index.ts';
 import { objectIdOf, type StripeObject } from './envelope.ts';
 import { type ColumnContext, KIND_NAMES, KINDS, type KindName } from './kinds.ts';
@@ -243,26 +244,6 @@ async function exclusively<T>(pool: pg.Pool, name: string, work: () => Promise<T
     }
   } finally {
     client.release();
-  }
-}
-
-// Deadlocks with a worker batch locking the same rows in another order are rare and safe to retry.
-const RETRIABLE = new Set(['40P01', '40001']);
-
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
-      const result = await work(client);
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      if (attempt >= 3 || !RETRIABLE.has((error as { code?: string }).code ?? '')) throw error;
-    } finally {
-      client.release();
-    }
   }
 }
 

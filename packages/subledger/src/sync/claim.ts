@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { StripeEventPayload } from './envelope.ts';
+import type { InboxEvent } from './envelope.ts';
 
 /**
  * The SQL of claiming and settling inbox events, one statement each. Claiming takes the oldest ready
@@ -9,19 +9,7 @@ import type { StripeEventPayload } from './envelope.ts';
  * that dies releases everything it held.
  */
 
-export type ClaimedEvent = {
-  id: string;
-  type: string;
-  apiVersion: string | null;
-  livemode: boolean;
-  stripeAccount: string;
-  created: number;
-  objectType: string | null;
-  objectId: string | null;
-  serialKey: string;
-  payload: StripeEventPayload;
-  receivedAt: Date;
-};
+export type ClaimedEvent = InboxEvent & { receivedAt: Date };
 
 const COLUMNS = `id, type, api_version as "apiVersion", livemode, stripe_account as "stripeAccount", created,
   object_type as "objectType", object_id as "objectId", serial_key as "serialKey", payload, received_at as "receivedAt"`;

@@ -3,6 +3,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import * as schema from '../store/schema/index.ts';
+import { inTransaction } from '../store/transaction.ts';
 import { lockSerialKey } from './claim.ts';
 import { idOf, type StripeObject } from './envelope.ts';
 import { type ColumnContext, isKindName, KINDS, type KindName } from './kinds.ts';
@@ -165,20 +166,12 @@ async function refetchPending(deps: RefetchDependencies, serialKey: string): Pro
       failures.push(error);
     }
   }
-  const client = await deps.pool.connect();
-  try {
-    await client.query('begin');
+  await inTransaction(deps.pool, async (client) => {
     await lockSerialKey(client, serialKey);
     await writeMirror(drizzle(client, { schema }), writes, deps.context);
     await settleRefetches(client, fetched, 'refetched');
     await settleRefetches(client, unfetchable, 'unfetchable');
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
   // What was read is written; the job is retried (with backoff) for the rest only.
   if (failures.length > 0) throw failures[0];
   return writes.length;
