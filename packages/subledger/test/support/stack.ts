@@ -75,7 +75,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subledger,
     database,
     url,
-    settle: (timeoutMs = 30_000) => settle(emulator, database, timeoutMs),
+    settle: (timeoutMs = 60_000) => settle(emulator, database, timeoutMs),
     close: async () => {
       await new Promise((resolve) => server.close(resolve));
       await subledger.close();
@@ -86,18 +86,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 const UNSETTLED = `
-  select (select count(*) from stripe_events where status = 'pending')
-       + (select count(*) from sync_refetches)
-       + (select count(*) from graphile_worker.jobs) as unsettled`;
+  select (select count(*) from stripe_events where status = 'pending') as pending,
+         (select count(*) from sync_refetches) as refetches,
+         (select count(*) from graphile_worker.jobs) as jobs,
+         (select string_agg(task_identifier || ' attempts ' || attempts || ': ' || coalesce(last_error, '-'), '; ')
+            from graphile_worker.jobs where last_error is not null) as job_errors`;
+
+type Unsettled = { pending: number; refetches: number; jobs: number; job_errors: string | null };
 
 async function settle(emulator: RunningEmulator, database: TestDatabase, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let quietRounds = 0;
+  let last: Unsettled | undefined;
   while (quietRounds < 2) {
-    if (Date.now() > deadline) throw new Error('the stack did not settle in time');
+    if (Date.now() > deadline) throw new Error(`the stack did not settle in time: ${JSON.stringify(last)}`);
     await drainWebhooks(emulator.emulator, Math.max(1, deadline - Date.now()));
-    const { rows } = await database.pool.query<{ unsettled: number }>(UNSETTLED);
-    quietRounds = Number(rows[0]?.unsettled) === 0 ? quietRounds + 1 : 0;
+    last = (await database.pool.query<Unsettled>(UNSETTLED)).rows[0];
+    const quiet = last && Number(last.pending) + Number(last.refetches) + Number(last.jobs) === 0;
+    quietRounds = quiet ? quietRounds + 1 : 0;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
