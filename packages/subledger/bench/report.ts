@@ -1,0 +1,165 @@
+import type { BackfillRun } from './backfill.ts';
+import type { Stream } from './event-stream.ts';
+import type { PeerResult } from './peer.ts';
+import { counts, ms, perSecond, rate, type Summary, table } from './stats.ts';
+import type { PhaseResult } from './subledger-phase.ts';
+
+export type Report = {
+  stream: Stream;
+  steady: PhaseResult;
+  burst: PhaseResult;
+  inProcess: PhaseResult;
+  peer: PeerResult;
+  backfill: BackfillRun[];
+  rate: number;
+  connections: number;
+  peerInFlight: number;
+};
+
+const pair = (summary: Summary) => `p50 ${ms(summary.p50)}   p99 ${ms(summary.p99)}   max ${ms(summary.max)}`;
+const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+const total = (record: Record<string, number>) => Object.values(record).reduce((sum, n) => sum + n, 0);
+
+export function printReport(report: Report): void {
+  const { steady, burst, inProcess, peer } = report;
+  const ingest = ingestRate(burst);
+  const applied = appliedRate(burst);
+  const peerRate = perSecond(peer.load.sent, peer.load.endedAt - peer.load.startedAt);
+  const direct = appliedRate(inProcess);
+  const sections = [
+    table(`Subledger at a steady ${report.rate} deliveries/s (open loop)`, [
+      ['sent', `${steady.load.sent} in ${seconds(steady.load.endedAt - steady.load.startedAt)}`],
+      ['ack latency (client)', pair(steady.load.latencyMs)],
+      ['  on the wire alone', pair(steady.load.serviceMs)],
+      ['ack latency (server)', pair(steady.ackServerMs)],
+      ['webhook-to-visible, all', pair(steady.visibleMs.all)],
+      [`  applied from payload (${steady.visibleMs.fromPayload.count})`, pair(steady.visibleMs.fromPayload)],
+      [`  settled by a refetch (${steady.visibleMs.refetched.count})`, pair(steady.visibleMs.refetched)],
+      ['HTTP statuses', counts(steady.load.statuses)],
+    ]),
+    table(`Subledger throughput: every delivery, ${report.connections} connections`, [
+      [
+        'ingest (acknowledged)',
+        `${rate(ingest)}   (${burst.load.sent} in ${seconds(burst.load.endedAt - burst.load.startedAt)})`,
+      ],
+      [
+        'applied end to end',
+        `${rate(applied)}   (${burst.distinctSent} events settled after ${seconds(burst.settledAt - burst.load.startedAt)}, refetches included)`,
+      ],
+      ['ack latency (client)', pair(burst.load.latencyMs)],
+      ['webhook-to-visible, all', pair(burst.visibleMs.all)],
+      ['HTTP statuses', counts(burst.load.statuses)],
+    ]),
+    table(
+      `Subledger in-process: the handler called directly, ${report.peerInFlight} in flight (as the peer is fed)`,
+      [
+        [
+          'ingest (acknowledged)',
+          `${rate(ingestRate(inProcess))}   (${inProcess.load.sent} in ${seconds(inProcess.load.endedAt - inProcess.load.startedAt)})`,
+        ],
+        [
+          'applied end to end',
+          `${rate(direct)}   (settled after ${seconds(inProcess.settledAt - inProcess.load.startedAt)})`,
+        ],
+        ['handler latency', pair(inProcess.load.latencyMs)],
+        ['webhook-to-visible, all', pair(inProcess.visibleMs.all)],
+      ],
+    ),
+    stripeTable('Stripe calls and refetches', steady, burst),
+    correctnessTable([
+      ['steady', steady],
+      ['throughput', burst],
+      ['in-process', inProcess],
+    ]),
+    table(`Peer @supabase/stripe-sync-engine 0.48.5, ${report.peerInFlight} in flight, Stripe calls off`, [
+      [
+        'applied',
+        `${rate(peerRate)}   (${peer.load.sent} in ${seconds(peer.load.endedAt - peer.load.startedAt)})`,
+      ],
+      ['processWebhook latency', pair(peer.load.latencyMs)],
+      ['errors', counts(peer.errors)],
+      ['Stripe requests', String(peer.stripeRequests)],
+      ['rows', counts(peer.rows)],
+      [
+        'Subledger / peer, applied',
+        `${(applied / peerRate).toFixed(2)}× over HTTP (${report.connections} connections) · ` +
+          `${(direct / peerRate).toFixed(2)}× in-process (${report.peerInFlight} in flight)`,
+      ],
+      ['Subledger / peer, ingest over HTTP', `${(ingest / peerRate).toFixed(2)}×`],
+    ]),
+    table('Backfill into an empty mirror (emulator populated as above)', report.backfill.map(backfillRow)),
+    table('Goals', [
+      [
+        'ack p99 < 10 ms at the steady rate',
+        `${ms(steady.load.latencyMs.p99)}  ${mark(steady.load.latencyMs.p99 < 10)}`,
+      ],
+      [
+        'webhook-to-visible p99 < 250 ms',
+        `${ms(steady.visibleMs.all.p99)}  ${mark(steady.visibleMs.all.p99 < 250)}`,
+      ],
+      ['≥ 3× the peer', `${(applied / peerRate).toFixed(2)}×  ${mark(applied / peerRate >= 3)}`],
+      ['none lost, none applied twice', mark(lossless(steady) && lossless(burst) && lossless(inProcess))],
+    ]),
+  ];
+  console.log(`\n${sections.join('\n\n')}\n`);
+}
+
+const ingestRate = (phase: PhaseResult) =>
+  perSecond(phase.load.sent, phase.load.endedAt - phase.load.startedAt);
+const appliedRate = (phase: PhaseResult) =>
+  perSecond(phase.distinctSent, phase.settledAt - phase.load.startedAt);
+
+function stripeTable(title: string, steady: PhaseResult, burst: PhaseResult): string {
+  const rows: [string, string][] = [];
+  for (const [name, phase] of [
+    ['steady', steady],
+    ['throughput', burst],
+  ] as const) {
+    const requests = total(phase.stripeRequests);
+    rows.push(
+      [`${name}: Stripe requests`, `${requests} = ${(requests / phase.distinctSent).toFixed(3)} per event`],
+      [`${name}:   by endpoint`, counts(phase.stripeRequests)],
+      [`${name}: refetches asked, by reason`, counts(phase.refetchRequests)],
+      [`${name}:   by object`, counts(phase.refetchRequestKinds)],
+      [`${name}: event outcomes`, counts(phase.outcomes)],
+    );
+  }
+  return table(title, rows);
+}
+
+function correctnessTable(phases: [string, PhaseResult][]): string {
+  const rows: [string, string][] = [];
+  for (const [name, phase] of phases) {
+    rows.push(
+      [
+        `${name}: events`,
+        `${phase.distinctSent} distinct sent (${phase.load.sent} deliveries) · ${phase.storedEvents} stored · ` +
+          `${phase.load.duplicates}/${phase.load.sent - phase.distinctSent} redeliveries answered as duplicates`,
+      ],
+      [
+        `${name}: inbox`,
+        `${counts(phase.statuses)} · attempts ≠ 1: ${phase.notOneAttempt} · committed twice: ${phase.repeatedCommits}`,
+      ],
+      [`${name}: mirror rows`, counts(phase.mirrorRows)],
+    );
+  }
+  return table('Correctness, same runs', rows);
+}
+
+function lossless(phase: PhaseResult): boolean {
+  return (
+    phase.storedEvents === phase.distinctSent &&
+    phase.statuses.processed === phase.distinctSent &&
+    phase.notOneAttempt === 0 &&
+    phase.repeatedCommits === 0
+  );
+}
+
+function backfillRow(run: BackfillRun): [string, string] {
+  return [
+    `${run.requestsPerSecond} req/s, ${run.what}`,
+    `${rate(perSecond(run.objects, run.elapsedMs))} objects   (${run.objects} objects, ${run.requests} requests, ${seconds(run.elapsedMs)})`,
+  ];
+}
+
+const seconds = (elapsedMs: number) => `${(elapsedMs / 1000).toFixed(1)} s`;

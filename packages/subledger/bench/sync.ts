@@ -1,0 +1,124 @@
+/**
+ * Sync engine bench: Subledger beside the peer `@supabase/stripe-sync-engine` on one embedded
+ * PostgreSQL 18 cluster (default settings, fsync on), the same signed event stream, in one run. Prints
+ * figures; asserts nothing. See README.md here for what runs where.
+ *
+ *   npm run bench                      (after the emulator bench)
+ *   node packages/subledger/bench/sync.ts
+ *
+ * Knobs for trying things: BENCH_CUSTOMERS (2000), BENCH_RATE (500), BENCH_RATE_SECONDS (20),
+ * BENCH_CONNECTIONS (64), BENCH_PEER_IN_FLIGHT (16), and any SUBLEDGER_* variable (e.g.
+ * SUBLEDGER_WORKER_BATCH) is passed to Subledger's config.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { EmbeddedCluster } from '../src/store/index.ts';
+import { measureBackfill } from './backfill.ts';
+import { runChild } from './children.ts';
+import { checkpoint, createDatabase, settingsOf, startCluster } from './cluster.ts';
+import { populate, sdkFor, startEmulatorProcess } from './emulator.ts';
+import { buildStream } from './event-stream.ts';
+import type { PeerJob, PeerResult } from './peer.ts';
+import { printReport } from './report.ts';
+import { runSubledgerPhase } from './subledger-phase.ts';
+
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 2000);
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 20);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const PEER_IN_FLIGHT = Number(process.env.BENCH_PEER_IN_FLIGHT ?? 16);
+const SECRET = 'whsec_subledger_bench_secret';
+
+// The scheduled reconcile (every 15 minutes by default) would read the whole emulator in the middle of a
+// phase whenever a run crosses a quarter hour; once a day keeps it out of the figures.
+const subledgerEnvironment = {
+  SUBLEDGER_RECONCILE_MINUTES: '1440',
+  ...Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] =>
+      entry[0].startsWith('SUBLEDGER_'),
+    ),
+  ),
+};
+
+const step = (message: string) => console.log(`  · ${message}`);
+
+const dir = await mkdtemp(path.join(tmpdir(), 'subledger-bench-'));
+const emulator = await startEmulatorProcess();
+let cluster: EmbeddedCluster | null = null;
+try {
+  console.log(`\nSubledger sync engine bench (${CUSTOMERS} customers, ${CUSTOMERS * 10} events)`);
+  const [started, population] = await Promise.all([startCluster(dir), populate(sdkFor(emulator), CUSTOMERS)]);
+  cluster = started;
+  /** Every phase gets its own new database, after a checkpoint. */
+  const fresh = async (name: string) => {
+    await checkpoint(started);
+    return createDatabase(started, name);
+  };
+  step(`PostgreSQL: ${await settingsOf(cluster)}`);
+  step(
+    `emulator populated: ${CUSTOMERS} customers with paid subscriptions in ${(population.elapsedMs / 1000).toFixed(1)} s`,
+  );
+  const stream = buildStream(population);
+  const streamFile = path.join(dir, 'stream.json');
+  await writeFile(streamFile, JSON.stringify(stream));
+  const common = { emulator, stream, streamFile, secret: SECRET, dir, environment: subledgerEnvironment };
+
+  step(`steady rate: ${RATE}/s for ${RATE_SECONDS} s`);
+  const steady = await runSubledgerPhase({
+    ...common,
+    databaseUrl: await fresh('subledger_rate'),
+    load: { pace: { mode: 'rate', perSecond: RATE }, transport: 'http', from: 0, count: RATE * RATE_SECONDS },
+  });
+  step(`throughput: ${stream.deliveries.length} deliveries, ${CONNECTIONS} connections`);
+  const burst = await runSubledgerPhase({
+    ...common,
+    databaseUrl: await fresh('subledger_burst'),
+    load: {
+      pace: { mode: 'burst', lanes: CONNECTIONS },
+      transport: 'http',
+      from: 0,
+      count: stream.deliveries.length,
+    },
+  });
+  step(`in-process: ${stream.deliveries.length} deliveries to the handler, ${PEER_IN_FLIGHT} in flight`);
+  const inProcess = await runSubledgerPhase({
+    ...common,
+    databaseUrl: await fresh('subledger_in_process'),
+    load: {
+      pace: { mode: 'burst', lanes: PEER_IN_FLIGHT },
+      transport: 'in-process',
+      from: 0,
+      count: stream.deliveries.length,
+    },
+  });
+  step(`peer: ${stream.deliveries.length} deliveries, ${PEER_IN_FLIGHT} in flight`);
+  const peer = await runChild<PeerJob, PeerResult>(
+    './peer.ts',
+    {
+      databaseUrl: await fresh('peer'),
+      streamFile,
+      secret: SECRET,
+      baseSeconds: Math.floor(Date.now() / 1000),
+      inFlight: PEER_IN_FLIGHT,
+    },
+    dir,
+  );
+  step('backfill');
+  const backfill = await measureBackfill({ emulator, databaseUrl: fresh });
+  printReport({
+    stream,
+    steady,
+    burst,
+    inProcess,
+    peer,
+    backfill,
+    rate: RATE,
+    connections: CONNECTIONS,
+    peerInFlight: PEER_IN_FLIGHT,
+  });
+} finally {
+  emulator.stop();
+  await cluster?.stop();
+  await rm(dir, { recursive: true, force: true });
+}
