@@ -83,7 +83,8 @@ export function createSyncEngine(options: SyncEngineOptions) {
       jobs = await startJobs(
         database.pool,
         {
-          [REFETCH_TASK]: async (payload) => void (await runRefetch(refetchDeps, serialKeyOf(payload))),
+          [REFETCH_TASK]: async (payload, helpers) =>
+            void (await runRefetch(refetchDeps, serialKeyOf(payload), String(helpers.job.id))),
           ...reconciling.tasks,
         },
         logger,

@@ -73,21 +73,27 @@ type PendingRow = {
 };
 
 /**
- * Runs a serial key's refetch job while holding a session advisory lock named after the job: the sign,
- * visible to every process, that a live worker is on it. A process killed mid-job (SIGKILL, OOM, a lost
- * host) loses its session and with it the lock, so `releaseStrandedRefetches` can tell its job apart
- * from one that is merely slow.
+ * Runs a serial key's refetch job while holding a session advisory lock named after the job's id: the
+ * sign, visible to every process, that a live worker is on it. A process killed mid-job (SIGKILL, OOM, a
+ * lost host) loses its session and with it the lock, so `releaseStrandedRefetches` can tell its job
+ * apart from one that is merely slow. The id, not the job key, names it: graphile-worker clears the key
+ * of a running job when the same key is queued again. Without a job (a direct call) there is no marker.
  */
-export async function runRefetch(deps: RefetchDependencies, serialKey: string): Promise<number> {
+export async function runRefetch(
+  deps: RefetchDependencies,
+  serialKey: string,
+  jobId?: string,
+): Promise<number> {
+  if (jobId === undefined) return refetchPending(deps, serialKey);
   const marker = await deps.pool.connect();
   let healthy = true;
   try {
-    await marker.query('select pg_advisory_lock(hashtextextended($1, 0))', [runningLockOf(serialKey)]);
+    await marker.query('select pg_advisory_lock(hashtextextended($1, 0))', [runningLockOf(jobId)]);
     try {
       return await refetchPending(deps, serialKey);
     } finally {
       await marker
-        .query('select pg_advisory_unlock(hashtextextended($1, 0))', [runningLockOf(serialKey)])
+        .query('select pg_advisory_unlock(hashtextextended($1, 0))', [runningLockOf(jobId)])
         .catch(() => {
           healthy = false;
         });
@@ -98,8 +104,7 @@ export async function runRefetch(deps: RefetchDependencies, serialKey: string): 
   }
 }
 
-const jobKeyOf = (serialKey: string) => `refetch:${serialKey}`;
-const runningLockOf = (serialKey: string) => `running:${jobKeyOf(serialKey)}`;
+const runningLockOf = (jobId: string) => `running:job:${jobId}`;
 
 /**
  * graphile-worker frees the jobs of a worker that died only after four hours (its `resetLockedAt`), so
@@ -115,7 +120,7 @@ export async function releaseStrandedRefetches(pool: pg.Pool, graceSeconds = 5):
     `with stranded as (
        select distinct locked_by from graphile_worker.jobs
        where task_identifier = $1 and locked_by is not null and locked_at < now() - make_interval(secs => $2)
-         and pg_try_advisory_xact_lock(hashtextextended('running:' || key, 0))
+         and pg_try_advisory_xact_lock(hashtextextended('running:job:' || id, 0))
      ), released as (
        select graphile_worker.force_unlock_workers(array(select locked_by from stranded))
      )
