@@ -95,7 +95,16 @@ type AccountRows = Awaited<ReturnType<typeof readAccountRows>>;
 
 async function readAccountRows(database: Database, customerId: string, place: Place) {
   const { db } = database;
-  const inPlace = <T extends typeof customers | typeof subscriptions | typeof invoices>(table: T) =>
+  const inPlace = <
+    T extends
+      | typeof customers
+      | typeof subscriptions
+      | typeof subscriptionItems
+      | typeof invoices
+      | typeof activeEntitlements,
+  >(
+    table: T,
+  ) =>
     and(
       eq(table.stripeAccount, place.stripeAccount),
       eq(table.livemode, place.livemode),
@@ -122,14 +131,7 @@ async function readAccountRows(database: Database, customerId: string, place: Pl
     db
       .select()
       .from(activeEntitlements)
-      .where(
-        and(
-          eq(activeEntitlements.id, customerId),
-          eq(activeEntitlements.stripeAccount, place.stripeAccount),
-          eq(activeEntitlements.livemode, place.livemode),
-          eq(activeEntitlements.deleted, false),
-        ),
-      ),
+      .where(and(eq(activeEntitlements.id, customerId), inPlace(activeEntitlements))),
   ]);
   const subscriptionIds = subscriptionRows.map((row) => row.id);
   const items =
@@ -138,13 +140,7 @@ async function readAccountRows(database: Database, customerId: string, place: Pl
       : await db
           .select()
           .from(subscriptionItems)
-          .where(
-            and(
-              inArray(subscriptionItems.subscriptionId, subscriptionIds),
-              eq(subscriptionItems.stripeAccount, place.stripeAccount),
-              eq(subscriptionItems.livemode, place.livemode),
-            ),
-          )
+          .where(and(inArray(subscriptionItems.subscriptionId, subscriptionIds), inPlace(subscriptionItems)))
           .orderBy(sql`(${subscriptionItems.data}->>'created')::bigint`, subscriptionItems.id);
   return {
     customer: customer[0] ?? null,

@@ -151,12 +151,11 @@ export class InboxWorker {
     const plan = planBatch(facts, versions, this.#options.apiVersion);
     const writes: MirrorWrite[] = [];
     const refetches: RefetchRequest[] = [];
-    for (const decision of plan.decisions.values()) {
-      if (decision.action === 'apply') writes.push(writeOf(decision.event, byId));
-    }
+    const sampleOf = new Map(facts.map((fact) => [fact.objectKey, fact]));
     for (const [objectKey, decision] of plan.decisions) {
+      if (decision.action === 'apply') writes.push(writeOf(decision.event, byId));
       if (decision.action !== 'refetch') continue;
-      const sample = facts.find((fact) => fact.objectKey === objectKey) as EventFacts;
+      const sample = sampleOf.get(objectKey) as EventFacts;
       const event = byId.get(sample.id) as ClaimedEvent;
       refetches.push({
         kind: sample.handling.kind,
