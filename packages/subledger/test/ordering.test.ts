@@ -83,7 +83,9 @@ const CASES: [string, EventFacts[], RowVersion | undefined, Expected, Record<str
   ['coalesced with one older than the row', [event('evt_b@9'), event('evt_c@12')], row('evt_a', 10), apply('evt_c'), { evt_b: 'superseded', evt_c: 'applied' }],
   ['coalesced, all older → stale', [event('evt_b@8'), event('evt_c@9')], row('evt_a', 10), none, { evt_b: 'stale', evt_c: 'stale' }],
   ['coalesced, newest in the row’s second → refetch', [event('evt_b@9'), event('evt_c@10')], row('evt_a', 10), refetch('same_second', 10), { evt_b: 'refetch', evt_c: 'refetch' }],
-  ['coalesced new row: .created then update → refetch', [created('evt_a@10'), event('evt_b@11')], undefined, refetch('unknown_row', 11), { evt_a: 'refetch', evt_b: 'refetch' }],
+  ['coalesced new row: .created then update → the update applies', [created('evt_a@10'), event('evt_b@11')], undefined, apply('evt_b'), { evt_a: 'superseded', evt_b: 'applied' }],
+  ['coalesced new row: update then .created → the update applies', [event('evt_b@11'), created('evt_a@10')], undefined, apply('evt_b'), { evt_a: 'superseded', evt_b: 'applied' }],
+  ['coalesced new row: updates without .created → refetch', [event('evt_a@10'), event('evt_b@11')], undefined, refetch('unknown_row', 11), { evt_a: 'refetch', evt_b: 'refetch' }],
   ['coalesced: update then delete → tombstone', [event('evt_b@11'), deleted('evt_c@12')], row('evt_a', 10), apply('evt_c'), { evt_b: 'superseded', evt_c: 'applied' }],
 ];
 
@@ -94,6 +96,20 @@ for (const [name, events, version, expected, outcomes] of CASES) {
     assert.deepEqual(Object.fromEntries(plan.outcomes), outcomes);
   });
 }
+
+test('planBatch: objects Stripe announces with no creation event start from their first event', () => {
+  for (const [type, objectType] of [
+    ['invoice_payment.paid', 'invoice_payment'],
+    ['entitlements.active_entitlement_summary.updated', 'entitlements.active_entitlement_summary'],
+  ] as const) {
+    const facts = { ...event('evt_a@10', { type }), handling: handlingOf(type, objectType) as Handling };
+    const plan = planBatch([facts], new Map(), API_VERSION);
+    assert.deepEqual(summary(plan.decisions.get(KEY)), apply('evt_a'), type);
+  }
+  const invoiceUpdate = { ...event('evt_a@10'), handling: handlingOf('invoice.paid', 'invoice') as Handling };
+  const plan = planBatch([{ ...invoiceUpdate, type: 'invoice.paid' }], new Map(), API_VERSION);
+  assert.deepEqual(summary(plan.decisions.get(KEY)), refetch('unknown_row', 10));
+});
 
 test('planBatch decides each object of a batch on its own', () => {
   const other = 'customer|platform|false|cus_2';

@@ -63,6 +63,18 @@ export const EVENT_HANDLERS: Readonly<Record<string, Handling>> = {
   'billing.meter.reactivated': upsert('billing.meter'),
 };
 
+/**
+ * Stripe announces invoice payments and entitlement summaries with no creation event: the first event
+ * of such an object is as good as its creation.
+ */
+const OPENING_EVENTS: ReadonlySet<string> = new Set([
+  'invoice_payment.paid',
+  'entitlements.active_entitlement_summary.updated',
+]);
+
+/** Whether an object's history may start with this event, so a mirror row may begin from its payload. */
+export const opensRow = (type: string): boolean => type.endsWith('.created') || OPENING_EVENTS.has(type);
+
 /** How an event is handled, or null when the mirror has no use for it (or it carries another object). */
 export function handlingOf(type: string, objectType: string | null): Handling | null {
   const handling = EVENT_HANDLERS[type];

@@ -1,11 +1,12 @@
-import type { Handling } from './handlers.ts';
+import { type Handling, opensRow } from './handlers.ts';
 
 /**
  * The ordering rule, pure: which event of a claimed batch may write each object, and which objects must
  * be read from Stripe instead. A payload is applied only when it is provably newer than the row:
  * Stripe's `created` is in whole seconds, so two events in one second cannot be ordered by it, and a
  * payload in another API version may be shaped differently. Both cases, deletes followed by updates and
- * non-creation events for rows we have never seen, are settled by a fetch of the current object.
+ * rows we have never seen whose history the batch does not hold from its start (the object's creation),
+ * are settled by a fetch of the current object.
  */
 
 export type EventFacts = {
@@ -62,7 +63,7 @@ function decide(group: EventFacts[], row: RowVersion | undefined, apiVersion: st
   if (atNewest.length > 1) return refetch('same_second');
   if (candidate.apiVersion !== apiVersion) return refetch('api_version');
   if (!row)
-    return candidate.handling.action === 'tombstone' || candidate.type.endsWith('.created')
+    return candidate.handling.action === 'tombstone' || group.some((event) => opensRow(event.type))
       ? { action: 'apply', event: candidate }
       : refetch('unknown_row');
   if (row.deleted && candidate.handling.action === 'upsert') return refetch('after_delete');
