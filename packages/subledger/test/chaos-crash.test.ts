@@ -13,7 +13,7 @@ import { runWorkload } from './support/workload.ts';
 /**
  * `subledger start` processes killed with SIGKILL while they work, then started again on the same port:
  * once inside an open inbox batch (a test-only trigger makes subscription writes slow, so the kill
- * lands before the commit), once while a refetch job is reading Stripe (the emulator delays reads).
+ * lands before the commit), once while a refetch is reading Stripe (the emulator delays reads).
  * Events acknowledged but not applied wait in Postgres, deliveries refused meanwhile come again through
  * the emulator's retries, open transactions are rolled back by Postgres. Afterwards the mirror equals
  * Stripe and no event was applied twice.
@@ -70,8 +70,8 @@ async function settle(emulator: RunningEmulator, database: TestDatabase): Promis
   let quiet = 0;
   const unsettled = `select (select count(*) from stripe_events where status = 'pending')::int as pending,
       (select count(*) from sync_refetches)::int as refetches,
-      (select count(*) from graphile_worker.jobs)::int as jobs,
-      (select count(*) from graphile_worker.jobs where locked_at is not null)::int as locked_jobs`;
+      (select count(*) from sync_refetches where leased_by is not null)::int as leased_refetches,
+      (select count(*) from graphile_worker.jobs)::int as jobs`;
   try {
     await until(
       async () => {
@@ -92,8 +92,8 @@ async function settle(emulator: RunningEmulator, database: TestDatabase): Promis
 /** A batch is inside a (slowed) mirror write: its transaction is open and holds its claimed events. */
 const BATCH_OPEN = `exists (select 1 from pg_stat_activity
   where datname = current_database() and wait_event = 'PgSleep' and xact_start is not null)`;
-/** A refetch job is taken by a worker (and waiting on the delayed read from Stripe). */
-const REFETCH_RUNNING = `exists (select 1 from graphile_worker.jobs where locked_at is not null)`;
+/** A refetch is leased by a refetcher (and waiting on the delayed read from Stripe). */
+const REFETCH_RUNNING = `exists (select 1 from sync_refetches where leased_by is not null)`;
 
 test('workers killed with SIGKILL mid-batch and mid-refetch, then restarted, lose nothing and apply nothing twice', async () => {
   const database = await testDatabase();
@@ -137,7 +137,7 @@ test('workers killed with SIGKILL mid-batch and mid-refetch, then restarted, los
     await database.pool.query('drop trigger test_slow_write on subscriptions');
     const result = await workload;
 
-    // Stripe reads now take a while, so a refetch job is caught in the middle.
+    // Stripe reads now take a while, so a refetch is caught in the middle.
     faultsOf(emulator.emulator).configure({
       next: { api: { fault: 'latency', latencyMs: 1_500, method: 'GET', count: 50 } },
     });
@@ -145,10 +145,10 @@ test('workers killed with SIGKILL mid-batch and mid-refetch, then restarted, los
     const subscription = result.subscriptions.at(-1) as string;
     for (const note of ['a', 'b', 'c'])
       await stripe.subscriptions.update(subscription, { metadata: { note } });
-    await until(() => holds(database, REFETCH_RUNNING), 'a refetch job is running');
+    await until(() => holds(database, REFETCH_RUNNING), 'a refetch is being read');
     await kill(child);
-    // graphile-worker alone would keep the dead worker's job locked for four hours.
-    assert.ok(await holds(database, REFETCH_RUNNING), 'the killed worker left its refetch job locked');
+    // The lease outlives the killed process; its refetcher's lock does not, so the next one takes it over.
+    assert.ok(await holds(database, REFETCH_RUNNING), 'the killed refetcher left its lease behind');
 
     faultsOf(emulator.emulator).reset();
     child = await startSubledger(port, environment);

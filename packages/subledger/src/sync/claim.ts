@@ -47,6 +47,17 @@ export async function lockSerialKey(client: pg.PoolClient, serialKey: string): P
   await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [serialKey]);
 }
 
+/** Takes the locks of those keys no other transaction holds, at once; returns the keys it got. */
+export async function tryLockSerialKeys(client: pg.PoolClient, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const { rows } = await client.query<{ locked: string[] }>(
+    `select array(select key from unnest($1::text[]) key
+                  where pg_try_advisory_xact_lock(hashtextextended(key, 0))) as locked`,
+    [keys],
+  );
+  return new Set(rows[0]?.locked ?? []);
+}
+
 export async function markProcessed(client: pg.PoolClient, outcomes: Map<string, string>): Promise<void> {
   if (outcomes.size === 0) return;
   await client.query(

@@ -6,8 +6,10 @@ import { API_VERSION } from '../stripe/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { Inbox } from './inbox.ts';
 import { startJobs } from './jobs.ts';
+import { createLimiter } from './listing.ts';
 import { scheduledReconcile } from './reconcile.ts';
-import { REFETCH_TASK, runRefetch } from './refetch.ts';
+import { refetchNow } from './refetch.ts';
+import { Refetcher } from './refetcher.ts';
 import { createWebhookHandler } from './webhooks.ts';
 import { type BatchReport, InboxWorker } from './worker.ts';
 
@@ -49,7 +51,17 @@ export function createSyncEngine(options: SyncEngineOptions) {
       logger.warn({ err: error, eventId }, 'applying an inbox event failed; it will be retried');
     },
   });
-  const refetchDeps = { pool: database.pool, stripeFor, context };
+  const refetchDeps = {
+    pool: database.pool,
+    stripeFor,
+    context,
+    limiter: createLimiter(config.stripeRequestsPerSecond),
+  };
+  const refetcher = new Refetcher({
+    ...refetchDeps,
+    onError: (error) =>
+      logger.warn({ err: error }, 'reading an object from Stripe failed; it will be retried'),
+  });
   let jobs: Runner | null = null;
   const reconciling = scheduledReconcile(
     options.stripe && {
@@ -76,32 +88,19 @@ export function createSyncEngine(options: SyncEngineOptions) {
       onAnswer,
       connect: true,
     }),
-    /** Reads a serial key's pending refetches now (the job does the same in the background). */
-    refetch: (serialKey: string) => runRefetch(refetchDeps, serialKey),
+    /** Reads a serial key's pending refetches now (the refetcher does the same in the background). */
+    refetch: (serialKey: string) => refetchNow(refetchDeps, serialKey),
     async startWorkers(): Promise<void> {
       await worker.start();
-      jobs = await startJobs(
-        database.pool,
-        {
-          [REFETCH_TASK]: async (payload, helpers) =>
-            void (await runRefetch(refetchDeps, serialKeyOf(payload), String(helpers.job.id))),
-          ...reconciling.tasks,
-        },
-        logger,
-        { schedules: reconciling.schedules },
-      );
+      await refetcher.start();
+      jobs = await startJobs(database.pool, reconciling.tasks, logger, { schedules: reconciling.schedules });
     },
     /** Lets in-flight batches and jobs finish; what is not claimed stays queued in Postgres. */
     async stop(): Promise<void> {
       await worker.stop();
+      await refetcher.stop();
       await jobs?.stop();
       jobs = null;
     },
   };
-}
-
-function serialKeyOf(payload: unknown): string {
-  const key = (payload as { serialKey?: unknown } | null)?.serialKey;
-  if (typeof key !== 'string') throw new Error('refetch job without a serialKey');
-  return key;
 }

@@ -12,8 +12,8 @@ import type pg from 'pg';
 import type { Logger as AppLogger } from '../telemetry/index.ts';
 
 /**
- * Background jobs other than inbox events (refetches now, scheduled work later) run on graphile-worker:
- * retries with exponential backoff, job keys that coalesce bursts, and a crontab, on the same Postgres.
+ * Scheduled work (the reconcile) runs on graphile-worker: a crontab and retries with exponential backoff,
+ * on the same Postgres. Inbox events and refetches have their own queues, which are claimed in batches.
  */
 export async function migrateJobs(pool: pg.Pool, logger: AppLogger): Promise<void> {
   await runMigrations({ pgPool: pool, logger: jobLogger(logger) });

@@ -1,5 +1,5 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
-import pg from 'pg';
+import type pg from 'pg';
 import * as schema from '../store/schema/index.ts';
 import { type ClaimedEvent, claimOne, claimReady, markFailed, markProcessed } from './claim.ts';
 import { handlingOf } from './handlers.ts';
@@ -7,8 +7,9 @@ import { INBOX_CHANNEL } from './inbox.ts';
 import type { ColumnContext } from './kinds.ts';
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { type EventFacts, MAX_ATTEMPTS, planBatch, type RowVersion, retryDelaySeconds } from './ordering.ts';
-import { type RefetchRequest, requestRefetches, watchStrandedRefetches } from './refetch.ts';
+import { type RefetchRequest, requestRefetches } from './refetch-queue.ts';
 import { loadVersions, objectKeyOf } from './versions.ts';
+import { connectionStringOf, WakeLoop } from './wake-loop.ts';
 
 export type BatchReport = {
   claimed: number;
@@ -36,40 +37,28 @@ export type WorkerOptions = {
  */
 export class InboxWorker {
   readonly #options: WorkerOptions;
-  #running = false;
-  #loops: Promise<void>[] = [];
-  #wake: (() => void) | null = null;
-  #listener: pg.Client | null = null;
-  #stopWatching: (() => void) | null = null;
+  #loop: WakeLoop | null = null;
 
   constructor(options: WorkerOptions) {
     this.#options = options;
   }
 
   async start(): Promise<void> {
-    this.#running = true;
-    this.#listener = new pg.Client({ connectionString: connectionStringOf(this.#options.pool) });
-    this.#listener.on('error', () => {});
-    this.#listener.on('notification', () => this.#wakeUp());
-    await this.#listener.connect();
-    await this.#listener.query(`listen ${INBOX_CHANNEL}`);
-    for (let loop = 0; loop < (this.#options.concurrency ?? 2); loop++) this.#loops.push(this.#loop());
-    // The refetches this worker's batches ask for must not wait on a dead process's job locks.
-    this.#stopWatching = watchStrandedRefetches(this.#options.pool, (error) =>
-      this.#options.onError?.(error),
-    );
+    this.#loop = new WakeLoop({
+      connectionString: connectionStringOf(this.#options.pool),
+      channel: INBOX_CHANNEL,
+      step: async () => (await this.processBatch()).claimed,
+      loops: this.#options.concurrency ?? 2,
+      idleMs: this.#options.pollIntervalMs ?? 500,
+      onError: (error) => this.#options.onError?.(error),
+    });
+    await this.#loop.start();
   }
 
   /** Finishes the batches in flight, then stops; unclaimed events stay in the inbox for the next worker. */
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#stopWatching?.();
-    this.#stopWatching = null;
-    this.#wakeUp();
-    await Promise.all(this.#loops);
-    this.#loops = [];
-    await this.#listener?.end().catch(() => {});
-    this.#listener = null;
+    await this.#loop?.stop();
+    this.#loop = null;
   }
 
   /** Processes batches until none is ready; returns how many events were settled. */
@@ -172,39 +161,6 @@ export class InboxWorker {
     for (const [id, outcome] of plan.outcomes) outcomes.set(id, outcome);
     return outcomes;
   }
-
-  async #loop(): Promise<void> {
-    while (this.#running) {
-      let claimed = 0;
-      try {
-        claimed = (await this.processBatch()).claimed;
-      } catch (error) {
-        this.#options.onError?.(error);
-      }
-      if (claimed === 0 && this.#running) await this.#sleep(this.#options.pollIntervalMs ?? 500);
-    }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const previous = this.#wake;
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = () => {
-        previous?.();
-        done();
-      };
-    });
-  }
-
-  #wakeUp(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
-  }
 }
 
 /**
@@ -242,10 +198,4 @@ function writeOf(fact: EventFacts, byId: Map<string, ClaimedEvent>): MirrorWrite
     eventId: event.id,
     source: 'event',
   };
-}
-
-function connectionStringOf(pool: pg.Pool): string {
-  const options = (pool as unknown as { options: { connectionString?: string } }).options;
-  if (!options.connectionString) throw new Error('the worker needs a pool built from a connection string');
-  return options.connectionString;
 }

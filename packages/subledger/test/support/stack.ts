@@ -88,11 +88,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 const UNSETTLED = `
   select (select count(*) from stripe_events where status = 'pending') as pending,
          (select count(*) from sync_refetches) as refetches,
+         (select string_agg(object_type || ' ' || object_id || ' attempts ' || attempts || ': ' || last_error, '; ')
+            from sync_refetches where last_error is not null) as refetch_errors,
          (select count(*) from graphile_worker.jobs) as jobs,
          (select string_agg(task_identifier || ' attempts ' || attempts || ': ' || coalesce(last_error, '-'), '; ')
             from graphile_worker.jobs where last_error is not null) as job_errors`;
 
-type Unsettled = { pending: number; refetches: number; jobs: number; job_errors: string | null };
+type Unsettled = {
+  pending: number;
+  refetches: number;
+  refetch_errors: string | null;
+  jobs: number;
+  job_errors: string | null;
+};
 
 async function settle(emulator: RunningEmulator, database: TestDatabase, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

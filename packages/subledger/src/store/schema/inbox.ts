@@ -57,8 +57,9 @@ export const stripeEvents = pgTable(
 );
 
 /**
- * Objects whose newest state could not be proven from an event payload; a refetch job per serial key
- * reads them from Stripe. One row per object, so a burst of events costs one fetch.
+ * Objects whose newest state could not be proven from an event payload, queued to be read from Stripe.
+ * One row per object, so a burst of events costs one fetch. The table is its own queue: a refetcher
+ * leases rows (`leased_by`), reads them, writes the mirror and deletes them.
  */
 export const syncRefetches = pgTable(
   'sync_refetches',
@@ -77,9 +78,20 @@ export const syncRefetches = pgTable(
      * in a transaction that commits after its read) stays for the next job.
      */
     generation: bigserial('generation', { mode: 'number' }).notNull(),
+    /** When it may be read: now, or after a failed read, later (backoff). */
+    availableAt: timestamp('available_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** Failed reads so far, and the last one's reason. */
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    /**
+     * The refetcher reading it. It holds a session advisory lock named after itself for as long as it
+     * lives, so a lease whose lock is free belongs to a process that died and is taken over at once.
+     */
+    leasedBy: text('leased_by'),
   },
   (table) => [
     primaryKey({ columns: [table.objectType, table.objectId, table.stripeAccount, table.livemode] }),
     index('sync_refetches_serial_idx').on(table.serialKey),
+    index('sync_refetches_ready_idx').on(table.availableAt),
   ],
 );

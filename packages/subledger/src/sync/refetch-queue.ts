@@ -1,0 +1,147 @@
+import type pg from 'pg';
+import type { KindName } from './kinds.ts';
+
+/**
+ * The SQL of the refetch queue (`sync_refetches`), one statement each: asking for reads, leasing them to
+ * a refetcher, and settling or handing them back.
+ */
+
+export type RefetchRequest = {
+  kind: KindName;
+  id: string;
+  stripeAccount: string;
+  livemode: boolean;
+  serialKey: string;
+  knownCreated: number;
+  reason: string;
+};
+
+/** Refetchers listen here; a notification only says "look". */
+export const REFETCH_CHANNEL = 'subledger_refetch';
+
+/** Records objects to read from Stripe, in the caller's transaction; one row per object. */
+export async function requestRefetches(client: pg.PoolClient, requests: RefetchRequest[]): Promise<void> {
+  if (requests.length === 0) return;
+  const column = <T>(read: (request: RefetchRequest) => T) => requests.map(read);
+  await client.query(
+    `insert into sync_refetches (object_type, object_id, stripe_account, livemode, serial_key, known_created, reason)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[], $7::text[])
+     on conflict (object_type, object_id, stripe_account, livemode) do update
+       set known_created = greatest(sync_refetches.known_created, excluded.known_created),
+           reason = excluded.reason, serial_key = excluded.serial_key, requested_at = now(),
+           generation = nextval(pg_get_serial_sequence('sync_refetches', 'generation'))
+     returning pg_notify('${REFETCH_CHANNEL}', '')`,
+    [
+      column((request) => request.kind),
+      column((request) => request.id),
+      column((request) => request.stripeAccount),
+      column((request) => request.livemode),
+      column((request) => request.serialKey),
+      column((request) => request.knownCreated),
+      column((request) => request.reason),
+    ],
+  );
+}
+
+export type LeasedRefetch = {
+  objectType: string;
+  objectId: string;
+  stripeAccount: string;
+  livemode: boolean;
+  serialKey: string;
+  knownCreated: number;
+  generation: number;
+  /** Failed reads before this lease. */
+  attempts: number;
+};
+
+/** The session advisory lock a refetcher holds while it lives; its leases are void once it is free. */
+export async function holdRefetcherLock(session: pg.ClientBase, refetcher: string): Promise<void> {
+  await session.query('select pg_advisory_lock(hashtextextended($1, 0))', [refetcherLock(refetcher)]);
+}
+
+export async function freeRefetcherLock(session: pg.ClientBase, refetcher: string): Promise<void> {
+  await session.query('select pg_advisory_unlock(hashtextextended($1, 0))', [refetcherLock(refetcher)]);
+}
+
+const refetcherLock = (refetcher: string) => `subledger:refetcher:${refetcher}`;
+
+const LEASE = `
+  with ready as (
+    select object_type, object_id, stripe_account, livemode from sync_refetches
+    where ($3::text is null or serial_key = $3)
+      and case when leased_by is null then available_at <= now() or $3 is not null
+               else leased_by <> $2 and pg_try_advisory_xact_lock(hashtextextended('subledger:refetcher:' || leased_by, 0))
+          end
+    order by available_at
+    limit $1
+    for update skip locked
+  )
+  update sync_refetches r set leased_by = $2
+  from ready
+  where (r.object_type, r.object_id, r.stripe_account, r.livemode)
+      = (ready.object_type, ready.object_id, ready.stripe_account, ready.livemode)
+  returning r.object_type as "objectType", r.object_id as "objectId", r.stripe_account as "stripeAccount",
+    r.livemode, r.serial_key as "serialKey", r.known_created as "knownCreated", r.generation, r.attempts`;
+
+/**
+ * Leases up to `limit` refetches to `refetcher`: those ready (all of one serial key's, even in backoff,
+ * when `serialKey` is given), and those leased by a refetcher whose lock is free because it died.
+ */
+export async function leaseRefetches(
+  pool: pg.Pool,
+  refetcher: string,
+  options: { limit: number; serialKey?: string },
+): Promise<LeasedRefetch[]> {
+  return (await pool.query<LeasedRefetch>(LEASE, [options.limit, refetcher, options.serialKey ?? null])).rows;
+}
+
+const keysOf = (rows: LeasedRefetch[]) => [
+  rows.map((row) => row.objectType),
+  rows.map((row) => row.objectId),
+  rows.map((row) => row.stripeAccount),
+  rows.map((row) => row.livemode),
+];
+
+/**
+ * Deletes the refetches that were served (only as the generation read: a request made meanwhile stays)
+ * and records the outcome on the events that asked for them.
+ */
+export async function settleRefetches(client: pg.ClientBase, rows: LeasedRefetch[], outcome: string) {
+  if (rows.length === 0) return;
+  await client.query(
+    `with done as (
+       delete from sync_refetches r
+       using unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::bigint[]) as d(t, i, a, l, g)
+       where r.object_type = d.t and r.object_id = d.i and r.stripe_account = d.a and r.livemode = d.l
+         and r.generation = d.g
+       returning r.object_type, r.object_id
+     )
+     update stripe_events e set outcome = $6
+     from done where e.object_type = done.object_type and e.object_id = done.object_id and e.outcome = 'refetch'`,
+    [...keysOf(rows), rows.map((row) => row.generation), outcome],
+  );
+}
+
+/**
+ * Hands leased refetches back: ready again at once, or, for a failed read, after the delay its attempt
+ * earns, with the reason kept.
+ */
+export async function returnRefetches(
+  client: pg.ClientBase,
+  refetcher: string,
+  rows: LeasedRefetch[],
+  failure?: { error: string; delaySeconds: (attempt: number) => number },
+): Promise<void> {
+  if (rows.length === 0) return;
+  const delays = rows.map((row) => (failure ? failure.delaySeconds(row.attempts + 1) : 0));
+  await client.query(
+    `update sync_refetches r set leased_by = null, available_at = now() + make_interval(secs => d.delay),
+       attempts = r.attempts + case when $7 then 1 else 0 end,
+       last_error = case when $7 then $8 else r.last_error end
+     from unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::float8[]) as d(t, i, a, l, delay)
+     where r.object_type = d.t and r.object_id = d.i and r.stripe_account = d.a and r.livemode = d.l
+       and r.leased_by = $6`,
+    [...keysOf(rows), delays, refetcher, failure !== undefined, failure?.error.slice(0, 2000) ?? null],
+  );
+}

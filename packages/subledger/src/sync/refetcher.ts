@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { type RefetchDependencies, serveRefetches } from './refetch.ts';
+import { holdRefetcherLock, leaseRefetches, REFETCH_CHANNEL } from './refetch-queue.ts';
+import { connectionStringOf, WakeLoop } from './wake-loop.ts';
+
+export type RefetcherOptions = RefetchDependencies & {
+  /** Objects leased, read side by side and written together per step. */
+  batchSize?: number;
+  loops?: number;
+  onError?: (error: unknown) => void;
+};
+
+/**
+ * Serves the refetch queue in the background: leases ready refetches across serial keys, reads them from
+ * Stripe and writes them, batch after batch. Requests made while a batch is read wait for the next
+ * one, so a burst for one object costs one read. Its leases live as long as its listening session,
+ * which holds its lock: a refetcher that dies leaves nothing stranded.
+ */
+export class Refetcher {
+  readonly id = randomUUID();
+  readonly #options: RefetcherOptions;
+  #loop: WakeLoop | null = null;
+
+  constructor(options: RefetcherOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    this.#loop = new WakeLoop({
+      connectionString: connectionStringOf(this.#options.pool),
+      channel: REFETCH_CHANNEL,
+      step: () => this.step(),
+      loops: this.#options.loops ?? 2,
+      onListening: (session) => holdRefetcherLock(session, this.id),
+      ...(this.#options.onError ? { onError: this.#options.onError } : {}),
+    });
+    await this.#loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#loop?.stop();
+    this.#loop = null;
+  }
+
+  /** Leases and serves one batch; returns how many refetches it leased. */
+  async step(): Promise<number> {
+    const leased = await leaseRefetches(this.#options.pool, this.id, {
+      limit: this.#options.batchSize ?? 32,
+    });
+    const served = await serveRefetches(this.#options, this.id, leased);
+    for (const failure of served.failures) this.#options.onError?.(failure);
+    return leased.length;
+  }
+}

@@ -1,0 +1,91 @@
+import pg from 'pg';
+
+export type WakeLoopOptions = {
+  connectionString: string;
+  /** Notifications on this channel wake an idle loop at once; without one it looks every `idleMs`. */
+  channel: string;
+  /** Claims one unit of work and does it; returns how much it found (0: nothing ready). */
+  step: () => Promise<number>;
+  loops?: number;
+  idleMs?: number;
+  /** Runs on the listening session once it is connected (it lives as long as the loop). */
+  onListening?: (session: pg.Client) => Promise<void>;
+  onError?: (error: unknown) => void;
+};
+
+/**
+ * Loops that run `step` back to back while there is work, and sleep until a notification or a timeout
+ * when there is none. Postgres is the queue; a notification only says "look".
+ */
+export class WakeLoop {
+  readonly #options: WakeLoopOptions;
+  #running = false;
+  #loops: Promise<void>[] = [];
+  #wake: (() => void) | null = null;
+  #session: pg.Client | null = null;
+
+  constructor(options: WakeLoopOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    this.#running = true;
+    this.#session = new pg.Client({ connectionString: this.#options.connectionString });
+    this.#session.on('error', (error) => this.#options.onError?.(error));
+    this.#session.on('notification', () => this.wakeUp());
+    await this.#session.connect();
+    await this.#session.query(`listen ${this.#options.channel}`);
+    await this.#options.onListening?.(this.#session);
+    for (let loop = 0; loop < (this.#options.loops ?? 2); loop++) this.#loops.push(this.#loop());
+  }
+
+  /** Lets the steps in flight finish, then stops. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.wakeUp();
+    await Promise.all(this.#loops);
+    this.#loops = [];
+    await this.#session?.end().catch(() => {});
+    this.#session = null;
+  }
+
+  wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  async #loop(): Promise<void> {
+    while (this.#running) {
+      let found = 0;
+      try {
+        found = await this.#options.step();
+      } catch (error) {
+        this.#options.onError?.(error);
+      }
+      if (found === 0 && this.#running) await this.#sleep(this.#options.idleMs ?? 500);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const previous = this.#wake;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        previous?.();
+        done();
+      };
+    });
+  }
+}
+
+/** The connection string a pool was built from: loops open their listening session with it. */
+export function connectionStringOf(pool: pg.Pool): string {
+  const options = (pool as unknown as { options: { connectionString?: string } }).options;
+  if (!options.connectionString) throw new Error('the worker needs a pool built from a connection string');
+  return options.connectionString;
+}

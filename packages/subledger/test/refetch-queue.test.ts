@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type pg from 'pg';
+import { faultsOf, type RunningEmulator, startEmulator } from 'stripe-emulator';
+import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
+import { createStripeClient } from '../src/stripe/index.ts';
+import { createLimiter } from '../src/sync/listing.ts';
+import { type RefetchDependencies, serveRefetches } from '../src/sync/refetch.ts';
+import {
+  holdRefetcherLock,
+  leaseRefetches,
+  type RefetchRequest,
+  requestRefetches,
+  returnRefetches,
+  settleRefetches,
+} from '../src/sync/refetch-queue.ts';
+import { type TestDatabase, testDatabase } from './support/database.ts';
+
+let database: TestDatabase;
+let emulator: RunningEmulator;
+let deps: RefetchDependencies;
+before(async () => {
+  database = await testDatabase();
+  emulator = await startEmulator({ port: 0, seed: 5 });
+  const stripe = createStripeClient({ secretKey: EMULATOR_KEY, apiBase: emulator.url, maxNetworkRetries: 0 });
+  deps = {
+    pool: database.pool,
+    stripeFor: (livemode) => (livemode ? null : stripe),
+    context: { accountKeys: [] },
+    limiter: createLimiter(100),
+  };
+});
+after(async () => {
+  await emulator.close();
+  await database.drop();
+});
+
+const request = (id: string, serialKey = `platform/${id}`): RefetchRequest => ({
+  kind: 'customer',
+  id,
+  stripeAccount: 'platform',
+  livemode: false,
+  serialKey,
+  knownCreated: 1_700_000_000,
+  reason: 'unknown_row',
+});
+
+async function ask(...requests: RefetchRequest[]): Promise<void> {
+  const client = await database.pool.connect();
+  try {
+    await requestRefetches(client, requests);
+  } finally {
+    client.release();
+  }
+}
+
+/** A session holding a refetcher's lock, as a running refetcher's listening session does. */
+async function liveRefetcher(name: string): Promise<pg.PoolClient> {
+  const session = await database.pool.connect();
+  await holdRefetcherLock(session, name);
+  return session;
+}
+
+const queued = async (prefix: string) =>
+  (
+    await database.pool.query<{
+      object_id: string;
+      leased_by: string | null;
+      attempts: number;
+      last_error: string;
+    }>(
+      `select object_id, leased_by, attempts, last_error from sync_refetches where object_id like $1 order by object_id`,
+      [`${prefix}%`],
+    )
+  ).rows;
+
+const ids = (rows: { objectId: string }[]) => rows.map((row) => row.objectId).sort();
+
+test('a lease holds while its refetcher lives, and passes to another the moment it dies', async () => {
+  await ask(request('cus_lease1'), request('cus_lease2'));
+  const a = await liveRefetcher('refetcher-a');
+  const leased = await leaseRefetches(database.pool, 'refetcher-a', { limit: 10, serialKey: undefined });
+  assert.deepEqual(ids(leased.filter((row) => row.objectId.startsWith('cus_lease'))), [
+    'cus_lease1',
+    'cus_lease2',
+  ]);
+  const b = await liveRefetcher('refetcher-b');
+  assert.deepEqual(await leaseRefetches(database.pool, 'refetcher-b', { limit: 10 }), []);
+  a.release(true); // the process dies: its session and lock go (once the server notices the hang-up)
+  let takenOver = await leaseRefetches(database.pool, 'refetcher-b', { limit: 10 });
+  for (let tries = 0; takenOver.length === 0 && tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    takenOver = await leaseRefetches(database.pool, 'refetcher-b', { limit: 10 });
+  }
+  assert.deepEqual(ids(takenOver), ['cus_lease1', 'cus_lease2']);
+  const client = await database.pool.connect();
+  await settleRefetches(client, takenOver, 'refetched');
+  client.release();
+  b.release(true);
+  assert.deepEqual(await queued('cus_lease'), []);
+});
+
+test('a request made while its object is being read survives the settle and is ready again', async () => {
+  await ask(request('cus_gen'));
+  const a = await liveRefetcher('refetcher-gen');
+  const leased = await leaseRefetches(database.pool, 'refetcher-gen', { limit: 10 });
+  await ask(request('cus_gen')); // a newer event asks again while the read is in flight
+  const client = await database.pool.connect();
+  await settleRefetches(client, leased, 'refetched');
+  await returnRefetches(client, 'refetcher-gen', leased);
+  client.release();
+  assert.deepEqual(await queued('cus_gen'), [
+    { object_id: 'cus_gen', leased_by: null, attempts: 0, last_error: null },
+  ]);
+  assert.deepEqual(ids(await leaseRefetches(database.pool, 'refetcher-gen', { limit: 10 })), ['cus_gen']);
+  a.release(true);
+});
+
+test('a failed read is handed back with its reason and waits its backoff; a direct read does not wait', async () => {
+  await ask(request('cus_fail'));
+  const a = await liveRefetcher('refetcher-fail');
+  const leased = await leaseRefetches(database.pool, 'refetcher-fail', { limit: 10 });
+  const client = await database.pool.connect();
+  await returnRefetches(client, 'refetcher-fail', leased, {
+    error: 'Stripe said no',
+    delaySeconds: () => 60,
+  });
+  client.release();
+  assert.deepEqual(await queued('cus_fail'), [
+    { object_id: 'cus_fail', leased_by: null, attempts: 1, last_error: 'Stripe said no' },
+  ]);
+  assert.deepEqual(await leaseRefetches(database.pool, 'refetcher-fail', { limit: 10 }), []);
+  const direct = await leaseRefetches(database.pool, 'refetcher-fail', {
+    limit: 10,
+    serialKey: 'platform/cus_fail',
+  });
+  assert.deepEqual(ids(direct), ['cus_fail']);
+  const settling = await database.pool.connect();
+  await settleRefetches(settling, direct, 'refetched');
+  settling.release();
+  a.release(true);
+});
+
+test('serving: a busy serial key is not waited for; a failing read backs off; the rest is written', async () => {
+  const stripe = deps.stripeFor(false);
+  assert.ok(stripe);
+  const [busy, free] = [await stripe.customers.create(), await stripe.customers.create()];
+  await ask(request(busy.id), request(free.id));
+  const refetcher = await liveRefetcher('refetcher-serve');
+  const holder = await database.pool.connect();
+  await holder.query('begin');
+  await holder.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`platform/${busy.id}`]);
+  let leased = await leaseRefetches(database.pool, 'refetcher-serve', { limit: 10 });
+  const first = await serveRefetches(deps, 'refetcher-serve', leased);
+  assert.deepEqual(first, { written: 1, failures: [] });
+  assert.deepEqual(await queued(busy.id), [
+    { object_id: busy.id, leased_by: null, attempts: 0, last_error: null },
+  ]);
+  assert.deepEqual(await queued(free.id), []);
+  await holder.query('commit');
+  holder.release();
+
+  faultsOf(emulator.emulator).configure({ next: { api: { fault: '500', method: 'GET', count: 1 } } });
+  leased = await leaseRefetches(database.pool, 'refetcher-serve', { limit: 10 });
+  const second = await serveRefetches(deps, 'refetcher-serve', leased);
+  assert.equal(second.written, 0);
+  assert.equal(second.failures.length, 1);
+  const [failed] = await queued(busy.id);
+  assert.equal(failed?.attempts, 1);
+  assert.match(failed?.last_error ?? '', /./);
+
+  leased = await leaseRefetches(database.pool, 'refetcher-serve', {
+    limit: 10,
+    serialKey: `platform/${busy.id}`,
+  });
+  assert.deepEqual(await serveRefetches(deps, 'refetcher-serve', leased), { written: 1, failures: [] });
+  const mirrored = await database.pool.query(
+    'select id, source from customers where id = any($1) order by id',
+    [[busy.id, free.id].sort()],
+  );
+  assert.deepEqual(
+    mirrored.rows,
+    [busy.id, free.id].sort().map((id) => ({ id, source: 'fetch' })),
+  );
+  refetcher.release(true);
+});
