@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, notInArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, or, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../store/database.ts';
 import { accountCustomers, subscriptionItems } from '../store/schema/mirror.ts';
@@ -99,33 +99,37 @@ function newerThanRow(table: PgTable): SQL {
   return sql`(excluded.last_event_created > ${current} or (excluded.source = 'fetch' and excluded.last_event_created >= ${current}))`;
 }
 
-/** A subscription's items follow it: the written subscription's list replaces what was stored. */
+/**
+ * A subscription's items follow it: the written subscriptions' lists replace what was stored, in one
+ * delete and one upsert for the whole batch.
+ */
 async function replaceSubscriptionItems(db: Executor, subscriptions: MirrorWrite[]): Promise<void> {
-  for (const write of subscriptions) {
-    const items = write.deleted ? [] : subscriptionItemsOf(write.object);
-    const itemIds = items.map((item) => String(item.id));
-    const belongsHere = and(
-      eq(subscriptionItems.subscriptionId, write.id),
-      eq(subscriptionItems.stripeAccount, write.stripeAccount),
-      eq(subscriptionItems.livemode, write.livemode),
-    );
-    await db
-      .delete(subscriptionItems)
-      .where(itemIds.length > 0 ? and(belongsHere, notInArray(subscriptionItems.id, itemIds)) : belongsHere);
-    if (items.length === 0) continue;
-    const rows = items.map((item) => ({
+  if (subscriptions.length === 0) return;
+  const rows = subscriptions.flatMap((write) =>
+    (write.deleted ? [] : subscriptionItemsOf(write.object)).map((item) => ({
       ...commonColumns({ ...write, id: String(item.id), object: item }),
       ...subscriptionItemColumns(item, write.id),
-    })) as (typeof subscriptionItems.$inferInsert)[];
-    await db
-      .insert(subscriptionItems)
-      .values(rows)
-      .onConflictDoUpdate({
-        target: [subscriptionItems.id, subscriptionItems.stripeAccount, subscriptionItems.livemode],
-        set: excludedSet(subscriptionItems),
-      });
-  }
+    })),
+  ) as (typeof subscriptionItems.$inferInsert)[];
+  await db.execute(sql`
+    delete from ${subscriptionItems} i
+    using unnest(${pgArray(subscriptions.map((write) => write.id))}::text[],
+                 ${pgArray(subscriptions.map((write) => write.stripeAccount))}::text[],
+                 ${pgArray(subscriptions.map((write) => write.livemode))}::boolean[]) as s(id, account, livemode)
+    where i.subscription_id = s.id and i.stripe_account = s.account and i.livemode = s.livemode
+      and i.id <> all(${pgArray(rows.map((row) => row.id))}::text[])`);
+  if (rows.length === 0) return;
+  await db
+    .insert(subscriptionItems)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [subscriptionItems.id, subscriptionItems.stripeAccount, subscriptionItems.livemode],
+      set: excludedSet(subscriptionItems),
+    });
 }
+
+/** An array bound as one parameter (drizzle would spread a plain array into a list of parameters). */
+const pgArray = (values: unknown[]) => sql.param(values);
 
 type Link = {
   accountId: string;
