@@ -155,7 +155,7 @@ export async function writeFetched(
   fetched: FetchedObject[],
   context: ColumnContext,
   within?: (client: pg.PoolClient) => Promise<void>,
-): Promise<number> {
+): Promise<string[]> {
   return inTransaction(pool, async (client) => {
     const writes: MirrorWrite[] = [];
     for (const [kind, group] of groupByKind(fetched)) {
@@ -177,7 +177,7 @@ export async function writeFetched(
     }
     const written = writes.length > 0 ? await writeMirror(drizzle(client, { schema }), writes, context) : [];
     await within?.(client);
-    return written.length;
+    return written.map((write) => write.id);
   });
 }
 

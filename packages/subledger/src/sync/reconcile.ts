@@ -116,13 +116,7 @@ async function reconcileKind(
     const drifting = compare(kind, reads, rows);
     result.checked += reads.length;
     result.drift.push(...drifting.map((entry) => entry.drift));
-    if (options.fix && drifting.length > 0)
-      result.fixed += await writeFetched(
-        database.pool,
-        place,
-        drifting.map((entry) => entry.read),
-        options.context,
-      );
+    if (options.fix && drifting.length > 0) result.fixed += await heal(options, kind, limiter, drifting);
     await options.onProgress?.({ job: 'reconcile', kind, done: result.checked, expected, finished: false });
   };
   for await (const page of listPages(stripe, kind, place, { limiter })) {
@@ -146,6 +140,36 @@ async function reconcileKind(
   }
   await options.onProgress?.({ job: 'reconcile', kind, done: result.checked, expected, finished: true });
   return result;
+}
+
+/**
+ * Writes Stripe's state over drift; returns how many of the drifted objects are healed. A row rewritten
+ * after its read began (a webhook or a refetch applied meanwhile) is newer than that read and is left
+ * to it: such objects are read once more and compared again, so only drift still there is left.
+ */
+async function heal(
+  options: ReconcileOptions,
+  kind: KindName,
+  limiter: Limiter,
+  drifting: { read: FetchedObject }[],
+): Promise<number> {
+  const { database, stripe, place, context } = options;
+  const write = async (entries: { read: FetchedObject }[]) =>
+    new Set(
+      await writeFetched(
+        database.pool,
+        place,
+        entries.map((entry) => entry.read),
+        context,
+      ),
+    );
+  const written = await write(drifting);
+  const left = drifting.filter((entry) => !written.has(entry.read.id)).map((entry) => entry.read.id);
+  if (left.length === 0) return drifting.length;
+  const again = await Promise.all(left.map((id) => readOne(stripe, kind, id, place, limiter)));
+  const still = compare(kind, again, await mirrorRows(database.pool, kind, place, left));
+  const rewritten = await write(still);
+  return drifting.length - still.filter((entry) => !rewritten.has(entry.read.id)).length;
 }
 
 /**
