@@ -62,7 +62,11 @@ export async function runSubledgerPhase(setup: PhaseSetup): Promise<PhaseResult>
     LOG_LEVEL: 'silent',
     ...setup.environment,
   });
-  const subledger = await createSubledger({ config, database, logger: createLogger('silent') });
+  const subledger = await createSubledger({
+    config,
+    database,
+    logger: createLogger(process.env.BENCH_LOG ?? 'silent'),
+  });
   const probe = newProbe(subledger);
   const server = serve({ fetch: subledger.app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', resolve));
@@ -117,8 +121,17 @@ function sendInProcess(stream: Stream, job: LoadJob, handle: (request: Request) 
 async function waitSettled(pool: pg.Pool, probe: Probe, distinct: number): Promise<number> {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   for (;;) {
-    if (Date.now() > deadline)
-      throw new Error(`not settled: ${probe.eventCommits.size}/${distinct} committed`);
+    if (Date.now() > deadline) {
+      const { rows } = await pool.query(
+        `select (select count(*) from sync_refetches) as refetches,
+                (select min(last_error) from sync_refetches) as refetch_error,
+                (select count(*) from graphile_worker._private_jobs) as jobs,
+                (select count(*) from stripe_events where status = 'pending') as pending`,
+      );
+      throw new Error(
+        `not settled: ${probe.eventCommits.size}/${distinct} committed; left ${JSON.stringify(rows[0])}`,
+      );
+    }
     if (probe.eventCommits.size >= distinct) {
       const { rows } = await pool.query<{ busy: boolean }>(
         `select exists (select 1 from sync_refetches) or exists (select 1 from graphile_worker._private_jobs)
