@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { getTableName } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import * as schema from '../store/schema/index.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { lockSerialKey, tryLockSerialKeys } from './claim.ts';
-import { idOf, type StripeObject } from './envelope.ts';
-import { type ColumnContext, isKindName, KINDS, type KindName } from './kinds.ts';
+import type { StripeObject } from './envelope.ts';
+import { type ColumnContext, isKindName, type KindName } from './kinds.ts';
 import type { Limiter } from './listing.ts';
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { retryDelaySeconds } from './ordering.ts';
@@ -20,6 +19,7 @@ import {
   settleRefetches,
 } from './refetch-queue.ts';
 import { retrieveObject } from './stripe-reads.ts';
+import { fetchVersion, onTestClocks } from './test-clocks.ts';
 import { failureReason } from './worker.ts';
 
 export type RefetchDependencies = {
@@ -52,17 +52,17 @@ export async function serveRefetches(
   const readable = (row: LeasedRefetch) =>
     isKindName(row.objectType) && deps.stripeFor(row.livemode) !== null;
   const readableRows = leased.filter(readable);
-  const clocks = new Map<string, boolean>();
-  const reads = await Promise.allSettled(
-    readableRows.map((row) => deps.limiter(() => fetchWrite(deps, row, clocks))),
+  const attempts = await Promise.allSettled(
+    readableRows.map((row) => deps.limiter(() => readRow(deps, row))),
   );
-  const fetched: { row: LeasedRefetch; write: MirrorWrite }[] = [];
+  const reads: Read[] = [];
   const failed: { row: LeasedRefetch; error: unknown }[] = [];
-  reads.forEach((read, index) => {
-    const row = readableRows[index] as LeasedRefetch;
-    if (read.status === 'fulfilled') fetched.push({ row, write: read.value });
-    else failed.push({ row, error: read.reason });
+  attempts.forEach((attempt, index) => {
+    if (attempt.status === 'fulfilled') reads.push(attempt.value);
+    else failed.push({ row: readableRows[index] as LeasedRefetch, error: attempt.reason });
   });
+  const writes = await writesOf(deps, reads);
+  const fetched = reads.map((read, index) => ({ row: read.row, write: writes[index] as MirrorWrite }));
   let written = 0;
   await inTransaction(deps.pool, async (client) => {
     const keys = [...new Set(fetched.map((done) => done.row.serialKey))];
@@ -123,68 +123,33 @@ export async function refetchNow(deps: RefetchDependencies, serialKey: string): 
   }
 }
 
-async function fetchWrite(
-  deps: RefetchDependencies,
-  row: LeasedRefetch,
-  clocks: Map<string, boolean>,
-): Promise<MirrorWrite> {
+type Read = { row: LeasedRefetch; object: StripeObject; deleted: boolean; asOf: number | null };
+
+async function readRow(deps: RefetchDependencies, row: LeasedRefetch): Promise<Read> {
   const stripe = deps.stripeFor(row.livemode) as Stripe;
   const kind = row.objectType as KindName;
   const place = { stripeAccount: row.stripeAccount, livemode: row.livemode };
   const fetched = await retrieveObject(stripe, kind, row.objectId, place);
   const object = fetched.object ?? { id: row.objectId, object: kind, deleted: true };
-  const onClock = await isOnTestClock(deps.pool, stripe, object, place, clocks);
-  return {
-    kind,
-    id: row.objectId,
-    ...place,
-    object,
-    deleted: fetched.deleted,
-    version: fetchVersion(row.knownCreated, fetched.asOf, onClock),
+  return { row, object, deleted: fetched.deleted, asOf: fetched.asOf };
+}
+
+/** The mirror writes of a batch's reads, each versioned by `fetchVersion`. */
+async function writesOf(deps: RefetchDependencies, reads: Read[]): Promise<MirrorWrite[]> {
+  const clocked = await onTestClocks(
+    deps.pool,
+    (livemode) => deps.stripeFor(livemode) as Stripe,
+    reads.map((read) => ({ object: read.object, place: read.row })),
+  );
+  return reads.map((read, index) => ({
+    kind: read.row.objectType as KindName,
+    id: read.row.objectId,
+    stripeAccount: read.row.stripeAccount,
+    livemode: read.row.livemode,
+    object: read.object,
+    deleted: read.deleted,
+    version: fetchVersion(read.row.knownCreated, read.asOf, clocked[index] === true),
     eventId: null,
     source: 'fetch',
-  };
-}
-
-/**
- * The version of an object read from Stripe. Normally the later of the newest event known for it and
- * Stripe's clock at the read, which orders the read against events still on their way. Events of
- * objects on a test clock carry the clock's time, though, which stands still while Stripe's clock runs
- * on (or runs ahead of it after an advance): the `Date` of a read cannot be compared with them, and
- * taking it made every later event of the object look stale, so its changes were lost until a
- * reconcile. Such a read is versioned by the newest event known instead. An event created between that
- * one and the read may then still be applied after it, briefly showing a state the read had passed,
- * until the newest event, which every change before the read has, is applied in turn.
- */
-export function fetchVersion(knownCreated: number, asOf: number | null, onTestClock: boolean): number {
-  return onTestClock ? knownCreated : Math.max(knownCreated, asOf ?? 0);
-}
-
-/**
- * Whether an object lives on a test clock: it names one (customers, subscriptions, invoices) or its
- * customer does, as the mirror has that customer (else as Stripe does). `clocks` caches per customer.
- */
-export async function isOnTestClock(
-  pool: pg.Pool,
-  stripe: Stripe,
-  object: StripeObject,
-  place: { stripeAccount: string; livemode: boolean },
-  clocks: Map<string, boolean>,
-): Promise<boolean> {
-  if (place.livemode) return false;
-  if ('test_clock' in object) return idOf(object.test_clock) !== null;
-  const customer = idOf(object.customer);
-  if (!customer) return false;
-  const known = clocks.get(customer);
-  if (known !== undefined) return known;
-  const { rows } = await pool.query<{ clock: unknown }>(
-    `select data->'test_clock' as clock from "${getTableName(KINDS.customer.table)}"
-     where id = $1 and stripe_account = $2 and livemode = $3`,
-    [customer, place.stripeAccount, place.livemode],
-  );
-  const clock = rows[0]
-    ? idOf(rows[0].clock)
-    : idOf((await retrieveObject(stripe, 'customer', customer, place)).object?.test_clock);
-  clocks.set(customer, clock !== null);
-  return clock !== null;
+  }));
 }

@@ -1,0 +1,64 @@
+import { getTableName } from 'drizzle-orm';
+import type pg from 'pg';
+import type Stripe from 'stripe';
+import { idOf, type StripeObject } from './envelope.ts';
+import { KINDS } from './kinds.ts';
+import { type Place, retrieveObject } from './stripe-reads.ts';
+
+/**
+ * The version of an object read from Stripe. Normally the later of the newest event known for it and
+ * Stripe's clock at the read, which orders the read against events still on their way. Events of
+ * objects on a test clock carry the clock's time, though, which stands still while Stripe's clock runs
+ * on (or runs ahead of it after an advance): the `Date` of a read cannot be compared with them, and
+ * taking it made every later event of the object look stale, so its changes were lost until a
+ * reconcile. Such a read is versioned by the newest event known instead. An event created between that
+ * one and the read may then still be applied after it, briefly showing a state the read had passed,
+ * until the newest event, which every change before the read has, is applied in turn.
+ */
+export function fetchVersion(knownCreated: number, asOf: number | null, onTestClock: boolean): number {
+  return onTestClock ? knownCreated : Math.max(knownCreated, asOf ?? 0);
+}
+
+type Located = { object: StripeObject; place: Place };
+
+/**
+ * Which objects live on a test clock: those that name one (customers, subscriptions, invoices), and
+ * those whose customer does, as the mirror has that customer (one query for all), else as Stripe does.
+ */
+export async function onTestClocks(
+  pool: pg.Pool,
+  stripeFor: (livemode: boolean) => Stripe,
+  objects: Located[],
+): Promise<boolean[]> {
+  const clocked = objects.map(
+    ({ object, place }) => !place.livemode && 'test_clock' in object && idOf(object.test_clock) !== null,
+  );
+  const byCustomer = new Map<string, { customer: string; place: Place; indexes: number[] }>();
+  objects.forEach(({ object, place }, index) => {
+    const customer = idOf(object.customer);
+    if (place.livemode || 'test_clock' in object || !customer) return;
+    const key = `${customer}|${place.stripeAccount}`;
+    const entry = byCustomer.get(key) ?? { customer, place, indexes: [] };
+    entry.indexes.push(index);
+    byCustomer.set(key, entry);
+  });
+  if (byCustomer.size === 0) return clocked;
+  const entries = [...byCustomer.values()];
+  const { rows } = await pool.query<{ id: string; stripe_account: string; clock: unknown }>(
+    `select c.id, c.stripe_account, c.data->'test_clock' as clock from "${getTableName(KINDS.customer.table)}" c
+     join unnest($1::text[], $2::text[]) as k(id, account) on c.id = k.id and c.stripe_account = k.account
+     where not c.livemode`,
+    [entries.map((entry) => entry.customer), entries.map((entry) => entry.place.stripeAccount)],
+  );
+  const known = new Map(rows.map((row) => [`${row.id}|${row.stripe_account}`, idOf(row.clock)]));
+  for (const [key, entry] of byCustomer) {
+    const clock = known.has(key)
+      ? known.get(key)
+      : idOf(
+          (await retrieveObject(stripeFor(false), 'customer', entry.customer, entry.place)).object
+            ?.test_clock,
+        );
+    if (clock) for (const index of entry.indexes) clocked[index] = true;
+  }
+  return clocked;
+}
