@@ -2,6 +2,7 @@ import { and, eq, getTableColumns, or, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../store/database.ts';
 import { accountCustomers, subscriptionItems } from '../store/schema/mirror.ts';
+import { bulkUpsert } from './bulk-upsert.ts';
 import { customerAccountId, subscriptionItemColumns, subscriptionItemsOf } from './columns.ts';
 import { idOf, type StripeObject } from './envelope.ts';
 import { type ColumnContext, KINDS, type KindName } from './kinds.ts';
@@ -43,25 +44,14 @@ export async function writeMirror(
   return written;
 }
 
+const MIRROR_KEY = ['id', 'stripeAccount', 'livemode'];
+
 async function upsert(db: Executor, kind: KindName, writes: MirrorWrite[], context: ColumnContext) {
   const { table, columns } = KINDS[kind];
   const rows = writes.map((write) => ({ ...commonColumns(write), ...columns(write.object, context) }));
-  const keyOf = (id: string, account: string, livemode: boolean) => `${id}|${account}|${livemode}`;
-  const key = tableKey(table);
-  const returned = (await db
-    .insert(table)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: [key.id, key.stripeAccount, key.livemode],
-      set: excludedSet(table),
-      setWhere: newerThanRow(table),
-    })
-    .returning({ id: key.id, stripeAccount: key.stripeAccount, livemode: key.livemode })) as {
-    id: string;
-    stripeAccount: string;
-    livemode: boolean;
-  }[];
-  const took = new Set(returned.map((row) => keyOf(row.id, row.stripeAccount, row.livemode)));
+  const keyOf = (id: unknown, account: unknown, livemode: unknown) => `${id}|${account}|${livemode}`;
+  const returned = await bulkUpsert(db, table, rows, { key: MIRROR_KEY, updateWhere: newerThanRow(table) });
+  const took = new Set(returned.map((row) => keyOf(row.id, row.stripe_account, row.livemode)));
   return writes.filter((write) => took.has(keyOf(write.id, write.stripeAccount, write.livemode)));
 }
 
@@ -79,23 +69,8 @@ function commonColumns(write: MirrorWrite) {
   };
 }
 
-function tableKey(table: PgTable) {
-  return getTableColumns(table) as Record<
-    'id' | 'stripeAccount' | 'livemode' | 'lastEventCreated',
-    AnyPgColumn
-  >;
-}
-
-function excludedSet(table: PgTable): Record<string, SQL> {
-  const set: Record<string, SQL> = {};
-  for (const [field, column] of Object.entries(getTableColumns(table)))
-    if (!['id', 'stripeAccount', 'livemode'].includes(field))
-      set[field] = sql.raw(`excluded."${column.name}"`);
-  return set;
-}
-
 function newerThanRow(table: PgTable): SQL {
-  const current = tableKey(table).lastEventCreated;
+  const current = getTableColumns(table).lastEventCreated as AnyPgColumn;
   return sql`(excluded.last_event_created > ${current} or (excluded.source = 'fetch' and excluded.last_event_created >= ${current}))`;
 }
 
@@ -118,14 +93,7 @@ async function replaceSubscriptionItems(db: Executor, subscriptions: MirrorWrite
                  ${pgArray(subscriptions.map((write) => write.livemode))}::boolean[]) as s(id, account, livemode)
     where i.subscription_id = s.id and i.stripe_account = s.account and i.livemode = s.livemode
       and i.id <> all(${pgArray(rows.map((row) => row.id))}::text[])`);
-  if (rows.length === 0) return;
-  await db
-    .insert(subscriptionItems)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: [subscriptionItems.id, subscriptionItems.stripeAccount, subscriptionItems.livemode],
-      set: excludedSet(subscriptionItems),
-    });
+  await bulkUpsert(db, subscriptionItems, rows, { key: MIRROR_KEY });
 }
 
 /** An array bound as one parameter (drizzle would spread a plain array into a list of parameters). */

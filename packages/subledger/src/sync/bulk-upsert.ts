@@ -1,0 +1,41 @@
+import { getTableColumns, getTableName, type SQL, sql } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
+import type { Db } from '../store/database.ts';
+
+type Executor = Pick<Db, 'execute'>;
+
+/**
+ * A multi-row upsert whose rows travel as one JSON document (`jsonb_to_recordset`), not one parameter
+ * per cell: a batch of 200 rows is one parameter instead of thousands, which the driver, drizzle's
+ * query builder and Postgres's parser each handle far faster. `rows` use the table's field names; the
+ * first row's fields name the columns written. Returns the keys of the rows inserted or updated.
+ */
+export async function bulkUpsert(
+  db: Executor,
+  table: PgTable,
+  rows: Record<string, unknown>[],
+  options: { key: string[]; updateWhere?: SQL },
+): Promise<Record<string, unknown>[]> {
+  const first = rows[0];
+  if (!first) return [];
+  const columns = getTableColumns(table);
+  const fields = Object.keys(first).filter((field) => columns[field] !== undefined);
+  const name = (field: string) => `"${columns[field]?.name}"`;
+  const document = JSON.stringify(
+    rows.map((row) => Object.fromEntries(fields.map((field) => [columns[field]?.name, row[field] ?? null]))),
+  );
+  const names = fields.map(name).join(', ');
+  const definitions = fields.map((field) => `${name(field)} ${columns[field]?.getSQLType()}`).join(', ');
+  const updates = fields
+    .filter((field) => !options.key.includes(field))
+    .map((field) => `${name(field)} = excluded.${name(field)}`)
+    .join(', ');
+  const target = `"${getTableName(table)}"`;
+  const result = await db.execute(sql`
+    insert into ${sql.raw(target)} (${sql.raw(names)})
+    select ${sql.raw(names)} from jsonb_to_recordset(${document}::jsonb) as r(${sql.raw(definitions)})
+    on conflict (${sql.raw(options.key.map(name).join(', '))}) do update set ${sql.raw(updates)}
+    ${options.updateWhere ? sql`where ${options.updateWhere}` : sql``}
+    returning ${sql.raw(options.key.map(name).join(', '))}`);
+  return (result as unknown as { rows: Record<string, unknown>[] }).rows;
+}
