@@ -47,7 +47,7 @@ const environmentSchema = z.object({
   SUBLEDGER_ACCOUNT_KEYS: commaList.default(['subledger_account_id']),
   SUBLEDGER_RECONCILE_MINUTES: wholeNumber(15),
   SUBLEDGER_STRIPE_RPS: positiveInt(20),
-  SUBLEDGER_WORKER_BATCH: positiveInt(200),
+  SUBLEDGER_WORKER_BATCH: positiveInt(500),
 });
 
 export type Config = {
