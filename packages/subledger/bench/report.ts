@@ -8,6 +8,7 @@ export type Report = {
   stream: Stream;
   steady: PhaseResult;
   burst: PhaseResult;
+  drained: PhaseResult;
   inProcess: PhaseResult;
   peer: PeerResult;
   backfill: BackfillRun[];
@@ -21,11 +22,12 @@ const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 const total = (record: Record<string, number>) => Object.values(record).reduce((sum, n) => sum + n, 0);
 
 export function printReport(report: Report): void {
-  const { steady, burst, inProcess, peer } = report;
+  const { steady, burst, drained, inProcess, peer } = report;
   const ingest = ingestRate(burst);
   const applied = appliedRate(burst);
   const peerRate = perSecond(peer.load.sent, peer.load.endedAt - peer.load.startedAt);
   const direct = appliedRate(inProcess);
+  const processing = perSecond(drained.distinctSent, drained.settledAt - drained.workersStartedAt);
   const sections = [
     table(`Subledger at a steady ${report.rate} deliveries/s (open loop)`, [
       ['sent', `${steady.load.sent} in ${seconds(steady.load.endedAt - steady.load.startedAt)}`],
@@ -50,6 +52,13 @@ export function printReport(report: Report): void {
       ['webhook-to-visible, all', pair(burst.visibleMs.all)],
       ['HTTP statuses', counts(burst.load.statuses)],
     ]),
+    table('Subledger processing: the workers drain a full inbox (every delivery acknowledged first)', [
+      [
+        'applied',
+        `${rate(processing)}   (${drained.distinctSent} events settled ${seconds(drained.settledAt - drained.workersStartedAt)} after the workers started, refetches included)`,
+      ],
+      ['Stripe requests', `${total(drained.stripeRequests)} (${counts(drained.refetchRequests)})`],
+    ]),
     table(
       `Subledger in-process: the handler called directly, ${report.peerInFlight} in flight (as the peer is fed)`,
       [
@@ -69,6 +78,7 @@ export function printReport(report: Report): void {
     correctnessTable([
       ['steady', steady],
       ['throughput', burst],
+      ['processing', drained],
       ['in-process', inProcess],
     ]),
     table(`Peer @supabase/stripe-sync-engine 0.48.5, ${report.peerInFlight} in flight, Stripe calls off`, [
@@ -86,6 +96,7 @@ export function printReport(report: Report): void {
           `${(direct / peerRate).toFixed(2)}× in-process (${report.peerInFlight} in flight)`,
       ],
       ['Subledger / peer, ingest over HTTP', `${(ingest / peerRate).toFixed(2)}×`],
+      ['Subledger / peer, processing', `${(processing / peerRate).toFixed(2)}× (a full inbox drained)`],
     ]),
     table('Backfill into an empty mirror (emulator populated as above)', report.backfill.map(backfillRow)),
     table('Goals', [
@@ -97,8 +108,15 @@ export function printReport(report: Report): void {
         'webhook-to-visible p99 < 250 ms',
         `${ms(steady.visibleMs.all.p99)}  ${mark(steady.visibleMs.all.p99 < 250)}`,
       ],
-      ['≥ 3× the peer', `${(applied / peerRate).toFixed(2)}×  ${mark(applied / peerRate >= 3)}`],
-      ['none lost, none applied twice', mark(lossless(steady) && lossless(burst) && lossless(inProcess))],
+      [
+        '≥ 3× the peer, processing',
+        `${(processing / peerRate).toFixed(2)}×  ${mark(processing / peerRate >= 3)}`,
+      ],
+      [
+        '≥ 3× the peer, end to end over HTTP',
+        `${(applied / peerRate).toFixed(2)}×  ${mark(applied / peerRate >= 3)}`,
+      ],
+      ['none lost, none applied twice', mark([steady, burst, drained, inProcess].every(lossless))],
     ]),
   ];
   console.log(`\n${sections.join('\n\n')}\n`);

@@ -25,6 +25,11 @@ export type PhaseSetup = {
    * to the web-standard handler called in this process (as the peer is called).
    */
   load: { from: number; count: number; pace: Pace; transport: 'http' | 'in-process' };
+  /**
+   * Start the workers only once every delivery is acknowledged, so they drain a full inbox with the
+   * machine to themselves: processing throughput apart from ingest.
+   */
+  workersAfterLoad?: boolean;
   environment?: Record<string, string>;
 };
 
@@ -33,6 +38,8 @@ export type PhaseResult = {
   distinctSent: number;
   /** Epoch ms when every sent event was committed and no refetch or job was left. */
   settledAt: number;
+  /** Epoch ms the workers started. */
+  workersStartedAt: number;
   visibleMs: { all: Summary; fromPayload: Summary; refetched: Summary };
   ackServerMs: Summary;
   outcomes: Record<string, number>;
@@ -71,7 +78,8 @@ export async function runSubledgerPhase(setup: PhaseSetup): Promise<PhaseResult>
   const server = serve({ fetch: subledger.app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/stripe`;
-  await subledger.startWorkers();
+  let workersStartedAt = Date.now();
+  if (!setup.workersAfterLoad) await subledger.startWorkers();
   try {
     const sentIndexes = setup.stream.deliveries.slice(setup.load.from, setup.load.from + setup.load.count);
     const distinctSent = new Set(sentIndexes).size;
@@ -87,8 +95,12 @@ export async function runSubledgerPhase(setup: PhaseSetup): Promise<PhaseResult>
       setup.load.transport === 'http'
         ? await runChild<LoadJob, LoadResult>('./load.ts', job, setup.dir)
         : await sendInProcess(setup.stream, job, subledger.webhooks.handle);
+    if (setup.workersAfterLoad) {
+      workersStartedAt = Date.now();
+      await subledger.startWorkers();
+    }
     const settledAt = await settled;
-    return { load, distinctSent, settledAt, ...(await figures(database.pool, probe)) };
+    return { load, distinctSent, settledAt, workersStartedAt, ...(await figures(database.pool, probe)) };
   } finally {
     await new Promise((resolve) => server.close(resolve));
     await subledger.close();

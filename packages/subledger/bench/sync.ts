@@ -83,6 +83,18 @@ try {
       count: stream.deliveries.length,
     },
   });
+  step(`processing: ${stream.deliveries.length} deliveries acknowledged, then the workers started`);
+  const drained = await runSubledgerPhase({
+    ...common,
+    databaseUrl: await fresh('subledger_drain'),
+    load: {
+      pace: { mode: 'burst', lanes: CONNECTIONS },
+      transport: 'http',
+      from: 0,
+      count: stream.deliveries.length,
+    },
+    workersAfterLoad: true,
+  });
   step(`in-process: ${stream.deliveries.length} deliveries to the handler, ${PEER_IN_FLIGHT} in flight`);
   const inProcess = await runSubledgerPhase({
     ...common,
@@ -112,6 +124,7 @@ try {
     stream,
     steady,
     burst,
+    drained,
     inProcess,
     peer,
     backfill,
