@@ -14,6 +14,7 @@ import {
   returnRefetches,
   settleRefetches,
 } from '../src/sync/refetch-queue.ts';
+import { failureReason } from '../src/sync/worker.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 
 let database: TestDatabase;
@@ -183,4 +184,35 @@ test('serving: a busy serial key is not waited for; a failing read backs off; th
     [busy.id, free.id].sort().map((id) => ({ id, source: 'fetch' })),
   );
   refetcher.release(true);
+});
+
+test('a batch whose write fails hands every lease back with the reason, so it is tried again', async () => {
+  const stripe = deps.stripeFor(false);
+  assert.ok(stripe);
+  const customer = await stripe.customers.create();
+  await ask(request(customer.id));
+  await database.pool.query(`
+    create function test_refuse_write() returns trigger language plpgsql as $$
+      begin raise exception 'the mirror refuses this write'; end $$;
+    create trigger test_refuse_write before insert or update on customers
+      for each row execute function test_refuse_write();`);
+  const refetcher = await liveRefetcher('refetcher-refused');
+  try {
+    const leased = await leaseRefetches(database.pool, 'refetcher-refused', { limit: 10 });
+    await assert.rejects(
+      serveRefetches(deps, 'refetcher-refused', leased),
+      (error) => failureReason(error) === 'the mirror refuses this write (P0001)',
+    );
+    assert.deepEqual(await queued(customer.id), [
+      {
+        object_id: customer.id,
+        leased_by: null,
+        attempts: 1,
+        last_error: 'the mirror refuses this write (P0001)',
+      },
+    ]);
+  } finally {
+    await database.pool.query('drop trigger test_refuse_write on customers');
+    refetcher.release(true);
+  }
 });

@@ -128,7 +128,7 @@ export async function settleRefetches(client: pg.ClientBase, rows: LeasedRefetch
  * earns, with the reason kept.
  */
 export async function returnRefetches(
-  client: pg.ClientBase,
+  client: pg.ClientBase | pg.Pool,
   refetcher: string,
   rows: LeasedRefetch[],
   failure?: { error: string; delaySeconds: (attempt: number) => number },

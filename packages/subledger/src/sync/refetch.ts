@@ -33,6 +33,8 @@ export type RefetchDependencies = {
 
 export type Served = { written: number; failures: unknown[] };
 
+type Failed = { row: LeasedRefetch; error: unknown };
+
 /**
  * Reads leased refetches from Stripe side by side, then writes them in one transaction under their
  * serial keys' locks, and settles or hands back each lease. A read taken after every event we knew of is
@@ -56,15 +58,37 @@ export async function serveRefetches(
     readableRows.map((row) => deps.limiter(() => readRow(deps, row))),
   );
   const reads: Read[] = [];
-  const failed: { row: LeasedRefetch; error: unknown }[] = [];
+  const failed: Failed[] = [];
   attempts.forEach((attempt, index) => {
     if (attempt.status === 'fulfilled') reads.push(attempt.value);
     else failed.push({ row: readableRows[index] as LeasedRefetch, error: attempt.reason });
   });
+  let written = 0;
+  try {
+    const unfetchable = leased.filter((row) => !readable(row));
+    written = await writeReads(deps, refetcher, { leased, reads, failed, unfetchable }, options);
+  } catch (error) {
+    // Leases are never taken again by the refetcher holding them: hand them back, to be retried.
+    await returnRefetches(deps.pool, refetcher, leased, {
+      error: failureReason(error),
+      delaySeconds: retryDelaySeconds,
+    });
+    throw error;
+  }
+  return { written, failures: failed.map((failure) => failure.error) };
+}
+
+/** Writes a batch's reads under their keys' locks, and settles or hands back every lease, at once. */
+async function writeReads(
+  deps: RefetchDependencies,
+  refetcher: string,
+  batch: { leased: LeasedRefetch[]; reads: Read[]; failed: Failed[]; unfetchable: LeasedRefetch[] },
+  options: { waitForKeys?: boolean },
+): Promise<number> {
+  const { leased, reads, failed, unfetchable } = batch;
   const writes = await writesOf(deps, reads);
   const fetched = reads.map((read, index) => ({ row: read.row, write: writes[index] as MirrorWrite }));
-  let written = 0;
-  await inTransaction(deps.pool, async (client) => {
+  return inTransaction(deps.pool, async (client) => {
     const keys = [...new Set(fetched.map((done) => done.row.serialKey))];
     const locked = options.waitForKeys ? await lockAll(client, keys) : await tryLockSerialKeys(client, keys);
     const writable = fetched.filter((done) => locked.has(done.row.serialKey));
@@ -78,11 +102,7 @@ export async function serveRefetches(
       writable.map((done) => done.row),
       'refetched',
     );
-    await settleRefetches(
-      client,
-      leased.filter((row) => !readable(row)),
-      'unfetchable',
-    );
+    await settleRefetches(client, unfetchable, 'unfetchable');
     for (const { row, error } of failed)
       await returnRefetches(client, refetcher, [row], {
         error: failureReason(error),
@@ -90,9 +110,8 @@ export async function serveRefetches(
       });
     // Whatever is still leased (a key that was busy, a request made while we read) is ready again.
     await returnRefetches(client, refetcher, leased);
-    written = writable.length;
+    return writable.length;
   });
-  return { written, failures: failed.map((failure) => failure.error) };
 }
 
 async function lockAll(client: pg.PoolClient, keys: string[]): Promise<Set<string>> {
