@@ -64,14 +64,15 @@ export async function freeRefetcherLock(session: pg.ClientBase, refetcher: strin
   await session.query('select pg_advisory_unlock(hashtextextended($1, 0))', [refetcherLock(refetcher)]);
 }
 
-const refetcherLock = (refetcher: string) => `subledger:refetcher:${refetcher}`;
+const REFETCHER_LOCK = 'subledger:refetcher:';
+const refetcherLock = (refetcher: string) => `${REFETCHER_LOCK}${refetcher}`;
 
 const LEASE = `
   with ready as (
     select object_type, object_id, stripe_account, livemode from sync_refetches
     where ($3::text is null or serial_key = $3)
       and case when leased_by is null then available_at <= now() or $3 is not null
-               else leased_by <> $2 and pg_try_advisory_xact_lock(hashtextextended('subledger:refetcher:' || leased_by, 0))
+               else leased_by <> $2 and pg_try_advisory_xact_lock(hashtextextended($4 || leased_by, 0))
           end
     order by available_at
     limit $1
@@ -93,7 +94,14 @@ export async function leaseRefetches(
   refetcher: string,
   options: { limit: number; serialKey?: string },
 ): Promise<LeasedRefetch[]> {
-  return (await pool.query<LeasedRefetch>(LEASE, [options.limit, refetcher, options.serialKey ?? null])).rows;
+  return (
+    await pool.query<LeasedRefetch>(LEASE, [
+      options.limit,
+      refetcher,
+      options.serialKey ?? null,
+      REFETCHER_LOCK,
+    ])
+  ).rows;
 }
 
 const keysOf = (rows: LeasedRefetch[]) => [
