@@ -3,7 +3,16 @@ import type pg from 'pg';
 // A deadlock or serialization failure against a concurrent transaction is rare and safe to retry.
 const RETRIABLE = new Set(['40P01', '40001']);
 
-/** Runs `work` in one transaction on a pooled client, retrying (up to 3 attempts) when Postgres asks to. */
+/**
+ * Begins a transaction whose statements reach rows by key only. A table that filled from empty within
+ * the last minute (a burst into the inbox, a first backfill) has no statistics until autovacuum analyzes
+ * it, and the planner then guesses that 0.5% of the inbox is pending: every claim sorted the whole
+ * backlog (measured while draining 20,000 events: 35 ms a claim instead of 9). For keyed work an index
+ * path is always right, so the scans that read a whole table are ruled out.
+ */
+export const BEGIN_KEYED = 'begin; set local enable_seqscan = off; set local enable_bitmapscan = off';
+
+/** Runs keyed `work` (see BEGIN_KEYED) in one transaction on a pooled client, retrying (up to 3 attempts) when Postgres asks to. */
 export async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
@@ -11,7 +20,7 @@ export async function inTransaction<T>(
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     try {
-      await client.query('begin');
+      await client.query(BEGIN_KEYED);
       const result = await work(client);
       await client.query('commit');
       return result;

@@ -1,6 +1,7 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import * as schema from '../store/schema/index.ts';
+import { BEGIN_KEYED } from '../store/transaction.ts';
 import { type ClaimedEvent, claimOne, claimReady, markFailed, markProcessed } from './claim.ts';
 import { handlingOf } from './handlers.ts';
 import { INBOX_CHANNEL } from './inbox.ts';
@@ -102,7 +103,7 @@ export class InboxWorker {
     const client = await this.#options.pool.connect();
     let claimed: ClaimedEvent[] = [];
     try {
-      await client.query('begin');
+      await client.query(BEGIN_KEYED);
       claimed = await claim(client);
       const outcomes = await this.#apply(client, claimed);
       await markProcessed(client, outcomes);
