@@ -72,8 +72,11 @@ const OPENING_EVENTS: ReadonlySet<string> = new Set([
   'entitlements.active_entitlement_summary.updated',
 ]);
 
+/** Whether this is the event of the object's creation, which comes before every other event about it. */
+export const createsObject = (type: string): boolean => type.endsWith('.created');
+
 /** Whether an object's history may start with this event, so a mirror row may begin from its payload. */
-export const opensRow = (type: string): boolean => type.endsWith('.created') || OPENING_EVENTS.has(type);
+export const opensRow = (type: string): boolean => createsObject(type) || OPENING_EVENTS.has(type);
 
 /** How an event is handled, or null when the mirror has no use for it (or it carries another object). */
 export function handlingOf(type: string, objectType: string | null): Handling | null {

@@ -1,10 +1,11 @@
-import { type Handling, opensRow } from './handlers.ts';
+import { createsObject, type Handling, opensRow } from './handlers.ts';
 
 /**
  * The ordering rule, pure: which event of a claimed batch may write each object, and which objects must
  * be read from Stripe instead. A payload is applied only when it is provably newer than the row:
- * Stripe's `created` is in whole seconds, so two events in one second cannot be ordered by it, and a
- * payload in another API version may be shaped differently. Both cases, deletes followed by updates and
+ * Stripe's `created` is in whole seconds, so two events in one second cannot be ordered by it (unless
+ * one is the object's creation, which comes first), and a payload in another API version may be shaped
+ * differently. Both cases, deletes followed by updates and
  * rows we have never seen whose history the batch does not hold from its start (the object's creation),
  * are settled by a fetch of the current object.
  */
@@ -49,7 +50,7 @@ export function planBatch(
 function decide(group: EventFacts[], row: RowVersion | undefined, apiVersion: string): Decision {
   const newest = Math.max(...group.map((event) => event.created));
   if (row && newest < row.lastEventCreated) return { action: 'none' };
-  const atNewest = group.filter((event) => event.created === newest);
+  const atNewest = latestOf(group.filter((event) => event.created === newest));
   const candidate = atNewest[0] as EventFacts;
   const refetch = (reason: RefetchReason): Decision => ({
     action: 'refetch',
@@ -68,6 +69,16 @@ function decide(group: EventFacts[], row: RowVersion | undefined, apiVersion: st
       : refetch('unknown_row');
   if (row.deleted && candidate.handling.action === 'upsert') return refetch('after_delete');
   return { action: 'apply', event: candidate };
+}
+
+/**
+ * The events of one second that may hold the object's newest state. Its creation event comes before
+ * every other event about it, so beside another event of that second it is not the newest; the other
+ * events of a second cannot be ordered.
+ */
+function latestOf(inOneSecond: EventFacts[]): EventFacts[] {
+  const after = inOneSecond.filter((event) => !createsObject(event.type));
+  return after.length > 0 ? after : inOneSecond;
 }
 
 function outcomeOf(event: EventFacts, decision: Decision): Outcome {
