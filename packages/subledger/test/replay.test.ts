@@ -141,6 +141,20 @@ test('an unknown event id is the coded result event_not_found, and a one-line CL
   assert.equal(result.stderr.trim(), 'subledger: event_not_found: no event evt_missing in the inbox');
 });
 
+test('an event the mirror cannot hold is kept and acknowledged, and fails alone with the reason', async () => {
+  // jsonb has no room for \u0000; the inbox keeps events as received.
+  const poisoned = await stack.stripe.customers.create({ name: 'nul\u0000byte' });
+  const neighbour = await stack.stripe.customers.create({ name: 'Neighbour' });
+  assert.equal(await deliver(), true, 'every delivery was acknowledged');
+  await drain();
+  const failed = await event(await eventOf(poisoned.id, 'customer.created'));
+  assert.equal(failed.status, 'pending', 'retried later, then dead-lettered');
+  assert.equal(failed.attempts, 1);
+  assert.match(String(failed.last_error), /unsupported Unicode escape sequence \(22P05\)/);
+  assert.equal(await customerRow(poisoned.id), undefined);
+  assert.equal((await customerRow(neighbour.id))?.name, 'Neighbour');
+});
+
 describe('the replay command line names exactly one selection', () => {
   const now = new Date('2025-01-31T12:00:00Z');
   const cases: [string, Parameters<typeof toReplaySelector>[0], unknown][] = [

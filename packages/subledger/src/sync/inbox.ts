@@ -15,7 +15,7 @@ export const INBOX_CHANNEL = 'subledger_inbox';
 const INSERT_EVENTS = `
   with incoming as (
     select * from unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[],
-                         $7::text[], $8::text[], $9::text[], $10::jsonb[])
+                         $7::text[], $8::text[], $9::text[], $10::json[])
       as t(id, type, api_version, livemode, stripe_account, created, object_type, object_id, serial_key, payload)
   ), inserted as (
     insert into stripe_events
@@ -61,7 +61,7 @@ export class Inbox {
     try {
       stored = await this.#insert(batch.map((waiting) => waiting.event));
     } catch (error) {
-      // An event Postgres cannot hold (a \u0000 or a lone surrogate in its JSON) must not fail the
+      // An event Postgres cannot hold (a \u0000 in an id, which a text column refuses) must not fail the
       // events that shared its commit: on a data error each is stored alone, and only it is refused.
       if (batch.length > 1 && isDataError(error)) for (const waiting of batch) await this.#commit([waiting]);
       else for (const waiting of batch) waiting.reject(error);

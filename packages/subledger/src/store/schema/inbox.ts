@@ -6,7 +6,7 @@ import {
   check,
   index,
   integer,
-  jsonb,
+  json,
   pgTable,
   primaryKey,
   text,
@@ -37,7 +37,11 @@ export const stripeEvents = pgTable(
     objectId: text('object_id'),
     /** Events sharing this key (a customer, or the object itself) are applied one at a time. */
     serialKey: text('serial_key').notNull(),
-    payload: jsonb('payload').notNull(),
+    /**
+     * The event as received. `json`, not `jsonb`: it is written once and read whole, and keeping the
+     * text spares every event a binary conversion in and out (claims of 500 events: 9 ms → 3.5 ms).
+     */
+    payload: json('payload').notNull(),
     status: text('status', { enum: INBOX_STATUSES }).notNull().default('pending'),
     /** How it was processed: applied, stale, superseded, refetch, refetched, ignored, replayed… */
     outcome: text('outcome'),
