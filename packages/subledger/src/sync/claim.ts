@@ -2,11 +2,13 @@ import type pg from 'pg';
 import type { InboxEvent } from './envelope.ts';
 
 /**
- * The SQL of claiming and settling inbox events, one statement each. Claiming takes the oldest ready
- * events with `FOR UPDATE SKIP LOCKED`, so concurrent workers never take the same event, then keeps
- * only the events whose serial key this transaction could lock: one customer's events are applied by one
- * transaction at a time, whichever process runs it. The locks end with the transaction, so a worker
- * that dies releases everything it held.
+ * The SQL of claiming and settling inbox events, one statement each. A claim looks at the oldest ready
+ * events, takes the serial keys among them that no other transaction holds, and locks the events of
+ * those keys only: one customer's events are applied by one transaction at a time, whichever process runs
+ * it, and in arrival order, since the events of a busy key stay free for whoever takes the key next.
+ * Locking rows first and keys second would leave a busy key's oldest events locked by a transaction
+ * that will not apply them, while the next claim applies that key's newer ones. The locks end with the
+ * transaction, so a worker that dies releases everything it held.
  */
 
 export type ClaimedEvent = InboxEvent & { receivedAt: Date };
@@ -15,25 +17,34 @@ const COLUMNS = `id, type, api_version as "apiVersion", livemode, stripe_account
   object_type as "objectType", object_id as "objectId", serial_key as "serialKey", payload, received_at as "receivedAt"`;
 
 const CLAIM_READY = `
-  with ready as (
-    select ${COLUMNS} from stripe_events
+  with ahead as (
+    select seq, serial_key from stripe_events
     where status = 'pending' and available_at <= now()
     order by seq
-    limit $1
-    for update skip locked
+    limit $2
   ), keys as (
-    select key from (select distinct "serialKey" as key from ready) k
+    select key from (select distinct serial_key as key from ahead) k
     where pg_try_advisory_xact_lock(hashtextextended(key, 0))
   )
-  select ready.* from ready join keys on keys.key = ready."serialKey"`;
+  select ${COLUMNS} from stripe_events
+  where seq in (select seq from ahead join keys on keys.key = ahead.serial_key) and status = 'pending'
+  order by seq
+  limit $1
+  for update skip locked`;
 
 const CLAIM_ONE = `
   select ${COLUMNS} from stripe_events
   where id = $1 and status = 'pending'
   for update skip locked`;
 
+/**
+ * How many batches' worth of ready events a claim looks at: the oldest are often another loop's batch in
+ * flight, whose keys are busy, and the claim must see past them.
+ */
+const CLAIM_LOOKAHEAD = 3;
+
 export async function claimReady(client: pg.PoolClient, limit: number): Promise<ClaimedEvent[]> {
-  return (await client.query<ClaimedEvent>(CLAIM_READY, [limit])).rows;
+  return (await client.query<ClaimedEvent>(CLAIM_READY, [limit, limit * CLAIM_LOOKAHEAD])).rows;
 }
 
 /** Claims one event, waiting for its serial key: used to retry the events of a failed batch one by one. */

@@ -63,7 +63,9 @@ export class WakeLoop {
       } catch (error) {
         this.#options.onError?.(error);
       }
-      if (found === 0 && this.#running) await this.#sleep(this.#options.idleMs ?? 500);
+      // A finished step released its keys, which a sibling that found nothing may have been blocked by.
+      if (found > 0) this.wakeUp();
+      else if (this.#running) await this.#sleep(this.#options.idleMs ?? 500);
     }
   }
 

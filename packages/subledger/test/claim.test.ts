@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type pg from 'pg';
+import { API_VERSION } from '../src/stripe/index.ts';
+import { claimReady, lockSerialKey } from '../src/sync/claim.ts';
+import { toInboxEvent } from '../src/sync/envelope.ts';
+import { Inbox } from '../src/sync/inbox.ts';
+import { connectionStringOf, WakeLoop } from '../src/sync/wake-loop.ts';
+import { type TestDatabase, testDatabase } from './support/database.ts';
+
+let database: TestDatabase;
+before(async () => {
+  database = await testDatabase();
+});
+after(() => database.drop());
+
+const customerEvent = (id: string, customer: string) =>
+  toInboxEvent({
+    id,
+    object: 'event',
+    type: 'customer.updated',
+    api_version: API_VERSION,
+    created: 1_700_000_000,
+    livemode: false,
+    data: { object: { id: customer, object: 'customer' } },
+  });
+
+/** Runs `work` in a transaction left open until the returned `end` is called (it rolls back). */
+async function openTransaction(work: (client: pg.PoolClient) => Promise<void> = async () => {}) {
+  const client = await database.pool.connect();
+  await client.query('begin');
+  await work(client);
+  let ended = false;
+  return {
+    client,
+    end: async () => {
+      if (ended) return;
+      ended = true;
+      await client.query('rollback');
+      client.release();
+    },
+  };
+}
+
+test('a claim leaves a busy key’s events free, so the next claim of that key starts from its oldest', async () => {
+  const inbox = new Inbox(database.pool);
+  for (const id of ['evt_busy_1', 'evt_free_1', 'evt_busy_2', 'evt_free_2', 'evt_busy_3'])
+    await inbox.store(customerEvent(id, id.includes('busy') ? 'cus_busy' : 'cus_free'));
+  await inbox.store(customerEvent('evt_probe', 'cus_busy'));
+  const busyKey = 'platform/cus_busy';
+
+  const holder = await openTransaction((client) => lockSerialKey(client, busyKey));
+  const first = await openTransaction();
+  const second = await openTransaction();
+  try {
+    const claimed = await claimReady(first.client, 100);
+    assert.deepEqual(
+      claimed.map((event) => event.id),
+      ['evt_free_1', 'evt_free_2'],
+      'only the free key’s events, in order',
+    );
+    await holder.end();
+    // The first claim is still open: it did not lock the busy key's events, so all of them come next.
+    const next = await claimReady(second.client, 100);
+    assert.deepEqual(
+      next.map((event) => event.id),
+      ['evt_busy_1', 'evt_busy_2', 'evt_busy_3', 'evt_probe'],
+    );
+  } finally {
+    for (const transaction of [holder, first, second]) await transaction.end().catch(() => {});
+  }
+});
+
+test('a loop that found nothing tries again as soon as a sibling finishes a step', async () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  let steps = 0;
+  let freed = false;
+  let longStepTaken = false;
+  let takenAfterMs: number | null = null;
+  const started = Date.now();
+  const taken = Promise.withResolvers<void>();
+  const loop = new WakeLoop({
+    connectionString: connectionStringOf(database.pool),
+    channel: 'subledger_test_wake',
+    loops: 2,
+    idleMs: 60_000,
+    step: async () => {
+      steps++;
+      if (steps === 1) {
+        // A batch that holds the keys of the next work; the other loop finds nothing meanwhile.
+        await sleep(200);
+        freed = true;
+        return 1;
+      }
+      if (!freed || takenAfterMs !== null) return 0;
+      if (!longStepTaken) {
+        // The same loop goes straight on to a long batch: the freed work is for its sibling.
+        longStepTaken = true;
+        await sleep(3_000);
+        return 1;
+      }
+      takenAfterMs = Date.now() - started;
+      taken.resolve();
+      return 1;
+    },
+  });
+  await loop.start();
+  await Promise.race([taken.promise, sleep(5_000)]);
+  await loop.stop();
+  assert.ok(takenAfterMs !== null && takenAfterMs < 1_500, `the freed work waited ${takenAfterMs} ms`);
+});
