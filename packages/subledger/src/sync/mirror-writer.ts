@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, or, type SQL, sql } from 'drizzle-orm';
+import { getTableColumns, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../store/database.ts';
 import { accountCustomers, subscriptionItems } from '../store/schema/mirror.ts';
@@ -122,19 +122,13 @@ async function linkAccounts(db: Executor, written: MirrorWrite[], context: Colum
   );
   const rows = [...byCustomer.values()];
   if (rows.length === 0) return;
-  await db
-    .delete(accountCustomers)
-    .where(
-      or(
-        ...rows.map((link) =>
-          and(
-            eq(accountCustomers.customerId, link.customerId),
-            eq(accountCustomers.stripeAccount, link.stripeAccount),
-            eq(accountCustomers.livemode, link.livemode),
-          ),
-        ),
-      ),
-    );
+  // One join on the customer's unique index: a condition per row, OR-ed, would read the whole table.
+  await db.execute(sql`
+    delete from ${accountCustomers} a
+    using unnest(${pgArray(rows.map((link) => link.customerId))}::text[],
+                 ${pgArray(rows.map((link) => link.stripeAccount))}::text[],
+                 ${pgArray(rows.map((link) => link.livemode))}::boolean[]) as c(id, account, livemode)
+    where a.customer_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode`);
   await db
     .insert(accountCustomers)
     .values(rows.map((link) => ({ ...link, linkedAt: new Date() })))
