@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { InboxEvent } from './envelope.ts';
+import type { InboxEvent, StripeEventPayload } from './envelope.ts';
 
 /**
  * The SQL of claiming and settling inbox events, one statement each. A claim looks at the oldest ready
@@ -11,10 +11,11 @@ import type { InboxEvent } from './envelope.ts';
  * transaction, so a worker that dies releases everything it held.
  */
 
-export type ClaimedEvent = InboxEvent & { receivedAt: Date };
+/** A claimed event without its payload: ordering needs only the columns, and most payloads are not applied. */
+export type ClaimedEvent = Omit<InboxEvent, 'payload'> & { receivedAt: Date };
 
 const COLUMNS = `id, type, api_version as "apiVersion", livemode, stripe_account as "stripeAccount", created,
-  object_type as "objectType", object_id as "objectId", serial_key as "serialKey", payload, received_at as "receivedAt"`;
+  object_type as "objectType", object_id as "objectId", serial_key as "serialKey", received_at as "receivedAt"`;
 
 const CLAIM_READY = `
   with ahead as (
@@ -67,6 +68,19 @@ export async function tryLockSerialKeys(client: pg.PoolClient, keys: string[]): 
     [keys],
   );
   return new Set(rows[0]?.locked ?? []);
+}
+
+/** The payloads of the events a batch applies, by event id. */
+export async function payloadsOf(
+  client: pg.PoolClient,
+  ids: string[],
+): Promise<Map<string, StripeEventPayload>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await client.query<{ id: string; payload: StripeEventPayload }>(
+    'select id, payload from stripe_events where id = any($1::text[])',
+    [ids],
+  );
+  return new Map(rows.map((row) => [row.id, row.payload]));
 }
 
 export async function markProcessed(client: pg.PoolClient, outcomes: Map<string, string>): Promise<void> {

@@ -2,7 +2,8 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import * as schema from '../store/schema/index.ts';
 import { BEGIN_KEYED } from '../store/transaction.ts';
-import { type ClaimedEvent, claimOne, claimReady, markFailed, markProcessed } from './claim.ts';
+import { type ClaimedEvent, claimOne, claimReady, markFailed, markProcessed, payloadsOf } from './claim.ts';
+import type { StripeEventPayload } from './envelope.ts';
 import { handlingOf } from './handlers.ts';
 import { INBOX_CHANNEL } from './inbox.ts';
 import type { ColumnContext } from './kinds.ts';
@@ -139,11 +140,15 @@ export class InboxWorker {
     if (facts.length === 0) return outcomes;
     const versions: Map<string, RowVersion> = await loadVersions(client, facts, byId);
     const plan = planBatch(facts, versions, this.#options.apiVersion);
+    const applied = [...plan.decisions.values()].flatMap((decision) =>
+      decision.action === 'apply' ? [decision.event.id] : [],
+    );
+    const payloads = await payloadsOf(client, applied);
     const writes: MirrorWrite[] = [];
     const refetches: RefetchRequest[] = [];
     const sampleOf = new Map(facts.map((fact) => [fact.objectKey, fact]));
     for (const [objectKey, decision] of plan.decisions) {
-      if (decision.action === 'apply') writes.push(writeOf(decision.event, byId));
+      if (decision.action === 'apply') writes.push(writeOf(decision.event, byId, payloads));
       if (decision.action !== 'refetch') continue;
       const sample = sampleOf.get(objectKey) as EventFacts;
       const event = byId.get(sample.id) as ClaimedEvent;
@@ -186,14 +191,19 @@ class BatchFailure extends Error {
   }
 }
 
-function writeOf(fact: EventFacts, byId: Map<string, ClaimedEvent>): MirrorWrite {
+function writeOf(
+  fact: EventFacts,
+  byId: Map<string, ClaimedEvent>,
+  payloads: Map<string, StripeEventPayload>,
+): MirrorWrite {
   const event = byId.get(fact.id) as ClaimedEvent;
+  const payload = payloads.get(fact.id) as StripeEventPayload;
   return {
     kind: fact.handling.kind,
     id: event.objectId as string,
     stripeAccount: event.stripeAccount,
     livemode: event.livemode,
-    object: event.payload.data.object,
+    object: payload.data.object,
     deleted: fact.handling.action === 'tombstone',
     version: event.created,
     eventId: event.id,
