@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type pg from 'pg';
-import { API_VERSION } from '../src/stripe/index.ts';
 import { claimReady, lockSerialKey } from '../src/sync/claim.ts';
-import { toInboxEvent } from '../src/sync/envelope.ts';
 import { Inbox } from '../src/sync/inbox.ts';
 import { connectionStringOf, WakeLoop } from '../src/sync/wake-loop.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
+import { inboxEventWith } from './support/inbox-events.ts';
 
 let database: TestDatabase;
 before(async () => {
@@ -15,15 +14,7 @@ before(async () => {
 after(() => database.drop());
 
 const customerEvent = (id: string, customer: string) =>
-  toInboxEvent({
-    id,
-    object: 'event',
-    type: 'customer.updated',
-    api_version: API_VERSION,
-    created: 1_700_000_000,
-    livemode: false,
-    data: { object: { id: customer, object: 'customer' } },
-  });
+  inboxEventWith(id, { data: { object: { id: customer, object: 'customer' } } });
 
 /** Runs `work` in a transaction left open until the returned `end` is called (it rolls back). */
 async function openTransaction(work: (client: pg.PoolClient) => Promise<void> = async () => {}) {

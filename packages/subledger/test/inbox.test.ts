@@ -2,27 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type pg from 'pg';
 import { API_VERSION } from '../src/stripe/index.ts';
-import { toInboxEvent } from '../src/sync/envelope.ts';
 import { Inbox, type StoreResult } from '../src/sync/inbox.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
+import { inboxEventWith } from './support/inbox-events.ts';
 
 let database: TestDatabase;
 before(async () => {
   database = await testDatabase();
 });
 after(() => database.drop());
-
-const eventWith = (id: string, overrides: Record<string, unknown> = {}) =>
-  toInboxEvent({
-    id,
-    object: 'event',
-    type: 'customer.updated',
-    api_version: API_VERSION,
-    created: 1_700_000_000,
-    livemode: false,
-    data: { object: { id: `cus_${id}`, object: 'customer' } },
-    ...overrides,
-  });
 
 const rowsWith = async (prefix: string) =>
   Number(
@@ -61,7 +49,7 @@ test('500 concurrent stores of 200 ids: 200 rows, each id stored once and duplic
   const deliveries = Array.from({ length: 500 }, (_, index) => ids[(index * 37) % 200] as string);
   const watched = watchedPool();
   const inbox = new Inbox(watched.pool);
-  const results = await Promise.all(deliveries.map((id) => inbox.store(eventWith(id))));
+  const results = await Promise.all(deliveries.map((id) => inbox.store(inboxEventWith(id))));
 
   assert.equal(await rowsWith('evt_burst_'), 200);
   for (const [id, answers] of tally(deliveries, results)) {
@@ -72,7 +60,7 @@ test('500 concurrent stores of 200 ids: 200 rows, each id stored once and duplic
   // The first store commits alone; the 499 that arrive meanwhile share the next commit.
   assert.equal(watched.inserts(), 2);
 
-  const again = await Promise.all(ids.slice(0, 50).map((id) => inbox.store(eventWith(id))));
+  const again = await Promise.all(ids.slice(0, 50).map((id) => inbox.store(inboxEventWith(id))));
   assert.ok(again.every((result) => result === 'duplicate'));
   assert.equal(await rowsWith('evt_burst_'), 200);
 });
@@ -81,14 +69,14 @@ test('batches are capped at maxBatch and still answer every waiter', async () =>
   const ids = Array.from({ length: 60 }, (_, index) => `evt_small_${index % 45}`);
   const watched = watchedPool();
   const inbox = new Inbox(watched.pool, { maxBatch: 7 });
-  const results = await Promise.all(ids.map((id) => inbox.store(eventWith(id))));
+  const results = await Promise.all(ids.map((id) => inbox.store(inboxEventWith(id))));
   assert.equal(results.filter((result) => result === 'stored').length, 45);
   assert.equal(await rowsWith('evt_small_'), 45);
   assert.equal(watched.inserts(), 1 + Math.ceil(59 / 7));
 });
 
 test('the stored row carries the event’s columns and payload', async () => {
-  const event = eventWith('evt_columns_1', { account: 'acct_1', livemode: true });
+  const event = inboxEventWith('evt_columns_1', { account: 'acct_1', livemode: true });
   assert.equal(await new Inbox(database.pool).store(event), 'stored');
   const row = (await database.pool.query('select * from stripe_events where id = $1', ['evt_columns_1']))
     .rows[0];
@@ -111,13 +99,13 @@ test('a failing insert rejects every waiter of its batch, and the next batch sti
   const watched = watchedPool((n) => {
     if (n !== 2) return undefined;
     // Events that arrive while the failing commit is in flight wait for the next one.
-    arrivals.push(inbox.store(eventWith('evt_after_1')), inbox.store(eventWith('evt_after_2')));
+    arrivals.push(inbox.store(inboxEventWith('evt_after_1')), inbox.store(inboxEventWith('evt_after_2')));
     return lost;
   });
   inbox = new Inbox(watched.pool);
-  const first = inbox.store(eventWith('evt_first_1'));
+  const first = inbox.store(inboxEventWith('evt_first_1'));
   const failing = ['evt_failing_1', 'evt_failing_2', 'evt_failing_1', 'evt_failing_3'].map((id) =>
-    inbox.store(eventWith(id)),
+    inbox.store(inboxEventWith(id)),
   );
   assert.equal(await first, 'stored');
   const settled = await Promise.allSettled(failing);
@@ -129,7 +117,7 @@ test('a failing insert rejects every waiter of its batch, and the next batch sti
 
   // The same events, delivered again by Stripe after the 503, are stored then.
   const retried = await Promise.all(
-    ['evt_failing_1', 'evt_failing_2'].map((id) => inbox.store(eventWith(id))),
+    ['evt_failing_1', 'evt_failing_2'].map((id) => inbox.store(inboxEventWith(id))),
   );
   assert.deepEqual(retried, ['stored', 'stored']);
 });
@@ -137,12 +125,12 @@ test('a failing insert rejects every waiter of its batch, and the next batch sti
 test('an event Postgres cannot hold fails alone, not the events that shared its commit', async () => {
   const inbox = new Inbox(database.pool);
   // Valid JSON and a valid event, but a text column has no room for \u0000.
-  const poison = eventWith('evt_poison_1', {
+  const poison = inboxEventWith('evt_poison_1', {
     data: { object: { id: 'cus_nul\u0000byte', object: 'customer' } },
   });
   const ids = ['evt_neighbour_1', 'evt_neighbour_2', 'evt_neighbour_1', 'evt_neighbour_3'];
-  const first = inbox.store(eventWith('evt_neighbour_0'));
-  const shared = [inbox.store(poison), ...ids.map((id) => inbox.store(eventWith(id)))];
+  const first = inbox.store(inboxEventWith('evt_neighbour_0'));
+  const shared = [inbox.store(poison), ...ids.map((id) => inbox.store(inboxEventWith(id)))];
   assert.equal(await first, 'stored');
   const [poisoned, ...neighbours] = await Promise.allSettled(shared);
   assert.equal(poisoned?.status, 'rejected');
