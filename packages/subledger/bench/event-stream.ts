@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
 import { signatureHeader } from 'stripe-emulator';
+import { seededRandom } from '../test/support/workload.ts';
 import type { Customer, Population } from './emulator.ts';
 
 /**
@@ -93,7 +94,8 @@ export const EVENTS_PER_CUSTOMER = LIFECYCLE.length;
 const REFERENCE = new URL('../../../../shared/stripe-reference/events/', import.meta.url);
 
 export function buildStream(population: Population, seed = 1): Stream {
-  const random = seeded(seed);
+  // The same seed gives the same stream, so runs compare.
+  const random = seededRandom(seed);
   const templates = new Map(LIFECYCLE.map((step) => [step.template, readTemplate(step.template)]));
   const timed: { ms: number; event: StreamEvent }[] = [];
   population.customers.forEach((customer, index) => {
@@ -252,16 +254,4 @@ function token(random: () => number, length: number): string {
   let text = '';
   for (let index = 0; index < length; index++) text += alphabet[Math.floor(random() * alphabet.length)];
   return text;
-}
-
-/** mulberry32: the same seed gives the same stream, so runs compare. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
