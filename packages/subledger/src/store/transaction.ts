@@ -12,7 +12,10 @@ const RETRIABLE = new Set(['40P01', '40001']);
  */
 export const BEGIN_KEYED = 'begin; set local enable_seqscan = off; set local enable_bitmapscan = off';
 
-/** Runs keyed `work` (see BEGIN_KEYED) in one transaction on a pooled client, retrying (up to 3 attempts) when Postgres asks to. */
+/**
+ * Runs keyed `work` (see BEGIN_KEYED) in one transaction on a pooled client, retrying (up to 3 attempts)
+ * when Postgres asks to.
+ */
 export async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,

@@ -5,9 +5,9 @@ import { createsObject, type Handling, opensRow } from './handlers.ts';
  * be read from Stripe instead. A payload is applied only when it is provably newer than the row:
  * Stripe's `created` is in whole seconds, so two events in one second cannot be ordered by it (unless
  * one is the object's creation, which comes first), and a payload in another API version may be shaped
- * differently. Both cases, deletes followed by updates and
- * rows we have never seen whose history the batch does not hold from its start (the object's creation),
- * are settled by a fetch of the current object.
+ * differently. Both cases, deletes followed by updates and rows we have never seen whose history the
+ * batch does not hold from its start (the object's creation), are settled by a fetch of the current
+ * object.
  */
 
 export type EventFacts = {
