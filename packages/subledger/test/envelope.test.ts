@@ -59,7 +59,7 @@ test('toInboxEvent keeps the ordering evidence and the whole payload', () => {
   assert.equal(event.created, 1_700_000_000);
   assert.equal(event.apiVersion, '2026-10-28.endive');
   assert.equal(event.livemode, true);
-  assert.deepEqual(event.payload, body);
+  assert.deepEqual(JSON.parse(event.json), body);
   assert.equal(toInboxEvent({ ...body, api_version: null }).apiVersion, null);
   const { api_version: _, ...withoutVersion } = body;
   assert.equal(toInboxEvent(withoutVersion).apiVersion, null);

@@ -96,6 +96,24 @@ test('a correctly signed event is stored, acknowledged and later applied once', 
   });
 });
 
+test('the inbox keeps each body as received, whitespace and key order included, when bodies share a commit', async () => {
+  const bodies = Array.from({ length: 8 }, (_, index) => {
+    const { id, ...rest } = anEvent();
+    const text = JSON.stringify({ ...rest, id, note: `"quoted" \\ ${index}` }, null, index % 3);
+    return { id, text };
+  });
+  const answers = await Promise.all(bodies.map(({ text }) => post(text, { 'stripe-signature': sign(text) })));
+  assert.deepEqual(new Set(answers.map((answer) => answer.status)), new Set([200]));
+  const { rows } = await stack.database.pool.query<{ id: string; payload: string }>(
+    'select id, payload::text as payload from stripe_events where id = any($1::text[])',
+    [bodies.map((body) => body.id)],
+  );
+  assert.deepEqual(
+    new Map(rows.map((row) => [row.id, row.payload])),
+    new Map(bodies.map((body) => [body.id, body.text])),
+  );
+});
+
 test('a bad signature is refused with signature_invalid and writes nothing', async () => {
   const payload = JSON.stringify(anEvent());
   const tampered = payload.replace('customer.created', 'customer.updated');

@@ -12,10 +12,15 @@ export type InboxEvent = {
   objectType: string | null;
   objectId: string | null;
   serialKey: string;
-  payload: StripeEventPayload;
+  /** The event as received, as JSON text: the inbox keeps it without parsing it again. */
+  json: string;
 };
 
-const eventSchema = z.looseObject({
+/**
+ * What is read of an event to store it. Unknown keys are left out of the parsed copy rather than copied
+ * (`z.object` strips them): the payload itself is kept as the text it came in.
+ */
+const eventSchema = z.object({
   id: z.string().regex(/^evt_\w+$/),
   object: z.literal('event'),
   type: z.string().min(1),
@@ -27,21 +32,30 @@ const eventSchema = z.looseObject({
     .string()
     .regex(/^acct_\w+$/)
     .nullish(),
-  data: z.looseObject({
-    object: z.looseObject({ id: z.string().optional(), object: z.string().optional() }),
+  data: z.object({
+    object: z.object({
+      id: z.string().optional(),
+      object: z.string().optional(),
+      customer: z.unknown().optional(),
+    }),
   }),
 });
 
-export type StripeEventPayload = z.infer<typeof eventSchema>;
 export type StripeObject = Record<string, unknown> & { id?: string; object?: string };
+
+/** A stored event's payload, as workers read it back. */
+export type StripeEventPayload = z.infer<typeof eventSchema> & { data: { object: StripeObject } };
 
 /** A body that parsed as JSON but is not a Stripe event: answered 400, never stored. */
 export class NotAnEventError extends Error {
   readonly code = 'invalid_event';
 }
 
-/** Reads the columns of an event; throws `NotAnEventError` for anything that is not one. */
-export function toInboxEvent(body: unknown): InboxEvent {
+/**
+ * Reads the columns of an event; throws `NotAnEventError` for anything that is not one. `json` is the
+ * text `body` was parsed from, when there is one.
+ */
+export function toInboxEvent(body: unknown, json?: string): InboxEvent {
   const parsed = eventSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -62,7 +76,7 @@ export function toInboxEvent(body: unknown): InboxEvent {
     objectType: object.object ?? null,
     objectId: objectIdOf(object),
     serialKey: `${stripeAccount}/${serialIdOf(object) ?? event.id}`,
-    payload: event,
+    json: json ?? JSON.stringify(body),
   };
 }
 

@@ -15,12 +15,14 @@ export const INBOX_CHANNEL = 'subledger_inbox';
 const INSERT_EVENTS = `
   with incoming as (
     select * from unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[],
-                         $7::text[], $8::text[], $9::text[], $10::json[])
-      as t(id, type, api_version, livemode, stripe_account, created, object_type, object_id, serial_key, payload)
+                         $7::text[], $8::text[], $9::text[]) with ordinality
+      as t(id, type, api_version, livemode, stripe_account, created, object_type, object_id, serial_key, n)
+    join json_array_elements($10::json) with ordinality as p(payload, n) using (n)
   ), inserted as (
     insert into stripe_events
       (id, type, api_version, livemode, stripe_account, created, object_type, object_id, serial_key, payload)
-    select * from incoming
+    select id, type, api_version, livemode, stripe_account, created, object_type, object_id, serial_key, payload
+    from incoming
     on conflict (id) do nothing
     returning id
   )
@@ -88,7 +90,9 @@ export class Inbox {
       column((event) => event.objectType),
       column((event) => event.objectId),
       column((event) => event.serialKey),
-      column((event) => JSON.stringify(event.payload)),
+      // One JSON array of the payloads as received: as an array parameter, every quote in them would be
+      // escaped, twice, on the way.
+      `[${column((event) => event.json).join(',')}]`,
     ]);
     return new Set(result.rows[0]?.ids ?? []);
   }

@@ -115,14 +115,15 @@ function signedWith(raw: Buffer, header: string, secret: string, tolerance: numb
 }
 
 function parseEvent(raw: Buffer): InboxEvent {
+  const text = raw.toString('utf8');
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     throw new Refusal(400, 'invalid_json', 'the body is not JSON');
   }
   try {
-    return toInboxEvent(body);
+    return toInboxEvent(body, text);
   } catch (error) {
     if (error instanceof NotAnEventError) throw new Refusal(400, error.code, error.message);
     throw error;
