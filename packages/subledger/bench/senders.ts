@@ -24,16 +24,16 @@ export type LoadResult = {
   serviceMs: Summary;
 };
 
-export async function sendAll(
-  deliveries: SignedDelivery[],
+export async function sendAll<Delivery = SignedDelivery>(
+  deliveries: Delivery[],
   pace: Pace,
-  deliver: (delivery: SignedDelivery) => Promise<Answer>,
+  deliver: (delivery: Delivery) => Promise<Answer>,
 ): Promise<LoadResult> {
   const latencies: number[] = [];
   const service: number[] = [];
   const statuses: Record<string, number> = {};
   let duplicates = 0;
-  const send = async (delivery: SignedDelivery, scheduled: number) => {
+  const send = async (delivery: Delivery, scheduled: number) => {
     const sentAt = performance.now();
     const answer = await deliver(delivery).catch(() => ({ status: 0, duplicate: false }));
     const answeredAt = performance.now();
@@ -56,10 +56,10 @@ export async function sendAll(
   };
 }
 
-type Send = (delivery: SignedDelivery, scheduled: number) => Promise<void>;
+type Send<Delivery> = (delivery: Delivery, scheduled: number) => Promise<void>;
 
 /** Sends delivery `i` at `start + i / perSecond`, whatever happened to the ones before it. */
-function openLoop(deliveries: SignedDelivery[], perSecond: number, send: Send): Promise<void> {
+function openLoop<Delivery>(deliveries: Delivery[], perSecond: number, send: Send<Delivery>): Promise<void> {
   const interval = 1000 / perSecond;
   const start = performance.now();
   const inFlight: Promise<void>[] = [];
@@ -68,7 +68,7 @@ function openLoop(deliveries: SignedDelivery[], perSecond: number, send: Send): 
     const tick = () => {
       const now = performance.now();
       for (; next < deliveries.length && start + next * interval <= now; next++)
-        inFlight.push(send(deliveries[next] as SignedDelivery, start + next * interval));
+        inFlight.push(send(deliveries[next] as Delivery, start + next * interval));
       if (next < deliveries.length)
         setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
       else void Promise.all(inFlight).then(() => resolve());
@@ -77,11 +77,15 @@ function openLoop(deliveries: SignedDelivery[], perSecond: number, send: Send): 
   });
 }
 
-async function closedLoops(deliveries: SignedDelivery[], lanes: number, send: Send): Promise<void> {
+async function closedLoops<Delivery>(
+  deliveries: Delivery[],
+  lanes: number,
+  send: Send<Delivery>,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
     for (let index = next++; index < deliveries.length; index = next++)
-      await send(deliveries[index] as SignedDelivery, performance.now());
+      await send(deliveries[index] as Delivery, performance.now());
   };
   await Promise.all(Array.from({ length: lanes }, lane));
 }
