@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type pg from 'pg';
+import { API_VERSION } from '../src/stripe/index.ts';
 import { claimReady, lockSerialKey } from '../src/sync/claim.ts';
 import { Inbox } from '../src/sync/inbox.ts';
 import { connectionStringOf, WakeLoop } from '../src/sync/wake-loop.ts';
+import { InboxWorker } from '../src/sync/worker.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { inboxEventWith } from './support/inbox-events.ts';
 
@@ -100,3 +102,62 @@ test('a loop that found nothing tries again as soon as a sibling finishes a step
   await loop.stop();
   assert.ok(takenAfterMs !== null && takenAfterMs < 1_500, `the freed work waited ${takenAfterMs} ms`);
 });
+
+test('after a step that was not full the loop lets work gather; after a full one it goes on at once', async () => {
+  const found = [10, 3, 0];
+  const startedAt: number[] = [];
+  const loop = new WakeLoop({
+    connectionString: connectionStringOf(database.pool),
+    channel: 'subledger_test_gather',
+    loops: 1,
+    idleMs: 60_000,
+    fullStep: 10,
+    gatherMs: 300,
+    step: async () => {
+      startedAt.push(performance.now());
+      return found.shift() ?? 0;
+    },
+  });
+  await loop.start();
+  while (startedAt.length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+  await loop.stop();
+  const [afterFull, afterPartial] = [1, 2].map(
+    (i) => (startedAt[i] as number) - (startedAt[i - 1] as number),
+  );
+  assert.ok((afterFull as number) < 100, `a full step was followed after ${afterFull} ms`);
+  assert.ok((afterPartial as number) >= 295, `a partial step was followed after ${afterPartial} ms`);
+});
+
+for (const gatherMs of [0, 400])
+  test(`events trickling in are applied in ${gatherMs ? 'one batch when gathered' : 'several batches without gathering'}`, async () => {
+    await database.pool.query('delete from stripe_events');
+    const batches: number[] = [];
+    const worker = new InboxWorker({
+      pool: database.pool,
+      apiVersion: API_VERSION,
+      context: { accountKeys: ['subledger_account_id'] },
+      batchSize: 100,
+      gatherMs,
+      onBatch: (report) => batches.push(report.claimed),
+    });
+    await worker.start();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the loops' first look, at start, found nothing
+    try {
+      const inbox = new Inbox(database.pool);
+      for (let i = 0; i < 6; i++) {
+        await inbox.store(inboxEventWith(`evt_trickle_${gatherMs}_${i}`));
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+      const deadline = Date.now() + 5_000;
+      while (batches.reduce((sum, n) => sum + n, 0) < 6 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      await worker.stop();
+    }
+    assert.equal(
+      batches.reduce((sum, n) => sum + n, 0),
+      6,
+    );
+    if (gatherMs) assert.deepEqual(batches, [6]);
+    else assert.ok(batches.length > 1, `one batch of ${batches[0]}`);
+  });

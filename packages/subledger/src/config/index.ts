@@ -48,6 +48,7 @@ const environmentSchema = z.object({
   SUBLEDGER_RECONCILE_MINUTES: wholeNumber(15),
   SUBLEDGER_STRIPE_RPS: positiveInt(20),
   SUBLEDGER_WORKER_BATCH: positiveInt(500),
+  SUBLEDGER_WORKER_GATHER_MS: wholeNumber(25),
 });
 
 export type Config = {
@@ -73,6 +74,8 @@ export type Config = {
   /** Stripe requests per second for backfill and reconcile; Stripe allows 25/s in test mode. */
   stripeRequestsPerSecond: number;
   workerBatchSize: number;
+  /** Milliseconds a worker lets events gather after a batch that was not full: fewer, larger batches. */
+  workerGatherMs: number;
 };
 
 /** Reads and validates the environment; throws `ConfigError` naming the first bad variable. */
@@ -98,5 +101,6 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     reconcileEveryMinutes: env.SUBLEDGER_RECONCILE_MINUTES,
     stripeRequestsPerSecond: env.SUBLEDGER_STRIPE_RPS,
     workerBatchSize: env.SUBLEDGER_WORKER_BATCH,
+    workerGatherMs: env.SUBLEDGER_WORKER_GATHER_MS,
   };
 }

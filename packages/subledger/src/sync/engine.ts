@@ -42,6 +42,7 @@ export function createSyncEngine(options: SyncEngineOptions) {
     apiVersion: API_VERSION,
     context,
     batchSize: config.workerBatchSize,
+    gatherMs: config.workerGatherMs,
     onBatch: (report: BatchReport) => {
       for (const outcome of report.outcomes.values()) metrics.eventsSettled.inc({ outcome });
       for (const ms of report.visibleAfterMs) metrics.visibleSeconds.observe(ms / 1000);

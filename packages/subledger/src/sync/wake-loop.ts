@@ -8,6 +8,13 @@ export type WakeLoopOptions = {
   step: () => Promise<number>;
   loops?: number;
   idleMs?: number;
+  /** What a step finds when more work is waiting than it can take: after it, the next step starts at once. */
+  fullStep?: number;
+  /**
+   * After a step that found less than `fullStep` (or nothing, once woken), wait this long before the
+   * next: a trickle of work then gathers into one step instead of a step each. 0: no wait.
+   */
+  gatherMs?: number;
   /** Runs on the listening session once it is connected (it lives as long as the loop). */
   onListening?: (session: pg.Client) => Promise<void>;
   onError?: (error: unknown) => void;
@@ -65,7 +72,9 @@ export class WakeLoop {
       }
       // A finished step released its keys, which a sibling that found nothing may have been blocked by.
       if (found > 0) this.wakeUp();
-      else if (this.#running) await this.#sleep(this.#options.idleMs ?? 500);
+      if (found >= (this.#options.fullStep ?? 1)) continue;
+      if (found === 0 && this.#running) await this.#sleep(this.#options.idleMs ?? 500);
+      if (this.#running && this.#options.gatherMs) await delay(this.#options.gatherMs);
     }
   }
 
@@ -84,6 +93,8 @@ export class WakeLoop {
     });
   }
 }
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The connection string a pool was built from: loops open their listening session with it. */
 export function connectionStringOf(pool: pg.Pool): string {

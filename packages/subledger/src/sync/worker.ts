@@ -25,6 +25,8 @@ export type WorkerOptions = {
   apiVersion: string;
   context: ColumnContext;
   batchSize: number;
+  /** How long a loop lets events gather after a batch that was not full (see `WakeLoop`). */
+  gatherMs?: number;
   /** Loops claiming batches side by side in this process. */
   concurrency?: number;
   pollIntervalMs?: number;
@@ -51,6 +53,8 @@ export class InboxWorker {
       channel: INBOX_CHANNEL,
       step: async () => (await this.processBatch()).claimed,
       loops: this.#options.concurrency ?? 2,
+      fullStep: this.#options.batchSize,
+      gatherMs: this.#options.gatherMs ?? 0,
       idleMs: this.#options.pollIntervalMs ?? 500,
       onError: (error) => this.#options.onError?.(error),
     });
