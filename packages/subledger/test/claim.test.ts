@@ -5,7 +5,7 @@ import { API_VERSION } from '../src/stripe/index.ts';
 import { claimReady, lockSerialKey } from '../src/sync/claim.ts';
 import { Inbox } from '../src/sync/inbox.ts';
 import { connectionStringOf, WakeLoop } from '../src/sync/wake-loop.ts';
-import { InboxWorker } from '../src/sync/worker.ts';
+import { InboxWorker, isBehind } from '../src/sync/worker.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { inboxEventWith } from './support/inbox-events.ts';
 
@@ -83,18 +83,18 @@ test('a loop that found nothing tries again as soon as a sibling finishes a step
         // A batch that holds the keys of the next work; the other loop finds nothing meanwhile.
         await sleep(200);
         freed = true;
-        return 1;
+        return { found: 1, behind: true };
       }
-      if (!freed || takenAfterMs !== null) return 0;
+      if (!freed || takenAfterMs !== null) return { found: 0, behind: false };
       if (!longStepTaken) {
         // The same loop goes straight on to a long batch: the freed work is for its sibling.
         longStepTaken = true;
         await sleep(3_000);
-        return 1;
+        return { found: 1, behind: true };
       }
       takenAfterMs = Date.now() - started;
       taken.resolve();
-      return 1;
+      return { found: 1, behind: true };
     },
   });
   await loop.start();
@@ -103,19 +103,21 @@ test('a loop that found nothing tries again as soon as a sibling finishes a step
   assert.ok(takenAfterMs !== null && takenAfterMs < 1_500, `the freed work waited ${takenAfterMs} ms`);
 });
 
-test('after a step that was not full the loop lets work gather; after a full one it goes on at once', async () => {
-  const found = [10, 3, 0];
+test('after a step that was behind the loop goes on at once; after one that was not, it lets work gather', async () => {
+  const outcomes = [
+    { found: 10, behind: true },
+    { found: 3, behind: false },
+  ];
   const startedAt: number[] = [];
   const loop = new WakeLoop({
     connectionString: connectionStringOf(database.pool),
     channel: 'subledger_test_gather',
     loops: 1,
     idleMs: 60_000,
-    fullStep: 10,
     gatherMs: 300,
     step: async () => {
       startedAt.push(performance.now());
-      return found.shift() ?? 0;
+      return outcomes.shift() ?? { found: 0, behind: false };
     },
   });
   await loop.start();
@@ -137,6 +139,7 @@ for (const gatherMs of [0, 400])
       apiVersion: API_VERSION,
       context: { accountKeys: ['subledger_account_id'] },
       batchSize: 100,
+      concurrency: 1,
       gatherMs,
       onBatch: (report) => batches.push(report.claimed),
     });
@@ -158,6 +161,52 @@ for (const gatherMs of [0, 400])
       batches.reduce((sum, n) => sum + n, 0),
       6,
     );
-    if (gatherMs) assert.deepEqual(batches, [6]);
+    // The first event is taken as soon as it is notified; the five that trickle in meanwhile wait together.
+    if (gatherMs) assert.deepEqual(batches, [1, 5]);
     else assert.ok(batches.length > 1, `one batch of ${batches[0]}`);
   });
+
+test('a backlog is worked off in full batches back to back, without gathering between them', async () => {
+  await database.pool.query('delete from stripe_events');
+  const inbox = new Inbox(database.pool);
+  await Promise.all(Array.from({ length: 25 }, (_, i) => inbox.store(inboxEventWith(`evt_backlog_${i}`))));
+  const batches: number[] = [];
+  const done = Promise.withResolvers<void>();
+  const worker = new InboxWorker({
+    pool: database.pool,
+    apiVersion: API_VERSION,
+    context: { accountKeys: ['subledger_account_id'] },
+    batchSize: 10,
+    concurrency: 1,
+    gatherMs: 2_000,
+    onBatch: (report) => {
+      batches.push(report.claimed);
+      if (batches.reduce((sum, n) => sum + n, 0) === 25) done.resolve();
+    },
+  });
+  const started = performance.now();
+  await worker.start();
+  await Promise.race([done.promise, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  const elapsed = performance.now() - started;
+  await worker.stop();
+  assert.deepEqual(batches, [10, 10, 5]);
+  assert.ok(elapsed < 1_500, `the backlog took ${Math.round(elapsed)} ms`);
+});
+
+// biome-ignore format: one case per line
+const BEHIND_CASES: [string, { claimed: number; oldestWaitMs: number }, boolean][] = [
+  ['nothing claimed', { claimed: 0, oldestWaitMs: 0 }, false],
+  ['a full batch', { claimed: 10, oldestWaitMs: 1 }, true],
+  ['a partial batch of fresh events', { claimed: 3, oldestWaitMs: 30 }, false],
+  ['a partial batch whose oldest waited four windows', { claimed: 3, oldestWaitMs: 100 }, false],
+  ['a partial batch whose oldest waited longer', { claimed: 3, oldestWaitMs: 101 }, true],
+];
+
+for (const [name, report, behind] of BEHIND_CASES)
+  test(`isBehind (batch 10, gather 25 ms): ${name} → ${behind}`, () => {
+    assert.equal(isBehind(report, 10, 25), behind);
+  });
+
+test('isBehind without gathering: any work found means look again at once', () => {
+  assert.equal(isBehind({ claimed: 1, oldestWaitMs: 0 }, 10, 0), true);
+});

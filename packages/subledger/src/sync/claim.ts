@@ -12,7 +12,7 @@ import type { InboxEvent, StripeEventPayload } from './envelope.ts';
  */
 
 /** A claimed event without its payload: ordering needs only the columns, and most payloads are not applied. */
-export type ClaimedEvent = Omit<InboxEvent, 'payload'> & { receivedAt: Date };
+export type ClaimedEvent = Omit<InboxEvent, 'json'> & { receivedAt: Date };
 
 const COLUMNS = `id, type, api_version as "apiVersion", livemode, stripe_account as "stripeAccount", created,
   object_type as "objectType", object_id as "objectId", serial_key as "serialKey", received_at as "receivedAt"`;

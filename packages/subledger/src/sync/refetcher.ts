@@ -29,7 +29,10 @@ export class Refetcher {
     this.#loop = new WakeLoop({
       connectionString: connectionStringOf(this.#options.pool),
       channel: REFETCH_CHANNEL,
-      step: () => this.step(),
+      step: async () => {
+        const found = await this.step();
+        return { found, behind: found > 0 };
+      },
       loops: this.#options.loops ?? 2,
       onListening: (session) => holdRefetcherLock(session, this.id),
       ...(this.#options.onError ? { onError: this.#options.onError } : {}),

@@ -4,21 +4,25 @@ export type WakeLoopOptions = {
   connectionString: string;
   /** Notifications on this channel wake an idle loop at once; without one it looks every `idleMs`. */
   channel: string;
-  /** Claims one unit of work and does it; returns how much it found (0: nothing ready). */
-  step: () => Promise<number>;
+  /** Claims one unit of work and does it. */
+  step: () => Promise<StepOutcome>;
   loops?: number;
   idleMs?: number;
-  /** What a step finds when more work is waiting than it can take: after it, the next step starts at once. */
-  fullStep?: number;
   /**
-   * After a step that found less than `fullStep` (or nothing, once woken), wait this long before the
-   * next: a trickle of work then gathers into one step instead of a step each. 0: no wait.
+   * After a step that found work but was not behind, wait this long before the next: a trickle of work
+   * then gathers into one step instead of a step each. 0: no wait.
    */
   gatherMs?: number;
   /** Runs on the listening session once it is connected (it lives as long as the loop). */
   onListening?: (session: pg.Client) => Promise<void>;
   onError?: (error: unknown) => void;
 };
+
+/**
+ * What a step found (0: nothing ready), and whether work is waiting behind it: then the next step starts
+ * at once, without gathering.
+ */
+export type StepOutcome = { found: number; behind: boolean };
 
 /**
  * Loops that run `step` back to back while there is work, and sleep until a notification or a timeout
@@ -64,17 +68,21 @@ export class WakeLoop {
 
   async #loop(): Promise<void> {
     while (this.#running) {
-      let found = 0;
+      let outcome: StepOutcome = { found: 0, behind: false };
       try {
-        found = await this.#options.step();
+        outcome = await this.#options.step();
       } catch (error) {
         this.#options.onError?.(error);
       }
+      const { found, behind } = outcome;
       // A finished step released its keys, which a sibling that found nothing may have been blocked by.
       if (found > 0) this.wakeUp();
-      if (found >= (this.#options.fullStep ?? 1)) continue;
-      if (found === 0 && this.#running) await this.#sleep(this.#options.idleMs ?? 500);
-      if (this.#running && this.#options.gatherMs) await delay(this.#options.gatherMs);
+      if (behind) continue;
+      // Woken from idle (a notification, or a sibling that released keys), a loop looks at once; only
+      // a step that kept up with a trickle waits for more of it.
+      if (found === 0) {
+        if (this.#running) await this.#sleep(this.#options.idleMs ?? 500);
+      } else if (this.#running && this.#options.gatherMs) await delay(this.#options.gatherMs);
     }
   }
 

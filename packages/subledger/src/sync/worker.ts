@@ -15,10 +15,15 @@ import { connectionStringOf, WakeLoop } from './wake-loop.ts';
 
 export type BatchReport = {
   claimed: number;
+  /** Milliseconds the oldest claimed event had waited when the batch was claimed. */
+  oldestWaitMs: number;
   outcomes: Map<string, string>;
   /** Milliseconds from receipt to commit, per event: webhook-to-visible latency. */
   visibleAfterMs: number[];
 };
+
+/** How many gather windows the oldest event of a batch may have waited before the loop counts as behind. */
+const BEHIND_AFTER_GATHERS = 4;
 
 export type WorkerOptions = {
   pool: pg.Pool;
@@ -51,9 +56,12 @@ export class InboxWorker {
     this.#loop = new WakeLoop({
       connectionString: connectionStringOf(this.#options.pool),
       channel: INBOX_CHANNEL,
-      step: async () => (await this.processBatch()).claimed,
+      step: async () => {
+        const report = await this.processBatch();
+        const { batchSize, gatherMs = 0 } = this.#options;
+        return { found: report.claimed, behind: isBehind(report, batchSize, gatherMs) };
+      },
       loops: this.#options.concurrency ?? 2,
-      fullStep: this.#options.batchSize,
       gatherMs: this.#options.gatherMs ?? 0,
       idleMs: this.#options.pollIntervalMs ?? 500,
       onError: (error) => this.#options.onError?.(error),
@@ -88,11 +96,12 @@ export class InboxWorker {
   }
 
   async #oneByOne(eventIds: string[]): Promise<BatchReport> {
-    const total: BatchReport = { claimed: 0, outcomes: new Map(), visibleAfterMs: [] };
+    const total: BatchReport = { claimed: 0, oldestWaitMs: 0, outcomes: new Map(), visibleAfterMs: [] };
     for (const id of eventIds) {
       try {
         const report = await this.#inTransaction((client) => claimOne(client, id));
         total.claimed += report.claimed;
+        total.oldestWaitMs = Math.max(total.oldestWaitMs, report.oldestWaitMs);
         for (const [event, outcome] of report.outcomes) total.outcomes.set(event, outcome);
         total.visibleAfterMs.push(...report.visibleAfterMs);
       } catch (error) {
@@ -110,12 +119,14 @@ export class InboxWorker {
     try {
       await client.query(BEGIN_KEYED);
       claimed = await claim(client);
+      const claimedAt = Date.now();
       const outcomes = await this.#apply(client, claimed);
       await markProcessed(client, outcomes);
       await client.query('commit');
       const now = Date.now();
       const report = {
         claimed: claimed.length,
+        oldestWaitMs: Math.max(0, ...claimed.map((event) => claimedAt - event.receivedAt.getTime())),
         outcomes,
         visibleAfterMs: claimed.map((event) => now - event.receivedAt.getTime()),
       };
@@ -171,6 +182,20 @@ export class InboxWorker {
     for (const [id, outcome] of plan.outcomes) outcomes.set(id, outcome);
     return outcomes;
   }
+}
+
+/**
+ * A full batch, or one whose oldest event had waited several gather windows, means events are waiting:
+ * the loop goes on at once. Gathering is for keeping up with a trickle, never for working off a backlog.
+ */
+export function isBehind(
+  report: Pick<BatchReport, 'claimed' | 'oldestWaitMs'>,
+  batchSize: number,
+  gatherMs: number,
+): boolean {
+  if (report.claimed === 0) return false;
+  if (gatherMs === 0) return true;
+  return report.claimed >= batchSize || report.oldestWaitMs > BEHIND_AFTER_GATHERS * gatherMs;
 }
 
 /**
