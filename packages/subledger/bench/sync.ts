@@ -65,17 +65,22 @@ try {
   const streamFile = path.join(dir, 'stream.json');
   await writeFile(streamFile, JSON.stringify(stream));
   const common = { emulator, stream, streamFile, secret: SECRET, dir, environment: subledgerEnvironment };
+  /** A phase's database, and the scratch one its server warms up on. */
+  const databases = async (name: string) => ({
+    warmupDatabaseUrl: await fresh(`warmup_${name}`),
+    databaseUrl: await fresh(`subledger_${name}`),
+  });
 
   step(`steady rate: ${RATE}/s for ${RATE_SECONDS} s`);
   const steady = await runSubledgerPhase({
     ...common,
-    databaseUrl: await fresh('subledger_rate'),
+    ...(await databases('rate')),
     load: { pace: { mode: 'rate', perSecond: RATE }, transport: 'http', from: 0, count: RATE * RATE_SECONDS },
   });
   step(`throughput: ${stream.deliveries.length} deliveries, ${CONNECTIONS} connections`);
   const burst = await runSubledgerPhase({
     ...common,
-    databaseUrl: await fresh('subledger_burst'),
+    ...(await databases('burst')),
     load: {
       pace: { mode: 'burst', lanes: CONNECTIONS },
       transport: 'http',
@@ -86,7 +91,7 @@ try {
   step(`processing: ${stream.deliveries.length} deliveries acknowledged, then the workers started`);
   const drained = await runSubledgerPhase({
     ...common,
-    databaseUrl: await fresh('subledger_drain'),
+    ...(await databases('drain')),
     load: {
       pace: { mode: 'burst', lanes: CONNECTIONS },
       transport: 'http',
@@ -98,7 +103,7 @@ try {
   step(`in-process: ${stream.deliveries.length} deliveries to the handler, ${PEER_IN_FLIGHT} in flight`);
   const inProcess = await runSubledgerPhase({
     ...common,
-    databaseUrl: await fresh('subledger_in_process'),
+    ...(await databases('in_process')),
     load: {
       pace: { mode: 'burst', lanes: PEER_IN_FLIGHT },
       transport: 'in-process',
