@@ -10,6 +10,7 @@ import {
   customerColumns,
   invoiceColumns,
   invoicePaymentColumns,
+  listsAllItems,
   paymentIntentColumns,
   priceColumns,
   productColumns,
@@ -157,4 +158,10 @@ test('customerAccountId reads subledger_account_id from customer metadata only',
   assert.equal(customerAccountId({ metadata: { subledger_account_id: 'acc_1' } }), 'acc_1');
   assert.equal(customerAccountId({ metadata: { orgId: 'org_1' } }), null);
   assert.equal(customerAccountId({ metadata: null }), null);
+});
+
+test('listsAllItems is false only for an embedded list that says it has more', () => {
+  assert.equal(listsAllItems({ items: { object: 'list', data: [], has_more: false } }), true);
+  assert.equal(listsAllItems({ items: { object: 'list', data: [{ id: 'si_1' }], has_more: true } }), false);
+  assert.equal(listsAllItems({ id: 'sub_1' }), true);
 });

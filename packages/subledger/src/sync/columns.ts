@@ -50,6 +50,11 @@ export function subscriptionItemsOf(subscription: StripeObject): StripeObject[] 
   return Array.isArray(data) ? (data as StripeObject[]) : [];
 }
 
+/** False when the embedded list is one page of more (`has_more`): the items are then read from Stripe. */
+export function listsAllItems(subscription: StripeObject): boolean {
+  return field(subscription, 'items', 'has_more') !== true;
+}
+
 export function subscriptionColumns(subscription: StripeObject): Row {
   const itemEnds = subscriptionItemsOf(subscription)
     .map((item) => integer(item.current_period_end))

@@ -1,9 +1,10 @@
 import pThrottle from 'p-throttle';
 import type Stripe from 'stripe';
 import { isMissing } from '../stripe/index.ts';
+import { listsAllItems } from './columns.ts';
 import { objectIdOf, type StripeObject } from './envelope.ts';
 import type { KindName } from './kinds.ts';
-import { type Fetched, type Place, requestOptions, retrieveObject } from './stripe-reads.ts';
+import { type Fetched, type Place, requestOptions, retrieveObject, withAllItems } from './stripe-reads.ts';
 
 /**
  * Runs a Stripe call when the shared budget allows. One limiter is passed to every reader of a job, so
@@ -106,7 +107,8 @@ async function plainPage(
   const response = await options.limiter(() =>
     list(stripe, pageParams(options, cursor), requestOptions(place)),
   );
-  const objects = wireShape(response.data) as StripeObject[];
+  const listed = wireShape(response.data) as StripeObject[];
+  const objects = kind === 'subscription' ? await withAllItemsOf(stripe, listed, place, options) : listed;
   return {
     kind,
     objects,
@@ -115,6 +117,19 @@ async function plainPage(
     cursor: lastIdOf(objects) ?? cursor,
     hasMore: response.has_more,
   };
+}
+
+/** Subscriptions of a page whose embedded items are one page of more, completed one by one. */
+function withAllItemsOf(stripe: Stripe, subscriptions: StripeObject[], place: Place, options: ListOptions) {
+  return Promise.all(
+    subscriptions.map((subscription) =>
+      listsAllItems(subscription)
+        ? subscription
+        : (options.limiter(async () =>
+            wireShape(await withAllItems(stripe, subscription, requestOptions(place))),
+          ) as Promise<StripeObject>),
+    ),
+  );
 }
 
 // Per-customer reads of one page run side by side, still inside the limiter's budget.

@@ -3,7 +3,7 @@ import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../store/database.ts';
 import { accountCustomers, subscriptionItems } from '../store/schema/mirror.ts';
 import { bulkUpsert } from './bulk-upsert.ts';
-import { customerAccountId, subscriptionItemColumns, subscriptionItemsOf } from './columns.ts';
+import { customerAccountId, listsAllItems, subscriptionItemColumns, subscriptionItemsOf } from './columns.ts';
 import { idOf, type StripeObject } from './envelope.ts';
 import { type ColumnContext, KINDS, type KindName } from './kinds.ts';
 
@@ -86,11 +86,13 @@ async function replaceSubscriptionItems(db: Executor, subscriptions: MirrorWrite
       ...subscriptionItemColumns(item, write.id),
     })),
   ) as (typeof subscriptionItems.$inferInsert)[];
+  // A list that is one page of more says nothing about the items it leaves out: none is removed for it.
+  const complete = subscriptions.filter((write) => write.deleted || listsAllItems(write.object));
   await db.execute(sql`
     delete from ${subscriptionItems} i
-    using unnest(${pgArray(subscriptions.map((write) => write.id))}::text[],
-                 ${pgArray(subscriptions.map((write) => write.stripeAccount))}::text[],
-                 ${pgArray(subscriptions.map((write) => write.livemode))}::boolean[]) as s(id, account, livemode)
+    using unnest(${pgArray(complete.map((write) => write.id))}::text[],
+                 ${pgArray(complete.map((write) => write.stripeAccount))}::text[],
+                 ${pgArray(complete.map((write) => write.livemode))}::boolean[]) as s(id, account, livemode)
     where i.subscription_id = s.id and i.stripe_account = s.account and i.livemode = s.livemode
       and i.id <> all(${pgArray(rows.map((row) => row.id))}::text[])`);
   await bulkUpsert(db, subscriptionItems, rows, { key: MIRROR_KEY });

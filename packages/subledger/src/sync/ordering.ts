@@ -22,7 +22,13 @@ export type EventFacts = {
 
 export type RowVersion = { lastEventId: string | null; lastEventCreated: number; deleted: boolean };
 
-export type RefetchReason = 'same_second' | 'api_version' | 'unknown_row' | 'after_delete';
+/** `incomplete_list`: the payload lists one page of a longer embedded list (a subscription's items). */
+export type RefetchReason =
+  | 'same_second'
+  | 'api_version'
+  | 'unknown_row'
+  | 'after_delete'
+  | 'incomplete_list';
 
 export type Outcome = 'applied' | 'stale' | 'superseded' | 'refetch';
 

@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { PLATFORM } from '../store/schema/mirror.ts';
 import { isMissing } from '../stripe/index.ts';
+import { listsAllItems } from './columns.ts';
 import type { StripeObject } from './envelope.ts';
 import type { KindName } from './kinds.ts';
 
@@ -25,7 +26,8 @@ const RETRIEVE: Record<KindName, Retrieve> = {
   customer: (stripe, id, options) => stripe.customers.retrieve(id, {}, options),
   product: (stripe, id, options) => stripe.products.retrieve(id, {}, options),
   price: (stripe, id, options) => stripe.prices.retrieve(id, {}, options),
-  subscription: (stripe, id, options) => stripe.subscriptions.retrieve(id, {}, options),
+  subscription: async (stripe, id, options) =>
+    withAllItems(stripe, (await stripe.subscriptions.retrieve(id, {}, options)) as never, options),
   invoice: (stripe, id, options) => stripe.invoices.retrieve(id, {}, options),
   invoice_payment: (stripe, id, options) => stripe.invoicePayments.retrieve(id, {}, options),
   'checkout.session': (stripe, id, options) => stripe.checkout.sessions.retrieve(id, {}, options),
@@ -67,6 +69,22 @@ async function activeEntitlementSummary(stripe: Stripe, customer: string, option
     entitlements: { object: 'list', data, has_more: false, url: `/v1/customer/${customer}/entitlements` },
     livemode: data[0]?.livemode ?? false,
   };
+}
+
+/**
+ * A subscription whose embedded items are one page of more, with every item: the list is read in full
+ * (Stripe allows at most 20 items; pages of 100) and the embedded list replaced.
+ */
+export async function withAllItems<T extends StripeObject>(
+  stripe: Stripe,
+  subscription: T,
+  options: Stripe.RequestOptions,
+): Promise<T> {
+  if (listsAllItems(subscription)) return subscription;
+  const params = { subscription: String(subscription.id), limit: 100 };
+  const data = await stripe.subscriptionItems.list(params, options).autoPagingToArray({ limit: 10_000 });
+  const items = subscription.items as Record<string, unknown>;
+  return { ...subscription, items: { ...items, data, has_more: false } };
 }
 
 function stripeTime(header: string | undefined): number | null {

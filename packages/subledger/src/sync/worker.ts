@@ -3,12 +3,20 @@ import type pg from 'pg';
 import * as schema from '../store/schema/index.ts';
 import { BEGIN_KEYED } from '../store/transaction.ts';
 import { type ClaimedEvent, claimOne, claimReady, markFailed, markProcessed, payloadsOf } from './claim.ts';
+import { listsAllItems } from './columns.ts';
 import type { StripeEventPayload } from './envelope.ts';
 import { handlingOf } from './handlers.ts';
 import { INBOX_CHANNEL } from './inbox.ts';
 import type { ColumnContext } from './kinds.ts';
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
-import { type EventFacts, MAX_ATTEMPTS, planBatch, type RowVersion, retryDelaySeconds } from './ordering.ts';
+import {
+  type EventFacts,
+  MAX_ATTEMPTS,
+  type Plan,
+  planBatch,
+  type RowVersion,
+  retryDelaySeconds,
+} from './ordering.ts';
 import { type RefetchRequest, requestRefetches } from './refetch-queue.ts';
 import { loadVersions, objectKeyOf } from './versions.ts';
 import { connectionStringOf, WakeLoop } from './wake-loop.ts';
@@ -159,6 +167,7 @@ export class InboxWorker {
       decision.action === 'apply' ? [decision.event.id] : [],
     );
     const payloads = await payloadsOf(client, applied);
+    refetchIncompleteLists(plan, payloads);
     const writes: MirrorWrite[] = [];
     const refetches: RefetchRequest[] = [];
     const sampleOf = new Map(facts.map((fact) => [fact.objectKey, fact]));
@@ -196,6 +205,26 @@ export function isBehind(
   if (report.claimed === 0) return false;
   if (gatherMs === 0) return true;
   return report.claimed >= batchSize || report.oldestWaitMs > BEHIND_AFTER_GATHERS * gatherMs;
+}
+
+/**
+ * A subscription payload that lists one page of its items cannot be applied as the whole object: its
+ * decision becomes a fetch, which reads every item.
+ */
+export function refetchIncompleteLists(plan: Plan, payloads: Map<string, StripeEventPayload>): void {
+  for (const [objectKey, decision] of plan.decisions) {
+    if (decision.action !== 'apply') continue;
+    const { event } = decision;
+    if (event.handling.kind !== 'subscription' || event.handling.action === 'tombstone') continue;
+    const object = payloads.get(event.id)?.data.object;
+    if (!object || listsAllItems(object)) continue;
+    plan.decisions.set(objectKey, {
+      action: 'refetch',
+      reason: 'incomplete_list',
+      knownCreated: event.created,
+    });
+    plan.outcomes.set(event.id, 'refetch');
+  }
 }
 
 /**
