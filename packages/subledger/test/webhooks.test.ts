@@ -368,3 +368,17 @@ test('while the database is unavailable nothing is acknowledged: 503 inbox_unava
     await unreachable.end();
   }
 });
+
+test('webhook answers carry a Request-Id: the caller’s when it is plain, a new one otherwise', async () => {
+  const payload = JSON.stringify(anEvent());
+  const send = (requestId?: string) =>
+    fetch(`${stack.url}/webhooks/stripe`, {
+      method: 'POST',
+      headers: { 'stripe-signature': sign(payload), ...(requestId ? { 'request-id': requestId } : {}) },
+      body: payload,
+    });
+  assert.equal((await send('req_given-1')).headers.get('request-id'), 'req_given-1');
+  const fresh = (await send('not plain!')).headers.get('request-id') ?? '';
+  assert.match(fresh, /^[0-9a-f-]{36}$/);
+  assert.notEqual((await send()).headers.get('request-id'), fresh);
+});

@@ -1,9 +1,14 @@
-import { Hono } from 'hono';
-import { requestId } from 'hono/request-id';
+import { type Context, Hono } from 'hono';
+import { type RequestIdVariables, requestId } from 'hono/request-id';
+
 import type { Database } from '../store/index.ts';
 import type { SyncEngine } from '../sync/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
 import { type AccountService, accountRoutes } from './accounts.ts';
+
+const REQUEST_ID_HEADER = 'Request-Id';
+
+type AppEnv = { Variables: RequestIdVariables };
 
 export type AppDependencies = {
   sync: SyncEngine;
@@ -14,11 +19,18 @@ export type AppDependencies = {
 };
 
 /** The HTTP surface: webhook endpoints, health, readiness and metrics. */
-export function createApp(deps: AppDependencies): Hono {
-  const app = new Hono();
-  app.use(requestId({ headerName: 'Request-Id' }));
-  app.post('/webhooks/stripe', (c) => deps.sync.handleWebhook(c.req.raw));
-  app.post('/webhooks/stripe/connect', (c) => deps.sync.handleConnectWebhook(c.req.raw));
+export function createApp(deps: AppDependencies): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(requestId({ headerName: REQUEST_ID_HEADER }));
+  // A Response made outside the app does not get the headers the middleware set on the context.
+  const withRequestId = (c: Context<AppEnv>, response: Response) => {
+    response.headers.set(REQUEST_ID_HEADER, c.get('requestId'));
+    return response;
+  };
+  app.post('/webhooks/stripe', async (c) => withRequestId(c, await deps.sync.handleWebhook(c.req.raw)));
+  app.post('/webhooks/stripe/connect', async (c) =>
+    withRequestId(c, await deps.sync.handleConnectWebhook(c.req.raw)),
+  );
   app.route('/v1/accounts', accountRoutes(deps.accounts));
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
