@@ -5,7 +5,7 @@ import { faultsOf, type RunningEmulator, startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
 import { createStripeClient } from '../src/stripe/index.ts';
 import { createLimiter } from '../src/sync/listing.ts';
-import { type RefetchDependencies, serveRefetches } from '../src/sync/refetch.ts';
+import { type RefetchDependencies, refetchNow, serveRefetches } from '../src/sync/refetch.ts';
 import {
   holdRefetcherLock,
   leaseRefetches,
@@ -215,4 +215,31 @@ test('a batch whose write fails hands every lease back with the reason, so it is
     await database.pool.query('drop trigger test_refuse_write on customers');
     refetcher.release(true);
   }
+});
+
+test('a direct read of a key waits for the read another live refetcher is doing of it', async () => {
+  await ask(request('cus_busy1', 'platform/cus_busy'));
+  const other = await liveRefetcher('refetcher-busy');
+  const leased = await leaseRefetches(database.pool, 'refetcher-busy', {
+    limit: 10,
+    serialKey: 'platform/cus_busy',
+  });
+  assert.deepEqual(ids(leased), ['cus_busy1']);
+  let otherSettledAt = 0;
+  const otherFinishes = (async () => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const client = await database.pool.connect();
+    await settleRefetches(client, leased, 'refetched');
+    client.release();
+    otherSettledAt = performance.now();
+  })();
+  await refetchNow(deps, 'platform/cus_busy');
+  const returnedAt = performance.now();
+  await otherFinishes;
+  other.release(true);
+  assert.ok(
+    otherSettledAt > 0 && returnedAt >= otherSettledAt,
+    'the direct read returned before the other read',
+  );
+  assert.deepEqual(await queued('cus_busy'), []);
 });

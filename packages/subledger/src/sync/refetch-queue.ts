@@ -104,6 +104,15 @@ export async function leaseRefetches(
   ).rows;
 }
 
+/** Whether any read of `serialKey` is still queued or in flight. */
+export async function hasRefetches(pool: pg.Pool, serialKey: string): Promise<boolean> {
+  const { rows } = await pool.query<{ queued: boolean }>(
+    'select exists (select 1 from sync_refetches where serial_key = $1) as queued',
+    [serialKey],
+  );
+  return rows[0]?.queued ?? false;
+}
+
 const keysOf = (rows: LeasedRefetch[]) => [
   rows.map((row) => row.objectType),
   rows.map((row) => row.objectId),

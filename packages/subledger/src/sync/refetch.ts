@@ -12,6 +12,7 @@ import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { retryDelaySeconds } from './ordering.ts';
 import {
   freeRefetcherLock,
+  hasRefetches,
   holdRefetcherLock,
   type LeasedRefetch,
   leaseRefetches,
@@ -119,9 +120,14 @@ async function lockAll(client: pg.PoolClient, keys: string[]): Promise<Set<strin
   return new Set(keys);
 }
 
+/** How long `refetchNow` waits for reads of its key that another refetcher is doing. */
+const OTHERS_READS_WAIT_MS = 10_000;
+
 /**
  * Reads a serial key's pending refetches now, waiting for the key (the background refetcher does the
- * same for every key). Throws the first failed read, after writing the others.
+ * same for every key). A read of the key that another live refetcher has leased is waited for (up to
+ * 10 s), so that on return the key has nothing left to read. Throws the first failed read, after
+ * writing the others.
  */
 export async function refetchNow(deps: RefetchDependencies, serialKey: string): Promise<number> {
   const refetcher = randomUUID();
@@ -129,10 +135,16 @@ export async function refetchNow(deps: RefetchDependencies, serialKey: string): 
   let healthy = true;
   try {
     await holdRefetcherLock(session, refetcher);
-    const leased = await leaseRefetches(deps.pool, refetcher, { limit: 1000, serialKey });
-    const served = await serveRefetches(deps, refetcher, leased, { waitForKeys: true });
-    if (served.failures.length > 0) throw served.failures[0];
-    return served.written;
+    const deadline = Date.now() + OTHERS_READS_WAIT_MS;
+    let written = 0;
+    for (;;) {
+      const leased = await leaseRefetches(deps.pool, refetcher, { limit: 1000, serialKey });
+      const served = await serveRefetches(deps, refetcher, leased, { waitForKeys: true });
+      if (served.failures.length > 0) throw served.failures[0];
+      written += served.written;
+      if (!(await hasRefetches(deps.pool, serialKey)) || Date.now() > deadline) return written;
+      if (leased.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   } finally {
     await freeRefetcherLock(session, refetcher).catch(() => {
       healthy = false;
