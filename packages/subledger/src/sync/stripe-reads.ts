@@ -26,8 +26,12 @@ const RETRIEVE: Record<KindName, Retrieve> = {
   customer: (stripe, id, options) => stripe.customers.retrieve(id, {}, options),
   product: (stripe, id, options) => stripe.products.retrieve(id, {}, options),
   price: (stripe, id, options) => stripe.prices.retrieve(id, {}, options),
-  subscription: async (stripe, id, options) =>
-    withAllItems(stripe, (await stripe.subscriptions.retrieve(id, {}, options)) as never, options),
+  subscription: async (stripe, id, options) => {
+    const subscription = await stripe.subscriptions.retrieve(id, {}, options);
+    const complete = await withAllItems(stripe, subscription as unknown as StripeObject, options);
+    // The read's Date header (Stripe's clock, the fetch's version) is not carried by a spread copy.
+    return Object.defineProperty(complete, 'lastResponse', { value: subscription.lastResponse });
+  },
   invoice: (stripe, id, options) => stripe.invoices.retrieve(id, {}, options),
   invoice_payment: (stripe, id, options) => stripe.invoicePayments.retrieve(id, {}, options),
   'checkout.session': (stripe, id, options) => stripe.checkout.sessions.retrieve(id, {}, options),
