@@ -74,7 +74,7 @@ export type Config = {
   /** Stripe requests per second for backfill and reconcile; Stripe allows 25/s in test mode. */
   stripeRequestsPerSecond: number;
   workerBatchSize: number;
-  /** Milliseconds a worker lets events gather after a batch that was not full: fewer, larger batches. */
+  /** Milliseconds a worker keeping up lets events gather before its next batch: fewer, larger batches. */
   workerGatherMs: number;
 };
 

@@ -1,6 +1,5 @@
 import { type Context, Hono } from 'hono';
 import { type RequestIdVariables, requestId } from 'hono/request-id';
-
 import type { Database } from '../store/index.ts';
 import type { SyncEngine } from '../sync/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';

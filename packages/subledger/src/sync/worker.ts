@@ -38,7 +38,7 @@ export type WorkerOptions = {
   apiVersion: string;
   context: ColumnContext;
   batchSize: number;
-  /** How long a loop lets events gather after a batch that was not full (see `WakeLoop`). */
+  /** How long a loop keeping up lets events gather before its next batch (see `isBehind`). */
   gatherMs?: number;
   /** Loops claiming batches side by side in this process. */
   concurrency?: number;
@@ -211,7 +211,7 @@ export function isBehind(
  * A subscription payload that lists one page of its items cannot be applied as the whole object: its
  * decision becomes a fetch, which reads every item.
  */
-export function refetchIncompleteLists(plan: Plan, payloads: Map<string, StripeEventPayload>): void {
+function refetchIncompleteLists(plan: Plan, payloads: Map<string, StripeEventPayload>): void {
   for (const [objectKey, decision] of plan.decisions) {
     if (decision.action !== 'apply') continue;
     const { event } = decision;
