@@ -26,12 +26,8 @@ const RETRIEVE: Record<KindName, Retrieve> = {
   customer: (stripe, id, options) => stripe.customers.retrieve(id, {}, options),
   product: (stripe, id, options) => stripe.products.retrieve(id, {}, options),
   price: (stripe, id, options) => stripe.prices.retrieve(id, {}, options),
-  subscription: async (stripe, id, options) => {
-    const subscription = await stripe.subscriptions.retrieve(id, {}, options);
-    const complete = await withAllItems(stripe, subscription as unknown as StripeObject, options);
-    // The read's Date header (Stripe's clock, the fetch's version) is not carried by a spread copy.
-    return Object.defineProperty(complete, 'lastResponse', { value: subscription.lastResponse });
-  },
+  subscription: async (stripe, id, options) =>
+    withAllItems(stripe, (await stripe.subscriptions.retrieve(id, {}, options)) as never, options),
   invoice: (stripe, id, options) => stripe.invoices.retrieve(id, {}, options),
   invoice_payment: (stripe, id, options) => stripe.invoicePayments.retrieve(id, {}, options),
   'checkout.session': (stripe, id, options) => stripe.checkout.sessions.retrieve(id, {}, options),
@@ -88,7 +84,10 @@ export async function withAllItems<T extends StripeObject>(
   const params = { subscription: String(subscription.id), limit: 100 };
   const data = await stripe.subscriptionItems.list(params, options).autoPagingToArray({ limit: 10_000 });
   const items = subscription.items as Record<string, unknown>;
-  return { ...subscription, items: { ...items, data, has_more: false } };
+  const complete = { ...subscription, items: { ...items, data, has_more: false } };
+  // The SDK's non-enumerable lastResponse (its Date header versions a fetch) does not survive a spread.
+  const { lastResponse } = subscription as { lastResponse?: unknown };
+  return Object.defineProperty(complete, 'lastResponse', { value: lastResponse });
 }
 
 function stripeTime(header: string | undefined): number | null {
