@@ -12,6 +12,11 @@ type Waiting = {
 /** The channel workers listen on; a notification only says "look", the inbox table is the truth. */
 export const INBOX_CHANNEL = 'subledger_inbox';
 
+/**
+ * Named, so that each connection parses and plans it once: planning it anew cost each acknowledgement
+ * about a third of a millisecond, on the request's path.
+ */
+const INSERT_EVENTS_STATEMENT = 'subledger_inbox_insert';
 const INSERT_EVENTS = `
   with incoming as (
     select * from unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[],
@@ -80,7 +85,7 @@ export class Inbox {
   async #insert(events: InboxEvent[]): Promise<Set<string>> {
     const unique = [...new Map(events.map((event) => [event.id, event])).values()];
     const column = <T>(read: (event: InboxEvent) => T) => unique.map(read);
-    const result = await this.#pool.query<{ ids: string[] }>(INSERT_EVENTS, [
+    const values = [
       column((event) => event.id),
       column((event) => event.type),
       column((event) => event.apiVersion),
@@ -93,7 +98,12 @@ export class Inbox {
       // One JSON array of the payloads as received: as an array parameter, every quote in them would be
       // escaped, twice, on the way.
       `[${column((event) => event.json).join(',')}]`,
-    ]);
+    ];
+    const result = await this.#pool.query<{ ids: string[] }>({
+      name: INSERT_EVENTS_STATEMENT,
+      text: INSERT_EVENTS,
+      values,
+    });
     return new Set(result.rows[0]?.ids ?? []);
   }
 }
