@@ -55,15 +55,30 @@ export function listsAllItems(subscription: StripeObject): boolean {
   return field(subscription, 'items', 'has_more') !== true;
 }
 
+/**
+ * The subscription's current period, in seconds: on its items since 2025-03-31 (the latest start and the
+ * earliest end among them, the next renewal), on the subscription itself before.
+ */
+export function subscriptionPeriodOf(subscription: StripeObject): {
+  start: number | null;
+  end: number | null;
+} {
+  const items = subscriptionItemsOf(subscription);
+  const onItems = (name: string) =>
+    items.map((item) => integer(item[name])).filter((value): value is number => value !== null);
+  const starts = onItems('current_period_start');
+  const ends = onItems('current_period_end');
+  return {
+    start: starts.length > 0 ? Math.max(...starts) : integer(subscription.current_period_start),
+    end: ends.length > 0 ? Math.min(...ends) : integer(subscription.current_period_end),
+  };
+}
+
 export function subscriptionColumns(subscription: StripeObject): Row {
-  const itemEnds = subscriptionItemsOf(subscription)
-    .map((item) => integer(item.current_period_end))
-    .filter((end): end is number => end !== null);
-  const periodEnd = itemEnds.length > 0 ? Math.min(...itemEnds) : integer(subscription.current_period_end);
   return {
     customerId: idOf(subscription.customer),
     status: text(subscription.status),
-    currentPeriodEndAt: secondsToDate(periodEnd),
+    currentPeriodEndAt: secondsToDate(subscriptionPeriodOf(subscription).end),
     cancelAtPeriodEnd: flag(subscription.cancel_at_period_end),
     trialEndAt: secondsToDate(subscription.trial_end),
   };

@@ -2,6 +2,7 @@ export { type AccountSyncResult, syncAccount } from './account-sync.ts';
 export { type AccountView, accountIdSchema, accountView, defaultPlace } from './account-view.ts';
 export { type BackfillOptions, type BackfillResult, backfill } from './backfill.ts';
 export { CATCH_UP_DAYS, type CatchUpOptions, type CatchUpResult, catchUp } from './catch-up.ts';
+export { subscriptionPeriodOf } from './columns.ts';
 export { type DriftItem, type DriftProblem, driftOf } from './drift.ts';
 export { createSyncEngine, type SyncEngine, type SyncEngineOptions } from './engine.ts';
 export { type InboxEvent, NotAnEventError, toInboxEvent } from './envelope.ts';

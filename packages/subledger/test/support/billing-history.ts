@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { customerWithCard } from '../../src/cli/demo-accounts.ts';
 
 export type BillingHistory = {
   customers: string[];
@@ -73,15 +74,5 @@ export async function createBillingHistory(
 }
 
 /** A customer with a default card, mapped to an app account through its metadata. */
-export async function payingCustomer(stripe: Stripe, accountId: string): Promise<string> {
-  const customer = await stripe.customers.create({
-    email: `${accountId}@example.com`,
-    payment_method: 'pm_card_visa',
-    metadata: { subledger_account_id: accountId },
-  });
-  const [card] = (await stripe.paymentMethods.list({ customer: customer.id })).data;
-  await stripe.customers.update(customer.id, {
-    invoice_settings: { default_payment_method: card?.id ?? '' },
-  });
-  return customer.id;
-}
+export const payingCustomer = (stripe: Stripe, accountId: string): Promise<string> =>
+  customerWithCard(stripe, accountId, 'pm_card_visa');
