@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { backfillCommand } from './backfill.ts';
+import { catalogCommand } from './catalog.ts';
 import { emulatorCommand } from './emulator.ts';
 import { inspectCommand } from './inspect.ts';
 import { migrateCommand } from './migrate.ts';
@@ -21,6 +22,7 @@ program.addCommand(replayCommand());
 program.addCommand(inspectCommand());
 program.addCommand(backfillCommand());
 program.addCommand(reconcileCommand());
+program.addCommand(catalogCommand());
 
 try {
   await program.parseAsync(process.argv);

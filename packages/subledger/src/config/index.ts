@@ -49,6 +49,13 @@ const environmentSchema = z.object({
   SUBLEDGER_STRIPE_RPS: positiveInt(20),
   SUBLEDGER_WORKER_BATCH: positiveInt(500),
   SUBLEDGER_WORKER_GATHER_MS: wholeNumber(25),
+  SUBLEDGER_CATALOG: z
+    .string()
+    .regex(
+      /\.(ts|mts|js|mjs)$/,
+      'must be the path of a .ts or .js module whose default export is the catalog',
+    )
+    .optional(),
 });
 
 export type Config = {
@@ -76,6 +83,8 @@ export type Config = {
   workerBatchSize: number;
   /** Milliseconds a worker keeping up lets events gather before its next batch: fewer, larger batches. */
   workerGatherMs: number;
+  /** The module whose default export is the app's catalog (`defineCatalog`); absent: the demo catalog. */
+  catalogModule: string | undefined;
 };
 
 /** Reads and validates the environment; throws `ConfigError` naming the first bad variable. */
@@ -102,5 +111,6 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     stripeRequestsPerSecond: env.SUBLEDGER_STRIPE_RPS,
     workerBatchSize: env.SUBLEDGER_WORKER_BATCH,
     workerGatherMs: env.SUBLEDGER_WORKER_GATHER_MS,
+    catalogModule: env.SUBLEDGER_CATALOG,
   };
 }

@@ -1,0 +1,97 @@
+import { Command } from 'commander';
+import type Stripe from 'stripe';
+import {
+  type Catalog,
+  type Change,
+  describeChange,
+  diffCatalog,
+  loadCatalog,
+  pushCatalog,
+  summarizeChanges,
+} from '../catalog/index.ts';
+import { type Config, loadConfig } from '../config/index.ts';
+import { createStripeClient } from '../stripe/index.ts';
+import { DRIFT_EXIT_CODE } from './reconcile.ts';
+
+type CatalogFlags = { catalog?: string };
+
+/** `subledger catalog push|diff`: the plan catalog in code is the source of truth; Stripe follows it. */
+export function catalogCommand(): Command {
+  return new Command('catalog')
+    .description('Push the plan catalog declared in code to Stripe (products, prices, entitlement features)')
+    .addCommand(pushCommand())
+    .addCommand(diffCommand());
+}
+
+function pushCommand(): Command {
+  return withCatalogOption(new Command('push'))
+    .description(
+      'Create or update the Stripe products, prices and entitlement features of the catalog (needs ' +
+        'STRIPE_SECRET_KEY). Idempotent: a second push writes nothing.',
+    )
+    .option('--dry-run', 'print the changes a push would make, and write nothing')
+    .action(async (flags: CatalogFlags & { dryRun?: boolean }) => {
+      const { catalog, stripe } = await open(flags, 'catalog push');
+      const dryRun = flags.dryRun === true;
+      const changes = await pushCatalog(stripe, catalog, {
+        dryRun,
+        onApplied: (change) => console.log(describeChange(change)),
+      });
+      if (dryRun) for (const change of changes) console.log(describeChange(change));
+      console.log(
+        changes.length === 0
+          ? 'catalog push: Stripe already holds the catalog'
+          : dryRun
+            ? `catalog push --dry-run: ${summarizeChanges(changes)}; nothing written`
+            : `catalog push: applied ${summarizeChanges(changes)}`,
+      );
+    });
+}
+
+function diffCommand(): Command {
+  return withCatalogOption(new Command('diff'))
+    .description(
+      'Report where Stripe differs from the catalog, e.g. prices edited in the dashboard (needs ' +
+        `STRIPE_SECRET_KEY). Exits 0 when Stripe holds the catalog, ${DRIFT_EXIT_CODE} when it differs.`,
+    )
+    .action(async (flags: CatalogFlags) => {
+      const { catalog, stripe } = await open(flags, 'catalog diff');
+      const changes = await diffCatalog(stripe, catalog);
+      for (const change of changes) console.log(describeChange(change));
+      console.log(
+        changes.length === 0
+          ? 'catalog diff: Stripe holds the catalog'
+          : `catalog diff: ${summarizeChanges(changes)}`,
+      );
+      if (changes.length > 0) throw new CatalogDrift(changes);
+    });
+}
+
+function withCatalogOption(command: Command): Command {
+  return command.option(
+    '--catalog <module>',
+    'a .ts or .js module whose default export is the catalog (default: SUBLEDGER_CATALOG, else the demo catalog)',
+  );
+}
+
+async function open(flags: CatalogFlags, job: string): Promise<{ catalog: Catalog; stripe: Stripe }> {
+  const config = loadConfig();
+  const catalog = await loadCatalog(flags.catalog ?? config.catalogModule);
+  return { catalog, stripe: stripeFor(config, job) };
+}
+
+function stripeFor(config: Config, job: string): Stripe {
+  if (!config.stripeSecretKey)
+    throw new Error(`STRIPE_SECRET_KEY is required for ${job} (and STRIPE_API_BASE for the emulator)`);
+  return createStripeClient({ secretKey: config.stripeSecretKey, apiBase: config.stripeApiBase });
+}
+
+/** Ends `catalog diff` with exit code 2 through main's error handler, as `reconcile` does with drift. */
+class CatalogDrift extends Error {
+  readonly exitCode = DRIFT_EXIT_CODE;
+  constructor(changes: Change[]) {
+    super(
+      `Stripe differs from the catalog in ${changes.length} place${changes.length === 1 ? '' : 's'}; run \`subledger catalog push\``,
+    );
+  }
+}
