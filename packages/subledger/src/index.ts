@@ -1,3 +1,12 @@
+export {
+  type Access,
+  type AccessPolicy,
+  type AccessState,
+  accessOf,
+  type CheckResult,
+  checkFeature,
+} from './access/index.ts';
+export { type Catalog, CatalogError, defineCatalog } from './catalog/index.ts';
 export { type Config, ConfigError, loadConfig } from './config/index.ts';
 export { connect, type Database, migrate, openDatabase, startEmbeddedPostgres } from './store/index.ts';
 export { createStripeClient } from './stripe/index.ts';

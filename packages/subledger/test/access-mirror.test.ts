@@ -12,7 +12,7 @@ let price: string;
 
 before(async () => {
   stack = await startStack();
-  const product = await stack.stripe.products.create({ name: 'Team' });
+  const product = await stack.stripe.products.create({ name: 'Team', metadata: { subledger_plan: 'team' } });
   price = (
     await stack.stripe.prices.create({
       product: product.id,
@@ -48,10 +48,10 @@ test('access from the mirror: each demo account, synced by webhooks, is in its s
   }
 });
 
-test('access from the mirror: prices are named by id and lookup_key', async () => {
+test("access from the mirror: prices are named by id, lookup_key and their product's plan", async () => {
   const facts = await readAccountFacts(stack.database, ['demo_active'], place);
   assert.deepEqual(facts.get('demo_active')?.subscriptions[0]?.prices, [
-    { id: price, lookupKey: 'team_monthly' },
+    { id: price, lookupKey: 'team_monthly', productPlan: 'team' },
   ]);
 });
 

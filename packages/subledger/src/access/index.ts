@@ -1,5 +1,7 @@
+export { type CheckCode, type CheckRequest, type CheckResult, checkFeature, planOf } from './check.ts';
 export { SubscriptionShapeError, subscriptionFactsOf } from './facts.ts';
 export { type AccountFacts, type PriceRef, readAccountFacts } from './mirror-reads.ts';
+export { periodWindow } from './periods.ts';
 export {
   ACCESS_STATES,
   type Access,

@@ -1,10 +1,14 @@
+import { PLAN_METADATA_KEY } from '../catalog/index.ts';
 import type { Database } from '../store/index.ts';
 import type { Place } from '../sync/index.ts';
 import { subscriptionFactsOf } from './facts.ts';
 import type { SubscriptionFacts } from './state.ts';
 
-/** A subscription's price, by id and by `lookup_key` (how a catalog names it). */
-export type PriceRef = { id: string | null; lookupKey: string | null };
+/**
+ * A subscription's price: its id, its `lookup_key` (how a catalog names it) and the plan its product
+ * names in metadata (`subledger_plan`), which still names it after the catalog replaced the price.
+ */
+export type PriceRef = { id: string | null; lookupKey: string | null; productPlan: string | null };
 
 /** What the mirror holds about an account that decides its access: everything a check needs. */
 export type AccountFacts = {
@@ -33,8 +37,13 @@ const ACCOUNT_FACTS = `
       select json_agg(json_build_object(
         'subscription', s.data,
         'prices', (
-          select coalesce(json_agg(json_build_object('id', i.price_id, 'lookupKey', i.data->'price'->>'lookup_key')
-                                   order by i.id), '[]')
+          select coalesce(json_agg(json_build_object(
+                   'id', i.price_id,
+                   'lookupKey', i.data->'price'->>'lookup_key',
+                   'productPlan', (select p.data->'metadata'->>'${PLAN_METADATA_KEY}' from products p
+                                   where p.id = i.data->'price'->>'product' and p.stripe_account = i.stripe_account
+                                     and p.livemode = i.livemode and not p.deleted)
+                 ) order by i.id), '[]')
           from subscription_items i
           where i.subscription_id = s.id and i.stripe_account = s.stripe_account and i.livemode = s.livemode
             and not i.deleted),

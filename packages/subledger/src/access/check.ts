@@ -1,0 +1,122 @@
+import { type Catalog, type PlanFeature, planById, planFeature, planOfPrice } from '../catalog/index.ts';
+import type { AccountFacts } from './mirror-reads.ts';
+import { periodWindow } from './periods.ts';
+import {
+  type Access,
+  type AccessPolicy,
+  type AccessState,
+  accessOf,
+  DEFAULT_ACCESS_POLICY,
+} from './state.ts';
+
+/** Why a check answered as it did; every refusal has its own code. */
+export type CheckCode =
+  | 'allowed'
+  | 'feature_unknown'
+  | 'subscription_required'
+  | 'subscription_incomplete'
+  | 'payment_required'
+  | 'subscription_paused'
+  | 'feature_not_in_plan'
+  | 'limit_reached';
+
+export type CheckResult = {
+  allowed: boolean;
+  code: CheckCode;
+  state: AccessState;
+  plan: string | null;
+  /** The plan's limit (metered) or grant (credits) per period; null when there is none to count. */
+  limit: number | null;
+  used: number | null;
+  remaining: number | null;
+  /** When the usage window ends and `used` starts again from 0. */
+  resetsAt: number | null;
+};
+
+export type CheckRequest = {
+  featureId: string;
+  /** How many uses this request would add (metered features); default 1. */
+  quantity?: number;
+  /** Uses already counted in the current window, for a metered feature. */
+  used?: number;
+};
+
+/** Refusals that come from the account's state, before any feature is looked at. */
+const STATE_REFUSALS: Partial<Record<AccessState, CheckCode>> = {
+  none: 'subscription_required',
+  expired: 'subscription_required',
+  incomplete: 'subscription_incomplete',
+  restricted: 'payment_required',
+  paused: 'subscription_paused',
+};
+
+/**
+ * The plan an account is on: the catalog plan of a price of the subscription that decides its state, by
+ * the price's lookup key, else by its product's plan metadata (a price the catalog has since replaced).
+ */
+export function planOf(catalog: Catalog, facts: AccountFacts | null, access: Access): string | null {
+  const prices = facts?.subscriptions.find((entry) => entry.facts.id === access.subscriptionId)?.prices ?? [];
+  for (const price of prices) {
+    const plan = price.lookupKey ? planOfPrice(catalog, price.lookupKey) : null;
+    if (plan) return plan;
+  }
+  const product = prices.find((price) => price.productPlan && planById(catalog, price.productPlan));
+  return product?.productPlan ?? null;
+}
+
+/**
+ * Whether an account may use a feature now (pure). A feature is the catalog's, or an entitlement feature
+ * Stripe lists as active for the customer (a boolean grant, honoured even when the catalog's plan does
+ * not name it). `facts` null: the account has no customer.
+ */
+export function checkFeature(
+  catalog: Catalog,
+  facts: AccountFacts | null,
+  request: CheckRequest,
+  now: number,
+  policy: AccessPolicy = DEFAULT_ACCESS_POLICY,
+): CheckResult {
+  const access = accessOf(facts?.subscriptions.map((entry) => entry.facts) ?? [], now, policy);
+  const plan = planOf(catalog, facts, access);
+  const answer = (code: CheckCode, counts: Partial<CheckResult> = {}): CheckResult => ({
+    allowed: code === 'allowed',
+    code,
+    state: access.state,
+    plan,
+    limit: null,
+    used: null,
+    remaining: null,
+    resetsAt: null,
+    ...counts,
+  });
+  const inStripe = facts?.stripeEntitlements.includes(request.featureId) ?? false;
+  if (!Object.hasOwn(catalog.features, request.featureId) && !inStripe) return answer('feature_unknown');
+  const refusal = STATE_REFUSALS[access.state];
+  if (refusal) return answer(refusal);
+  const granted = plan ? planFeature(catalog, plan, request.featureId) : null;
+  if (!granted) return answer(inStripe ? 'allowed' : 'feature_not_in_plan');
+  return answerFor(granted, request, periodAnchor(facts, access), now, answer);
+}
+
+function answerFor(
+  feature: PlanFeature,
+  request: CheckRequest,
+  anchor: number,
+  now: number,
+  answer: (code: CheckCode, counts?: Partial<CheckResult>) => CheckResult,
+): CheckResult {
+  if (feature.type === 'boolean') return answer('allowed');
+  const resetsAt = periodWindow(anchor, feature.period, now).end;
+  if (feature.type === 'credits') return answer('allowed', { limit: feature.grant, resetsAt });
+  if (feature.limit === 'unlimited') return answer('allowed', { resetsAt });
+  const used = request.used ?? 0;
+  const quantity = request.quantity ?? 1;
+  const counts = { limit: feature.limit, used, remaining: Math.max(0, feature.limit - used), resetsAt };
+  return answer(used + quantity <= feature.limit ? 'allowed' : 'limit_reached', counts);
+}
+
+/** Usage windows run from the deciding subscription's current period start, as its billing does. */
+function periodAnchor(facts: AccountFacts | null, access: Access): number {
+  const deciding = facts?.subscriptions.find((entry) => entry.facts.id === access.subscriptionId)?.facts;
+  return deciding?.currentPeriodStart ?? deciding?.created ?? 0;
+}
