@@ -1,13 +1,7 @@
 import { type Catalog, type PlanFeature, planById, planFeature, planOfPrice } from '../catalog/index.ts';
-import type { AccountFacts } from './mirror-reads.ts';
+import type { AccountFacts, PriceRef } from './mirror-reads.ts';
 import { periodWindow } from './periods.ts';
-import {
-  type Access,
-  type AccessPolicy,
-  type AccessState,
-  accessOf,
-  DEFAULT_ACCESS_POLICY,
-} from './state.ts';
+import { type AccessPolicy, type AccessState, accessOf, DEFAULT_ACCESS_POLICY } from './state.ts';
 
 /** Why a check answered as it did; every refusal has its own code. */
 export type CheckCode =
@@ -51,11 +45,10 @@ const STATE_REFUSALS: Partial<Record<AccessState, CheckCode>> = {
 };
 
 /**
- * The plan an account is on: the catalog plan of a price of the subscription that decides its state, by
- * the price's lookup key, else by its product's plan metadata (a price the catalog has since replaced).
+ * The catalog plan a subscription's prices name: by a price's lookup key, else by its product's plan
+ * metadata (a price the catalog has since replaced).
  */
-export function planOf(catalog: Catalog, facts: AccountFacts | null, access: Access): string | null {
-  const prices = facts?.subscriptions.find((entry) => entry.facts.id === access.subscriptionId)?.prices ?? [];
+export function planOf(catalog: Catalog, prices: readonly PriceRef[]): string | null {
   for (const price of prices) {
     const plan = price.lookupKey ? planOfPrice(catalog, price.lookupKey) : null;
     if (plan) return plan;
@@ -77,7 +70,9 @@ export function checkFeature(
   policy: AccessPolicy = DEFAULT_ACCESS_POLICY,
 ): CheckResult {
   const access = accessOf(facts?.subscriptions.map((entry) => entry.facts) ?? [], now, policy);
-  const plan = planOf(catalog, facts, access);
+  // The subscription that decides the state also names the plan and anchors the usage windows.
+  const deciding = facts?.subscriptions.find((entry) => entry.facts.id === access.subscriptionId);
+  const plan = planOf(catalog, deciding?.prices ?? []);
   const answer = (code: CheckCode, counts: Partial<CheckResult> = {}): CheckResult => ({
     allowed: code === 'allowed',
     code,
@@ -95,7 +90,8 @@ export function checkFeature(
   if (refusal) return answer(refusal);
   const granted = plan ? planFeature(catalog, plan, request.featureId) : null;
   if (!granted) return answer(inStripe ? 'allowed' : 'feature_not_in_plan');
-  return answerFor(granted, request, periodAnchor(facts, access), now, answer);
+  const anchor = deciding?.facts.currentPeriodStart ?? deciding?.facts.created ?? 0;
+  return answerFor(granted, request, anchor, now, answer);
 }
 
 function answerFor(
@@ -113,10 +109,4 @@ function answerFor(
   const quantity = request.quantity ?? 1;
   const counts = { limit: feature.limit, used, remaining: Math.max(0, feature.limit - used), resetsAt };
   return answer(used + quantity <= feature.limit ? 'allowed' : 'limit_reached', counts);
-}
-
-/** Usage windows run from the deciding subscription's current period start, as its billing does. */
-function periodAnchor(facts: AccountFacts | null, access: Access): number {
-  const deciding = facts?.subscriptions.find((entry) => entry.facts.id === access.subscriptionId)?.facts;
-  return deciding?.currentPeriodStart ?? deciding?.created ?? 0;
 }

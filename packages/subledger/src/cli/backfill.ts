@@ -53,8 +53,7 @@ export async function withStripeJob<T>(
   config: Config,
   run: (context: StripeJob) => Promise<T>,
 ): Promise<T> {
-  if (!config.stripeSecretKey) throw new Error(`STRIPE_SECRET_KEY is required for ${job}`);
-  const stripe = createStripeClient({ secretKey: config.stripeSecretKey, apiBase: config.stripeApiBase });
+  const stripe = configuredStripe(config, job);
   const database = await openDatabase(config);
   try {
     await migrate(database);
@@ -62,6 +61,12 @@ export async function withStripeJob<T>(
   } finally {
     await database.close();
   }
+}
+
+/** The Stripe client of the configured key; a command that needs one fails with one clear line without it. */
+export function configuredStripe(config: Config, job: string): Stripe {
+  if (!config.stripeSecretKey) throw new Error(`STRIPE_SECRET_KEY is required for ${job}`);
+  return createStripeClient({ secretKey: config.stripeSecretKey, apiBase: config.stripeApiBase });
 }
 
 /** `subledger backfill`: every mirrored object read from Stripe, resumable after a crash. */

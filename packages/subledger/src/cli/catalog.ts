@@ -9,8 +9,8 @@ import {
   pushCatalog,
   summarizeChanges,
 } from '../catalog/index.ts';
-import { type Config, loadConfig } from '../config/index.ts';
-import { createStripeClient } from '../stripe/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { configuredStripe } from './backfill.ts';
 import { DRIFT_EXIT_CODE } from './reconcile.ts';
 
 type CatalogFlags = { catalog?: string };
@@ -77,13 +77,7 @@ function withCatalogOption(command: Command): Command {
 async function open(flags: CatalogFlags, job: string): Promise<{ catalog: Catalog; stripe: Stripe }> {
   const config = loadConfig();
   const catalog = await loadCatalog(flags.catalog ?? config.catalogModule);
-  return { catalog, stripe: stripeFor(config, job) };
-}
-
-function stripeFor(config: Config, job: string): Stripe {
-  if (!config.stripeSecretKey)
-    throw new Error(`STRIPE_SECRET_KEY is required for ${job} (and STRIPE_API_BASE for the emulator)`);
-  return createStripeClient({ secretKey: config.stripeSecretKey, apiBase: config.stripeApiBase });
+  return { catalog, stripe: configuredStripe(config, job) };
 }
 
 /** Ends `catalog diff` with exit code 2 through main's error handler, as `reconcile` does with drift. */

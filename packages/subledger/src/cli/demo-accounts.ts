@@ -24,9 +24,8 @@ export async function createDemoAccounts(
   price: string,
 ): Promise<Record<DemoAccountId, string>> {
   const subscribe = async (accountId: DemoAccountId, card: string, extra: SubscriptionExtras = {}) => {
-    const customer = await customerWithCard(stripe, accountId, card, extra.testClock);
-    const { testClock: _, ...params } = extra;
-    return stripe.subscriptions.create({ customer, items: [{ price }], ...params });
+    const customer = await customerWithCard(stripe, accountId, card);
+    return stripe.subscriptions.create({ customer, items: [{ price }], ...extra });
   };
   const active = await subscribe('demo_active', 'pm_card_visa');
   const trialing = await subscribe('demo_trialing', 'pm_card_visa', { trial_period_days: 14 });
