@@ -1,4 +1,6 @@
 import type Stripe from 'stripe';
+import { type AccessPolicy, createAccessService } from './access/index.ts';
+import { type Catalog, loadCatalog } from './catalog/index.ts';
 import { type Config, loadConfig } from './config/index.ts';
 import { createApp } from './http/index.ts';
 import { type Database, migrate, openDatabase } from './store/index.ts';
@@ -13,12 +15,17 @@ import {
   syncAccount,
 } from './sync/index.ts';
 import { createLogger, type Logger, Metrics } from './telemetry/index.ts';
+import { recordUsage, type UsageRecord } from './usage/index.ts';
 
 export type SubledgerOptions = {
   config?: Config;
   /** An open database; otherwise one is opened from the config (and closed by `close`). */
   database?: Database;
   logger?: Logger;
+  /** The app's plans and features; otherwise the module `SUBLEDGER_CATALOG` names, else the demo. */
+  catalog?: Catalog;
+  /** How access treats past-due accounts and prepaid credits (default: 7 days of grace). */
+  accessPolicy?: AccessPolicy;
 };
 
 export type Subledger = Awaited<ReturnType<typeof createSubledger>>;
@@ -46,7 +53,18 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     /** Reads an app account from Stripe now (the success page's eager sync), then returns its view. */
     sync: (accountId: string) => syncAccount({ database, stripe, context, accountId, place }),
   };
-  const app = createApp({ sync, database, metrics, logger, accounts });
+  const catalog = options.catalog ?? (await loadCatalog(config.catalogModule));
+  const access = createAccessService({ database, catalog, place, logger, policy: options.accessPolicy });
+  await access.start();
+  const usage = {
+    /** Records a use of a metered feature, counted by checks at once; false: its key was seen before. */
+    async record(record: UsageRecord): Promise<boolean> {
+      const recorded = await recordUsage(database, place, record);
+      access.invalidate([{ kind: 'usage', id: record.accountId }]);
+      return recorded;
+    },
+  };
+  const app = createApp({ sync, database, metrics, logger, accounts, access });
   return {
     config,
     database,
@@ -55,6 +73,10 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     logger,
     sync,
     accounts,
+    catalog,
+    /** `check(accountId, featureId, { quantity })` and `entitlements(accountId)`, from the mirror. */
+    access,
+    usage,
     /** Puts inbox events back in the queue; the ordering rule keeps a replay from applying twice. */
     replay: (selector: ReplaySelector) => replay(database, selector),
     app,
@@ -62,6 +84,7 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     startWorkers: () => sync.startWorkers(),
     async close(): Promise<void> {
       await sync.stop();
+      await access.stop();
       if (!options.database) await database.close();
     },
   };

@@ -1,7 +1,20 @@
-import { type Catalog, type PlanFeature, planById, planFeature, planOfPrice } from '../catalog/index.ts';
+import {
+  type Catalog,
+  type PlanFeature,
+  planById,
+  planFeature,
+  planFeatures,
+  planOfPrice,
+} from '../catalog/index.ts';
 import type { AccountFacts, PriceRef } from './mirror-reads.ts';
 import { periodWindow } from './periods.ts';
-import { type AccessPolicy, type AccessState, accessOf, DEFAULT_ACCESS_POLICY } from './state.ts';
+import {
+  type Access,
+  type AccessPolicy,
+  type AccessState,
+  accessOf,
+  DEFAULT_ACCESS_POLICY,
+} from './state.ts';
 
 /** Why a check answered as it did; every refusal has its own code. */
 export type CheckCode =
@@ -57,6 +70,23 @@ export function planOf(catalog: Catalog, prices: readonly PriceRef[]): string | 
   return product?.productPlan ?? null;
 }
 
+/** Where an account stands now: its access, the plan of the subscription that decides it, and when that
+ * subscription's usage windows are anchored. */
+export type Standing = { access: Access; plan: string | null; anchor: number };
+
+export function standingOf(
+  catalog: Catalog,
+  facts: AccountFacts | null,
+  now: number,
+  policy: AccessPolicy = DEFAULT_ACCESS_POLICY,
+): Standing {
+  const access = accessOf(facts?.subscriptions.map((entry) => entry.facts) ?? [], now, policy);
+  // The subscription that decides the state also names the plan and anchors the usage windows.
+  const deciding = facts?.subscriptions.find((entry) => entry.facts.id === access.subscriptionId);
+  const anchor = deciding?.facts.currentPeriodStart ?? deciding?.facts.created ?? 0;
+  return { access, plan: planOf(catalog, deciding?.prices ?? []), anchor };
+}
+
 /**
  * Whether an account may use a feature now (pure). A feature is the catalog's, or an entitlement feature
  * Stripe lists as active for the customer (a boolean grant, honoured even when the catalog's plan does
@@ -69,10 +99,18 @@ export function checkFeature(
   now: number,
   policy: AccessPolicy = DEFAULT_ACCESS_POLICY,
 ): CheckResult {
-  const access = accessOf(facts?.subscriptions.map((entry) => entry.facts) ?? [], now, policy);
-  // The subscription that decides the state also names the plan and anchors the usage windows.
-  const deciding = facts?.subscriptions.find((entry) => entry.facts.id === access.subscriptionId);
-  const plan = planOf(catalog, deciding?.prices ?? []);
+  return checkStanding(catalog, facts, standingOf(catalog, facts, now, policy), request, now);
+}
+
+/** `checkFeature` for an account whose standing is already known. */
+export function checkStanding(
+  catalog: Catalog,
+  facts: AccountFacts | null,
+  standing: Standing,
+  request: CheckRequest,
+  now: number,
+): CheckResult {
+  const { access, plan } = standing;
   const answer = (code: CheckCode, counts: Partial<CheckResult> = {}): CheckResult => ({
     allowed: code === 'allowed',
     code,
@@ -90,8 +128,21 @@ export function checkFeature(
   if (refusal) return answer(refusal);
   const granted = plan ? planFeature(catalog, plan, request.featureId) : null;
   if (!granted) return answer(inStripe ? 'allowed' : 'feature_not_in_plan');
-  const anchor = deciding?.facts.currentPeriodStart ?? deciding?.facts.created ?? 0;
-  return answerFor(granted, request, anchor, now, answer);
+  return answerFor(granted, request, standing.anchor, now, answer);
+}
+
+/** The features whose uses are counted against a limit now, each with the start of its current window. */
+export function usageWindows(
+  catalog: Catalog,
+  standing: Standing,
+  now: number,
+): { featureId: string; since: number }[] {
+  if (!standing.access.canUse || !standing.plan) return [];
+  return planFeatures(catalog, standing.plan).flatMap((feature) =>
+    feature.type === 'metered' && feature.limit !== 'unlimited'
+      ? [{ featureId: feature.id, since: periodWindow(standing.anchor, feature.period, now).start }]
+      : [],
+  );
 }
 
 function answerFor(

@@ -1,7 +1,15 @@
 export { type CheckCode, type CheckRequest, type CheckResult, checkFeature, planOf } from './check.ts';
+export type { AccessChecker, CheckOptions, Entitlements, FeatureAccess } from './contract.ts';
 export { SubscriptionShapeError, subscriptionFactsOf } from './facts.ts';
 export { type AccountFacts, type PriceRef, readAccountFacts } from './mirror-reads.ts';
 export { periodWindow } from './periods.ts';
+export {
+  AccessError,
+  type AccessErrorCode,
+  type AccessService,
+  type AccessServiceOptions,
+  createAccessService,
+} from './service.ts';
 export {
   ACCESS_STATES,
   type Access,

@@ -21,7 +21,7 @@ const STATUS: Record<Failure['code'], ContentfulStatusCode> = {
   stripe_unavailable: 502,
 };
 
-const failure = (c: Context, status: ContentfulStatusCode, code: string, message: string) =>
+export const failure = (c: Context, status: ContentfulStatusCode, code: string, message: string) =>
   c.json({ error: { code, message } }, status);
 
 /**
@@ -51,7 +51,7 @@ export function accountRoutes(accounts: AccountService): Hono {
 }
 
 /** Validates the `account_id` path parameter before the handler sees it: a bad one is a coded 400. */
-function withAccountId(handler: (c: Context, accountId: string) => Promise<Response>) {
+export function withAccountId(handler: (c: Context, accountId: string) => Promise<Response>) {
   return function validAccountId(c: Context): Promise<Response> | Response {
     const parsed = paramsSchema.safeParse(c.req.param());
     if (parsed.success) return handler(c, parsed.data.account_id);

@@ -1,8 +1,10 @@
 import { type Context, Hono } from 'hono';
 import { type RequestIdVariables, requestId } from 'hono/request-id';
+import type { AccessChecker } from '../access/index.ts';
 import type { Database } from '../store/index.ts';
 import type { SyncEngine } from '../sync/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
+import { accessRoutes } from './access.ts';
 import { type AccountService, accountRoutes } from './accounts.ts';
 
 const REQUEST_ID_HEADER = 'Request-Id';
@@ -15,6 +17,7 @@ export type AppDependencies = {
   metrics: Metrics;
   logger: Logger;
   accounts: AccountService;
+  access: AccessChecker;
 };
 
 /** The HTTP surface: webhook endpoints, health, readiness and metrics. */
@@ -31,6 +34,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     withRequestId(c, await deps.sync.handleConnectWebhook(c.req.raw)),
   );
   app.route('/v1/accounts', accountRoutes(deps.accounts));
+  app.route('/v1', accessRoutes(deps.access));
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
     try {

@@ -2,10 +2,18 @@ import type { Config } from '../config/index.ts';
 import { connect, type Database } from './database.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 
+export {
+  ACCESS_CHANNEL,
+  type AccessChange,
+  decodeChanges,
+  encodeChanges,
+  NOTIFY_CHANGES,
+} from './changes.ts';
 export { connect, type Database, type Db, migrate } from './database.ts';
 export { type EmbeddedCluster, startEmbeddedPostgres } from './embedded.ts';
 export * as schema from './schema/index.ts';
 export { PLATFORM } from './schema/index.ts';
+export { inTransaction } from './transaction.ts';
 
 /** `DATABASE_URL` when set, else the embedded cluster under the data directory (started on demand). */
 export async function openDatabase(config: Config): Promise<Database & { embedded: boolean }> {

@@ -1,5 +1,6 @@
 import { getTableColumns, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
+import { ACCESS_CHANNEL, type AccessChange, encodeChanges } from '../store/changes.ts';
 import type { Db } from '../store/database.ts';
 import { accountCustomers, subscriptionItems } from '../store/schema/mirror.ts';
 import { bulkUpsert } from './bulk-upsert.ts';
@@ -40,7 +41,8 @@ export async function writeMirror(
     db,
     written.filter((write) => write.kind === 'subscription'),
   );
-  await linkAccounts(db, written, context);
+  const links = await linkAccounts(db, written, context);
+  await notifyAccess(db, written, links);
   return written;
 }
 
@@ -113,7 +115,7 @@ type Link = {
  * The account ↔ customer mapping, from the customer's `subledger_account_id` metadata or a completed
  * checkout session naming the account. The newest statement wins; a customer maps to one account.
  */
-async function linkAccounts(db: Executor, written: MirrorWrite[], context: ColumnContext): Promise<void> {
+async function linkAccounts(db: Executor, written: MirrorWrite[], context: ColumnContext): Promise<Link[]> {
   const links = new Map<string, Link>();
   for (const write of written) {
     const link = linkOf(write, context);
@@ -123,7 +125,7 @@ async function linkAccounts(db: Executor, written: MirrorWrite[], context: Colum
     [...links.values()].map((link) => [`${link.customerId}|${link.stripeAccount}|${link.livemode}`, link]),
   );
   const rows = [...byCustomer.values()];
-  if (rows.length === 0) return;
+  if (rows.length === 0) return rows;
   // One join on the customer's unique index: a condition per row, OR-ed, would read the whole table.
   await db.execute(sql`
     delete from ${accountCustomers} a
@@ -142,6 +144,43 @@ async function linkAccounts(db: Executor, written: MirrorWrite[], context: Colum
         linkedAt: sql`excluded.linked_at`,
       },
     });
+  return rows;
+}
+
+/**
+ * Tells access caches what this write changed; Postgres delivers it at commit, to every process. A
+ * relinked customer names both its account and itself, so the account it left is refreshed too.
+ */
+async function notifyAccess(db: Executor, written: MirrorWrite[], links: Link[]): Promise<void> {
+  const changes: AccessChange[] = [];
+  for (const write of written) {
+    const change = accessChangeOf(write);
+    if (change) changes.push(change);
+  }
+  for (const link of links)
+    changes.push({ kind: 'account', id: link.accountId }, { kind: 'customer', id: link.customerId });
+  const payloads = encodeChanges(changes);
+  if (payloads.length > 0)
+    await db.execute(
+      sql`select pg_notify(${ACCESS_CHANNEL}, payload) from unnest(${pgArray(payloads)}::text[]) as payload`,
+    );
+}
+
+function accessChangeOf(write: MirrorWrite): AccessChange | null {
+  switch (write.kind) {
+    case 'product':
+    case 'price':
+      return { kind: 'catalog' };
+    case 'subscription':
+    case 'invoice': {
+      const customer = idOf(write.object.customer);
+      return customer ? { kind: 'customer', id: customer } : null;
+    }
+    case 'entitlements.active_entitlement_summary':
+      return { kind: 'customer', id: write.id };
+    default:
+      return null;
+  }
 }
 
 function linkOf(write: MirrorWrite, context: ColumnContext): Link | null {

@@ -8,6 +8,7 @@ import {
   startEmulator,
   type WebhookOptions,
 } from 'stripe-emulator';
+import type { Catalog } from '../../src/catalog/index.ts';
 import { EMULATOR_KEY, registerWebhookEndpoint } from '../../src/cli/local-stripe.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { createSubledger, type Subledger } from '../../src/subledger.ts';
@@ -36,6 +37,7 @@ export type StackOptions = {
   webhookEndpoint?: boolean;
   environment?: Record<string, string>;
   seed?: number;
+  catalog?: Catalog;
 };
 
 /** Emulator, Subledger (server and workers) and a fresh database, wired as `subledger start` wires them. */
@@ -55,7 +57,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     SUBLEDGER_RECONCILE_MINUTES: '0',
     ...options.environment,
   });
-  const subledger = await createSubledger({ config, database, logger: createLogger('silent') });
+  const subledger = await createSubledger({
+    config,
+    database,
+    logger: createLogger('silent'),
+    ...(options.catalog ? { catalog: options.catalog } : {}),
+  });
   const server = serve({ fetch: subledger.app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,0 +1,1 @@
+export { recordUsage, UsageError, type UsageRecord, type UsageWindow, usageSince } from './record.ts';
