@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../config/index.ts';
 import { createSubledger } from '../subledger.ts';
 import { createLogger } from '../telemetry/index.ts';
+import { setUpDemo } from './demo.ts';
 import { parsePort } from './emulator.ts';
 import { EMULATOR_KEY, registerWebhookEndpoint, useEmulatorWhenKeyless } from './local-stripe.ts';
 
@@ -16,6 +17,7 @@ export function startCommand(): Command {
       const config = loadConfig();
       if (options.port !== undefined) config.port = options.port;
       const logger = createLogger(config.logLevel);
+      const keyless = config.stripeSecretKey === undefined;
       const emulator = await useEmulatorWhenKeyless(config);
       const subledger = await createSubledger({ config, logger });
       const server = serve({ fetch: subledger.app.fetch, port: config.port });
@@ -37,10 +39,12 @@ export function startCommand(): Command {
         },
         'Subledger is listening',
       );
-      let stopping = false;
+      // Not awaited: the server answers while the demo fills the emulator.
+      const stopping = new AbortController();
+      if (keyless && config.demo) void setUpDemo(config, logger, `http://127.0.0.1:${port}`, stopping.signal);
       const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
+        if (stopping.signal.aborted) return;
+        stopping.abort();
         logger.info({ signal }, 'Shutting down: finishing in-flight work');
         await new Promise((resolve) => server.close(resolve));
         await subledger.close();

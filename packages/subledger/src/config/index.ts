@@ -56,6 +56,10 @@ const environmentSchema = z.object({
       'must be the path of a .ts or .js module whose default export is the catalog',
     )
     .optional(),
+  SUBLEDGER_DEMO: z
+    .enum(['0', '1'], { error: 'must be 0 or 1' })
+    .transform((value) => value === '1')
+    .default(true),
 });
 
 export type Config = {
@@ -85,6 +89,8 @@ export type Config = {
   workerGatherMs: number;
   /** The module whose default export is the app's catalog (`defineCatalog`); absent: the demo catalog. */
   catalogModule: string | undefined;
+  /** With no Stripe key, `start` fills its emulator with the catalog and demo accounts; false: left empty. */
+  demo: boolean;
 };
 
 /** Reads and validates the environment; throws `ConfigError` naming the first bad variable. */
@@ -112,5 +118,6 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     workerBatchSize: env.SUBLEDGER_WORKER_BATCH,
     workerGatherMs: env.SUBLEDGER_WORKER_GATHER_MS,
     catalogModule: env.SUBLEDGER_CATALOG,
+    demo: env.SUBLEDGER_DEMO,
   };
 }
