@@ -1,5 +1,11 @@
 import type Stripe from 'stripe';
-import { type AccessPolicy, createAccessService } from './access/index.ts';
+import {
+  type AccessPolicy,
+  createAccessService,
+  createTimelineRecorder,
+  DEFAULT_ACCESS_POLICY,
+  readTimeline,
+} from './access/index.ts';
 import { type Catalog, loadCatalog } from './catalog/index.ts';
 import { type Config, loadConfig } from './config/index.ts';
 import { createApp } from './http/index.ts';
@@ -52,9 +58,13 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     view: (accountId: string) => accountView(database, accountId, place),
     /** Reads an app account from Stripe now (the success page's eager sync), then returns its view. */
     sync: (accountId: string) => syncAccount({ database, stripe, context, accountId, place }),
+    /** The account's access transitions, newest first: from, to, the cause event, the time. */
+    timeline: (accountId: string) => readTimeline(database, place, accountId),
   };
   const catalog = options.catalog ?? (await loadCatalog(config.catalogModule));
-  const access = createAccessService({ database, catalog, place, logger, policy: options.accessPolicy });
+  const policy = options.accessPolicy ?? DEFAULT_ACCESS_POLICY;
+  const access = createAccessService({ database, catalog, place, logger, policy });
+  const timeline = createTimelineRecorder({ database, place, policy, logger });
   await access.start();
   const usage = {
     /** Records a use of a metered feature, counted by checks at once; false: its key was seen before. */
@@ -81,9 +91,16 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     replay: (selector: ReplaySelector) => replay(database, selector),
     app,
     webhooks: { handle: sync.handleWebhook, handleConnect: sync.handleConnectWebhook },
-    startWorkers: () => sync.startWorkers(),
+    /** Starts the sync workers and the recorder of access transitions. */
+    async startWorkers(): Promise<void> {
+      await sync.startWorkers();
+      await timeline.start();
+    },
+    /** Records the transitions of these accounts now (the recorder does it by itself as changes land). */
+    recordTransitions: (accountIds: readonly string[]) => timeline.evaluate(accountIds),
     async close(): Promise<void> {
       await sync.stop();
+      await timeline.stop();
       await access.stop();
       if (!options.database) await database.close();
     },

@@ -21,3 +21,5 @@ export {
   type SubscriptionFacts,
   type SubscriptionStatus,
 } from './state.ts';
+export { createTimelineRecorder, readTimeline, type TimelineEntry } from './timeline.ts';
+export { type Transition, transitionOf } from './transitions.ts';

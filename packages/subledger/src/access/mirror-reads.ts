@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { PLAN_METADATA_KEY } from '../catalog/index.ts';
 import type { Database } from '../store/index.ts';
 import type { Place } from '../sync/index.ts';
@@ -18,6 +19,9 @@ export type AccountFacts = {
   /** `lookup_key`s of the customer's active entitlements in Stripe. */
   stripeEntitlements: string[];
 };
+
+/** A pool or a client in a transaction. */
+export type Queryable = Pick<pg.ClientBase, 'query'>;
 
 type Row = {
   account_id: string;
@@ -65,11 +69,12 @@ const ACCOUNT_FACTS = `
 
 /** The facts of each account that has a linked customer; accounts without one are absent from the map. */
 export async function readAccountFacts(
-  database: Database,
+  database: Database | Queryable,
   accountIds: readonly string[],
   place: Place,
 ): Promise<Map<string, AccountFacts>> {
-  const { rows } = await database.pool.query<Row>(ACCOUNT_FACTS, [
+  const queryable = 'pool' in database ? database.pool : database;
+  const { rows } = await queryable.query<Row>(ACCOUNT_FACTS, [
     accountIds,
     place.stripeAccount,
     place.livemode,

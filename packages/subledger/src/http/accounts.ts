@@ -2,6 +2,7 @@ import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import Stripe from 'stripe';
 import { z } from 'zod';
+import type { TimelineEntry } from '../access/index.ts';
 import type { AccountSyncResult } from '../sync/account-sync.ts';
 import { type AccountView, accountIdSchema } from '../sync/account-view.ts';
 
@@ -9,6 +10,7 @@ import { type AccountView, accountIdSchema } from '../sync/account-view.ts';
 export type AccountService = {
   view: (accountId: string) => Promise<AccountView | null>;
   sync: (accountId: string) => Promise<AccountSyncResult>;
+  timeline: (accountId: string) => Promise<TimelineEntry[]>;
 };
 
 const paramsSchema = z.object({ account_id: accountIdSchema });
@@ -25,7 +27,8 @@ export const failure = (c: Context, status: ContentfulStatusCode, code: string, 
   c.json({ error: { code, message } }, status);
 
 /**
- * `GET /v1/accounts/:account_id` (the mirror's view) and `POST /v1/accounts/:account_id/sync` (read the
+ * `GET /v1/accounts/:account_id` (the mirror's view), `GET /v1/accounts/:account_id/timeline` (its
+ * access transitions, newest first) and `POST /v1/accounts/:account_id/sync` (read the
  * account from Stripe now, then the view). Mounted under `/v1/accounts`.
  */
 export function accountRoutes(accounts: AccountService): Hono {
@@ -39,6 +42,13 @@ export function accountRoutes(accounts: AccountService): Hono {
       return c.json(view);
     }),
   );
+  routes.get(
+    '/:account_id/timeline',
+    withAccountId(async (c, accountId) => {
+      const transitions = await accounts.timeline(accountId);
+      return c.json({ account_id: accountId, transitions: transitions.map(transitionJson) });
+    }),
+  );
   routes.post(
     '/:account_id/sync',
     withAccountId(async (c, accountId) => {
@@ -49,6 +59,16 @@ export function accountRoutes(accounts: AccountService): Hono {
   );
   return routes;
 }
+
+const transitionJson = (entry: TimelineEntry) => ({
+  from: entry.from,
+  to: entry.to,
+  reason: entry.reason,
+  subscription_id: entry.subscriptionId,
+  cause: entry.cause,
+  cause_event_id: entry.causeEventId,
+  at: entry.at,
+});
 
 /** Validates the `account_id` path parameter before the handler sees it: a bad one is a coded 400. */
 export function withAccountId(handler: (c: Context, accountId: string) => Promise<Response>) {

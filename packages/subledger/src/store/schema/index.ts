@@ -1,4 +1,5 @@
-export * from './usage.ts';
+export * from './access.ts';
 export * from './checkpoints.ts';
 export * from './inbox.ts';
 export * from './mirror.ts';
+export * from './usage.ts';

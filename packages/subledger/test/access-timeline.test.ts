@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { type TimelineEntry, transitionOf } from '../src/access/index.ts';
+import type { Access } from '../src/access/state.ts';
+import { customerWithCard } from '../src/cli/demo-accounts.ts';
+import { createSubledger } from '../src/subledger.ts';
+import { createLogger } from '../src/telemetry/index.ts';
+import { type Stack, startStack } from './support/stack.ts';
+
+const access = (state: Access['state'], reason: string = state): Access => ({
+  state,
+  reason,
+  subscriptionId: 'sub_1',
+  endsAt: null,
+  canUse: true,
+  canPurchase: false,
+  canUseCredits: true,
+});
+
+test('transitionOf: no change, a change a write caused, a change the clock made', () => {
+  const write = { eventId: 'evt_1', source: 'event' as const, version: 1_000, writtenAt: 1_010 };
+  assert.equal(
+    transitionOf({ state: 'active', changesAt: null, evaluatedAt: 900 }, access('active'), write, 2_000),
+    null,
+  );
+  assert.deepEqual(transitionOf(null, access('trialing'), write, 2_000), {
+    from: 'none',
+    to: 'trialing',
+    reason: 'trialing',
+    subscriptionId: 'sub_1',
+    cause: 'event',
+    causeEventId: 'evt_1',
+    at: 1_000,
+  });
+  // Nothing was written since the last evaluation: the scheduled end ran out, at its own second.
+  const ranOut = transitionOf(
+    { state: 'canceled', changesAt: 1_500, evaluatedAt: 1_100 },
+    access('expired'),
+    write,
+    2_000,
+  );
+  assert.deepEqual([ranOut?.cause, ranOut?.causeEventId, ranOut?.at], ['clock', null, 1_500]);
+  const fetched = transitionOf(
+    { state: 'active', changesAt: null, evaluatedAt: 1_000 },
+    access('past_due'),
+    { ...write, source: 'fetch' },
+    2_000,
+  );
+  assert.equal(fetched?.cause, 'fetch');
+});
+
+let stack: Stack;
+let price: string;
+
+before(async () => {
+  stack = await startStack();
+  const product = await stack.stripe.products.create({ name: 'Team' });
+  price = (
+    await stack.stripe.prices.create({
+      product: product.id,
+      currency: 'usd',
+      unit_amount: 1500,
+      recurring: { interval: 'month' },
+    })
+  ).id;
+});
+
+after(() => stack.close());
+
+/** The timeline once its newest transition is into `state` (the recorder follows the mirror). */
+async function untilState(accountId: string, state: string) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const entries = await stack.subledger.accounts.timeline(accountId);
+    if (entries[0]?.to === state) return entries;
+    assert.ok(Date.now() < deadline, `${accountId} reaches ${state}: ${JSON.stringify(entries)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * The states an account went through, oldest first, checked to chain (each starts where the one before
+ * ended). Stripe creates a subscription `incomplete` and activates it when its first invoice is paid;
+ * whether the recorder saw that first moment depends on timing, so it is left out.
+ */
+function statesOf(entries: TimelineEntry[]): string[] {
+  const chronological = [...entries].reverse();
+  chronological.forEach((entry, index) => {
+    assert.equal(entry.from, index === 0 ? 'none' : chronological[index - 1]?.to, JSON.stringify(entries));
+  });
+  return chronological
+    .map((entry) => entry.to)
+    .filter((state, index) => !(index === 0 && state === 'incomplete'));
+}
+
+/** Every transition a write caused names the subscription's event, or is a fetch of it. */
+async function assertCaused(entries: TimelineEntry[], subscriptionId: string) {
+  const events = await eventIdsOf(subscriptionId);
+  for (const entry of entries.filter((candidate) => candidate.cause !== 'clock')) {
+    if (entry.cause === 'event')
+      assert.ok(events.includes(String(entry.causeEventId)), JSON.stringify(entry));
+    else assert.equal(entry.cause, 'fetch');
+  }
+}
+
+const eventIdsOf = async (subscriptionId: string) =>
+  (
+    await stack.database.pool.query<{ id: string }>(
+      `select id from stripe_events where payload->'data'->'object'->>'id' = $1`,
+      [subscriptionId],
+    )
+  ).rows.map((row) => row.id);
+
+test('timeline: each state change, with the event that caused it, recorded as the mirror changes', async () => {
+  const customer = await customerWithCard(stack.stripe, 'team_timeline', 'pm_card_visa');
+  const subscription = await stack.stripe.subscriptions.create({ customer, items: [{ price }] });
+  await stack.settle();
+  await untilState('team_timeline', 'active');
+
+  await stack.stripe.subscriptions.update(subscription.id, { cancel_at_period_end: true });
+  await stack.settle();
+  await stack.stripe.subscriptions.cancel(subscription.id);
+  await stack.settle();
+  const entries = await untilState('team_timeline', 'expired');
+  assert.deepEqual(statesOf(entries), ['active', 'canceled', 'expired']);
+  assert.equal(entries[0]?.reason, 'canceled');
+  // Newer API versions also set `cancel_at` for a cancel at the period's end.
+  assert.match(String(entries[1]?.reason), /^cancel_at/);
+  assert.ok(entries.every((entry) => entry.cause !== 'clock'));
+  await assertCaused(entries, subscription.id);
+
+  const response = await fetch(`${stack.url}/v1/accounts/team_timeline/timeline`);
+  const body = (await response.json()) as {
+    transitions: { from: string; to: string; cause_event_id: string }[];
+  };
+  assert.deepEqual(
+    body.transitions.map((entry) => [entry.to, entry.cause_event_id]),
+    entries.map((entry) => [entry.to, entry.causeEventId]),
+  );
+});
+
+test('timeline: the clock ends a scheduled cancel with no event, and it is recorded once', async () => {
+  const customer = await customerWithCard(stack.stripe, 'team_clock', 'pm_card_visa');
+  const subscription = await stack.stripe.subscriptions.create({ customer, items: [{ price }] });
+  const cancelAt = Math.floor(Date.now() / 1000) + 2;
+  await stack.stripe.subscriptions.update(subscription.id, { cancel_at: cancelAt });
+  await stack.settle();
+  await untilState('team_clock', 'canceled');
+  await new Promise((resolve) => setTimeout(resolve, (cancelAt + 1) * 1000 - Date.now()));
+  // Two processes evaluate it at once, over and over: the change is recorded once.
+  const other = await createSubledger({
+    config: { ...stack.subledger.config, databaseUrl: stack.database.url },
+    logger: createLogger('silent'),
+  });
+  try {
+    await Promise.all(
+      Array.from({ length: 4 }, (_, round) =>
+        (round % 2 ? other : stack.subledger).recordTransitions(['team_clock', 'team_timeline']),
+      ),
+    );
+  } finally {
+    await other.close();
+  }
+  const entries = await stack.subledger.accounts.timeline('team_clock');
+  // Created and scheduled to cancel at once: the recorder may never have seen it plainly active.
+  assert.deepEqual(statesOf(entries).slice(-2), ['canceled', 'expired']);
+  assert.deepEqual([entries[0]?.cause, entries[0]?.causeEventId], ['clock', null]);
+  assert.equal(entries[0]?.at, cancelAt, 'at the second the cancel was scheduled for');
+  await assertCaused(entries.slice(1), subscription.id);
+});
