@@ -32,6 +32,8 @@ export type SubledgerOptions = {
   catalog?: Catalog;
   /** How access treats past-due accounts and prepaid credits (default: 7 days of grace). */
   accessPolicy?: AccessPolicy;
+  /** The access cache's TTL (default 60 s, a fallback: changes are notified) and size (250,000). */
+  accessCache?: { ttlMs?: number; maxAccounts?: number };
 };
 
 export type Subledger = Awaited<ReturnType<typeof createSubledger>>;
@@ -63,7 +65,14 @@ export async function createSubledger(options: SubledgerOptions = {}) {
   };
   const catalog = options.catalog ?? (await loadCatalog(config.catalogModule));
   const policy = options.accessPolicy ?? DEFAULT_ACCESS_POLICY;
-  const access = createAccessService({ database, catalog, place, logger, policy });
+  const access = createAccessService({
+    database,
+    catalog,
+    place,
+    logger,
+    policy,
+    ...(options.accessCache ? { cache: options.accessCache } : {}),
+  });
   const timeline = createTimelineRecorder({ database, place, policy, logger });
   await access.start();
   const usage = {

@@ -96,7 +96,8 @@ type Deferred = { accountId: string; resolve: (compiled: CompiledAccess) => void
 function controlledCache() {
   const pending: Deferred[] = [];
   let loads = 0;
-  const cache = new AccessCache({ ttlMs: 60_000, maxAccounts: 3 }, (accountId) => {
+  const clock = { now: Date.now() };
+  const cache = new AccessCache({ ttlMs: 60_000, maxAccounts: 3, now: () => clock.now }, (accountId) => {
     loads++;
     return new Promise((resolve) => pending.push({ accountId, resolve }));
   });
@@ -108,7 +109,7 @@ function controlledCache() {
     next.resolve(compiled);
     await new Promise((resolve) => setImmediate(resolve));
   };
-  return { cache, settle, loads: () => loads, pending };
+  return { cache, settle, loads: () => loads, pending, clock };
 }
 
 test('cache: concurrent misses for one account share one load; a hit does not load', async () => {
@@ -182,6 +183,23 @@ test('cache: entries expire by TTL, by their own validity, and the oldest go pas
   assert.ok(cache.get('a4', Date.now()));
 });
 
+test('cache: an entry late in its TTL is served and read again in the background', async () => {
+  const { cache, settle, loads, clock } = controlledCache();
+  const loading = cache.load('a1');
+  await settle(compile(facts('a1', 'cus_1', 'active', 1)));
+  await loading;
+  const loadedAt = clock.now;
+  assert.equal(cache.get('a1', loadedAt + 30_000)?.standing.access.subscriptionId, 'sub_cus_1_1');
+  assert.equal(loads(), 1, 'early in its TTL: no refresh');
+  assert.equal(cache.get('a1', loadedAt + 50_000)?.standing.access.subscriptionId, 'sub_cus_1_1');
+  assert.equal(loads(), 2, 'late in its TTL: served, and refreshed');
+  cache.get('a1', loadedAt + 50_000);
+  assert.equal(loads(), 2, 'one refresh at a time');
+  clock.now = loadedAt + 50_000;
+  await settle(compile(facts('a1', 'cus_1', 'active', 2)));
+  assert.equal(cache.get('a1', loadedAt + 70_000)?.standing.access.subscriptionId, 'sub_cus_1_2');
+});
+
 test('cache (property): whatever the interleaving of loads and changes, what it serves is the newest', async () => {
   await fc.assert(
     fc.asyncProperty(
@@ -192,7 +210,7 @@ test('cache (property): whatever the interleaving of loads and changes, what it 
         let version = 0;
         const waiting: { read: number; resolve: (compiled: CompiledAccess) => void }[] = [];
         const cache = new AccessCache(
-          { ttlMs: 60_000, maxAccounts: 10 },
+          { ttlMs: 60_000, maxAccounts: 10, now: Date.now },
           () =>
             new Promise((resolve) => {
               waiting.push({ read: version, resolve });

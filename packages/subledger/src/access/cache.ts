@@ -6,6 +6,8 @@ export type CacheOptions = {
   ttlMs: number;
   /** Entries kept at most; the oldest loaded is dropped first. */
   maxAccounts: number;
+  /** The clock in ms (tests move it). */
+  now: () => number;
 };
 
 type Entry = { compiled: CompiledAccess; loadedAt: number };
@@ -18,6 +20,8 @@ type Marks = {
 };
 
 const MAX_RELOADS = 3;
+/** The share of the TTL after which a served entry is refreshed in the background. */
+const REFRESH_AT = 0.75;
 
 /**
  * Compiled accounts by account id, for one process. An entry is served only while the cache is told of
@@ -41,12 +45,20 @@ export class AccessCache {
     return this.#entries.size;
   }
 
-  /** The cached answers when they still hold at `nowMs`; undefined when they must be loaded. */
+  /**
+   * The cached answers when they still hold at `nowMs`; undefined when they must be loaded. An entry in
+   * the last quarter of its TTL is still served, and read again in the background, so an account in
+   * use never goes cold only because time passed.
+   */
   get(accountId: string, nowMs: number): CompiledAccess | undefined {
     const entry = this.#entries.get(accountId);
     if (!entry) return undefined;
-    if (nowMs - entry.loadedAt < this.#options.ttlMs && nowMs < entry.compiled.validUntil * 1000)
+    const age = nowMs - entry.loadedAt;
+    if (age < this.#options.ttlMs && nowMs < entry.compiled.validUntil * 1000) {
+      if (age >= this.#options.ttlMs * REFRESH_AT && !this.#flights.has(accountId))
+        this.load(accountId).catch(() => {});
       return entry.compiled;
+    }
     this.#drop(accountId);
     return undefined;
   }
@@ -119,7 +131,7 @@ export class AccessCache {
 
   #store(accountId: string, compiled: CompiledAccess): void {
     this.#drop(accountId);
-    this.#entries.set(accountId, { compiled, loadedAt: Date.now() });
+    this.#entries.set(accountId, { compiled, loadedAt: this.#options.now() });
     if (compiled.facts) this.#accountOfCustomer.set(compiled.facts.customerId, accountId);
     if (this.#entries.size > this.#options.maxAccounts) {
       const oldest = this.#entries.keys().next().value;

@@ -8,7 +8,7 @@ import type { CheckResult } from './check.ts';
 import { answerOf, type CompiledAccess, compileAccess, entitlementsOf, windowsToCount } from './compiled.ts';
 import type { AccessChecker, CheckOptions, Entitlements } from './contract.ts';
 import { listenForChanges } from './listener.ts';
-import { type AccountFacts, readAccountFacts } from './mirror-reads.ts';
+import { readAccountFacts } from './mirror-reads.ts';
 import { type AccessPolicy, DEFAULT_ACCESS_POLICY } from './state.ts';
 
 export type AccessServiceOptions = {
@@ -40,22 +40,40 @@ export class AccessError extends Error {
   }
 }
 
-const DEFAULT_CACHE: CacheOptions = { ttlMs: 60_000, maxAccounts: 250_000 };
+const DEFAULT_CACHE: CacheOptions = { ttlMs: 60_000, maxAccounts: 250_000, now: Date.now };
 
 /**
  * Checks and summaries from the mirror, in this process: a warm check is a map lookup, a cold one reads
- * Postgres (misses of the same moment share one statement), and nothing ever calls Stripe.
+ * Postgres (misses of the same moment share two statements), and nothing ever calls Stripe.
  */
 export function createAccessService(options: AccessServiceOptions): AccessService {
   const policy = options.policy ?? DEFAULT_ACCESS_POLICY;
-  const readFacts = batchedFactsReader(options.database, options.place);
-  const load = async (accountId: string): Promise<CompiledAccess> => {
-    const facts = await readFacts(accountId);
+  const load = batched(async (accountIds: string[]) => {
+    const facts = await readAccountFacts(options.database, accountIds, options.place);
     const now = Date.now() / 1000;
-    const windows = windowsToCount(options.catalog, facts, now, policy);
-    const usage = await usageSince(options.database, options.place, accountId, windows);
-    return compileAccess(options.catalog, accountId, facts, usage, now, policy);
-  };
+    const factsOf = (accountId: string) => facts.get(accountId) ?? null;
+    const windows = accountIds.flatMap((accountId) =>
+      windowsToCount(options.catalog, factsOf(accountId), now, policy).map((window) => ({
+        accountId,
+        ...window,
+      })),
+    );
+    const usage = await usageSince(options.database, options.place, windows);
+    const noUsage = new Map<string, number>();
+    return new Map(
+      accountIds.map((accountId) => [
+        accountId,
+        compileAccess(
+          options.catalog,
+          accountId,
+          factsOf(accountId),
+          usage.get(accountId) ?? noUsage,
+          now,
+          policy,
+        ),
+      ]),
+    );
+  });
   const cache = new AccessCache({ ...DEFAULT_CACHE, ...options.cache }, load);
   const compiled = (accountId: string) => cache.get(accountId, Date.now()) ?? cache.load(accountId);
   const listener = listenForChanges({
@@ -65,10 +83,17 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
     logger: options.logger,
   });
   return {
-    async check(accountId: string, featureId: string, checkOptions?: CheckOptions): Promise<CheckResult> {
+    // Not async: a warm check answers with an already-settled promise, without another turn.
+    check(accountId: string, featureId: string, checkOptions?: CheckOptions): Promise<CheckResult> {
       const quantity = checkOptions?.quantity ?? 1;
-      validate(accountId, featureId, quantity);
-      return answerOf(await compiled(accountId), featureId, quantity);
+      try {
+        validate(accountId, featureId, quantity);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const warm = cache.get(accountId, Date.now());
+      if (warm) return Promise.resolve(answerOf(warm, featureId, quantity));
+      return cache.load(accountId).then((loaded) => answerOf(loaded, featureId, quantity));
     },
     async entitlements(accountId: string): Promise<Entitlements> {
       validate(accountId, 'any', 1);
@@ -90,31 +115,31 @@ function validate(accountId: unknown, featureId: unknown, quantity: unknown): vo
     throw new AccessError('invalid_quantity', 'quantity must be a positive integer');
 }
 
-type Waiter = { resolve: (facts: AccountFacts | null) => void; reject: (error: unknown) => void };
+type Waiter = { resolve: (compiled: CompiledAccess) => void; reject: (error: unknown) => void };
 
 /**
- * Reads facts for the accounts asked within one turn of the event loop in a single statement, so a cold
- * start under load costs one round trip per turn rather than one per account.
+ * Loads the accounts asked within one turn of the event loop together (two statements whatever their
+ * number), so a cold start under load costs two round trips per turn rather than per account.
  */
-function batchedFactsReader(database: Database, place: Place) {
+function batched(loadMany: (accountIds: string[]) => Promise<Map<string, CompiledAccess>>) {
   let batch: Map<string, Waiter[]> | null = null;
-  const read = async (asked: Map<string, Waiter[]>) => {
+  const run = async (asked: Map<string, Waiter[]>) => {
     try {
-      const facts = await readAccountFacts(database, [...asked.keys()], place);
+      const loaded = await loadMany([...asked.keys()]);
       for (const [accountId, waiters] of asked)
-        for (const waiter of waiters) waiter.resolve(facts.get(accountId) ?? null);
+        for (const waiter of waiters) waiter.resolve(loaded.get(accountId) as CompiledAccess);
     } catch (error) {
       for (const waiters of asked.values()) for (const waiter of waiters) waiter.reject(error);
     }
   };
   return (accountId: string) =>
-    new Promise<AccountFacts | null>((resolve, reject) => {
+    new Promise<CompiledAccess>((resolve, reject) => {
       if (!batch) {
         const asked = new Map<string, Waiter[]>();
         batch = asked;
         setImmediate(() => {
           batch = null;
-          void read(asked);
+          void run(asked);
         });
       }
       batch.set(accountId, [...(batch.get(accountId) ?? []), { resolve, reject }]);

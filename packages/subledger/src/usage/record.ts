@@ -61,31 +61,39 @@ export async function recordUsage(database: Database, place: Place, usage: Usage
   });
 }
 
-/** A feature and the start of its current window (Unix seconds). */
-export type UsageWindow = { featureId: string; since: number };
+/** An account's feature and the start of its current window (Unix seconds). */
+export type UsageWindow = { accountId: string; featureId: string; since: number };
 
 const SUMS = `
-  select w.feature_id, coalesce(sum(u.quantity), 0)::bigint as used
-  from unnest($4::text[], $5::float8[]) as w(feature_id, since)
+  select w.account_id, w.feature_id, coalesce(sum(u.quantity), 0)::bigint as used
+  from unnest($3::text[], $4::text[], $5::float8[]) as w(account_id, feature_id, since)
   left join usage_events u
-    on u.account_id = $1 and u.stripe_account = $2 and u.livemode = $3
+    on u.account_id = w.account_id and u.stripe_account = $1 and u.livemode = $2
    and u.feature_id = w.feature_id and u.occurred_at >= to_timestamp(w.since)
-  group by w.feature_id`;
+  group by w.account_id, w.feature_id`;
 
-/** Uses of each feature since its window's start, for one account: one statement for all features. */
+/**
+ * Uses of each feature since its window's start, by account then feature: one statement for any number
+ * of accounts and features.
+ */
 export async function usageSince(
   database: Database,
   place: Place,
-  accountId: string,
   windows: readonly UsageWindow[],
-): Promise<Map<string, number>> {
-  if (windows.length === 0) return new Map();
-  const { rows } = await database.pool.query<{ feature_id: string; used: number }>(SUMS, [
-    accountId,
+): Promise<Map<string, Map<string, number>>> {
+  const usage = new Map<string, Map<string, number>>();
+  if (windows.length === 0) return usage;
+  const { rows } = await database.pool.query<{ account_id: string; feature_id: string; used: number }>(SUMS, [
     place.stripeAccount,
     place.livemode,
+    windows.map((window) => window.accountId),
     windows.map((window) => window.featureId),
     windows.map((window) => window.since),
   ]);
-  return new Map(rows.map((row) => [row.feature_id, row.used]));
+  for (const row of rows) {
+    const features = usage.get(row.account_id) ?? new Map<string, number>();
+    features.set(row.feature_id, row.used);
+    usage.set(row.account_id, features);
+  }
+  return usage;
 }
