@@ -17,8 +17,9 @@ export type Report = {
   peerInFlight: number;
 };
 
-const pair = (summary: Summary) => `p50 ${ms(summary.p50)}   p99 ${ms(summary.p99)}   max ${ms(summary.max)}`;
-const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+export const pair = (summary: Summary) =>
+  `p50 ${ms(summary.p50)}   p99 ${ms(summary.p99)}   max ${ms(summary.max)}`;
+export const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 const total = (record: Record<string, number>) => Object.values(record).reduce((sum, n) => sum + n, 0);
 
 export function printReport(report: Report): void {
@@ -180,4 +181,4 @@ function backfillRow(run: BackfillRun): [string, string] {
   ];
 }
 
-const seconds = (elapsedMs: number) => `${(elapsedMs / 1000).toFixed(1)} s`;
+export const seconds = (elapsedMs: number) => `${(elapsedMs / 1000).toFixed(1)} s`;
