@@ -4,7 +4,6 @@ import {
   boolean,
   index,
   pgTable,
-  primaryKey,
   text,
   timestamp,
   uniqueIndex,
