@@ -18,9 +18,9 @@ const access = (state: Access['state'], reason: string = state): Access => ({
 });
 
 test('transitionOf: no change, a change a write caused, a change the clock made', () => {
-  const write = { eventId: 'evt_1', source: 'event' as const, version: 1_000, writtenAt: 1_010 };
+  const write = { key: 'sub_1@evt_1@1000', eventId: 'evt_1', source: 'event' as const, version: 1_000 };
   assert.equal(
-    transitionOf({ state: 'active', changesAt: null, evaluatedAt: 900 }, access('active'), write, 2_000),
+    transitionOf({ state: 'active', changesAt: null, lastWrite: null }, access('active'), write, 2_000),
     null,
   );
   assert.deepEqual(transitionOf(null, access('trialing'), write, 2_000), {
@@ -34,19 +34,27 @@ test('transitionOf: no change, a change a write caused, a change the clock made'
   });
   // Nothing was written since the last evaluation: the scheduled end ran out, at its own second.
   const ranOut = transitionOf(
-    { state: 'canceled', changesAt: 1_500, evaluatedAt: 1_100 },
+    { state: 'canceled', changesAt: 1_500, lastWrite: write.key },
     access('expired'),
     write,
     2_000,
   );
   assert.deepEqual([ranOut?.cause, ranOut?.causeEventId, ranOut?.at], ['clock', null, 1_500]);
   const fetched = transitionOf(
-    { state: 'active', changesAt: null, evaluatedAt: 1_000 },
+    { state: 'active', changesAt: null, lastWrite: write.key },
     access('past_due'),
-    { ...write, source: 'fetch' },
+    { ...write, key: 'sub_1@fetch@1900', eventId: null, source: 'fetch' },
     2_000,
   );
   assert.equal(fetched?.cause, 'fetch');
+  // A write the last evaluation had not seen is the cause, whatever the clocks say of their order.
+  const unseen = transitionOf(
+    { state: 'incomplete', changesAt: null, lastWrite: 'sub_1@evt_0@999' },
+    access('active'),
+    write,
+    2_000,
+  );
+  assert.deepEqual([unseen?.cause, unseen?.causeEventId], ['event', 'evt_1']);
 });
 
 let stack: Stack;
@@ -126,7 +134,10 @@ test('timeline: each state change, with the event that caused it, recorded as th
   assert.equal(entries[0]?.reason, 'canceled');
   // Newer API versions also set `cancel_at` for a cancel at the period's end.
   assert.match(String(entries[1]?.reason), /^cancel_at/);
-  assert.ok(entries.every((entry) => entry.cause !== 'clock'));
+  assert.ok(
+    entries.every((entry) => entry.cause !== 'clock'),
+    JSON.stringify(entries),
+  );
   await assertCaused(entries, subscription.id);
 
   const response = await fetch(`${stack.url}/v1/accounts/team_timeline/timeline`);

@@ -104,25 +104,38 @@ async function clockSweep(options: TimelineOptions): Promise<void> {
   );
 }
 
-/** Accounts whose subscriptions the mirror wrote since they were last evaluated (notices missed). */
+/**
+ * The newest subscription write of each account `l` links (lateral, on `s`), named by its key: the row
+ * version's transaction id, which every write changes (two fetches in one second carry the same time).
+ */
+const LATEST_WRITE = `
+  select s.id || '@' || s.xmin::text as key,
+         s.last_event_id, s.source, s.last_event_created
+  from subscriptions s
+  where s.customer_id = l.customer_id and s.stripe_account = l.stripe_account and s.livemode = l.livemode
+  order by s.synced_at desc, s.last_event_created desc limit 1`;
+
+/** Accounts whose newest subscription write is not the one last evaluated (notices were missed). */
 async function catchUp(options: TimelineOptions): Promise<void> {
-  // Clocks of other machines may run ahead of this one's: an account seen once is not asked again.
+  // An account is asked once per catch-up, whatever happens to it meanwhile.
   const seen = new Set<string>();
   for (;;) {
     const { rows } = await options.database.pool.query<{ account_id: string }>(
-      `select distinct l.account_id from account_customers l
-       join subscriptions s on s.customer_id = l.customer_id and s.stripe_account = l.stripe_account
-                           and s.livemode = l.livemode
+      `select l.account_id from account_customers l
+       cross join lateral (${LATEST_WRITE}) w
        left join account_access a on a.account_id = l.account_id and a.stripe_account = l.stripe_account
                                  and a.livemode = l.livemode
-       where l.stripe_account = $1 and l.livemode = $2 and s.synced_at > coalesce(a.evaluated_at, '-infinity')
+       where l.stripe_account = $1 and l.livemode = $2 and a.last_write is distinct from w.key
+         and not l.account_id = any($3::text[])
        limit ${CHUNK}`,
-      [options.place.stripeAccount, options.place.livemode],
+      [options.place.stripeAccount, options.place.livemode, [...seen]],
     );
-    const fresh = rows.map((row) => row.account_id).filter((accountId) => !seen.has(accountId));
-    if (fresh.length === 0) return;
-    for (const accountId of fresh) seen.add(accountId);
-    await evaluateAccounts(options, fresh);
+    if (rows.length === 0) return;
+    for (const row of rows) seen.add(row.account_id);
+    await evaluateAccounts(
+      options,
+      rows.map((row) => row.account_id),
+    );
   }
 }
 
@@ -138,15 +151,15 @@ type RecordedRow = {
   account_id: string;
   state: AccessState;
   changes_at: Date | null;
-  evaluated_at: Date;
+  last_write: string | null;
 };
 
 type LatestRow = {
   account_id: string;
+  key: string;
   last_event_id: string | null;
   source: 'event' | 'fetch';
   last_event_created: number;
-  synced_at: Date;
 };
 
 const seconds = (date: Date) => date.getTime() / 1000;
@@ -164,19 +177,15 @@ async function evaluateChunk(client: pg.PoolClient, options: TimelineOptions, ac
     key,
   );
   const recorded = await client.query<RecordedRow>(
-    `select account_id, state, changes_at, evaluated_at from account_access
+    `select account_id, state, changes_at, last_write from account_access
      where account_id = any($1::text[]) and stripe_account = $2 and livemode = $3
      order by account_id for update`,
     key,
   );
   const facts = await readAccountFacts(client, accountIds, options.place);
   const latest = await client.query<LatestRow>(
-    `select distinct on (l.account_id) l.account_id, s.last_event_id, s.source, s.last_event_created, s.synced_at
-     from account_customers l
-     join subscriptions s on s.customer_id = l.customer_id and s.stripe_account = l.stripe_account
-                         and s.livemode = l.livemode
-     where l.account_id = any($1::text[]) and l.stripe_account = $2 and l.livemode = $3
-     order by l.account_id, s.synced_at desc`,
+    `select l.account_id, w.* from account_customers l cross join lateral (${LATEST_WRITE}) w
+     where l.account_id = any($1::text[]) and l.stripe_account = $2 and l.livemode = $3`,
     key,
   );
   const latestOf = new Map(latest.rows.map((row) => [row.account_id, latestWrite(row)]));
@@ -188,13 +197,17 @@ async function evaluateChunk(client: pg.PoolClient, options: TimelineOptions, ac
     const access = accessOf(subscriptions, now, options.policy);
     const transition = transitionOf(recordedAccess(row), access, latestOf.get(row.account_id) ?? null, now);
     if (transition) transitions.push({ ...transition, accountId: row.account_id });
-    states.push({ accountId: row.account_id, ...access });
+    states.push({
+      accountId: row.account_id,
+      ...access,
+      lastWrite: latestOf.get(row.account_id)?.key ?? null,
+    });
   }
   await client.query(
     `update account_access a set state = n.state, reason = n.reason, subscription_id = n.subscription_id,
-       changes_at = to_timestamp(n.changes_at), evaluated_at = now()
-     from unnest($1::text[], $4::text[], $5::text[], $6::text[], $7::float8[])
-       as n(account_id, state, reason, subscription_id, changes_at)
+       changes_at = to_timestamp(n.changes_at), last_write = n.last_write, evaluated_at = now()
+     from unnest($1::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[])
+       as n(account_id, state, reason, subscription_id, changes_at, last_write)
      where a.account_id = n.account_id and a.stripe_account = $2 and a.livemode = $3`,
     [
       states.map((state) => state.accountId),
@@ -204,6 +217,7 @@ async function evaluateChunk(client: pg.PoolClient, options: TimelineOptions, ac
       states.map((state) => state.reason),
       states.map((state) => state.subscriptionId),
       states.map((state) => state.endsAt),
+      states.map((state) => state.lastWrite),
     ],
   );
   if (transitions.length > 0) await insertTransitions(client, options.place, transitions);
@@ -212,14 +226,14 @@ async function evaluateChunk(client: pg.PoolClient, options: TimelineOptions, ac
 const recordedAccess = (row: RecordedRow): RecordedAccess => ({
   state: row.state,
   changesAt: row.changes_at ? seconds(row.changes_at) : null,
-  evaluatedAt: seconds(row.evaluated_at),
+  lastWrite: row.last_write,
 });
 
 const latestWrite = (row: LatestRow): LatestWrite => ({
+  key: row.key,
   eventId: row.last_event_id,
   source: row.source,
   version: row.last_event_created,
-  writtenAt: seconds(row.synced_at),
 });
 
 async function insertTransitions(client: pg.PoolClient, place: Place, transitions: TimelineEntry[]) {
@@ -264,7 +278,7 @@ export async function readTimeline(
     at: Date;
   }>(
     `select from_state, to_state, reason, subscription_id, cause, cause_event_id, at from access_transitions
-     where account_id = $1 and stripe_account = $2 and livemode = $3 order by at desc, id desc limit $4`,
+     where account_id = $1 and stripe_account = $2 and livemode = $3 order by id desc limit $4`,
     [accountId, place.stripeAccount, place.livemode, limit],
   );
   return rows.map((row) => ({

@@ -1,20 +1,21 @@
 import type { Access, AccessState } from './state.ts';
 
-/** An account's state as last recorded, and when it was worked out (Unix seconds). */
+/** An account's state as last recorded, and the mirror write it was worked out from. */
 export type RecordedAccess = {
   state: AccessState;
   changesAt: number | null;
-  evaluatedAt: number;
+  /** The `key` of the newest subscription write seen then; null when there was none. */
+  lastWrite: string | null;
 };
 
 /** The mirror's newest write to one of the account's subscriptions. */
 export type LatestWrite = {
+  /** Names the write: the subscription and its row version; every write makes a new one. */
+  key: string;
   eventId: string | null;
   source: 'event' | 'fetch';
   /** The event's `created`, or the second a fetch read Stripe. */
   version: number;
-  /** When the mirror wrote it (Unix seconds). */
-  writtenAt: number;
 };
 
 export type Transition = {
@@ -28,9 +29,10 @@ export type Transition = {
 };
 
 /**
- * The transition from what was recorded to the state now, if the state changed (pure). A write to the
- * mirror since the last evaluation caused it (that write's event, at the event's time); otherwise the
- * clock did (a trial, a scheduled cancel or a grace ran out), at the moment recorded for it.
+ * The transition from what was recorded to the state now, if the state changed (pure). A mirror write
+ * the last evaluation had not seen caused it (that write's event, at the event's time); otherwise the
+ * clock did (a trial, a scheduled cancel or a grace ran out), at the moment recorded for it. Writes are
+ * told apart by key, not by time: a write committed just after an evaluation may carry an earlier time.
  */
 export function transitionOf(
   recorded: RecordedAccess | null,
@@ -41,8 +43,13 @@ export function transitionOf(
   const from = recorded?.state ?? 'none';
   if (from === access.state) return null;
   const change = { from, to: access.state, reason: access.reason, subscriptionId: access.subscriptionId };
-  if (latest && (!recorded || latest.writtenAt >= recorded.evaluatedAt))
+  if (latest && latest.key !== recorded?.lastWrite)
     return { ...change, cause: latest.source, causeEventId: latest.eventId, at: latest.version };
   const ranOut = recorded?.changesAt;
-  return { ...change, cause: 'clock', causeEventId: null, at: ranOut && ranOut <= now ? ranOut : now };
+  return {
+    ...change,
+    cause: 'clock',
+    causeEventId: null,
+    at: ranOut && ranOut <= now ? ranOut : Math.floor(now),
+  };
 }

@@ -14,6 +14,8 @@ export const accountAccess = pgTable(
     subscriptionId: text('subscription_id'),
     /** When the state ends by itself (a trial's end, a scheduled cancel, a grace's end); null: never. */
     changesAt: at('changes_at'),
+    /** The newest subscription write seen by that evaluation: a write not yet seen is a cause. */
+    lastWrite: text('last_write'),
     evaluatedAt: at('evaluated_at').notNull(),
   },
   (table) => [

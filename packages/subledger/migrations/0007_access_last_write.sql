@@ -1,0 +1,1 @@
+ALTER TABLE "account_access" ADD COLUMN "last_write" text;
