@@ -11,11 +11,24 @@ import type { SubscriptionFacts } from './state.ts';
  */
 export type PriceRef = { id: string | null; lookupKey: string | null; productPlan: string | null };
 
+/**
+ * The mirror write that made a subscription's row what it is: `key` (the row version's transaction id)
+ * differs for every write; read in the same statement as the facts, so the two always agree.
+ */
+export type SubscriptionWrite = {
+  key: string;
+  eventId: string | null;
+  source: 'event' | 'fetch';
+  version: number;
+  /** When the mirror wrote it (Unix seconds). */
+  syncedAt: number;
+};
+
 /** What the mirror holds about an account that decides its access: everything a check needs. */
 export type AccountFacts = {
   accountId: string;
   customerId: string;
-  subscriptions: { facts: SubscriptionFacts; prices: PriceRef[] }[];
+  subscriptions: { facts: SubscriptionFacts; prices: PriceRef[]; write?: SubscriptionWrite }[];
   /** `lookup_key`s of the customer's active entitlements in Stripe. */
   stripeEntitlements: string[];
 };
@@ -26,7 +39,12 @@ export type Queryable = Pick<pg.ClientBase, 'query'>;
 type Row = {
   account_id: string;
   customer_id: string;
-  subscriptions: { subscription: unknown; prices: PriceRef[]; open_invoices: unknown[] }[];
+  subscriptions: {
+    subscription: unknown;
+    prices: PriceRef[];
+    open_invoices: unknown[];
+    write: SubscriptionWrite;
+  }[];
   entitlements: string[] | null;
 };
 
@@ -40,6 +58,9 @@ const ACCOUNT_FACTS = `
     coalesce((
       select json_agg(json_build_object(
         'subscription', s.data,
+        'write', json_build_object('key', s.id || '@' || s.xmin::text, 'eventId', s.last_event_id,
+                                   'source', s.source, 'version', s.last_event_created,
+                                   'syncedAt', extract(epoch from s.synced_at)),
         'prices', (
           select coalesce(json_agg(json_build_object(
                    'id', i.price_id,
@@ -89,6 +110,7 @@ function toAccountFacts(row: Row): AccountFacts {
     subscriptions: row.subscriptions.map((entry) => ({
       facts: subscriptionFactsOf(entry.subscription, entry.open_invoices),
       prices: entry.prices,
+      write: entry.write,
     })),
     stripeEntitlements: row.entitlements ?? [],
   };

@@ -3,7 +3,7 @@ import { type AccessChange, type Database, inTransaction } from '../store/index.
 import type { Place } from '../sync/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { listenForChanges } from './listener.ts';
-import { readAccountFacts } from './mirror-reads.ts';
+import { type AccountFacts, readAccountFacts, type SubscriptionWrite } from './mirror-reads.ts';
 import { type AccessPolicy, type AccessState, accessOf } from './state.ts';
 import { type LatestWrite, type RecordedAccess, type Transition, transitionOf } from './transitions.ts';
 
@@ -154,14 +154,6 @@ type RecordedRow = {
   last_write: string | null;
 };
 
-type LatestRow = {
-  account_id: string;
-  key: string;
-  last_event_id: string | null;
-  source: 'event' | 'fetch';
-  last_event_created: number;
-};
-
 const seconds = (date: Date) => date.getTime() / 1000;
 
 /**
@@ -183,24 +175,19 @@ async function evaluateChunk(client: pg.PoolClient, options: TimelineOptions, ac
     key,
   );
   const facts = await readAccountFacts(client, accountIds, options.place);
-  const latest = await client.query<LatestRow>(
-    `select l.account_id, w.* from account_customers l cross join lateral (${LATEST_WRITE}) w
-     where l.account_id = any($1::text[]) and l.stripe_account = $2 and l.livemode = $3`,
-    key,
-  );
-  const latestOf = new Map(latest.rows.map((row) => [row.account_id, latestWrite(row)]));
   const now = Date.now() / 1000;
   const states = [];
   const transitions: (Transition & { accountId: string })[] = [];
   for (const row of recorded.rows) {
     const subscriptions = facts.get(row.account_id)?.subscriptions.map((entry) => entry.facts) ?? [];
     const access = accessOf(subscriptions, now, options.policy);
-    const transition = transitionOf(recordedAccess(row), access, latestOf.get(row.account_id) ?? null, now);
+    const latest = latestWrite(facts.get(row.account_id));
+    const transition = transitionOf(recordedAccess(row), access, latest, now);
     if (transition) transitions.push({ ...transition, accountId: row.account_id });
     states.push({
       accountId: row.account_id,
       ...access,
-      lastWrite: latestOf.get(row.account_id)?.key ?? null,
+      lastWrite: latest?.key ?? null,
     });
   }
   await client.query(
@@ -229,12 +216,17 @@ const recordedAccess = (row: RecordedRow): RecordedAccess => ({
   lastWrite: row.last_write,
 });
 
-const latestWrite = (row: LatestRow): LatestWrite => ({
-  key: row.key,
-  eventId: row.last_event_id,
-  source: row.source,
-  version: row.last_event_created,
-});
+/** The account's newest subscription write, read with its facts in one statement (one snapshot). */
+function latestWrite(facts: AccountFacts | undefined): LatestWrite | null {
+  const newer = (write: SubscriptionWrite, than: SubscriptionWrite) =>
+    write.syncedAt > than.syncedAt || (write.syncedAt === than.syncedAt && write.key > than.key);
+  let latest: SubscriptionWrite | null = null;
+  for (const { write } of facts?.subscriptions ?? [])
+    if (write && (!latest || newer(write, latest))) latest = write;
+  return (
+    latest && { key: latest.key, eventId: latest.eventId, source: latest.source, version: latest.version }
+  );
+}
 
 async function insertTransitions(client: pg.PoolClient, place: Place, transitions: TimelineEntry[]) {
   const column = <K extends keyof TimelineEntry>(name: K) =>
