@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { AccessCache } from '../src/access/cache.ts';
+import { standingOf } from '../src/access/check.ts';
 import { answerOf, type CompiledAccess, compileAccess, entitlementsOf } from '../src/access/compiled.ts';
 import type { AccountFacts } from '../src/access/mirror-reads.ts';
 import { DEFAULT_ACCESS_POLICY } from '../src/access/state.ts';
@@ -56,7 +57,14 @@ function facts(
 }
 
 const compile = (accountFacts: AccountFacts | null, accountId = 'a1', used = 0) =>
-  compileAccess(catalog, accountId, accountFacts, new Map([['api_calls', used]]), NOW, DEFAULT_ACCESS_POLICY);
+  compileAccess(
+    catalog,
+    accountId,
+    accountFacts,
+    new Map([['api_calls', used]]),
+    NOW,
+    standingOf(catalog, accountFacts, NOW, DEFAULT_ACCESS_POLICY),
+  );
 
 test('compiled answers: the same as checking each time, for one use and for many', () => {
   const compiled = compile(facts('a1', 'cus_1', 'active'), 'a1', 7);

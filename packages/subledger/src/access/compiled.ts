@@ -1,8 +1,7 @@
 import type { Catalog } from '../catalog/index.ts';
-import { type CheckResult, checkStanding, type Standing, standingOf, usageWindows } from './check.ts';
+import { type CheckResult, checkStanding, type Standing } from './check.ts';
 import type { Entitlements, FeatureAccess } from './contract.ts';
 import type { AccountFacts } from './mirror-reads.ts';
-import type { AccessPolicy } from './state.ts';
 
 /**
  * An account's answers worked out in advance: every feature it could ask about, as a frozen result for
@@ -25,25 +24,18 @@ export type CompiledAccess = {
 /** What compiling needs besides the facts: uses counted in each window, from `usageWindows`. */
 export type Usage = ReadonlyMap<string, number>;
 
-/** The windows whose uses must be counted before compiling an account (pure). */
-export function windowsToCount(
-  catalog: Catalog,
-  facts: AccountFacts | null,
-  now: number,
-  policy: AccessPolicy,
-) {
-  return usageWindows(catalog, standingOf(catalog, facts, now, policy), now);
-}
-
+/**
+ * Compiles an account from its standing (`standingOf`, worked out once per load: it also names the
+ * usage windows to count, through `usageWindows`).
+ */
 export function compileAccess(
   catalog: Catalog,
   accountId: string,
   facts: AccountFacts | null,
   usage: Usage,
   now: number,
-  policy: AccessPolicy,
+  standing: Standing,
 ): CompiledAccess {
-  const standing = standingOf(catalog, facts, now, policy);
   const features = new Map<string, CheckResult>();
   const ids = new Set([...Object.keys(catalog.features), ...(facts?.stripeEntitlements ?? [])]);
   let validUntil = standing.access.endsAt ?? Number.POSITIVE_INFINITY;

@@ -24,6 +24,9 @@ export type SubscriptionWrite = {
   syncedAt: number;
 };
 
+/** The key of subscription row `s`'s last write: its id and its row version's transaction id. */
+export const WRITE_KEY = `s.id || '@' || s.xmin::text`;
+
 /** What the mirror holds about an account that decides its access: everything a check needs. */
 export type AccountFacts = {
   accountId: string;
@@ -58,7 +61,7 @@ const ACCOUNT_FACTS = `
     coalesce((
       select json_agg(json_build_object(
         'subscription', s.data,
-        'write', json_build_object('key', s.id || '@' || s.xmin::text, 'eventId', s.last_event_id,
+        'write', json_build_object('key', ${WRITE_KEY}, 'eventId', s.last_event_id,
                                    'source', s.source, 'version', s.last_event_created,
                                    'syncedAt', extract(epoch from s.synced_at)),
         'prices', (

@@ -4,8 +4,8 @@ import type { Place } from '../sync/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { usageSince } from '../usage/index.ts';
 import { AccessCache, type CacheOptions } from './cache.ts';
-import type { CheckResult } from './check.ts';
-import { answerOf, type CompiledAccess, compileAccess, entitlementsOf, windowsToCount } from './compiled.ts';
+import { type CheckResult, standingOf, usageWindows } from './check.ts';
+import { answerOf, type CompiledAccess, compileAccess, entitlementsOf } from './compiled.ts';
 import type { AccessChecker, CheckOptions, Entitlements } from './contract.ts';
 import { listenForChanges } from './listener.ts';
 import { readAccountFacts } from './mirror-reads.ts';
@@ -52,16 +52,19 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
     const facts = await readAccountFacts(options.database, accountIds, options.place);
     const now = Date.now() / 1000;
     const factsOf = (accountId: string) => facts.get(accountId) ?? null;
-    const windows = accountIds.flatMap((accountId) =>
-      windowsToCount(options.catalog, factsOf(accountId), now, policy).map((window) => ({
+    const standings = new Map(
+      accountIds.map((accountId) => [
         accountId,
-        ...window,
-      })),
+        standingOf(options.catalog, factsOf(accountId), now, policy),
+      ]),
+    );
+    const windows = [...standings].flatMap(([accountId, standing]) =>
+      usageWindows(options.catalog, standing, now).map((window) => ({ accountId, ...window })),
     );
     const usage = await usageSince(options.database, options.place, windows);
     const noUsage = new Map<string, number>();
     return new Map(
-      accountIds.map((accountId) => [
+      [...standings].map(([accountId, standing]) => [
         accountId,
         compileAccess(
           options.catalog,
@@ -69,7 +72,7 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
           factsOf(accountId),
           usage.get(accountId) ?? noUsage,
           now,
-          policy,
+          standing,
         ),
       ]),
     );

@@ -3,7 +3,7 @@ import { type AccessChange, type Database, inTransaction } from '../store/index.
 import type { Place } from '../sync/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { listenForChanges } from './listener.ts';
-import { type AccountFacts, readAccountFacts, type SubscriptionWrite } from './mirror-reads.ts';
+import { type AccountFacts, readAccountFacts, type SubscriptionWrite, WRITE_KEY } from './mirror-reads.ts';
 import { type AccessPolicy, type AccessState, accessOf } from './state.ts';
 import { type LatestWrite, type RecordedAccess, type Transition, transitionOf } from './transitions.ts';
 
@@ -105,15 +105,15 @@ async function clockSweep(options: TimelineOptions): Promise<void> {
 }
 
 /**
- * The newest subscription write of each account `l` links (lateral, on `s`), named by its key: the row
- * version's transaction id, which every write changes (two fetches in one second carry the same time).
+ * The newest subscription write of each account `l` links (lateral, on `s`), chosen as `latestWrite`
+ * chooses it (byte order settles a tie, as JavaScript compares strings), so the catch-up asks only for
+ * accounts an evaluation would see differently.
  */
 const LATEST_WRITE = `
-  select s.id || '@' || s.xmin::text as key,
-         s.last_event_id, s.source, s.last_event_created
+  select ${WRITE_KEY} as key
   from subscriptions s
   where s.customer_id = l.customer_id and s.stripe_account = l.stripe_account and s.livemode = l.livemode
-  order by s.synced_at desc, s.last_event_created desc limit 1`;
+  order by s.synced_at desc, ${WRITE_KEY} collate "C" desc limit 1`;
 
 /** Accounts whose newest subscription write is not the one last evaluated (notices were missed). */
 async function catchUp(options: TimelineOptions): Promise<void> {
