@@ -47,8 +47,8 @@ const environmentSchema = z.object({
   SUBLEDGER_ACCOUNT_KEYS: commaList.default(['subledger_account_id']),
   SUBLEDGER_RECONCILE_MINUTES: wholeNumber(15),
   SUBLEDGER_STRIPE_RPS: positiveInt(20),
-  SUBLEDGER_WORKER_BATCH: positiveInt(500),
-  SUBLEDGER_WORKER_GATHER_MS: wholeNumber(25),
+  SUBLEDGER_WORKER_BATCH: positiveInt(2000),
+  SUBLEDGER_WORKER_GATHER_MS: wholeNumber(100),
   SUBLEDGER_CATALOG: z
     .string()
     .regex(
