@@ -3,6 +3,7 @@ import { backfillCommand } from './backfill.ts';
 import { catalogCommand } from './catalog.ts';
 import { emulatorCommand } from './emulator.ts';
 import { inspectCommand } from './inspect.ts';
+import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { reconcileCommand } from './reconcile.ts';
 import { replayCommand } from './replay.ts';
@@ -23,6 +24,7 @@ program.addCommand(inspectCommand());
 program.addCommand(backfillCommand());
 program.addCommand(reconcileCommand());
 program.addCommand(catalogCommand());
+program.addCommand(keysCommand());
 
 try {
   await program.parseAsync(process.argv);

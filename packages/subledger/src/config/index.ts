@@ -12,13 +12,13 @@ const commaList = z.string().transform((value) =>
     .filter((part) => part.length > 0),
 );
 
-const positiveInt = (fallback: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .refine((value) => value > 0, 'must be greater than 0')
-    .default(fallback);
+const positive = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number')
+  .transform(Number)
+  .refine((value) => value > 0, 'must be greater than 0');
+
+const positiveInt = (fallback: number) => positive.default(fallback);
 
 const wholeNumber = (fallback: number) =>
   z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).default(fallback);
@@ -60,6 +60,29 @@ const environmentSchema = z.object({
     .enum(['0', '1'], { error: 'must be 0 or 1' })
     .transform((value) => value === '1')
     .default(true),
+  SUBLEDGER_JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  SUBLEDGER_JWT_ISSUER: z.string().min(1).optional(),
+  SUBLEDGER_JWT_AUDIENCE: z.string().min(1).optional(),
+  SUBLEDGER_JWT_ACCOUNT_CLAIM: z.string().min(1).default('account_id'),
+  SUBLEDGER_RATE_LIMIT: positiveInt(100),
+  SUBLEDGER_RATE_BURST: positive.optional(),
+});
+
+// Checks across variables, each issue naming the variable to change.
+const checkedSchema = environmentSchema.superRefine((env, context) => {
+  // Without an issuer, a token from any tenant of a shared identity provider would be accepted.
+  if (env.SUBLEDGER_JWT_JWKS_URL && !env.SUBLEDGER_JWT_ISSUER)
+    context.addIssue({
+      code: 'custom',
+      path: ['SUBLEDGER_JWT_ISSUER'],
+      message: 'is required when SUBLEDGER_JWT_JWKS_URL is set',
+    });
+  if (env.SUBLEDGER_RATE_BURST !== undefined && env.SUBLEDGER_RATE_BURST < env.SUBLEDGER_RATE_LIMIT)
+    context.addIssue({
+      code: 'custom',
+      path: ['SUBLEDGER_RATE_BURST'],
+      message: 'must be at least SUBLEDGER_RATE_LIMIT',
+    });
 });
 
 export type Config = {
@@ -91,12 +114,21 @@ export type Config = {
   catalogModule: string | undefined;
   /** With no Stripe key, `start` fills its emulator with the catalog and demo accounts; false: left empty. */
   demo: boolean;
+  /**
+   * JWTs of the app's identity provider accepted for reads of the account they name; absent: only API
+   * keys authenticate.
+   */
+  jwt: { jwksUrl: string; issuer: string; audience: string | undefined; accountClaim: string } | undefined;
+  /** API requests per second per key or token subject, in each process. */
+  rateLimitPerSecond: number;
+  /** Requests a key or token subject may make at once before the per-second rate applies. */
+  rateLimitBurst: number;
 };
 
 /** Reads and validates the environment; throws `ConfigError` naming the first bad variable. */
 export function loadConfig(environment: Record<string, string | undefined> = process.env): Config {
   const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
-  const parsed = environmentSchema.safeParse(present);
+  const parsed = checkedSchema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ConfigError(`${String(issue?.path[0] ?? 'environment')} ${issue?.message ?? 'is invalid'}`);
@@ -119,5 +151,16 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     workerGatherMs: env.SUBLEDGER_WORKER_GATHER_MS,
     catalogModule: env.SUBLEDGER_CATALOG,
     demo: env.SUBLEDGER_DEMO,
+    jwt: env.SUBLEDGER_JWT_JWKS_URL
+      ? {
+          jwksUrl: env.SUBLEDGER_JWT_JWKS_URL,
+          issuer: env.SUBLEDGER_JWT_ISSUER as string,
+          audience: env.SUBLEDGER_JWT_AUDIENCE,
+          accountClaim: env.SUBLEDGER_JWT_ACCOUNT_CLAIM,
+        }
+      : undefined,
+    rateLimitPerSecond: env.SUBLEDGER_RATE_LIMIT,
+    // 200 by default, but never below the rate: raising the rate alone must not fail to start.
+    rateLimitBurst: env.SUBLEDGER_RATE_BURST ?? Math.max(200, env.SUBLEDGER_RATE_LIMIT),
   };
 }

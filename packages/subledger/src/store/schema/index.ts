@@ -1,4 +1,5 @@
 export * from './access.ts';
+export * from './auth.ts';
 export * from './checkpoints.ts';
 export * from './inbox.ts';
 export * from './mirror.ts';
