@@ -8,6 +8,7 @@ export {
 } from './access/index.ts';
 export { type Catalog, CatalogError, defineCatalog } from './catalog/index.ts';
 export { type Config, ConfigError, loadConfig } from './config/index.ts';
+export { type AccountService, apiDocument } from './http/index.ts';
 export { connect, type Database, migrate, openDatabase, startEmbeddedPostgres } from './store/index.ts';
 export { createStripeClient } from './stripe/index.ts';
 export { createSubledger, type Subledger, type SubledgerOptions } from './subledger.ts';

@@ -6,6 +6,15 @@ import {
   DEFAULT_ACCESS_POLICY,
   readTimeline,
 } from './access/index.ts';
+import { createAuthenticator, createRateLimiter } from './auth/index.ts';
+import {
+  type Billing,
+  BillingError,
+  type CheckoutRequest,
+  ensureCustomer,
+  startCheckout,
+  syncCheckout,
+} from './billing/index.ts';
 import { type Catalog, loadCatalog } from './catalog/index.ts';
 import { type Config, loadConfig } from './config/index.ts';
 import { createApp } from './http/index.ts';
@@ -83,7 +92,20 @@ export async function createSubledger(options: SubledgerOptions = {}) {
       return recorded;
     },
   };
-  const app = createApp({ sync, database, metrics, logger, accounts, access });
+  const billingContext: Billing | null = stripe ? { database, stripe, place, context } : null;
+  const billing = billingActions(billingContext, catalog);
+  const app = createApp({
+    sync,
+    database,
+    metrics,
+    logger,
+    accounts,
+    access,
+    billing: billingContext,
+    catalog,
+    authenticator: createAuthenticator({ database, livemode, jwt: config.jwt }),
+    rateLimiter: createRateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }),
+  });
   return {
     config,
     database,
@@ -96,6 +118,8 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     /** `check(accountId, featureId, { quantity })` and `entitlements(accountId)`, from the mirror. */
     access,
     usage,
+    /** Stripe actions for an account: its customer, checkout, the success page's sync. */
+    billing,
     /** Puts inbox events back in the queue; the ordering rule keeps a replay from applying twice. */
     replay: (selector: ReplaySelector) => replay(database, selector),
     app,
@@ -113,6 +137,22 @@ export async function createSubledger(options: SubledgerOptions = {}) {
       await access.stop();
       if (!options.database) await database.close();
     },
+  };
+}
+
+function billingActions(billing: Billing | null, catalog: Catalog) {
+  const ready = (): Billing => {
+    if (!billing)
+      throw new BillingError('stripe_not_configured', 'no Stripe key is configured (STRIPE_SECRET_KEY)');
+    return billing;
+  };
+  return {
+    /** The account's Stripe customer, created once however many ask at the same moment. */
+    customer: (accountId: string) => ensureCustomer(ready(), accountId),
+    /** A Checkout session for a plan, price or top-up; see `startCheckout`. */
+    checkout: (request: CheckoutRequest) => startCheckout(ready(), catalog, request),
+    /** Reads a completed checkout's account from Stripe now (the success page). */
+    syncCheckout: (sessionId: string) => syncCheckout(ready(), sessionId),
   };
 }
 

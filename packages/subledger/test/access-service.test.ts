@@ -129,18 +129,14 @@ test('usage: recorded uses count against the limit at once, each key once', asyn
   });
 });
 
-test('HTTP: POST /v1/check and GET /v1/accounts/:id/entitlements', async () => {
-  const post = (body: unknown) =>
-    fetch(`${stack.url}/v1/check`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-  const allowed = await post({ account_id: 'demo_active', feature: 'api_calls', quantity: 2 });
-  assert.equal(allowed.status, 200);
-  const body = (await allowed.json()) as Record<string, unknown>;
+test('HTTP: POST /v1/check and GET /v1/accounts/:id/entitlements, through the typed client', async () => {
+  const { client } = stack;
+  const allowed = await client.POST('/v1/check', {
+    body: { account_id: 'demo_active', feature: 'api_calls', quantity: 2 },
+  });
+  assert.equal(allowed.response.status, 200);
   assert.deepEqual(
-    { ...body, resets_at: typeof body.resets_at },
+    { ...allowed.data, resets_at: typeof allowed.data?.resets_at },
     {
       allowed: true,
       code: 'allowed',
@@ -152,11 +148,18 @@ test('HTTP: POST /v1/check and GET /v1/accounts/:id/entitlements', async () => {
       resets_at: 'number',
     },
   );
-  const refused = (await (
-    await post({ account_id: 'demo_incomplete', feature: 'members' })
-  ).json()) as Record<string, unknown>;
-  assert.deepEqual([refused.allowed, refused.code], [false, 'subscription_incomplete']);
+  const refused = await client.POST('/v1/check', {
+    body: { account_id: 'demo_incomplete', feature: 'members' },
+  });
+  assert.deepEqual([refused.data?.allowed, refused.data?.code], [false, 'subscription_incomplete']);
 
+  // Bodies the typed client would not let through, sent as raw HTTP.
+  const post = (body: unknown) =>
+    fetch(`${stack.url}/v1/check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const invalid: [unknown, string, string | undefined][] = [
     ['{', 'invalid_json', undefined],
     [[1], 'invalid_request', undefined],
@@ -177,14 +180,17 @@ test('HTTP: POST /v1/check and GET /v1/accounts/:id/entitlements', async () => {
     assert.ok(error.message.length > 0);
   }
 
-  const summary = await fetch(`${stack.url}/v1/accounts/demo_past_due/entitlements`);
-  const json = (await summary.json()) as Record<string, unknown>;
-  assert.equal(json.account_id, 'demo_past_due');
-  assert.equal(json.state, 'past_due');
-  assert.equal(json.can_purchase, false);
-  assert.deepEqual((json.features as Record<string, { code: string }>).members?.code, 'allowed');
-  const unknown = await (await fetch(`${stack.url}/v1/accounts/nobody/entitlements`)).json();
-  assert.equal((unknown as { state: string }).state, 'none');
+  const summary = await client.GET('/v1/accounts/{account_id}/entitlements', {
+    params: { path: { account_id: 'demo_past_due' } },
+  });
+  assert.equal(summary.data?.account_id, 'demo_past_due');
+  assert.equal(summary.data?.state, 'past_due');
+  assert.equal(summary.data?.can_purchase, false);
+  assert.equal(summary.data?.features.members?.code, 'allowed');
+  const unknown = await client.GET('/v1/accounts/{account_id}/entitlements', {
+    params: { path: { account_id: 'nobody' } },
+  });
+  assert.equal(unknown.data?.state, 'none');
 });
 
 test('a gate over the mirror: joining a team whose subscription is incomplete is refused', async () => {

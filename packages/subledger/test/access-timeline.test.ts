@@ -140,12 +140,11 @@ test('timeline: each state change, with the event that caused it, recorded as th
   );
   await assertCaused(entries, subscription.id);
 
-  const response = await fetch(`${stack.url}/v1/accounts/team_timeline/timeline`);
-  const body = (await response.json()) as {
-    transitions: { from: string; to: string; cause_event_id: string }[];
-  };
+  const { data: body } = await stack.client.GET('/v1/accounts/{account_id}/timeline', {
+    params: { path: { account_id: 'team_timeline' } },
+  });
   assert.deepEqual(
-    body.transitions.map((entry) => [entry.to, entry.cause_event_id]),
+    body?.transitions.map((entry) => [entry.to, entry.cause_event_id]),
     entries.map((entry) => [entry.to, entry.causeEventId]),
   );
 });

@@ -28,7 +28,10 @@ after(() => stack.close());
 
 type Answer = { status: number; body: Record<string, unknown> & { error?: { code: string } } };
 async function call(method: 'GET' | 'POST', path: string): Promise<Answer> {
-  const response = await fetch(`${stack.url}${path}`, { method });
+  const response = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${stack.apiKey}` },
+  });
   return { status: response.status, body: (await response.json()) as Answer['body'] };
 }
 const query = async <T>(text: string, values: unknown[] = []) =>

@@ -40,7 +40,9 @@ const inspect = (args: string[], environment: Record<string, string> = {}) =>
   runCli(['inspect', ...args], { DATABASE_URL: stack.database.url, ...environment });
 
 test('`subledger inspect account <id> --json` prints exactly the body of GET /v1/accounts/:id', async () => {
-  const body = await (await fetch(`${stack.url}/v1/accounts/team_9`)).text();
+  const body = await (
+    await fetch(`${stack.url}/v1/accounts/team_9`, { headers: { authorization: `Bearer ${stack.apiKey}` } })
+  ).text();
   const result = await inspect(['account', 'team_9', '--json']);
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, `${body}\n`);

@@ -114,6 +114,23 @@ test('with no Stripe key, start runs against the in-process emulator end to end,
   assert.ok(lines.some((line) => /Shutting down/.test(line.msg)));
 });
 
+/** A read key made as the README says: `subledger keys create --scope read`, its last line. */
+async function readKey(environment: Record<string, string | undefined>): Promise<string> {
+  const child = spawn(process.execPath, [BIN, 'keys', 'create', '--scope', 'read'], {
+    env: environment,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0);
+  return output.trim().split('\n').at(-1) as string;
+}
+
+const withKey = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
+
 type DemoReady = LogLine & {
   plans: string[];
   accounts: Record<string, { access: string; subscription: string }>;
@@ -131,12 +148,13 @@ async function untilSubscription(
   accountId: string,
   subscription: string,
   status: string,
+  key: string,
 ): Promise<AccountBody> {
   const url = `http://127.0.0.1:${port}/v1/accounts/${accountId}`;
   const deadline = Date.now() + 20_000;
   let last: unknown;
   while (Date.now() < deadline) {
-    const response = await fetch(url);
+    const response = await fetch(url, withKey(key));
     last = await response.json();
     const body = last as AccountBody;
     const shown = response.ok && body.subscriptions.find((candidate) => candidate.id === subscription);
@@ -164,6 +182,8 @@ test('a keyless start fills the emulator with the demo; a restart links the demo
   assert.deepEqual(ready.plans, ['free', 'starter', 'pro']);
   assert.deepEqual(Object.keys(ready.accounts).sort(), DEMO_ACCOUNT_IDS);
   assert.equal(ready.look, `http://127.0.0.1:${first.port}/v1/accounts/demo_active/entitlements`);
+  const key = await readKey(environment);
+  assert.equal((await fetch(ready.look)).status, 401, 'the API answers only to a key');
   const subscriptionOf = (line: DemoReady, accountId: string) =>
     String(line.accounts[accountId]?.subscription);
   const active = await untilSubscription(
@@ -171,10 +191,11 @@ test('a keyless start fills the emulator with the demo; a restart links the demo
     'demo_active',
     subscriptionOf(ready, 'demo_active'),
     'active',
+    key,
   );
   const incomplete = subscriptionOf(ready, 'demo_incomplete');
-  await untilSubscription(first.port, 'demo_incomplete', incomplete, 'incomplete');
-  const entitlements = (await (await fetch(ready.look)).json()) as {
+  await untilSubscription(first.port, 'demo_incomplete', incomplete, 'incomplete', key);
+  const entitlements = (await (await fetch(ready.look, withKey(key))).json()) as {
     state: string;
     plan: string;
     features: Record<string, { allowed: boolean }>;
@@ -188,7 +209,7 @@ test('a keyless start fills the emulator with the demo; a restart links the demo
   const again = (await second.logged(/^Demo ready/)) as DemoReady;
   const subscription = subscriptionOf(again, 'demo_active');
   assert.notEqual(subscription, subscriptionOf(ready, 'demo_active'));
-  const relinked = await untilSubscription(second.port, 'demo_active', subscription, 'active');
+  const relinked = await untilSubscription(second.port, 'demo_active', subscription, 'active', key);
   assert.notEqual(relinked.customer?.id, active.customer?.id, 'demo_active is linked to the new customer');
   assert.deepEqual(
     relinked.subscriptions.map((shown) => shown.id),
@@ -215,7 +236,8 @@ test('SUBLEDGER_DEMO=0: a keyless start leaves the emulator empty', async () => 
   });
   assert.deepEqual((await stripe.products.list()).data, []);
   assert.deepEqual((await stripe.customers.list()).data, []);
-  assert.equal((await fetch(`http://127.0.0.1:${port}/v1/accounts/demo_active`)).status, 404);
+  const key = await readKey(environment);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/v1/accounts/demo_active`, withKey(key))).status, 404);
   await stop();
   assert.ok(lines.every((line) => !/^Demo/.test(line.msg)));
 });

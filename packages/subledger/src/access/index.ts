@@ -17,6 +17,7 @@ export {
   type AccessState,
   accessOf,
   DEFAULT_ACCESS_POLICY,
+  LIVE_STATUSES,
   SUBSCRIPTION_STATUSES,
   type SubscriptionFacts,
   type SubscriptionStatus,

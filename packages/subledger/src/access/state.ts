@@ -30,7 +30,7 @@ export const ACCESS_STATES = [
 export type AccessState = (typeof ACCESS_STATES)[number];
 
 /** Statuses of a subscription that still exists for Stripe: buying another would make a second one. */
-const LIVE_STATUSES: ReadonlySet<SubscriptionStatus> = new Set([
+export const LIVE_STATUSES: ReadonlySet<SubscriptionStatus> = new Set([
   'incomplete',
   'trialing',
   'active',

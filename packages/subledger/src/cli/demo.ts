@@ -43,7 +43,8 @@ export async function setUpDemo(
 
 const DEMO_READY =
   'Demo ready: the catalog is in the emulator, and one demo account per access state is syncing ' +
-  'through webhooks; ask about one with GET /v1/accounts/demo_active/entitlements or POST /v1/check';
+  'through webhooks; ask about one with GET /v1/accounts/demo_active/entitlements or POST /v1/check, ' +
+  'with a key from `npx subledger keys create --scope read` as `Authorization: Bearer <key>`';
 
 async function fillEmulator(config: Config, serverUrl: string) {
   const catalog = await loadCatalog(config.catalogModule);

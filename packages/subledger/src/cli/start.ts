@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { Command } from 'commander';
 import { loadConfig } from '../config/index.ts';
+import { serveHttp } from '../http/index.ts';
 import { createSubledger } from '../subledger.ts';
 import { createLogger } from '../telemetry/index.ts';
 import { setUpDemo } from './demo.ts';
@@ -20,7 +20,7 @@ export function startCommand(): Command {
       const keyless = config.stripeSecretKey === undefined;
       const emulator = await useEmulatorWhenKeyless(config);
       const subledger = await createSubledger({ config, logger });
-      const server = serve({ fetch: subledger.app.fetch, port: config.port });
+      const server = serveHttp(subledger.app.fetch, { port: config.port });
       await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
       const port = (server.address() as AddressInfo).port;
       const webhookUrl = `http://127.0.0.1:${port}/webhooks/stripe`;

@@ -1,15 +1,22 @@
-import { type Context, Hono } from 'hono';
-import { type RequestIdVariables, requestId } from 'hono/request-id';
-import type { AccessChecker } from '../access/index.ts';
+import { Hono } from 'hono';
+import { requestId } from 'hono/request-id';
+import type { AccessService } from '../access/index.ts';
+import type { Authenticator, RateLimiter } from '../auth/index.ts';
+import { type Billing, BillingError } from '../billing/index.ts';
+import type { Catalog } from '../catalog/index.ts';
 import type { Database } from '../store/index.ts';
 import type { SyncEngine } from '../sync/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
-import { accessRoutes } from './access.ts';
-import { type AccountService, accountRoutes } from './accounts.ts';
+import { API_DESCRIPTION, Api } from './api.ts';
+import { docsRoutes } from './docs.ts';
+import { type ApiEnv, createGuard } from './guard.ts';
+import { httpProblem, problem } from './problems.ts';
+import { mountAccessRoutes } from './routes/access.ts';
+import { type AccountService, mountAccountRoutes } from './routes/accounts.ts';
+import { mountBillingRoutes } from './routes/billing.ts';
+import { mountSubscriptionRoutes } from './routes/subscriptions.ts';
 
 const REQUEST_ID_HEADER = 'Request-Id';
-
-type AppEnv = { Variables: RequestIdVariables };
 
 export type AppDependencies = {
   sync: SyncEngine;
@@ -17,24 +24,59 @@ export type AppDependencies = {
   metrics: Metrics;
   logger: Logger;
   accounts: AccountService;
-  access: AccessChecker;
+  access: AccessService;
+  /** Null when no Stripe key is configured: billing actions answer 503 `stripe_not_configured`. */
+  billing: Billing | null;
+  catalog: Catalog;
+  authenticator: Authenticator;
+  rateLimiter: RateLimiter;
 };
 
-/** The HTTP surface: webhook endpoints, health, readiness and metrics. */
-export function createApp(deps: AppDependencies): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+/** The HTTP surface: the API, its document and docs page, webhook endpoints, health and metrics. */
+export function createApp(deps: AppDependencies): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
   app.use(requestId({ headerName: REQUEST_ID_HEADER }));
+  mountWebhooks(app, deps.sync);
+  app.route('/', createApi(deps));
+  app.route('/docs', docsRoutes());
+  mountOperations(app, deps);
+  app.notFound((c) => problem(c, 404, 'route_not_found', `no route for ${c.req.method} ${c.req.path}`));
+  app.onError((error, c) => {
+    const known = httpProblem(error, c);
+    if (known) return known;
+    if (error instanceof BillingError)
+      return problem(c, error.status, error.code, error.message, error.param);
+    deps.logger.error({ err: error, path: c.req.path }, 'request failed');
+    return problem(c, 500, 'internal_error', 'the request failed; it has been logged');
+  });
+  return app;
+}
+
+function createApi(deps: AppDependencies): Api {
+  const api = new Api(createGuard(deps));
+  mountAccountRoutes(api, deps.accounts);
+  mountAccessRoutes(api, deps.access);
+  mountBillingRoutes(api, deps);
+  mountSubscriptionRoutes(api, deps);
+  api.doc31('/openapi.json', API_DESCRIPTION);
+  return api;
+}
+
+function mountWebhooks(app: Hono<ApiEnv>, sync: SyncEngine): void {
   // A Response made outside the app does not get the headers the middleware set on the context.
-  const withRequestId = (c: Context<AppEnv>, response: Response) => {
-    response.headers.set(REQUEST_ID_HEADER, c.get('requestId'));
+  const withRequestId = (requestIdValue: string, response: Response) => {
+    response.headers.set(REQUEST_ID_HEADER, requestIdValue);
     return response;
   };
-  app.post('/webhooks/stripe', async (c) => withRequestId(c, await deps.sync.handleWebhook(c.req.raw)));
-  app.post('/webhooks/stripe/connect', async (c) =>
-    withRequestId(c, await deps.sync.handleConnectWebhook(c.req.raw)),
+  app.post('/webhooks/stripe', async (c) =>
+    withRequestId(c.get('requestId'), await sync.handleWebhook(c.req.raw)),
   );
-  app.route('/v1/accounts', accountRoutes(deps.accounts));
-  app.route('/v1', accessRoutes(deps.access));
+  app.post('/webhooks/stripe/connect', async (c) =>
+    withRequestId(c.get('requestId'), await sync.handleConnectWebhook(c.req.raw)),
+  );
+}
+
+function mountOperations(app: Hono<ApiEnv>, deps: AppDependencies): void {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
     try {
@@ -50,18 +92,4 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.get('/metrics', async (c) =>
     c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
-  app.notFound((c) =>
-    c.json(
-      { error: { code: 'route_not_found', message: `no route for ${c.req.method} ${c.req.path}` } },
-      404,
-    ),
-  );
-  app.onError((error, c) => {
-    deps.logger.error({ err: error, path: c.req.path }, 'request failed');
-    return c.json(
-      { error: { code: 'internal_error', message: 'the request failed; it has been logged' } },
-      500,
-    );
-  });
-  return app;
 }

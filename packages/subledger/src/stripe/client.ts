@@ -11,14 +11,15 @@ export type StripeClientOptions = {
 };
 
 /**
- * The one way Subledger builds a Stripe client. The SDK retries 429s, 5xx and connection errors with
- * exponential backoff and jitter (honouring `Stripe-Should-Retry`), adds idempotency keys to retried
- * writes, and times out; the API version is the SDK's own, so payloads match its types.
+ * The one way Subledger builds a Stripe client. The SDK makes up to 3 attempts on 429s, 5xx and
+ * connection errors, with exponential backoff and jitter (honouring `Stripe-Should-Retry`), never retries
+ * another 4xx, adds idempotency keys to retried writes, and times out (10 s); the API version is the
+ * SDK's own, so payloads match its types.
  */
 export function createStripeClient(options: StripeClientOptions): Stripe {
   const base = options.apiBase ? new URL(options.apiBase) : undefined;
   const stripe = new Stripe(options.secretKey, {
-    maxNetworkRetries: options.maxNetworkRetries ?? 3,
+    maxNetworkRetries: options.maxNetworkRetries ?? 2,
     timeout: options.timeoutMs ?? 10_000,
     appInfo: { name: 'subledger' },
     telemetry: false,

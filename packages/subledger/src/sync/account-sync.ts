@@ -89,7 +89,11 @@ async function findCustomer(options: AccountSyncOptions & { stripe: Stripe }): P
  * Stripe's search finds customers by metadata (the emulator implements it too). Search is eventually
  * consistent (Stripe indexes within about a minute), which is why checkout sessions are looked at next.
  */
-async function customerByMetadata(stripe: Stripe, accountId: string, place: Place): Promise<string | null> {
+export async function customerByMetadata(
+  stripe: Stripe,
+  accountId: string,
+  place: Place,
+): Promise<string | null> {
   const query = `metadata['${ACCOUNT_METADATA_KEY}']:'${quoteSearchValue(accountId)}'`;
   const result = await stripe.customers.search({ query, limit: 10 }, requestOptions(place));
   // Search matches case-insensitively; the account id must match exactly.

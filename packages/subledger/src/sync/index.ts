@@ -1,19 +1,27 @@
-export { type AccountSyncResult, syncAccount } from './account-sync.ts';
-export { type AccountView, accountIdSchema, accountView, defaultPlace } from './account-view.ts';
+export { type AccountSyncResult, customerByMetadata, syncAccount } from './account-sync.ts';
+export {
+  type AccountView,
+  accountIdSchema,
+  accountView,
+  defaultPlace,
+  linkedCustomer,
+} from './account-view.ts';
 export { type BackfillOptions, type BackfillResult, backfill } from './backfill.ts';
 export { CATCH_UP_DAYS, type CatchUpOptions, type CatchUpResult, catchUp } from './catch-up.ts';
-export { subscriptionPeriodOf } from './columns.ts';
+export { lockSerialKey } from './claim.ts';
+export { ACCOUNT_METADATA_KEY, checkoutAccountId, subscriptionPeriodOf } from './columns.ts';
 export { type DriftItem, type DriftProblem, driftOf } from './drift.ts';
 export { createSyncEngine, type SyncEngine, type SyncEngineOptions } from './engine.ts';
-export { type InboxEvent, NotAnEventError, toInboxEvent } from './envelope.ts';
+export { type InboxEvent, NotAnEventError, type StripeObject, toInboxEvent } from './envelope.ts';
 export { EVENT_HANDLERS } from './handlers.ts';
 export { Inbox } from './inbox.ts';
 export { migrateJobs } from './jobs.ts';
-export { KINDS, type KindName } from './kinds.ts';
+export { type ColumnContext, KINDS, type KindName } from './kinds.ts';
 export { createLimiter, type Limiter, listObjects } from './listing.ts';
+export { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 export type { OnProgress, SyncProgress } from './progress.ts';
 export { RECONCILE_TASK, type ReconcileOptions, type ReconcileResult, reconcile } from './reconcile.ts';
 export { describeEvent, type EventRecord, type ReplayResult, type ReplaySelector, replay } from './replay.ts';
-export type { Place } from './stripe-reads.ts';
+export { type Place, requestOptions } from './stripe-reads.ts';
 export { createWebhookHandler, MAX_WEBHOOK_BYTES } from './webhooks.ts';
 export { InboxWorker } from './worker.ts';

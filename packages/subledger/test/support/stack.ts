@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { createSubledgerClient, type SubledgerClient } from '@subledger/client';
 import Stripe from 'stripe';
 import {
   drainWebhooks,
@@ -8,9 +8,11 @@ import {
   startEmulator,
   type WebhookOptions,
 } from 'stripe-emulator';
+import { createApiKey } from '../../src/auth/index.ts';
 import type { Catalog } from '../../src/catalog/index.ts';
 import { EMULATOR_KEY, registerWebhookEndpoint } from '../../src/cli/local-stripe.ts';
 import { loadConfig } from '../../src/config/index.ts';
+import { serveHttp } from '../../src/http/index.ts';
 import { createSubledger, type Subledger } from '../../src/subledger.ts';
 import { createLogger } from '../../src/telemetry/index.ts';
 import { type TestDatabase, testDatabase } from './database.ts';
@@ -22,6 +24,9 @@ export type Stack = {
   subledger: Subledger;
   database: TestDatabase;
   url: string;
+  /** An admin API key of the test environment, and the typed client that sends it. */
+  apiKey: string;
+  client: SubledgerClient;
   /** Waits until every webhook is delivered and every event, refetch and job is settled. */
   settle: (timeoutMs?: number) => Promise<void>;
   close: () => Promise<void>;
@@ -63,7 +68,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logger: createLogger('silent'),
     ...(options.catalog ? { catalog: options.catalog } : {}),
   });
-  const server = serve({ fetch: subledger.app.fetch, port: 0, hostname: '127.0.0.1' });
+  const server = serveHttp(subledger.app.fetch, { port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   if (options.webhookEndpoint !== false)
@@ -76,12 +81,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     maxNetworkRetries: 0,
     telemetry: false,
   });
+  const { key: apiKey } = await createApiKey(subledger.database, { scope: 'admin', livemode: false });
   return {
     emulator,
     stripe,
     subledger,
     database,
     url,
+    apiKey,
+    client: createSubledgerClient({ baseUrl: url, credential: apiKey }),
     settle: (timeoutMs = 60_000) => settle(emulator, database, timeoutMs),
     close: async () => {
       await new Promise((resolve) => server.close(resolve));

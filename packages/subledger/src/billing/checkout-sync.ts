@@ -1,0 +1,42 @@
+import type { AccountView } from '../sync/account-view.ts';
+import { checkoutAccountId, requestOptions, type StripeObject, syncAccount } from '../sync/index.ts';
+import type { Billing } from './customers.ts';
+import { BillingError, fromStripe } from './errors.ts';
+
+/**
+ * The success page's eager sync: reads the checkout session from Stripe, then the state of the
+ * account it names, into the mirror now, so that the buyer is never "paid but locked out" while the
+ * webhooks are on their way.
+ */
+export async function syncCheckout(
+  billing: Billing,
+  sessionId: string,
+): Promise<{ accountId: string; account: AccountView }> {
+  try {
+    const session = await retrieveSession(billing, sessionId);
+    const accountId = session ? checkoutAccountId(session, billing.context.accountKeys) : null;
+    if (!session || !accountId)
+      throw new BillingError(
+        'checkout_session_not_found',
+        `no checkout session ${sessionId} names an account`,
+      );
+    const synced = await syncAccount({ ...billing, accountId });
+    if (!synced.ok) throw new BillingError('checkout_session_not_found', synced.message);
+    return { accountId, account: synced.account };
+  } catch (error) {
+    throw fromStripe(error);
+  }
+}
+
+async function retrieveSession(billing: Billing, sessionId: string): Promise<StripeObject | null> {
+  try {
+    return (await billing.stripe.checkout.sessions.retrieve(
+      sessionId,
+      {},
+      requestOptions(billing.place),
+    )) as unknown as StripeObject;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return null;
+    throw error;
+  }
+}

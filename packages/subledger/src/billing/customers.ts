@@ -1,0 +1,111 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type pg from 'pg';
+import type Stripe from 'stripe';
+import { type Database, inTransaction } from '../store/index.ts';
+import * as schema from '../store/schema/index.ts';
+import { isMissing } from '../stripe/index.ts';
+import {
+  ACCOUNT_METADATA_KEY,
+  type ColumnContext,
+  customerByMetadata,
+  type Place,
+  requestOptions,
+  type StripeObject,
+  writeMirror,
+} from '../sync/index.ts';
+
+/** What every billing action works with: the database, the Stripe client of the place, the mapping. */
+export type Billing = {
+  database: Database;
+  stripe: Stripe;
+  place: Place;
+  context: ColumnContext;
+};
+
+/**
+ * The account's Stripe customer, created at most once. Concurrent callers for one account queue on a
+ * Postgres advisory lock, so the first creates (and links) the customer and the others find the link.
+ * With no link, a customer whose metadata names the account is adopted (the link is rebuilt from
+ * Stripe); only then is one created, with an idempotency key of the account, so that a creation whose
+ * answer was lost is not repeated. `replacing` names a linked customer Stripe no longer has.
+ */
+export async function ensureCustomer(
+  billing: Billing,
+  accountId: string,
+  replacing?: string,
+): Promise<string> {
+  const { database, place } = billing;
+  return inTransaction(database.pool, async (client) => {
+    await client.query('select pg_advisory_xact_lock(hashtextextended($1, 1))', [
+      `customer/${place.stripeAccount}/${place.livemode}/${accountId}`,
+    ]);
+    const linked = await linkedLiveCustomer(client, accountId, place);
+    if (linked && linked !== replacing) return linked;
+    const adopted = replacing ? null : await customerByMetadata(billing.stripe, accountId, place);
+    const customer = adopted
+      ? await billing.stripe.customers.retrieve(adopted, {}, requestOptions(place))
+      : await createCustomer(billing, accountId, replacing);
+    await mirrorCustomer(client, billing, customer as unknown as StripeObject);
+    return customer.id;
+  });
+}
+
+/**
+ * Runs a Stripe call with the account's customer. When Stripe answers that the customer does not exist
+ * (deleted in the dashboard), a new one is created and linked, and the call is made once more with it.
+ */
+export async function withCustomer<T>(
+  billing: Billing,
+  accountId: string,
+  call: (customerId: string) => Promise<T>,
+): Promise<T> {
+  const customerId = await ensureCustomer(billing, accountId);
+  try {
+    return await call(customerId);
+  } catch (error) {
+    if (!isMissing(error) || (error as { param?: string }).param !== 'customer') throw error;
+    return call(await ensureCustomer(billing, accountId, customerId));
+  }
+}
+
+function createCustomer(billing: Billing, accountId: string, replacing: string | undefined) {
+  const { place } = billing;
+  const key = `subledger-customer-${place.livemode ? 'live' : 'test'}-${accountId}${replacing ? `-after-${replacing}` : ''}`;
+  return billing.stripe.customers.create(
+    { metadata: { [ACCOUNT_METADATA_KEY]: accountId } },
+    { ...requestOptions(place), idempotencyKey: key },
+  );
+}
+
+/** The linked customer, unless the mirror knows it was deleted. */
+async function linkedLiveCustomer(client: pg.PoolClient, accountId: string, place: Place) {
+  const { rows } = await client.query<{ customer_id: string }>(
+    `select a.customer_id from account_customers a
+       left join customers c
+         on c.id = a.customer_id and c.stripe_account = a.stripe_account and c.livemode = a.livemode
+     where a.account_id = $1 and a.stripe_account = $2 and a.livemode = $3 and not coalesce(c.deleted, false)`,
+    [accountId, place.stripeAccount, place.livemode],
+  );
+  return rows[0]?.customer_id ?? null;
+}
+
+/** Writes the customer as a fetch: the mirror links it to the account its metadata names. */
+async function mirrorCustomer(client: pg.PoolClient, billing: Billing, customer: StripeObject) {
+  await writeMirror(
+    drizzle(client, { schema }),
+    [
+      {
+        kind: 'customer',
+        id: customer.id as string,
+        stripeAccount: billing.place.stripeAccount,
+        livemode: billing.place.livemode,
+        object: customer,
+        deleted: false,
+        version: Math.floor(Date.now() / 1000),
+        eventId: null,
+        source: 'fetch',
+      },
+    ],
+    billing.context,
+  );
+}

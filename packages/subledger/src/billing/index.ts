@@ -1,0 +1,14 @@
+export { type CheckoutRequest, type CheckoutResult, derivedKey, startCheckout } from './checkout.ts';
+export { syncCheckout } from './checkout-sync.ts';
+export { type CurrentSubscription, currentSubscription } from './current.ts';
+export { type Billing, ensureCustomer, withCustomer } from './customers.ts';
+export { BillingError, type BillingErrorCode, fromStripe } from './errors.ts';
+export { type PriceChoice, type ResolvedPrice, resolvePrice } from './prices.ts';
+export {
+  cancelAtPeriodEnd,
+  cancelNow,
+  changeQuantity,
+  portalSession,
+  resume,
+  type SubscriptionState,
+} from './subscription-actions.ts';

@@ -1,0 +1,137 @@
+import type Stripe from 'stripe';
+import { requestOptions, type StripeObject } from '../sync/index.ts';
+import { derivedKey } from './checkout.ts';
+import { currentSubscription, mirrorSubscription } from './current.ts';
+import { type Billing, withCustomer } from './customers.ts';
+import { BillingError, fromStripe } from './errors.ts';
+
+/** What an action on an account's subscription answers: the subscription as Stripe has it now. */
+export type SubscriptionState = {
+  id: string;
+  status: string;
+  priceId: string;
+  quantity: number;
+  cancelAtPeriodEnd: boolean;
+  /** When a scheduled cancel takes effect (Unix seconds); null when none is scheduled. */
+  cancelAt: number | null;
+};
+
+type Options = { idempotencyKey?: string | undefined };
+
+/** A billing portal session of the account's customer: the URL to send the user to. */
+export async function portalSession(
+  billing: Billing,
+  accountId: string,
+  returnUrl: string,
+  options: Options = {},
+): Promise<{ url: string }> {
+  return act(async () => {
+    const session = await withCustomer(billing, accountId, (customer) => {
+      const params = { customer, return_url: returnUrl };
+      // A portal session lives minutes: a retry within the minute gets the same one, a later visit a new one.
+      const minute = Math.floor(Date.now() / 60_000);
+      return billing.stripe.billingPortal.sessions.create(
+        params,
+        writeOptions(billing, 'portal', { ...params, minute }, options),
+      );
+    });
+    return { url: session.url };
+  });
+}
+
+/** Seats: the subscription's quantity, prorated from now. */
+export function changeQuantity(billing: Billing, accountId: string, quantity: number, options: Options = {}) {
+  return update(billing, accountId, options, (current) => {
+    if (current.quantity === quantity)
+      throw new BillingError(
+        'plan_unchanged',
+        `the subscription already has quantity ${quantity}`,
+        'quantity',
+      );
+    return { items: [{ id: current.itemId, quantity }], proration_behavior: 'create_prorations' };
+  });
+}
+
+/** Cancels at the end of the period paid for: access lasts until then. */
+export function cancelAtPeriodEnd(billing: Billing, accountId: string, options: Options = {}) {
+  return update(billing, accountId, options, () => ({ cancel_at_period_end: true }));
+}
+
+/** Takes back a cancel scheduled for the period's end. */
+export function resume(billing: Billing, accountId: string, options: Options = {}) {
+  return update(billing, accountId, options, (current) => {
+    if (!current.cancelAtPeriodEnd)
+      throw new BillingError('plan_unchanged', 'the subscription has no cancel scheduled to take back');
+    return { cancel_at_period_end: false };
+  });
+}
+
+/** Ends the subscription now; access ends with it. */
+export async function cancelNow(billing: Billing, accountId: string, options: Options = {}) {
+  return act(async () => {
+    const current = await currentSubscription(billing, accountId);
+    const canceled = await billing.stripe.subscriptions.cancel(
+      current.id,
+      {},
+      writeOptions(billing, 'cancel', { subscription: current.id, version: current.version }, options),
+    );
+    return settle(billing, canceled);
+  });
+}
+
+async function update(
+  billing: Billing,
+  accountId: string,
+  options: Options,
+  change: (current: Awaited<ReturnType<typeof currentSubscription>>) => Stripe.SubscriptionUpdateParams,
+): Promise<SubscriptionState> {
+  return act(async () => {
+    const current = await currentSubscription(billing, accountId);
+    const params = change(current);
+    const updated = await billing.stripe.subscriptions.update(
+      current.id,
+      params,
+      writeOptions(
+        billing,
+        'update',
+        { subscription: current.id, version: current.version, params },
+        options,
+      ),
+    );
+    return settle(billing, updated);
+  });
+}
+
+/** Idempotency: the client's key, else one derived from the action and its parameters. */
+function writeOptions(
+  billing: Billing,
+  action: string,
+  params: unknown,
+  options: Options,
+): Stripe.RequestOptions {
+  return {
+    ...requestOptions(billing.place),
+    idempotencyKey: options.idempotencyKey ?? derivedKey(action, params),
+  };
+}
+
+async function settle(billing: Billing, subscription: Stripe.Subscription): Promise<SubscriptionState> {
+  await mirrorSubscription(billing, subscription as unknown as StripeObject);
+  const item = subscription.items.data[0];
+  return {
+    id: subscription.id,
+    status: subscription.status,
+    priceId: item?.price.id ?? '',
+    quantity: item?.quantity ?? 1,
+    cancelAtPeriodEnd: subscription.cancel_at_period_end,
+    cancelAt: subscription.cancel_at ?? null,
+  };
+}
+
+async function act<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw fromStripe(error);
+  }
+}
