@@ -120,6 +120,7 @@ describe('due work', () => {
     pause_collection: null,
     periodEnd: 5_000,
     trialWillEndSentFor: null,
+    phaseEnd: null,
   };
   const kinds = (actions: DueAction[]) => actions.map((action) => `${action.kind}@${action.at}`);
 
@@ -148,6 +149,7 @@ describe('due work', () => {
         ['end_trial@90000'],
       ],
       ['scheduled cancel', { cancel_at: 5_000 }, ['cancel@5000', 'renew@5000']],
+      ['a schedule phase ends', { phaseEnd: 5_000 }, ['schedule_phase@5000', 'renew@5000']],
       [
         'paused collection resumes',
         { pause_collection: { resumes_at: 3_000 } },
@@ -164,6 +166,8 @@ describe('due work', () => {
     const actions = subscriptionActions({ ...base, cancel_at: 5_000 });
     assert.equal(firstDue(actions, 4_999), null);
     assert.equal(firstDue(actions, 5_000)?.kind, 'cancel');
+    const phased = subscriptionActions({ ...base, phaseEnd: 5_000 });
+    assert.equal(firstDue(phased, 5_000)?.kind, 'schedule_phase', 'the next phase comes before its renewal');
     const invoiceWork = invoiceActions({
       id: 'in_1',
       status: 'open',

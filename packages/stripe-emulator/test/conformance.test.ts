@@ -37,6 +37,7 @@ const SUPPORTED_OBJECTS = [
   'charge',
   'subscription',
   'subscription_item',
+  'subscription_schedule',
   'invoice',
   'line_item',
   'invoice_payment',

@@ -1,6 +1,7 @@
 import type { Scope } from '../core/scope.ts';
 import { invoicesOfSubscription, saveInvoice } from './invoices.ts';
 import type { WireSubscription } from './store.ts';
+import { endScheduleOf } from './subscription-schedules.ts';
 import { saveSubscription } from './subscription-store.ts';
 
 /**
@@ -36,7 +37,9 @@ export function endSubscription(scope: Scope, subscription: WireSubscription, at
   stopCollection(scope, subscription.id, at);
   const type =
     ending.status === 'canceled' ? 'customer.subscription.deleted' : 'customer.subscription.updated';
-  return saveSubscription(scope, subscription, ended, at, type);
+  const saved = saveSubscription(scope, subscription, ended, at, type);
+  endScheduleOf(scope, saved, at, ended.cancellation_details?.reason ?? null);
+  return saved;
 }
 
 function stopCollection(scope: Scope, subscriptionId: string, at: number): void {

@@ -12,6 +12,7 @@ import {
   type WireSubscription,
 } from './store.ts';
 import { periodEndOf } from './subscription-objects.ts';
+import { enterNextPhase, phaseEndOf } from './subscription-schedules.ts';
 import {
   cancelAsScheduled,
   endTrial,
@@ -49,6 +50,7 @@ function viewOf(scope: Scope, subscription: WireSubscription) {
     pause_collection: subscription.pause_collection,
     periodEnd: periodEndOf(subscription),
     trialWillEndSentFor: bookkeepingFor(scope.partition, subscription.id).trialWillEndSentFor,
+    phaseEnd: phaseEndOf(scope.partition, subscription),
   };
 }
 
@@ -110,6 +112,7 @@ const SUBSCRIPTION_WORK: Record<
 > = {
   expire_incomplete: expireIncomplete,
   trial_will_end: notifyTrialWillEnd,
+  schedule_phase: enterNextPhase,
   cancel: cancelAsScheduled,
   end_trial: endTrial,
   renew: renewSubscription,

@@ -9,6 +9,7 @@ import { invoiceRoutes } from './invoice-routes.ts';
 import { invoicePayments, subscriptions } from './store.ts';
 import { subscriptionItemRoutes } from './subscription-item-routes.ts';
 import { subscriptionRoutes } from './subscription-routes.ts';
+import { subscriptionScheduleRoutes } from './subscription-schedule-routes.ts';
 import { customerOf } from './subscription-store.ts';
 import { testClockRoutes } from './test-clocks.ts';
 import { cancelNow } from './update.ts';
@@ -71,6 +72,7 @@ export const billingModule: EmulatorModule = {
   routes: [
     ...subscriptionRoutes,
     ...subscriptionItemRoutes,
+    ...subscriptionScheduleRoutes,
     ...invoiceRoutes,
     ...invoiceItemRoutes,
     ...testClockRoutes,

@@ -8,6 +8,7 @@ import { days } from './periods.ts';
 export type DueAction =
   | { kind: 'expire_incomplete'; at: number; subscription: string }
   | { kind: 'trial_will_end'; at: number; subscription: string }
+  | { kind: 'schedule_phase'; at: number; subscription: string }
   | { kind: 'cancel'; at: number; subscription: string }
   | { kind: 'end_trial'; at: number; subscription: string }
   | { kind: 'renew'; at: number; subscription: string }
@@ -15,16 +16,20 @@ export type DueAction =
   | { kind: 'finalize_invoice'; at: number; invoice: string }
   | { kind: 'retry_payment'; at: number; invoice: string };
 
-/** At equal times: expiry and invoice work first, a cancellation before the renewal it would prevent. */
+/**
+ * At equal times: expiry and invoice work first, a cancellation before the renewal it would prevent,
+ * a subscription schedule's next phase before the renewal that bills it.
+ */
 const RANK: Record<DueAction['kind'], number> = {
   expire_incomplete: 0,
   finalize_invoice: 1,
   retry_payment: 2,
   trial_will_end: 3,
-  cancel: 4,
-  end_trial: 5,
-  renew: 6,
-  resume_collection: 7,
+  schedule_phase: 4,
+  cancel: 5,
+  end_trial: 6,
+  renew: 7,
+  resume_collection: 8,
 };
 
 /** A subscription incomplete for this long (23 hours) expires. */
@@ -48,6 +53,8 @@ export type SubscriptionView = {
   periodEnd: number;
   /** The trial end for which `trial_will_end` was already sent, if any. */
   trialWillEndSentFor: number | null;
+  /** When the current phase of its active subscription schedule ends, if it has one. */
+  phaseEnd: number | null;
 };
 
 export type InvoiceView = {
@@ -66,6 +73,8 @@ export function subscriptionActions(sub: SubscriptionView): DueAction[] {
   if (sub.status === 'incomplete')
     return [{ kind: 'expire_incomplete', at: sub.created + INCOMPLETE_WINDOW_SECONDS, subscription: id }];
   const actions: DueAction[] = [];
+  if (sub.phaseEnd !== null && (LIVE.has(sub.status) || sub.status === 'paused'))
+    actions.push({ kind: 'schedule_phase', at: sub.phaseEnd, subscription: id });
   if (sub.cancel_at !== null && (LIVE.has(sub.status) || sub.status === 'paused'))
     actions.push({ kind: 'cancel', at: sub.cancel_at, subscription: id });
   if (sub.status === 'trialing' && sub.trial_end !== null) {

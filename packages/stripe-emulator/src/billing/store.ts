@@ -51,6 +51,7 @@ export const invoiceBookkeeping = (partition: Partition) =>
 export const BILLING_TABLES = [
   'subscription',
   'subscription_item',
+  'subscription_schedule',
   'invoice',
   'invoiceitem',
   'invoice_payment',

@@ -19,6 +19,7 @@ import {
   testClocks,
   type WireTestClock,
 } from './store.ts';
+import { subscriptionSchedules } from './subscription-schedule-objects.ts';
 
 /**
  * Test clocks: a frozen "now" for the customers attached to it and everything they own. Advancing
@@ -92,6 +93,8 @@ function deleteClock(scope: Scope, clock: WireTestClock) {
     for (const item of subscription.items.data) subscriptionItems(partition).delete(item.id);
     subscriptions(partition).delete(subscription.id);
   }
+  for (const schedule of [...subscriptionSchedules(partition).values()].filter(owned))
+    subscriptionSchedules(partition).delete(schedule.id);
   for (const invoice of [...invoices(partition).values()].filter(owned)) {
     for (const payment of [...invoicePayments(partition).values()])
       if (payment.invoice === invoice.id) invoicePayments(partition).delete(payment.id);

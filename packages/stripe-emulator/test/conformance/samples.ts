@@ -190,6 +190,11 @@ const producers: Producer[] = [
     },
   },
   {
+    object: 'subscription_schedule',
+    make: (s, need) =>
+      s.subscriptionSchedules.create({ from_subscription: need<Stripe.Subscription>('subscription').id }),
+  },
+  {
     object: 'webhook_endpoint',
     make: (s) => s.webhookEndpoints.create({ url: 'https://example.com/hooks', enabled_events: ['*'] }),
   },
