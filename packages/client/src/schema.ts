@@ -1096,6 +1096,239 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts/{account_id}/subscription/plan/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What a plan change would cost and when it would take effect, changing nothing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            /** @description the plan or price to move to */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PlanChangeRequest"];
+                };
+            };
+            responses: {
+                /** @description the preview */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlanChangePreview"];
+                    };
+                };
+                /** @description invalid input: `invalid_request` with `param`, `invalid_json`, `invalid_<path parameter>` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no credential, or one that is not valid here */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the credential's scope or account does not cover this request */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `subscription_not_found` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `plan_unchanged` */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description too many requests for this credential; see `Retry-After` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `stripe_refused` */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `stripe_unavailable` or `stripe_not_configured` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/subscription/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change the plan: an upgrade now with proration, a downgrade at the end of the period */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description a retried request with the same key never acts twice; default: derived from the request */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            /** @description the plan or price to move to */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PlanChangeRequest"];
+                };
+            };
+            responses: {
+                /** @description the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlanChange"];
+                    };
+                };
+                /** @description invalid input: `invalid_request` with `param`, `invalid_json`, `invalid_<path parameter>` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no credential, or one that is not valid here */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the credential's scope or account does not cover this request */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `subscription_not_found` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `plan_unchanged` */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description too many requests for this credential; see `Retry-After` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `stripe_refused` */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `stripe_unavailable` or `stripe_not_configured` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -1266,6 +1499,45 @@ export type components = {
             cancel_at_period_end: boolean;
             /** @description when a scheduled cancel takes effect */
             cancel_at: number | null;
+        };
+        PlanChangePreview: {
+            /**
+             * @description an upgrade is now, a downgrade at period end
+             * @enum {string}
+             */
+            timing: "now" | "period_end";
+            /** @description when the change takes effect (Unix seconds) */
+            effective_at: number;
+            /** @description invoiced now (upgrade) or at period end (downgrade) */
+            amount_due: number;
+            currency: string;
+        };
+        PlanChangeRequest: {
+            /**
+             * @description a catalog plan id
+             * @example pro
+             */
+            plan?: string;
+            /** @description a price id or lookup_key (instead of plan) */
+            price?: string;
+            /** @description default: the current quantity */
+            quantity?: number;
+        };
+        PlanChange: {
+            id: string;
+            status: string;
+            price: string;
+            quantity: number;
+            cancel_at_period_end: boolean;
+            /** @description when a scheduled cancel takes effect */
+            cancel_at: number | null;
+            /**
+             * @description an upgrade is now, a downgrade at period end
+             * @enum {string}
+             */
+            timing: "now" | "period_end";
+            /** @description when the change takes effect (Unix seconds) */
+            effective_at: number;
         };
     };
     responses: never;

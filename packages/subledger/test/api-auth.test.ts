@@ -80,6 +80,8 @@ const OPERATIONS = (accountId: string): Operation[] => [
       ['/subscription/quantity', { quantity: 2 }],
       ['/subscription/cancel', {}],
       ['/subscription/resume', {}],
+      ['/subscription/plan', { plan: 'team' }],
+      ['/subscription/plan/preview', { plan: 'team' }],
     ] as const
   ).map(([action, body]) => ({
     method: 'POST',

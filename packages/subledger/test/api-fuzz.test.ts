@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { apiDocument } from '../src/http/index.ts';
-import { teamCatalog as catalog, createTeamPrice } from './support/billing.ts';
+import { teamCatalog as catalog, createCatalogPrices } from './support/billing.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 /**
@@ -207,7 +207,7 @@ before(async () => {
     // The fuzzer is one credential sending hundreds of requests a second; 429s would hide the answers.
     environment: { SUBLEDGER_RATE_LIMIT: '100000' },
   });
-  await createTeamPrice(stack.stripe);
+  await createCatalogPrices(stack.stripe);
   // `acct_42`, every example's account, gets a customer: its reads answer 200 rather than 404.
   const body = validBody(OPERATIONS.find((operation) => operation.key === 'POST /v1/checkout') as Operation);
   const opened = await stack.client.POST('/v1/checkout', { body: body as never });

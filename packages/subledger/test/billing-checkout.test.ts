@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { faultsOf } from 'stripe-emulator';
-import { teamCatalog as catalog, createTeamPrice } from './support/billing.ts';
+import { teamCatalog as catalog, createCatalogPrices } from './support/billing.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 let stack: Stack;
@@ -10,7 +10,7 @@ let topUpPrice: string;
 before(async () => {
   // No webhook endpoint: what the mirror knows here, billing actions and eager syncs wrote themselves.
   stack = await startStack({ catalog, webhookEndpoint: false });
-  await createTeamPrice(stack.stripe);
+  await createCatalogPrices(stack.stripe);
 
   const credits = await stack.stripe.products.create({ name: '100 credits' });
   topUpPrice = (

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { teamCatalog as catalog, createTeamPrice } from './support/billing.ts';
+import { teamCatalog as catalog, createCatalogPrices } from './support/billing.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 let stack: Stack;
@@ -8,7 +8,7 @@ let stack: Stack;
 before(async () => {
   // No webhook endpoint: every change seen here was written by the action itself.
   stack = await startStack({ catalog, webhookEndpoint: false });
-  await createTeamPrice(stack.stripe);
+  await createCatalogPrices(stack.stripe);
 });
 
 after(() => stack.close());

@@ -6,7 +6,13 @@ import { LIVE_STATUSES } from '../access/index.ts';
 import type { Catalog } from '../catalog/index.ts';
 import { inTransaction } from '../store/index.ts';
 import * as schema from '../store/schema/index.ts';
-import { ACCOUNT_METADATA_KEY, requestOptions, type StripeObject, writeMirror } from '../sync/index.ts';
+import {
+  ACCOUNT_METADATA_KEY,
+  answered,
+  requestOptions,
+  type StripeObject,
+  writeMirror,
+} from '../sync/index.ts';
 import { type Billing, withCustomer } from './customers.ts';
 import { BillingError, fromStripe } from './errors.ts';
 import { type PriceChoice, type ResolvedPrice, resolvePrice } from './prices.ts';
@@ -174,7 +180,7 @@ async function expireAll(billing: Billing, sessions: StripeObject[]) {
       (await billing.stripe.checkout.sessions.expire(
         session.id as string,
         {},
-        requestOptions(billing.place),
+        { ...requestOptions(billing.place), idempotencyKey: derivedKey('expire', { session: session.id }) },
       )) as unknown as StripeObject,
     );
   return expired;
@@ -185,15 +191,14 @@ async function mirror(
   billing: Billing,
   sessions: (StripeObject | Stripe.Checkout.Session)[],
 ) {
-  const version = Math.floor(Date.now() / 1000);
   await writeMirror(
     drizzle(client, { schema }),
-    sessions.map((session) => ({
+    sessions.map(answered).map(({ object, version }) => ({
       kind: 'checkout.session' as const,
-      id: session.id as string,
+      id: object.id as string,
       stripeAccount: billing.place.stripeAccount,
       livemode: billing.place.livemode,
-      object: session as unknown as StripeObject,
+      object,
       deleted: false,
       version,
       eventId: null,

@@ -2,9 +2,17 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { LIVE_STATUSES } from '../access/index.ts';
 import { inTransaction } from '../store/index.ts';
 import * as schema from '../store/schema/index.ts';
-import { linkedCustomer, lockSerialKey, type StripeObject, writeMirror } from '../sync/index.ts';
+import {
+  answered,
+  idOf,
+  linkedCustomer,
+  lockSerialKey,
+  type StripeObject,
+  writeMirror,
+} from '../sync/index.ts';
 import type { Billing } from './customers.ts';
 import { BillingError } from './errors.ts';
+import { type RecurringCost, recurringCostOf } from './plan-timing.ts';
 
 /** An account's subscription as the mirror holds it: what an action changes. */
 export type CurrentSubscription = {
@@ -14,7 +22,13 @@ export type CurrentSubscription = {
   /** The first item: Subledger sells one plan per subscription. */
   itemId: string;
   priceId: string;
+  /** Null when the price is not a plain recurring one (metered, tiered). */
+  cost: RecurringCost | null;
   quantity: number;
+  /** The subscription schedule holding a change for the period's end, if any. */
+  scheduleId: string | null;
+  /** The end of the period paid for (Unix seconds): when a downgrade takes effect. */
+  periodEnd: number;
   cancelAtPeriodEnd: boolean;
   /**
    * The mirror row's version (its transaction id): part of the idempotency key of an action, so that a
@@ -45,6 +59,9 @@ export async function currentSubscription(billing: Billing, accountId: string): 
     status: String(subscription.status),
     itemId: String(item.id),
     priceId: String((item.price as StripeObject | undefined)?.id),
+    cost: recurringCostOf((item.price ?? {}) as Parameters<typeof recurringCostOf>[0]),
+    scheduleId: idOf(subscription.schedule),
+    periodEnd: Number(item.current_period_end ?? subscription.current_period_end ?? 0),
     quantity: Number(item.quantity ?? 1),
     cancelAtPeriodEnd: subscription.cancel_at_period_end === true,
     version,
@@ -55,7 +72,8 @@ export async function currentSubscription(billing: Billing, accountId: string): 
  * Writes what Stripe answered an action with into the mirror now, as a fetch under the customer's
  * serial key, so the next read (and every access cache, through the change notice) sees it at once.
  */
-export async function mirrorSubscription(billing: Billing, subscription: StripeObject): Promise<void> {
+export async function mirrorSubscription(billing: Billing, result: object): Promise<void> {
+  const { object: subscription, version } = answered(result);
   await inTransaction(billing.database.pool, async (client) => {
     await lockSerialKey(client, `${billing.place.stripeAccount}/${String(subscription.customer)}`);
     await writeMirror(
@@ -68,7 +86,7 @@ export async function mirrorSubscription(billing: Billing, subscription: StripeO
           livemode: billing.place.livemode,
           object: subscription,
           deleted: false,
-          version: Math.floor(Date.now() / 1000),
+          version,
           eventId: null,
           source: 'fetch',
         },

@@ -6,11 +6,11 @@ import * as schema from '../store/schema/index.ts';
 import { isMissing } from '../stripe/index.ts';
 import {
   ACCOUNT_METADATA_KEY,
+  answered,
   type ColumnContext,
   customerByMetadata,
   type Place,
   requestOptions,
-  type StripeObject,
   writeMirror,
 } from '../sync/index.ts';
 
@@ -45,7 +45,7 @@ export async function ensureCustomer(
     const customer = adopted
       ? await billing.stripe.customers.retrieve(adopted, {}, requestOptions(place))
       : await createCustomer(billing, accountId, replacing);
-    await mirrorCustomer(client, billing, customer as unknown as StripeObject);
+    await mirrorCustomer(client, billing, customer);
     return customer.id;
   });
 }
@@ -90,7 +90,8 @@ async function linkedLiveCustomer(client: pg.PoolClient, accountId: string, plac
 }
 
 /** Writes the customer as a fetch: the mirror links it to the account its metadata names. */
-async function mirrorCustomer(client: pg.PoolClient, billing: Billing, customer: StripeObject) {
+async function mirrorCustomer(client: pg.PoolClient, billing: Billing, result: object) {
+  const { object: customer, version } = answered(result);
   await writeMirror(
     drizzle(client, { schema }),
     [
@@ -101,7 +102,7 @@ async function mirrorCustomer(client: pg.PoolClient, billing: Billing, customer:
         livemode: billing.place.livemode,
         object: customer,
         deleted: false,
-        version: Math.floor(Date.now() / 1000),
+        version,
         eventId: null,
         source: 'fetch',
       },

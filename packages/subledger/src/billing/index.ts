@@ -1,8 +1,17 @@
+export type { SubscriptionState } from './acting.ts';
 export { type CheckoutRequest, type CheckoutResult, derivedKey, startCheckout } from './checkout.ts';
 export { syncCheckout } from './checkout-sync.ts';
 export { type CurrentSubscription, currentSubscription } from './current.ts';
 export { type Billing, ensureCustomer, withCustomer } from './customers.ts';
 export { BillingError, type BillingErrorCode, fromStripe } from './errors.ts';
+export {
+  changePlan,
+  type PlanChangePreview,
+  type PlanChangeRequest,
+  type PlanChangeResult,
+  previewPlanChange,
+} from './plan-change.ts';
+export { type PlanChangeTiming, timingOf } from './plan-timing.ts';
 export { type PriceChoice, type ResolvedPrice, resolvePrice } from './prices.ts';
 export {
   cancelAtPeriodEnd,
@@ -10,5 +19,4 @@ export {
   changeQuantity,
   portalSession,
   resume,
-  type SubscriptionState,
 } from './subscription-actions.ts';

@@ -4,6 +4,7 @@ import { prices } from '../store/schema/mirror.ts';
 import { requestOptions } from '../sync/index.ts';
 import type { Billing } from './customers.ts';
 import { BillingError } from './errors.ts';
+import { type RecurringCost, recurringCostOf } from './plan-timing.ts';
 
 export type PriceChoice = { plan?: string | undefined; price?: string | undefined };
 
@@ -14,6 +15,8 @@ export type ResolvedPrice = {
   /** The catalog plan it belongs to, if any: checkout takes the plan's trial from it. */
   planId: string | null;
   trialDays: number;
+  /** What it costs per interval; null for a one-time price or one without an amount (metered, tiered). */
+  cost: RecurringCost | null;
 };
 
 /**
@@ -37,6 +40,7 @@ export async function resolvePrice(
     recurring: found.recurring,
     planId: plan?.id ?? null,
     trialDays: plan?.trialDays ?? 0,
+    cost: found.cost,
   };
 }
 
@@ -47,14 +51,19 @@ function planPriceKey(catalog: Catalog, planId: string): string {
   return price.lookupKey;
 }
 
-type Found = { id: string; lookupKey: string | null; recurring: boolean };
+type Found = { id: string; lookupKey: string | null; recurring: boolean; cost: RecurringCost | null };
 
-type StripePriceLike = { id: string; lookup_key?: string | null; recurring?: unknown; active?: boolean };
+type StripePriceLike = Parameters<typeof recurringCostOf>[0] & {
+  id: string;
+  lookup_key?: string | null;
+  active?: boolean;
+};
 
 const foundOf = (price: StripePriceLike): Found => ({
   id: price.id,
   lookupKey: price.lookup_key ?? null,
   recurring: price.recurring != null,
+  cost: recurringCostOf(price),
 });
 
 /** Mirrored prices of the billing's place that also meet `conditions`. */

@@ -1,22 +1,17 @@
 import type Stripe from 'stripe';
-import { requestOptions, type StripeObject } from '../sync/index.ts';
-import { derivedKey } from './checkout.ts';
-import { currentSubscription, mirrorSubscription } from './current.ts';
+import {
+  type ActionOptions,
+  act,
+  releaseSchedule,
+  type SubscriptionState,
+  settle,
+  writeOptions,
+} from './acting.ts';
+import { currentSubscription } from './current.ts';
 import { type Billing, withCustomer } from './customers.ts';
-import { BillingError, fromStripe } from './errors.ts';
+import { BillingError } from './errors.ts';
 
-/** What an action on an account's subscription answers: the subscription as Stripe has it now. */
-export type SubscriptionState = {
-  id: string;
-  status: string;
-  priceId: string;
-  quantity: number;
-  cancelAtPeriodEnd: boolean;
-  /** When a scheduled cancel takes effect (Unix seconds); null when none is scheduled. */
-  cancelAt: number | null;
-};
-
-type Options = { idempotencyKey?: string | undefined };
+type Options = ActionOptions;
 
 /** A billing portal session of the account's customer: the URL to send the user to. */
 export async function portalSession(
@@ -70,6 +65,7 @@ export function resume(billing: Billing, accountId: string, options: Options = {
 export async function cancelNow(billing: Billing, accountId: string, options: Options = {}) {
   return act(async () => {
     const current = await currentSubscription(billing, accountId);
+    await releaseSchedule(billing, current, options);
     const canceled = await billing.stripe.subscriptions.cancel(
       current.id,
       {},
@@ -88,6 +84,7 @@ async function update(
   return act(async () => {
     const current = await currentSubscription(billing, accountId);
     const params = change(current);
+    await releaseSchedule(billing, current, options);
     const updated = await billing.stripe.subscriptions.update(
       current.id,
       params,
@@ -100,38 +97,4 @@ async function update(
     );
     return settle(billing, updated);
   });
-}
-
-/** Idempotency: the client's key, else one derived from the action and its parameters. */
-function writeOptions(
-  billing: Billing,
-  action: string,
-  params: unknown,
-  options: Options,
-): Stripe.RequestOptions {
-  return {
-    ...requestOptions(billing.place),
-    idempotencyKey: options.idempotencyKey ?? derivedKey(action, params),
-  };
-}
-
-async function settle(billing: Billing, subscription: Stripe.Subscription): Promise<SubscriptionState> {
-  await mirrorSubscription(billing, subscription as unknown as StripeObject);
-  const item = subscription.items.data[0];
-  return {
-    id: subscription.id,
-    status: subscription.status,
-    priceId: item?.price.id ?? '',
-    quantity: item?.quantity ?? 1,
-    cancelAtPeriodEnd: subscription.cancel_at_period_end,
-    cancelAt: subscription.cancel_at ?? null,
-  };
-}
-
-async function act<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw fromStripe(error);
-  }
 }

@@ -6,6 +6,7 @@ import { validationProblem } from './problems.ts';
 import { ACCESS_ROUTES } from './routes/access.ts';
 import { ACCOUNT_ROUTES } from './routes/accounts.ts';
 import { BILLING_ROUTES } from './routes/billing.ts';
+import { PLAN_ROUTES } from './routes/plans.ts';
 import { SUBSCRIPTION_ROUTES } from './routes/subscriptions.ts';
 
 /** Every route of the API, as declared: the document is built from these alone. */
@@ -14,6 +15,7 @@ const ROUTES: RouteConfig[] = [
   ...ACCOUNT_ROUTES,
   ...BILLING_ROUTES,
   ...SUBSCRIPTION_ROUTES,
+  ...PLAN_ROUTES,
 ];
 
 export const API_DESCRIPTION = {

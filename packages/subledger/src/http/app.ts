@@ -14,6 +14,7 @@ import { httpProblem, problem } from './problems.ts';
 import { mountAccessRoutes } from './routes/access.ts';
 import { type AccountService, mountAccountRoutes } from './routes/accounts.ts';
 import { mountBillingRoutes } from './routes/billing.ts';
+import { mountPlanRoutes } from './routes/plans.ts';
 import { mountSubscriptionRoutes } from './routes/subscriptions.ts';
 
 const REQUEST_ID_HEADER = 'Request-Id';
@@ -58,6 +59,7 @@ function createApi(deps: AppDependencies): Api {
   mountAccessRoutes(api, deps.access);
   mountBillingRoutes(api, deps);
   mountSubscriptionRoutes(api, deps);
+  mountPlanRoutes(api, deps);
   api.doc31('/openapi.json', API_DESCRIPTION);
   return api;
 }

@@ -94,3 +94,15 @@ function stripeTime(header: string | undefined): number | null {
   const time = header ? Date.parse(header) : Number.NaN;
   return Number.isFinite(time) ? Math.floor(time / 1000) : null;
 }
+
+/**
+ * An object Stripe answered a request with, as the mirror writes it: without the SDK's `lastResponse`,
+ * versioned by Stripe's clock (the answer's `Date`), like every other fetch, so that it orders with
+ * them even when this machine's clock and Stripe's disagree.
+ */
+export function answered(result: object): { object: StripeObject; version: number } {
+  const { lastResponse, ...object } = result as StripeObject & {
+    lastResponse?: { headers?: Record<string, string> };
+  };
+  return { object, version: stripeTime(lastResponse?.headers?.date) ?? Math.floor(Date.now() / 1000) };
+}

@@ -16,16 +16,25 @@ import { errorSchema } from '../problems.ts';
 import { accountIdParams } from '../schemas.ts';
 import { COMMON_PROBLEMS, httpUrl, idempotencyHeaders, json, KEYS_ONLY, ready } from './common.ts';
 
-const subscriptionSchema = z
-  .object({
-    id: z.string(),
-    status: z.string(),
-    price: z.string(),
-    quantity: z.number().int(),
-    cancel_at_period_end: z.boolean(),
-    cancel_at: z.number().int().nullable().openapi({ description: 'when a scheduled cancel takes effect' }),
-  })
-  .openapi('Subscription');
+export const subscriptionShape = {
+  id: z.string(),
+  status: z.string(),
+  price: z.string(),
+  quantity: z.number().int(),
+  cancel_at_period_end: z.boolean(),
+  cancel_at: z.number().int().nullable().openapi({ description: 'when a scheduled cancel takes effect' }),
+};
+
+const subscriptionSchema = z.object(subscriptionShape).openapi('Subscription');
+
+export const subscriptionJson = (state: SubscriptionState) => ({
+  id: state.id,
+  status: state.status,
+  price: state.priceId,
+  quantity: state.quantity,
+  cancel_at_period_end: state.cancelAtPeriodEnd,
+  cancel_at: state.cancelAt,
+});
 
 const ACTION_PROBLEMS = {
   ...COMMON_PROBLEMS,
@@ -125,17 +134,7 @@ export function mountSubscriptionRoutes(api: Api, deps: Deps): void {
 
 function answer(c: Context<ApiEnv>, deps: Deps, accountId: string, state: SubscriptionState) {
   deps.access.invalidate([{ kind: 'account', id: accountId }]);
-  return c.json(
-    {
-      id: state.id,
-      status: state.status,
-      price: state.priceId,
-      quantity: state.quantity,
-      cancel_at_period_end: state.cancelAtPeriodEnd,
-      cancel_at: state.cancelAt,
-    },
-    200,
-  );
+  return c.json(subscriptionJson(state), 200);
 }
 
 const keyOf = (c: Context) => ({ idempotencyKey: c.req.header('idempotency-key') || undefined });
