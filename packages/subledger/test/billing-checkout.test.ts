@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { faultsOf } from 'stripe-emulator';
-import { teamCatalog as catalog, createCatalogPrices } from './support/billing.ts';
+import { teamCatalog as catalog, completeCheckout, createCatalogPrices } from './support/billing.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 let stack: Stack;
@@ -32,15 +32,6 @@ const customersOf = async (accountId: string) =>
     (customer) => customer.metadata.subledger_account_id === accountId,
   );
 
-async function complete(sessionId: string) {
-  const response = await fetch(`${stack.emulator.url}/_emulator/checkout/sessions/${sessionId}/complete`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{}',
-  });
-  assert.equal(response.status, 200, await response.clone().text());
-}
-
 test('50 concurrent checkouts for one account: one customer, one session, one subscription', async () => {
   const answers = await Promise.all(
     Array.from({ length: 50 }, () =>
@@ -56,7 +47,7 @@ test('50 concurrent checkouts for one account: one customer, one session, one su
   assert.equal(answers.filter((answer) => answer.data?.reused === false).length, 1);
   assert.equal((await customersOf('team_50')).length, 1, 'exactly one Stripe customer');
   const sessionId = String(answers[0]?.data?.session_id);
-  await complete(sessionId);
+  await completeCheckout(stack, sessionId);
   const customer = answers[0]?.data?.customer_id as string;
   const subscriptions = await stack.stripe.subscriptions.list({ customer });
   assert.equal(subscriptions.data.length, 1);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type Stripe from 'stripe';
-import { teamCatalog as catalog, createCatalogPrices } from './support/billing.ts';
+import { teamCatalog as catalog, createCatalogPrices, subscribe } from './support/billing.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 let stack: Stack;
@@ -17,33 +17,11 @@ after(() => stack.close());
 
 const path = (account_id: string) => ({ path: { account_id } });
 
-/** An account on `plan`, bought through checkout and synced as the success page does. */
-async function subscribed(accountId: string, plan: 'team' | 'pro'): Promise<string> {
-  const checkout = await stack.client.POST('/v1/checkout', {
-    body: {
-      account_id: accountId,
-      plan,
-      success_url: 'https://app.example/ok',
-      cancel_url: 'https://app.example/no',
-    },
-  });
-  const sessionId = String(checkout.data?.session_id);
-  await fetch(`${stack.emulator.url}/_emulator/checkout/sessions/${sessionId}/complete`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{}',
-  });
-  const synced = await stack.client.POST('/v1/checkout/{session_id}/sync', {
-    params: { path: { session_id: sessionId } },
-  });
-  return String(synced.data?.account.subscriptions[0]?.id);
-}
-
 const entitlements = async (accountId: string) =>
   (await stack.client.GET('/v1/accounts/{account_id}/entitlements', { params: path(accountId) })).data;
 
 test('an upgrade takes effect now, prorated and invoiced at once; its preview said so', async () => {
-  const subscription = await subscribed('team_up', 'team');
+  const subscription = await subscribe(stack, 'team_up', 'team');
   const preview = await stack.client.POST('/v1/accounts/{account_id}/subscription/plan/preview', {
     params: path('team_up'),
     body: { plan: 'pro' },
@@ -85,7 +63,7 @@ test('a plan change needs a live subscription and a recurring price', async () =
     body: { plan: 'pro' },
   });
   assert.deepEqual([none.response.status, none.error?.error.code], [404, 'subscription_not_found']);
-  await subscribed('team_odd', 'team');
+  await subscribe(stack, 'team_odd', 'team');
   const unknown = await stack.client.POST('/v1/accounts/{account_id}/subscription/plan/preview', {
     params: path('team_odd'),
     body: { price: 'no_such_price' },
@@ -94,7 +72,7 @@ test('a plan change needs a live subscription and a recurring price', async () =
 });
 
 test('a downgrade waits for the end of the period, through a subscription schedule', async () => {
-  const subscription = await subscribed('pro_down', 'pro');
+  const subscription = await subscribe(stack, 'pro_down', 'pro');
   const preview = await stack.client.POST('/v1/accounts/{account_id}/subscription/plan/preview', {
     params: path('pro_down'),
     body: { plan: 'team' },
@@ -135,7 +113,7 @@ test('a downgrade waits for the end of the period, through a subscription schedu
 });
 
 test('an upgrade while a downgrade waits replaces it', async () => {
-  const subscription = await subscribed('pro_back', 'pro');
+  const subscription = await subscribe(stack, 'pro_back', 'pro');
   await stack.client.POST('/v1/accounts/{account_id}/subscription/plan', {
     params: path('pro_back'),
     body: { plan: 'team' },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { teamCatalog as catalog, createCatalogPrices } from './support/billing.ts';
+import { teamCatalog as catalog, createCatalogPrices, subscribe } from './support/billing.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 let stack: Stack;
@@ -15,31 +15,8 @@ after(() => stack.close());
 
 const account = (account_id: string) => ({ params: { path: { account_id } } });
 
-/** An account with a paid subscription, bought through checkout and synced as the success page does. */
-async function subscribed(accountId: string): Promise<string> {
-  const checkout = await stack.client.POST('/v1/checkout', {
-    body: {
-      account_id: accountId,
-      plan: 'team',
-      quantity: 2,
-      success_url: 'https://app.example/ok',
-      cancel_url: 'https://app.example/no',
-    },
-  });
-  const sessionId = String(checkout.data?.session_id);
-  await fetch(`${stack.emulator.url}/_emulator/checkout/sessions/${sessionId}/complete`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{}',
-  });
-  const synced = await stack.client.POST('/v1/checkout/{session_id}/sync', {
-    params: { path: { session_id: sessionId } },
-  });
-  return String(synced.data?.account.subscriptions[0]?.id);
-}
-
 test('seats: the quantity changes in Stripe and in the mirror at once; the same quantity is refused', async () => {
-  const subscription = await subscribed('team_seats');
+  const subscription = await subscribe(stack, 'team_seats', 'team', 2);
   const changed = await stack.client.POST('/v1/accounts/{account_id}/subscription/quantity', {
     ...account('team_seats'),
     body: { quantity: 5 },
@@ -58,7 +35,7 @@ test('seats: the quantity changes in Stripe and in the mirror at once; the same 
 });
 
 test('cancel at period end, resume, then cancel now: access follows each step', async () => {
-  const subscription = await subscribed('team_cancel');
+  const subscription = await subscribe(stack, 'team_cancel', 'team', 2);
   const state = async () =>
     (await stack.client.GET('/v1/accounts/{account_id}/entitlements', account('team_cancel'))).data?.state;
   const scheduled = await stack.client.POST('/v1/accounts/{account_id}/subscription/cancel', {
@@ -96,7 +73,7 @@ test('cancel at period end, resume, then cancel now: access follows each step', 
 });
 
 test('a retried action acts once: the retry finds the change made and changes nothing', async () => {
-  const subscription = await subscribed('team_retry_seats');
+  const subscription = await subscribe(stack, 'team_retry_seats', 'team', 2);
   const send = () =>
     stack.client.POST('/v1/accounts/{account_id}/subscription/quantity', {
       ...account('team_retry_seats'),
@@ -110,7 +87,7 @@ test('a retried action acts once: the retry finds the change made and changes no
 });
 
 test('the billing portal: a URL for the account’s customer', async () => {
-  await subscribed('team_portal');
+  await subscribe(stack, 'team_portal', 'team', 2);
   const portal = await stack.client.POST('/v1/accounts/{account_id}/portal', {
     ...account('team_portal'),
     body: { return_url: 'https://app.example/settings' },

@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import { defineCatalog } from '../../src/catalog/index.ts';
+import type { Stack } from './stack.ts';
 
 const monthly = (lookupKey: string, unitAmount: number) => ({
   lookupKey,
@@ -45,4 +46,34 @@ export async function createCatalogPrices(stripe: Stripe): Promise<Record<'team'
     });
   };
   return { team: await priceOf('team'), pro: await priceOf('pro') };
+}
+
+/** Completes a checkout session as the buyer would, on the emulator's hosted page. */
+export async function completeCheckout(stack: Stack, sessionId: string): Promise<void> {
+  const response = await fetch(`${stack.emulator.url}/_emulator/checkout/sessions/${sessionId}/complete`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
+  if (response.status !== 200)
+    throw new Error(`checkout ${sessionId} did not complete: ${await response.text()}`);
+}
+
+/** An account on `plan`, bought through checkout and synced as the success page does; its subscription id. */
+export async function subscribe(stack: Stack, accountId: string, plan: 'team' | 'pro', quantity = 1) {
+  const checkout = await stack.client.POST('/v1/checkout', {
+    body: {
+      account_id: accountId,
+      plan,
+      quantity,
+      success_url: 'https://app.example/ok',
+      cancel_url: 'https://app.example/no',
+    },
+  });
+  const sessionId = String(checkout.data?.session_id);
+  await completeCheckout(stack, sessionId);
+  const synced = await stack.client.POST('/v1/checkout/{session_id}/sync', {
+    params: { path: { session_id: sessionId } },
+  });
+  return String(synced.data?.account.subscriptions[0]?.id);
 }
