@@ -1,0 +1,17 @@
+export {
+  type Allocation,
+  type Applied,
+  allocate,
+  applyOperations,
+  availableBalance,
+  type Entry,
+  type EntryKind,
+  type Hold,
+  heldBalance,
+  type Lot,
+  type Operation,
+  type Outcome,
+  type PoolState,
+  type Refusal,
+  spendingOrder,
+} from './ledger.ts';
