@@ -15,3 +15,5 @@ export {
   type Refusal,
   spendingOrder,
 } from './ledger.ts';
+export type { PoolKey, PoolOperation } from './pool-store.ts';
+export { type CreditsService, createCreditsService, type Grant, type GrantSource } from './service.ts';
