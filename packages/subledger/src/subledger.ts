@@ -9,9 +9,9 @@ import {
 import { createAuthenticator, createRateLimiter } from './auth/index.ts';
 import {
   type Billing,
-  BillingError,
   type CheckoutRequest,
   ensureCustomer,
+  requireBilling,
   startCheckout,
   syncCheckout,
 } from './billing/index.ts';
@@ -141,11 +141,7 @@ export async function createSubledger(options: SubledgerOptions = {}) {
 }
 
 function billingActions(billing: Billing | null, catalog: Catalog) {
-  const ready = (): Billing => {
-    if (!billing)
-      throw new BillingError('stripe_not_configured', 'no Stripe key is configured (STRIPE_SECRET_KEY)');
-    return billing;
-  };
+  const ready = () => requireBilling(billing);
   return {
     /** The account's Stripe customer, created once however many ask at the same moment. */
     customer: (accountId: string) => ensureCustomer(ready(), accountId),

@@ -1,6 +1,6 @@
+import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import { requestOptions, type StripeObject } from '../sync/index.ts';
-import { derivedKey } from './checkout.ts';
 import { type CurrentSubscription, mirrorSubscription } from './current.ts';
 import type { Billing } from './customers.ts';
 import { fromStripe } from './errors.ts';
@@ -15,6 +15,11 @@ export type SubscriptionState = {
   /** When a scheduled cancel takes effect (Unix seconds); null when none is scheduled. */
   cancelAt: number | null;
 };
+
+/** An idempotency key of the request itself: the same request retried gets Stripe's first answer. */
+export function derivedKey(action: string, params: unknown): string {
+  return `subledger-${action}-${createHash('sha256').update(JSON.stringify(params)).digest('hex').slice(0, 40)}`;
+}
 
 export type ActionOptions = { idempotencyKey?: string | undefined };
 

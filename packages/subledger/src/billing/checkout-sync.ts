@@ -1,7 +1,8 @@
 import type { AccountView } from '../sync/account-view.ts';
 import { checkoutAccountId, requestOptions, type StripeObject, syncAccount } from '../sync/index.ts';
+import { act } from './acting.ts';
 import type { Billing } from './customers.ts';
-import { BillingError, fromStripe } from './errors.ts';
+import { BillingError } from './errors.ts';
 
 /**
  * The success page's eager sync: reads the checkout session from Stripe, then the state of the
@@ -12,7 +13,7 @@ export async function syncCheckout(
   billing: Billing,
   sessionId: string,
 ): Promise<{ accountId: string; account: AccountView }> {
-  try {
+  return act(async () => {
     const session = await retrieveSession(billing, sessionId);
     const accountId = session ? checkoutAccountId(session, billing.context.accountKeys) : null;
     if (!session || !accountId)
@@ -23,9 +24,7 @@ export async function syncCheckout(
     const synced = await syncAccount({ ...billing, accountId });
     if (!synced.ok) throw new BillingError('checkout_session_not_found', synced.message);
     return { accountId, account: synced.account };
-  } catch (error) {
-    throw fromStripe(error);
-  }
+  });
 }
 
 async function retrieveSession(billing: Billing, sessionId: string): Promise<StripeObject | null> {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
@@ -13,8 +12,9 @@ import {
   type StripeObject,
   writeMirror,
 } from '../sync/index.ts';
+import { act, derivedKey } from './acting.ts';
 import { type Billing, withCustomer } from './customers.ts';
-import { BillingError, fromStripe } from './errors.ts';
+import { BillingError } from './errors.ts';
 import { type PriceChoice, type ResolvedPrice, resolvePrice } from './prices.ts';
 
 export type CheckoutRequest = PriceChoice & {
@@ -55,7 +55,7 @@ export async function startCheckout(
   request: CheckoutRequest,
 ): Promise<CheckoutResult> {
   const mode = request.mode ?? 'subscription';
-  try {
+  return act(async () => {
     const price = await resolvePrice(billing, catalog, request);
     if (price.recurring !== (mode === 'subscription'))
       throw new BillingError(
@@ -73,9 +73,7 @@ export async function startCheckout(
         return checkoutUnderLock(billing, client, { request, mode, price, customerId });
       }),
     );
-  } catch (error) {
-    throw fromStripe(error);
-  }
+  });
 }
 
 type Locked = {
@@ -137,11 +135,6 @@ function createSession(billing: Billing, locked: Locked & { quantity: number; pu
     ...requestOptions(billing.place),
     idempotencyKey: request.idempotencyKey ?? derivedKey('checkout', params),
   });
-}
-
-/** An idempotency key of the request itself: the same request retried gets Stripe's first answer. */
-export function derivedKey(action: string, params: unknown): string {
-  return `subledger-${action}-${createHash('sha256').update(JSON.stringify(params)).digest('hex').slice(0, 40)}`;
 }
 
 async function hasLiveSubscription(client: pg.PoolClient, billing: Billing, customerId: string) {

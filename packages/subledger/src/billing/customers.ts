@@ -13,6 +13,7 @@ import {
   requestOptions,
   writeMirror,
 } from '../sync/index.ts';
+import { BillingError } from './errors.ts';
 
 /** What every billing action works with: the database, the Stripe client of the place, the mapping. */
 export type Billing = {
@@ -21,6 +22,13 @@ export type Billing = {
   place: Place;
   context: ColumnContext;
 };
+
+/** The billing context, or 503 `stripe_not_configured` when no Stripe key is configured. */
+export function requireBilling(billing: Billing | null): Billing {
+  if (!billing)
+    throw new BillingError('stripe_not_configured', 'no Stripe key is configured (STRIPE_SECRET_KEY)');
+  return billing;
+}
 
 /**
  * The account's Stripe customer, created at most once. Concurrent callers for one account queue on a

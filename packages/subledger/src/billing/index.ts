@@ -1,8 +1,9 @@
 export type { SubscriptionState } from './acting.ts';
-export { type CheckoutRequest, type CheckoutResult, derivedKey, startCheckout } from './checkout.ts';
+export { derivedKey } from './acting.ts';
+export { type CheckoutRequest, type CheckoutResult, startCheckout } from './checkout.ts';
 export { syncCheckout } from './checkout-sync.ts';
 export { type CurrentSubscription, currentSubscription } from './current.ts';
-export { type Billing, ensureCustomer, withCustomer } from './customers.ts';
+export { type Billing, ensureCustomer, requireBilling, withCustomer } from './customers.ts';
 export { BillingError, type BillingErrorCode, fromStripe } from './errors.ts';
 export {
   changePlan,

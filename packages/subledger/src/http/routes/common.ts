@@ -1,5 +1,5 @@
 import { type RouteConfig, z } from '@hono/zod-openapi';
-import { type Billing, BillingError } from '../../billing/index.ts';
+import { type Billing, requireBilling } from '../../billing/index.ts';
 import { errorSchema } from '../problems.ts';
 
 /** A JSON body or answer of this schema, as OpenAPI describes one. */
@@ -35,8 +35,4 @@ export const idempotencyHeaders = z.object({
 });
 
 /** The billing actions, or 503 `stripe_not_configured` when no Stripe key is configured. */
-export function ready(deps: { billing: Billing | null }): Billing {
-  if (!deps.billing)
-    throw new BillingError('stripe_not_configured', 'no Stripe key is configured (STRIPE_SECRET_KEY)');
-  return deps.billing;
-}
+export const ready = (deps: { billing: Billing | null }): Billing => requireBilling(deps.billing);
