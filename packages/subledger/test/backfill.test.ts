@@ -56,10 +56,20 @@ const run = (options: Partial<BackfillOptions> = {}) =>
     ...options,
   });
 
+/**
+ * Empties the mirror. The stack's readers (access cache, jobs) may hold one of these tables while
+ * waiting for another, so the truncate can lose a deadlock; Postgres then aborts it and it is tried again.
+ */
 async function emptyMirror(): Promise<void> {
-  await stack.database.pool.query(
-    `truncate ${[...MIRROR_TABLES, 'account_customers', 'sync_checkpoints'].join(', ')}`,
-  );
+  const tables = [...MIRROR_TABLES, 'account_customers', 'sync_checkpoints'].join(', ');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await stack.database.pool.query(`truncate ${tables}`);
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '40P01' || attempt === 5) throw error;
+    }
+  }
 }
 
 /** How many objects of each kind the emulator holds (deleted customers and products excluded). */
