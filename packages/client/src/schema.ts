@@ -1329,6 +1329,631 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/credits/consume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Spend credits now */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            /** @description the request */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description whose pool pays (the team, the building…)
+                         * @example acct_42
+                         */
+                        account_id: string;
+                        /**
+                         * @description a credits feature of the catalog; default: the catalog's only one
+                         * @example ai_credits
+                         */
+                        feature?: string;
+                        amount: number;
+                        /** @description required here or as the `Idempotency-Key` header: a retry with it answers the same and spends once */
+                        idempotency_key?: string;
+                        /** @description who spent, when it is not the account itself (a team member spending the team's pool) */
+                        member_id?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description done */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditBalance"];
+                    };
+                };
+                /** @description invalid input: `invalid_request` with `param`, `invalid_json`, `invalid_<path parameter>` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no credential, or one that is not valid here */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `insufficient_credits`, with the balance */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InsufficientCredits"];
+                    };
+                };
+                /** @description the credential's scope or account does not cover this request */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `hold_not_found`: no open hold has that id (committed, released or expired) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `commit_exceeds_hold` */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description too many requests for this credential; see `Retry-After` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credits/reserve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set credits aside until committed, released or expired */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            /** @description the request */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description whose pool pays (the team, the building…)
+                         * @example acct_42
+                         */
+                        account_id: string;
+                        /**
+                         * @description a credits feature of the catalog; default: the catalog's only one
+                         * @example ai_credits
+                         */
+                        feature?: string;
+                        amount: number;
+                        /** @description required here or as the `Idempotency-Key` header: a retry with it answers the same and spends once */
+                        idempotency_key?: string;
+                        /** @description who spent, when it is not the account itself (a team member spending the team's pool) */
+                        member_id?: string;
+                        /** @description the hold returns its credits by itself after this long; default 300 */
+                        ttl_seconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description done */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditHold"];
+                    };
+                };
+                /** @description invalid input: `invalid_request` with `param`, `invalid_json`, `invalid_<path parameter>` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no credential, or one that is not valid here */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `insufficient_credits`, with the balance */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InsufficientCredits"];
+                    };
+                };
+                /** @description the credential's scope or account does not cover this request */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `hold_not_found`: no open hold has that id (committed, released or expired) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `commit_exceeds_hold` */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description too many requests for this credential; see `Retry-After` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credits/holds/{hold_id}/commit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Spend a hold's credits (all, or `amount` of them and return the rest) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    hold_id: string;
+                };
+                cookie?: never;
+            };
+            /** @description how much */
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        amount?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description committed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditHoldClosed"];
+                    };
+                };
+                /** @description invalid input: `invalid_request` with `param`, `invalid_json`, `invalid_<path parameter>` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no credential, or one that is not valid here */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `insufficient_credits`, with the balance */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InsufficientCredits"];
+                    };
+                };
+                /** @description the credential's scope or account does not cover this request */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `hold_not_found`: no open hold has that id (committed, released or expired) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `commit_exceeds_hold` */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description too many requests for this credential; see `Retry-After` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credits/holds/{hold_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a hold's credits back (a failed call) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    hold_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description released */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditHoldClosed"];
+                    };
+                };
+                /** @description invalid input: `invalid_request` with `param`, `invalid_json`, `invalid_<path parameter>` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no credential, or one that is not valid here */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `insufficient_credits`, with the balance */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InsufficientCredits"];
+                    };
+                };
+                /** @description the credential's scope or account does not cover this request */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `hold_not_found`: no open hold has that id (committed, released or expired) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `commit_exceeds_hold` */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description too many requests for this credential; see `Retry-After` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credits/grant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Grant credits by hand, with a reason (admin) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            /** @description the grant */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description whose pool pays (the team, the building…)
+                         * @example acct_42
+                         */
+                        account_id: string;
+                        /**
+                         * @description a credits feature of the catalog; default: the catalog's only one
+                         * @example ai_credits
+                         */
+                        feature?: string;
+                        amount: number;
+                        /** @description required here or as the `Idempotency-Key` header: a retry with it answers the same and spends once */
+                        idempotency_key?: string;
+                        reason: string;
+                        /** @description Unix seconds; none: never */
+                        expires_at?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description granted */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditGrant"];
+                    };
+                };
+                /** @description invalid input: `invalid_request` with `param`, `invalid_json`, `invalid_<path parameter>` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no credential, or one that is not valid here */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the credential's scope or account does not cover this request */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description too many requests for this credential; see `Retry-After` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's credits: each pool's balance and lots, and its latest ledger entries */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the account's credits */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountCredits"];
+                    };
+                };
+                /** @description invalid input: `invalid_request` with `param`, `invalid_json`, `invalid_<path parameter>` */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no credential, or one that is not valid here */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the credential's scope or account does not cover this request */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description too many requests for this credential; see `Retry-After` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -1440,6 +2065,8 @@ export type components = {
         };
         Timeline: {
             account_id: string;
+            /** @description the latest 100 credit ledger entries, newest first */
+            credits: components["schemas"]["CreditEntry"][];
             transitions: {
                 from: components["schemas"]["AccessState"];
                 to: components["schemas"]["AccessState"];
@@ -1451,6 +2078,20 @@ export type components = {
                 /** @example 1767225600 */
                 at: number;
             }[];
+        };
+        CreditEntry: {
+            id: number;
+            feature: string;
+            /** @description grant, spend, hold, release or expire */
+            kind: string;
+            /** @description signed: out of the pool is negative */
+            amount: number;
+            lot_id: string;
+            hold_id: string | null;
+            /** @description who spent, when a member spent the pool */
+            spender: string | null;
+            /** @example 1767225600 */
+            at: number;
         };
         Checkout: {
             session_id: string;
@@ -1489,6 +2130,15 @@ export type components = {
             cancel_url: string;
             metadata?: {
                 [key: string]: string;
+            };
+            /** @description with `mode: payment`: the credits each unit buys, granted once the payment succeeds */
+            credits?: {
+                /**
+                 * @description a credits feature
+                 * @example ai_credits
+                 */
+                feature: string;
+                amount: number;
             };
         };
         Subscription: {
@@ -1538,6 +2188,56 @@ export type components = {
             timing: "now" | "period_end";
             /** @description when the change takes effect (Unix seconds) */
             effective_at: number;
+        };
+        CreditBalance: {
+            feature: string;
+            /** @description credits the pool may spend now */
+            balance: number;
+        };
+        InsufficientCredits: components["schemas"]["Error"] & {
+            /** @description credits the pool may spend now */
+            balance: number;
+        };
+        CreditHold: {
+            feature: string;
+            /** @description credits the pool may spend now */
+            balance: number;
+            hold_id: string;
+            expires_at: number;
+        };
+        CreditHoldClosed: {
+            feature: string;
+            /** @description credits the pool may spend now */
+            balance: number;
+            hold_id: string;
+        };
+        CreditGrant: {
+            feature: string;
+            /** @description credits the pool may spend now */
+            balance: number;
+            lot_id: string;
+            granted: boolean;
+        };
+        AccountCredits: {
+            account_id: string;
+            pools: {
+                feature: string;
+                balance: number;
+                held: number;
+                lots: {
+                    id: string;
+                    amount: number;
+                    remaining: number;
+                    expires_at: number | null;
+                    source: {
+                        kind: string;
+                        id: string;
+                    };
+                    reason: string | null;
+                }[];
+            }[];
+            /** @description the latest 50, newest first */
+            entries: components["schemas"]["CreditEntry"][];
         };
     };
     responses: never;

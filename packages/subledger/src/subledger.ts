@@ -17,6 +17,7 @@ import {
 } from './billing/index.ts';
 import { type Catalog, loadCatalog } from './catalog/index.ts';
 import { type Config, loadConfig } from './config/index.ts';
+import { createCreditsService, createGranter } from './credits/index.ts';
 import { createApp } from './http/index.ts';
 import { type Database, migrate, openDatabase } from './store/index.ts';
 import { createStripeClient } from './stripe/index.ts';
@@ -64,15 +65,31 @@ export async function createSubledger(options: SubledgerOptions = {}) {
   const sync = createSyncEngine({ database, config, stripe, livemode, metrics, logger });
   const place = defaultPlace(config.stripeSecretKey);
   const context = { accountKeys: config.accountKeys };
+  const catalog = options.catalog ?? (await loadCatalog(config.catalogModule));
+  const credits = createCreditsService({ database, place });
+  const granter = createGranter({
+    pool: database.pool,
+    catalog,
+    now: () => Math.floor(Date.now() / 1000),
+    onError: (error) => logger.warn({ err: error }, 'granting credits failed; it will be retried'),
+    onHandled: (request, outcome) =>
+      logger.debug({ source: request.sourceId, outcome }, 'credits: a paid source handled'),
+  });
+  const creditsApi = { ...credits, grantPending: () => granter.drain() };
   const accounts = {
     /** The mirror's view of an app account; null when no Stripe customer is linked to it. */
     view: (accountId: string) => accountView(database, accountId, place),
     /** Reads an app account from Stripe now (the success page's eager sync), then returns its view. */
-    sync: (accountId: string) => syncAccount({ database, stripe, context, accountId, place }),
+    async sync(accountId: string) {
+      const synced = await syncAccount({ database, stripe, context, accountId, place });
+      await granter.drain();
+      return synced;
+    },
     /** The account's access transitions, newest first: from, to, the cause event, the time. */
     timeline: (accountId: string) => readTimeline(database, place, accountId),
+    /** The account's credit ledger entries, newest first (the timeline shows them beside transitions). */
+    creditEntries: (accountId: string) => credits.entries(accountId, { limit: 100 }),
   };
-  const catalog = options.catalog ?? (await loadCatalog(config.catalogModule));
   const policy = options.accessPolicy ?? DEFAULT_ACCESS_POLICY;
   const access = createAccessService({
     database,
@@ -93,7 +110,7 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     },
   };
   const billingContext: Billing | null = stripe ? { database, stripe, place, context } : null;
-  const billing = billingActions(billingContext, catalog);
+  const billing = billingActions(billingContext, catalog, creditsApi.grantPending);
   const app = createApp({
     sync,
     database,
@@ -103,6 +120,7 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     access,
     billing: billingContext,
     catalog,
+    credits: creditsApi,
     authenticator: createAuthenticator({ database, livemode, jwt: config.jwt }),
     rateLimiter: createRateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }),
   });
@@ -120,6 +138,11 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     usage,
     /** Stripe actions for an account: its customer, checkout, the success page's sync. */
     billing,
+    /**
+     * Prepaid credits: grant, consume, reserve → commit | release, balance. `grantPending()` grants
+     * what paid invoices and top-ups the mirror holds have not granted yet (the workers do it by themselves).
+     */
+    credits: creditsApi,
     /** Puts inbox events back in the queue; the ordering rule keeps a replay from applying twice. */
     replay: (selector: ReplaySelector) => replay(database, selector),
     app,
@@ -128,19 +151,21 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     async startWorkers(): Promise<void> {
       await sync.startWorkers();
       await timeline.start();
+      await granter.start();
     },
     /** Records the transitions of these accounts now (the recorder does it by itself as changes land). */
     recordTransitions: (accountIds: readonly string[]) => timeline.evaluate(accountIds),
     async close(): Promise<void> {
       await sync.stop();
       await timeline.stop();
+      await granter.stop();
       await access.stop();
       if (!options.database) await database.close();
     },
   };
 }
 
-function billingActions(billing: Billing | null, catalog: Catalog) {
+function billingActions(billing: Billing | null, catalog: Catalog, grantPending: () => Promise<number>) {
   const ready = () => requireBilling(billing);
   return {
     /** The account's Stripe customer, created once however many ask at the same moment. */
@@ -148,7 +173,11 @@ function billingActions(billing: Billing | null, catalog: Catalog) {
     /** A Checkout session for a plan, price or top-up; see `startCheckout`. */
     checkout: (request: CheckoutRequest) => startCheckout(ready(), catalog, request),
     /** Reads a completed checkout's account from Stripe now (the success page). */
-    syncCheckout: (sessionId: string) => syncCheckout(ready(), sessionId),
+    async syncCheckout(sessionId: string) {
+      const synced = await syncCheckout(ready(), sessionId);
+      await grantPending();
+      return synced;
+    },
   };
 }
 

@@ -263,6 +263,11 @@ test('a lost LISTEN connection: checks read through until it is back, then cache
   await stack.database.pool.query(
     `select pg_terminate_backend(pid) from pg_stat_activity where query ilike 'listen subledger_access%'`,
   );
+  // The loss reaches this process a moment after the backend ends: until then the cache still answers.
+  for (let waited = 0; access.cachedAccounts() > 0; waited++) {
+    assert.ok(waited < 100, 'the lost connection is noticed');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   const before = (await access.check('demo_trialing', 'api_calls')).used ?? 0;
   // A use recorded by someone else while no notice can arrive: seen anyway.
   await stack.database.pool.query(

@@ -85,10 +85,10 @@ test('reserve, commit part, release, and a hold that expires by itself', async (
     ttlSeconds: 60,
   });
   assert.deepEqual([hold.ok, hold.balance], [true, 12]);
-  assert.deepEqual(await credits.commit(hold.holdId, 3), { ok: true, balance: 17 });
+  assert.deepEqual(await credits.commit(hold.holdId, 3), { ok: true, balance: 17, creditType: 'ai' });
   assert.deepEqual(
     await credits.commit(hold.holdId, 3),
-    { ok: true, balance: 17 },
+    { ok: true, balance: 17, creditType: 'ai' },
     'a retried commit answers the same',
   );
   const second = await credits.reserve({
@@ -98,7 +98,7 @@ test('reserve, commit part, release, and a hold that expires by itself', async (
     key: 'call-2',
     ttlSeconds: 60,
   });
-  assert.deepEqual(await credits.release(second.holdId), { ok: true, balance: 17 });
+  assert.deepEqual(await credits.release(second.holdId), { ok: true, balance: 17, creditType: 'ai' });
   await credits.reserve({ accountId: 'acct_h', creditType: 'ai', amount: 7, key: 'call-3', ttlSeconds: 30 });
   assert.deepEqual(await credits.balance('acct_h', 'ai'), { available: 10, held: 7 });
   clock += 31;

@@ -2,7 +2,7 @@ export { type CheckCode, type CheckRequest, type CheckResult, checkFeature, plan
 export type { AccessChecker, CheckOptions, Entitlements, FeatureAccess } from './contract.ts';
 export { SubscriptionShapeError, subscriptionFactsOf } from './facts.ts';
 export { type AccountFacts, type PriceRef, readAccountFacts } from './mirror-reads.ts';
-export { periodWindow } from './periods.ts';
+export { addMonths, periodWindow } from './periods.ts';
 export {
   AccessError,
   type AccessErrorCode,

@@ -1,6 +1,7 @@
 import type { AccountView } from '../sync/account-view.ts';
 import { checkoutAccountId, requestOptions, type StripeObject, syncAccount } from '../sync/index.ts';
 import { act } from './acting.ts';
+import { mirrorSessions } from './checkout.ts';
 import type { Billing } from './customers.ts';
 import { BillingError } from './errors.ts';
 
@@ -21,6 +22,8 @@ export async function syncCheckout(
         'checkout_session_not_found',
         `no checkout session ${sessionId} names an account`,
       );
+    // The session itself too: a paid top-up grants its credits from the mirror's copy.
+    await mirrorSessions(billing.database.pool, billing, [session]);
     const synced = await syncAccount({ ...billing, accountId });
     if (!synced.ok) throw new BillingError('checkout_session_not_found', synced.message);
     return { accountId, account: synced.account };

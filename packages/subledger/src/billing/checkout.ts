@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type Stripe from 'stripe';
 import { LIVE_STATUSES } from '../access/index.ts';
 import type { Catalog } from '../catalog/index.ts';
+import { formatTopUp } from '../credits/index.ts';
 import { inTransaction } from '../store/index.ts';
 import * as schema from '../store/schema/index.ts';
 import {
@@ -10,6 +11,7 @@ import {
   answered,
   requestOptions,
   type StripeObject,
+  TOP_UP_METADATA_KEY,
   writeMirror,
 } from '../sync/index.ts';
 import { act, derivedKey } from './acting.ts';
@@ -27,6 +29,8 @@ export type CheckoutRequest = PriceChoice & {
   successUrl: string;
   cancelUrl: string;
   metadata?: Record<string, string>;
+  /** With `mode: payment`: the credits each unit buys, granted once the payment succeeds. */
+  topUp?: { creditType: string; amount: number };
   /** The client's `Idempotency-Key`; absent, one is derived from the request. */
   idempotencyKey?: string;
 };
@@ -65,6 +69,7 @@ export async function startCheckout(
           : 'a payment needs a one-time price',
         request.plan !== undefined ? 'plan' : 'price',
       );
+    if (request.topUp) checkTopUp(catalog, request.topUp, mode);
     return await withCustomer(billing, request.accountId, (customerId) =>
       inTransaction(billing.database.pool, async (client) => {
         await client.query('select pg_advisory_xact_lock(hashtextextended($1, 2))', [
@@ -95,23 +100,28 @@ async function checkoutUnderLock(
       'subscription_exists',
       `account ${request.accountId} already has a live subscription; change its plan instead`,
     );
-  const purchase = `${mode}:${price.id}:${quantity}`;
+  const topUp = request.topUp && formatTopUp(request.topUp.creditType, request.topUp.amount * quantity);
+  const purchase = `${mode}:${price.id}:${quantity}${topUp ? `:${topUp}` : ''}`;
   const open = await openSessions(client, billing, customerId, mode);
   const same = open.find((session) => sessionPurchase(session) === purchase);
   if (same) return resultOf(same, customerId, true);
   // Only one subscription checkout of an account may complete: the others are closed before a new one opens.
   const expired = mode === 'subscription' ? await expireAll(billing, open) : [];
-  const session = await createSession(billing, { ...locked, quantity, purchase });
-  await mirror(client, billing, [...expired, session]);
+  const session = await createSession(billing, { ...locked, quantity, purchase, topUp });
+  await mirrorSessions(client, billing, [...expired, session]);
   return resultOf(session, customerId, false);
 }
 
-function createSession(billing: Billing, locked: Locked & { quantity: number; purchase: string }) {
-  const { request, mode, price, customerId, quantity, purchase } = locked;
+function createSession(
+  billing: Billing,
+  locked: Locked & { quantity: number; purchase: string; topUp: string | undefined },
+) {
+  const { request, mode, price, customerId, quantity, purchase, topUp } = locked;
   const metadata = {
     ...request.metadata,
     [ACCOUNT_METADATA_KEY]: request.accountId,
     subledger_purchase: purchase,
+    ...(topUp ? { [TOP_UP_METADATA_KEY]: topUp } : {}),
   };
   const trialDays = request.trialDays ?? price.trialDays;
   const params: Stripe.Checkout.SessionCreateParams = {
@@ -135,6 +145,19 @@ function createSession(billing: Billing, locked: Locked & { quantity: number; pu
     ...requestOptions(billing.place),
     idempotencyKey: request.idempotencyKey ?? derivedKey('checkout', params),
   });
+}
+
+function checkTopUp(catalog: Catalog, topUp: { creditType: string; amount: number }, mode: string) {
+  if (mode !== 'payment')
+    throw new BillingError('invalid_top_up', 'credits are bought with mode: payment', 'credits');
+  if (catalog.features[topUp.creditType]?.type !== 'credits')
+    throw new BillingError(
+      'invalid_top_up',
+      `${topUp.creditType} is not a credits feature of the catalog`,
+      'credits.feature',
+    );
+  if (!(Number.isSafeInteger(topUp.amount) && topUp.amount > 0))
+    throw new BillingError('invalid_top_up', 'credits must be a positive whole number', 'credits.amount');
 }
 
 async function hasLiveSubscription(client: pg.PoolClient, billing: Billing, customerId: string) {
@@ -179,8 +202,9 @@ async function expireAll(billing: Billing, sessions: StripeObject[]) {
   return expired;
 }
 
-async function mirror(
-  client: pg.PoolClient,
+/** Writes checkout sessions Stripe answered with into the mirror. */
+export async function mirrorSessions(
+  client: pg.Pool | pg.PoolClient,
   billing: Billing,
   sessions: (StripeObject | Stripe.Checkout.Session)[],
 ) {

@@ -3,6 +3,7 @@ import Stripe from 'stripe';
 export type BillingErrorCode =
   | 'price_not_found'
   | 'price_mode_mismatch'
+  | 'invalid_top_up'
   | 'subscription_exists'
   | 'checkout_session_not_found'
   | 'subscription_not_found'
@@ -14,6 +15,7 @@ export type BillingErrorCode =
 const STATUS: Record<BillingErrorCode, 400 | 404 | 409 | 502 | 503> = {
   price_not_found: 400,
   price_mode_mismatch: 400,
+  invalid_top_up: 400,
   subscription_exists: 409,
   checkout_session_not_found: 404,
   subscription_not_found: 404,

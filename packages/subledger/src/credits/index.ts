@@ -1,3 +1,6 @@
+export { formatTopUp, parseTopUp } from './grant-sources.ts';
+export { createGranter, type Granter } from './granter.ts';
+export type { Grant, GrantResult, GrantSource } from './grants.ts';
 export {
   type Allocation,
   type Applied,
@@ -15,5 +18,7 @@ export {
   type Refusal,
   spendingOrder,
 } from './ledger.ts';
+export { grantsOfInvoice, type InvoiceLine, type PaidInvoice, type PlanGrant } from './plan-grants.ts';
 export type { PoolKey, PoolOperation } from './pool-store.ts';
-export { type CreditsService, createCreditsService, type Grant, type GrantSource } from './service.ts';
+export { type CreditsService, createCreditsService } from './service.ts';
+export type { EntryView, LotView, PoolView } from './statement.ts';

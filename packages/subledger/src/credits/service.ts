@@ -1,75 +1,108 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { type Database, inTransaction } from '../store/index.ts';
 import type { Place } from '../sync/index.ts';
+import { applyBatches } from './batch-store.ts';
+import { type Grant, type GrantResult, grantCredits } from './grants.ts';
 import { applyOperations, availableBalance, heldBalance, type Outcome } from './ledger.ts';
-import { applyBatch, loadPool, lockPool, type PoolKey, type PoolOperation } from './pool-store.ts';
-
-export type GrantSource = { kind: 'invoice' | 'top_up' | 'manual' | 'rollover'; id: string };
-
-export type Grant = {
-  accountId: string;
-  creditType: string;
-  amount: number;
-  /** Unix seconds; null or absent: the credits never expire. */
-  expiresAt?: number | null;
-  /** What grants them: each source grants once, however often it is reported. */
-  source: GrantSource;
-  reason?: string;
-};
+import { loadPool, type PoolKey, type PoolOperation } from './pool-store.ts';
+import { readEntries, readPools } from './statement.ts';
 
 type Spend = { accountId: string; creditType: string; amount: number; key: string; spender?: string };
 
-/** Operations of one pool wait here while the pool's previous batch commits, then go together. */
+/** What closing a hold answers, with the credit type of its pool. */
+type Closed = Outcome & { creditType: string };
+
+const idOf = (pool: PoolKey) => `${pool.accountId}\u0000${pool.creditType}`;
+
+/** At most this many operations go into one transaction. */
 const MAX_BATCH = 500;
+/** Transactions in flight at once per process; a pool is in at most one of them. */
+const IN_FLIGHT = 2;
+
+type Waiting = {
+  pool: PoolKey;
+  operation: PoolOperation;
+  resolve: (outcome: Outcome) => void;
+  reject: (error: unknown) => void;
+};
 
 /**
  * Credits of app accounts: grants, and spends through consume, reserve, commit and release. Every change
- * to a pool runs under the pool's row lock; in each process a pool's operations are gathered while its
- * previous batch commits and applied together in one transaction, so a busy pool takes one lock per
- * batch rather than per spend. Nothing here calls Stripe.
+ * to a pool runs under the pool's row lock. In each process, operations wait while the transactions in
+ * flight commit, then go together: all waiting operations of every pool not already in flight, in one
+ * transaction that takes each pool's lock once. So a busy pool takes one lock per batch rather than per
+ * spend, and many quiet pools share one commit. Nothing here calls Stripe.
  */
 export function createCreditsService(options: { database: Database; place: Place; now?: () => number }) {
   const { database, place } = options;
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const poolOf = (accountId: string, creditType: string): PoolKey => ({ accountId, creditType, ...place });
-  const queues = new Map<string, { pool: PoolKey; waiting: Waiting[]; running: boolean }>();
-
-  type Waiting = {
-    operation: PoolOperation;
-    resolve: (outcome: Outcome) => void;
-    reject: (error: unknown) => void;
-  };
+  const waiting: Waiting[] = [];
+  const busy = new Set<string>();
+  let inFlight = 0;
+  let scheduled = false;
 
   function submit(pool: PoolKey, operation: PoolOperation): Promise<Outcome> {
-    const id = JSON.stringify(pool);
-    const queue = queues.get(id) ?? { pool, waiting: [], running: false };
-    queues.set(id, queue);
     return new Promise((resolve, reject) => {
-      queue.waiting.push({ operation, resolve, reject });
-      if (!queue.running) void drain(id, queue);
+      waiting.push({ pool, operation, resolve, reject });
+      if (!scheduled && inFlight < IN_FLIGHT) {
+        scheduled = true;
+        queueMicrotask(startBatches);
+      }
     });
   }
 
-  async function drain(id: string, queue: { pool: PoolKey; waiting: Waiting[]; running: boolean }) {
-    queue.running = true;
-    while (queue.waiting.length > 0) {
-      const batch = queue.waiting.splice(0, MAX_BATCH);
-      try {
-        const outcomes = await inTransaction(database.pool, (client) =>
-          applyBatch(
-            client,
-            queue.pool,
-            batch.map((waiting) => waiting.operation),
-            now(),
-          ),
-        );
-        for (const [index, waiting] of batch.entries()) waiting.resolve(outcomes[index] as Outcome);
-      } catch (error) {
-        for (const waiting of batch) waiting.reject(error);
+  /** Starts transactions while fewer than IN_FLIGHT run and operations of pools not in flight wait. */
+  function startBatches(): void {
+    scheduled = false;
+    while (inFlight < IN_FLIGHT && waiting.length > 0) {
+      const taken: Waiting[] = [];
+      const left: Waiting[] = [];
+      for (const candidate of waiting) {
+        const free = !busy.has(idOf(candidate.pool)) && taken.length < MAX_BATCH;
+        (free ? taken : left).push(candidate);
       }
+      if (taken.length === 0) return;
+      waiting.splice(0, waiting.length, ...left);
+      const pools = new Set(taken.map((entry) => idOf(entry.pool)));
+      for (const id of pools) busy.add(id);
+      inFlight++;
+      void run(taken).finally(() => {
+        inFlight--;
+        for (const id of pools) busy.delete(id);
+        startBatches();
+      });
     }
-    queue.running = false;
-    queues.delete(id);
+  }
+
+  async function run(taken: Waiting[]): Promise<void> {
+    const groups = new Map<
+      string,
+      { batch: { pool: PoolKey; operations: PoolOperation[] }; waiting: Waiting[] }
+    >();
+    for (const entry of taken) {
+      const id = idOf(entry.pool);
+      const group = groups.get(id) ?? { batch: { pool: entry.pool, operations: [] }, waiting: [] };
+      group.batch.operations.push(entry.operation);
+      group.waiting.push(entry);
+      groups.set(id, group);
+    }
+    const list = [...groups.values()];
+    try {
+      const answers = await inTransaction(database.pool, (client) =>
+        applyBatches(
+          client,
+          place,
+          list.map((group) => group.batch),
+          now(),
+        ),
+      );
+      for (const [index, group] of list.entries())
+        for (const [position, entry] of group.waiting.entries())
+          entry.resolve(answers[index]?.[position] as Outcome);
+    } catch (error) {
+      for (const entry of taken) entry.reject(error);
+    }
   }
 
   const holdIdOf = (pool: PoolKey, key: string) =>
@@ -90,97 +123,58 @@ export function createCreditsService(options: { database: Database; place: Place
     return row ? poolOf(row.account_id, row.credit_type) : null;
   }
 
-  const holdMissing: Outcome = { ok: false, code: 'hold_not_found', balance: 0 };
+  const holdMissing: Closed = { ok: false, code: 'hold_not_found', balance: 0, creditType: '' };
 
   return {
     /** Grants credits once per source; answers whether this call granted them, and the balance. */
-    async grant(grant: Grant): Promise<{ granted: boolean; lotId: string; balance: number }> {
-      const pool = poolOf(grant.accountId, grant.creditType);
-      return inTransaction(database.pool, async (client) => {
-        await lockPool(client, pool);
-        const lotId = `lot_${randomBytes(12).toString('base64url')}`;
-        const inserted = await client.query<{ id: string }>(
-          `insert into credit_lots (id, account_id, credit_type, stripe_account, livemode, amount, remaining, expires_at,
-             created_at, source_kind, source_id, reason)
-           values ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11)
-           on conflict (stripe_account, livemode, credit_type, source_kind, source_id) do nothing returning id`,
-          [
-            lotId,
-            pool.accountId,
-            pool.creditType,
-            pool.stripeAccount,
-            pool.livemode,
-            grant.amount,
-            grant.expiresAt ?? null,
-            now(),
-            grant.source.kind,
-            grant.source.id,
-            grant.reason ?? null,
-          ],
-        );
-        if (inserted.rowCount === 1)
-          await client.query(
-            `insert into credit_entries (account_id, credit_type, stripe_account, livemode, key, kind, lot_id, amount)
-             values ($1, $2, $3, $4, $5, 'grant', $6, $7)`,
-            [
-              pool.accountId,
-              pool.creditType,
-              pool.stripeAccount,
-              pool.livemode,
-              `grant:${grant.source.kind}:${grant.source.id}`,
-              lotId,
-              grant.amount,
-            ],
-          );
-        const existing =
-          inserted.rows[0]?.id ??
-          ((
-            await client.query<{ id: string }>(
-              `select id from credit_lots where stripe_account = $1 and livemode = $2 and credit_type = $3
-             and source_kind = $4 and source_id = $5`,
-              [pool.stripeAccount, pool.livemode, pool.creditType, grant.source.kind, grant.source.id],
-            )
-          ).rows[0]?.id as string);
-        const balance = availableBalance(await loadPool(client, pool), now());
-        return { granted: inserted.rowCount === 1, lotId: existing, balance };
-      });
-    },
+    grant: (grant: Grant): Promise<GrantResult> =>
+      inTransaction(database.pool, (client) =>
+        grantCredits(client, poolOf(grant.accountId, grant.creditType), grant, now()),
+      ),
     consume: (spend: Spend) =>
       submit(poolOf(spend.accountId, spend.creditType), {
         kind: 'consume',
-        key: spend.key,
+        key: `consume:${spend.key}`,
         amount: spend.amount,
         spender: spend.spender,
       }),
-    async reserve(spend: Spend & { ttlSeconds: number }): Promise<Outcome & { holdId: string }> {
+    /** Sets credits aside as a hold (its id follows from the pool and key) until commit, release or expiry. */
+    async reserve(
+      spend: Spend & { ttlSeconds: number },
+    ): Promise<Outcome & { holdId: string; expiresAt: number }> {
       const pool = poolOf(spend.accountId, spend.creditType);
       const holdId = holdIdOf(pool, spend.key);
+      const expiresAt = now() + spend.ttlSeconds;
       const outcome = await submit(pool, {
         kind: 'reserve',
-        key: spend.key,
+        key: `reserve:${spend.key}`,
         holdId,
         amount: spend.amount,
-        expiresAt: now() + spend.ttlSeconds,
+        expiresAt,
         spender: spend.spender,
       });
-      return { ...outcome, holdId };
+      return { ...outcome, holdId, expiresAt };
     },
     /** Spends `actual` of a hold (default: all of it) and returns the rest. */
-    async commit(holdId: string, actual?: number): Promise<Outcome> {
+    async commit(holdId: string, actual?: number): Promise<Closed> {
       const pool = await poolOfHold(holdId);
       if (!pool) return holdMissing;
-      return submit(pool, {
-        kind: 'commit',
-        key: `commit:${holdId}`,
-        holdId,
-        ...(actual === undefined ? {} : { actual }),
-      });
+      const operation = { kind: 'commit', key: `commit:${holdId}`, holdId } as const;
+      const outcome = await submit(pool, actual === undefined ? operation : { ...operation, actual });
+      return { ...outcome, creditType: pool.creditType };
     },
-    async release(holdId: string): Promise<Outcome> {
+    /** Returns all of a hold's credits. */
+    async release(holdId: string): Promise<Closed> {
       const pool = await poolOfHold(holdId);
       if (!pool) return holdMissing;
-      return submit(pool, { kind: 'release', key: `release:${holdId}`, holdId });
+      const outcome = await submit(pool, { kind: 'release', key: `release:${holdId}`, holdId });
+      return { ...outcome, creditType: pool.creditType };
     },
+    /** The account's pools: balance, held credits and live lots of each credit type. */
+    pools: (accountId: string) => readPools(database.pool, place, accountId, now()),
+    /** The account's ledger entries, newest first. */
+    entries: (accountId: string, options: { limit?: number; before?: number } = {}) =>
+      readEntries(database.pool, place, accountId, { limit: options.limit ?? 50, ...options }),
     /** What the pool may spend now, and what holds set aside. */
     async balance(accountId: string, creditType: string): Promise<{ available: number; held: number }> {
       // Holds and lots that ran out are swept by the pool's next batch; the answer counts them as swept.

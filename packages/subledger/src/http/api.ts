@@ -6,6 +6,7 @@ import { validationProblem } from './problems.ts';
 import { ACCESS_ROUTES } from './routes/access.ts';
 import { ACCOUNT_ROUTES } from './routes/accounts.ts';
 import { BILLING_ROUTES } from './routes/billing.ts';
+import { CREDIT_ROUTES } from './routes/credits.ts';
 import { PLAN_ROUTES } from './routes/plans.ts';
 import { SUBSCRIPTION_ROUTES } from './routes/subscriptions.ts';
 
@@ -16,6 +17,7 @@ const ROUTES: RouteConfig[] = [
   ...BILLING_ROUTES,
   ...SUBSCRIPTION_ROUTES,
   ...PLAN_ROUTES,
+  ...CREDIT_ROUTES,
 ];
 
 export const API_DESCRIPTION = {

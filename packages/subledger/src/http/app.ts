@@ -4,6 +4,7 @@ import type { AccessService } from '../access/index.ts';
 import type { Authenticator, RateLimiter } from '../auth/index.ts';
 import { type Billing, BillingError } from '../billing/index.ts';
 import type { Catalog } from '../catalog/index.ts';
+import type { CreditsService } from '../credits/index.ts';
 import type { Database } from '../store/index.ts';
 import type { SyncEngine } from '../sync/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
@@ -14,6 +15,7 @@ import { httpProblem, problem } from './problems.ts';
 import { mountAccessRoutes } from './routes/access.ts';
 import { type AccountService, mountAccountRoutes } from './routes/accounts.ts';
 import { mountBillingRoutes } from './routes/billing.ts';
+import { mountCreditRoutes } from './routes/credits.ts';
 import { mountPlanRoutes } from './routes/plans.ts';
 import { mountSubscriptionRoutes } from './routes/subscriptions.ts';
 
@@ -29,6 +31,8 @@ export type AppDependencies = {
   /** Null when no Stripe key is configured: billing actions answer 503 `stripe_not_configured`. */
   billing: Billing | null;
   catalog: Catalog;
+  /** `grantPending()` grants what paid invoices and top-ups in the mirror have not granted yet. */
+  credits: CreditsService & { grantPending: () => Promise<number> };
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
 };
@@ -60,6 +64,7 @@ function createApi(deps: AppDependencies): Api {
   mountBillingRoutes(api, deps);
   mountSubscriptionRoutes(api, deps);
   mountPlanRoutes(api, deps);
+  mountCreditRoutes(api, deps);
   api.doc31('/openapi.json', API_DESCRIPTION);
   return api;
 }

@@ -50,14 +50,27 @@ const HTTP_PROBLEMS: Partial<Record<number, { code: string; message: string }>> 
 };
 
 /** A refusal thrown from deep inside a handler (`refuse`), answered as any other problem. */
-export function refusal(status: ContentfulStatusCode, code: string, message: string): HTTPException {
-  return new HTTPException(status, { res: Response.json({ error: { code, message } }, { status }) });
+export function refusal(
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  body: object = { error: { code, message } },
+): HTTPException {
+  return new HTTPException(status, { res: Response.json(body, { status }) });
 }
 
 /** The coded answer to an error Hono itself raised (malformed JSON, a wrong content type), if it is one. */
 export function httpProblem(error: unknown, c: Context): Response | undefined {
   if (!(error instanceof HTTPException)) return undefined;
-  if (error.res) return error.getResponse();
+  if (error.res) {
+    // Through the context, so that the answer keeps the headers set for every answer (Request-Id).
+    const refused = error.getResponse();
+    return c.newResponse(
+      refused.body,
+      refused.status as ContentfulStatusCode,
+      Object.fromEntries(refused.headers),
+    );
+  }
   const known = HTTP_PROBLEMS[error.status];
   if (known) return problem(c, error.status as ContentfulStatusCode, known.code, known.message);
   return problem(c, error.status as ContentfulStatusCode, 'request_refused', error.message || 'refused');

@@ -83,9 +83,25 @@ export const accountSchema = z
   })
   .openapi('Account');
 
+export const creditEntrySchema = z
+  .object({
+    id: z.number().int(),
+    feature: z.string(),
+    kind: z.string().openapi({ description: 'grant, spend, hold, release or expire' }),
+    amount: z.number().int().openapi({ description: 'signed: out of the pool is negative' }),
+    lot_id: z.string(),
+    hold_id: z.string().nullable(),
+    spender: z.string().nullable().openapi({ description: 'who spent, when a member spent the pool' }),
+    at: unixSeconds,
+  })
+  .openapi('CreditEntry');
+
 export const timelineSchema = z
   .object({
     account_id: z.string(),
+    credits: z
+      .array(creditEntrySchema)
+      .openapi({ description: 'the latest 100 credit ledger entries, newest first' }),
     transitions: z.array(
       z.object({
         from: accessStateSchema,

@@ -13,6 +13,7 @@ export { ACCOUNT_METADATA_KEY, checkoutAccountId, subscriptionPeriodOf } from '.
 export { type DriftItem, type DriftProblem, driftOf } from './drift.ts';
 export { createSyncEngine, type SyncEngine, type SyncEngineOptions } from './engine.ts';
 export { type InboxEvent, idOf, NotAnEventError, type StripeObject, toInboxEvent } from './envelope.ts';
+export { CREDIT_GRANTS_CHANNEL, TOP_UP_METADATA_KEY } from './grant-requests.ts';
 export { EVENT_HANDLERS } from './handlers.ts';
 export { Inbox } from './inbox.ts';
 export { migrateJobs } from './jobs.ts';
@@ -23,5 +24,6 @@ export type { OnProgress, SyncProgress } from './progress.ts';
 export { RECONCILE_TASK, type ReconcileOptions, type ReconcileResult, reconcile } from './reconcile.ts';
 export { describeEvent, type EventRecord, type ReplayResult, type ReplaySelector, replay } from './replay.ts';
 export { answered, type Place, requestOptions } from './stripe-reads.ts';
+export { connectionStringOf, WakeLoop } from './wake-loop.ts';
 export { createWebhookHandler, MAX_WEBHOOK_BYTES } from './webhooks.ts';
 export { InboxWorker } from './worker.ts';

@@ -6,6 +6,7 @@ import { accountCustomers, subscriptionItems } from '../store/schema/mirror.ts';
 import { bulkUpsert } from './bulk-upsert.ts';
 import { customerAccountId, listsAllItems, subscriptionItemColumns, subscriptionItemsOf } from './columns.ts';
 import { idOf, type StripeObject } from './envelope.ts';
+import { requestCreditGrants } from './grant-requests.ts';
 import { type ColumnContext, KINDS, type KindName } from './kinds.ts';
 
 /** One object to write into the mirror, with the evidence of how new it is. */
@@ -43,6 +44,7 @@ export async function writeMirror(
   );
   const links = await linkAccounts(db, written, context);
   await notifyAccess(db, written, links);
+  await requestCreditGrants(db, written);
   return written;
 }
 

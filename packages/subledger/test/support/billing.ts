@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import { defineCatalog } from '../../src/catalog/index.ts';
+import { type Catalog, defineCatalog, plansOf } from '../../src/catalog/index.ts';
 import type { Stack } from './stack.ts';
 
 const monthly = (lookupKey: string, unitAmount: number) => ({
@@ -32,20 +32,23 @@ export const teamCatalog = defineCatalog({
 });
 
 /** The catalog's products and prices in Stripe (the emulator), as `catalog push` would make them. */
-export async function createCatalogPrices(stripe: Stripe): Promise<Record<'team' | 'pro', Stripe.Price>> {
-  const priceOf = async (plan: 'team' | 'pro') => {
-    const { name, prices } = teamCatalog.plans[plan];
-    const product = await stripe.products.create({ name, metadata: { subledger_plan: plan } });
-    const [price] = prices;
-    return stripe.prices.create({
+export async function createCatalogPrices<P extends string = 'team' | 'pro'>(
+  stripe: Stripe,
+  catalog: Catalog<string, P> = teamCatalog as unknown as Catalog<string, P>,
+): Promise<Record<P, Stripe.Price>> {
+  const prices = {} as Record<P, Stripe.Price>;
+  for (const plan of plansOf(catalog)) {
+    const product = await stripe.products.create({ name: plan.name, metadata: { subledger_plan: plan.id } });
+    const [price] = plan.prices;
+    prices[plan.id] = await stripe.prices.create({
       product: product.id,
       currency: 'usd',
       unit_amount: price?.unitAmount ?? 0,
       recurring: { interval: 'month' },
-      lookup_key: price?.lookupKey ?? plan,
+      lookup_key: price?.lookupKey ?? plan.id,
     });
-  };
-  return { team: await priceOf('team'), pro: await priceOf('pro') };
+  }
+  return prices;
 }
 
 /** Completes a checkout session as the buyer would, on the emulator's hosted page. */
@@ -60,7 +63,7 @@ export async function completeCheckout(stack: Stack, sessionId: string): Promise
 }
 
 /** An account on `plan`, bought through checkout and synced as the success page does; its subscription id. */
-export async function subscribe(stack: Stack, accountId: string, plan: 'team' | 'pro', quantity = 1) {
+export async function subscribe(stack: Stack, accountId: string, plan: string, quantity = 1) {
   const checkout = await stack.client.POST('/v1/checkout', {
     body: {
       account_id: accountId,

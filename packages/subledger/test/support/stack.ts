@@ -106,6 +106,8 @@ const UNSETTLED = `
          (select string_agg(object_type || ' ' || object_id || ' attempts ' || attempts || ': ' || last_error, '; ')
             from sync_refetches where last_error is not null) as refetch_errors,
          (select count(*) from graphile_worker.jobs) as jobs,
+         (select count(*) from credit_grant_requests where handled_at is null and next_attempt_at <= now())
+           as grants,
          (select string_agg(task_identifier || ' attempts ' || attempts || ': ' || coalesce(last_error, '-'), '; ')
             from graphile_worker.jobs where last_error is not null) as job_errors`;
 
@@ -115,6 +117,7 @@ type Unsettled = {
   refetch_errors: string | null;
   jobs: number;
   job_errors: string | null;
+  grants: number;
 };
 
 async function settle(emulator: RunningEmulator, database: TestDatabase, timeoutMs: number): Promise<void> {
@@ -125,7 +128,8 @@ async function settle(emulator: RunningEmulator, database: TestDatabase, timeout
     if (Date.now() > deadline) throw new Error(`the stack did not settle in time: ${JSON.stringify(last)}`);
     await drainWebhooks(emulator.emulator, Math.max(1, deadline - Date.now()));
     last = (await database.pool.query<Unsettled>(UNSETTLED)).rows[0];
-    const quiet = last && Number(last.pending) + Number(last.refetches) + Number(last.jobs) === 0;
+    const quiet =
+      last && Number(last.pending) + Number(last.refetches) + Number(last.jobs) + Number(last.grants) === 0;
     quietRounds = quiet ? quietRounds + 1 : 0;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

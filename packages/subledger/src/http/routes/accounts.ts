@@ -1,18 +1,22 @@
 import { createRoute } from '@hono/zod-openapi';
 import Stripe from 'stripe';
 import type { TimelineEntry } from '../../access/index.ts';
+import type { EntryView } from '../../credits/index.ts';
 import type { AccountSyncResult } from '../../sync/account-sync.ts';
 import type { AccountView } from '../../sync/account-view.ts';
 import type { Api } from '../api.ts';
 import { errorSchema, problem } from '../problems.ts';
 import { accountIdParams, accountSchema, timelineSchema } from '../schemas.ts';
 import { COMMON_PROBLEMS, json, KEYS_ONLY, SECURED } from './common.ts';
+import { creditEntryJson } from './credits.ts';
 
 /** What the account routes need: the mirror's view of an account, and an eager sync of it. */
 export type AccountService = {
   view: (accountId: string) => Promise<AccountView | null>;
   sync: (accountId: string) => Promise<AccountSyncResult>;
   timeline: (accountId: string) => Promise<TimelineEntry[]>;
+  /** The account's credit ledger entries, newest first. */
+  creditEntries: (accountId: string) => Promise<EntryView[]>;
 };
 
 const notFound = json(errorSchema, '`account_not_found`: no Stripe customer is linked to the account');
@@ -66,8 +70,14 @@ export function mountAccountRoutes(api: Api, accounts: AccountService): void {
   api.openapi(api.guarded(timelineRoute, 'read'), async (c) => {
     const { account_id } = c.req.valid('param');
     api.authorizeAccount(c, account_id);
-    const transitions = await accounts.timeline(account_id);
-    return c.json({ account_id, transitions: transitions.map(transitionJson) }, 200);
+    const [transitions, credits] = await Promise.all([
+      accounts.timeline(account_id),
+      accounts.creditEntries(account_id),
+    ]);
+    return c.json(
+      { account_id, credits: credits.map(creditEntryJson), transitions: transitions.map(transitionJson) },
+      200,
+    );
   });
   api.openapi(api.guarded(syncRoute, 'write'), async (c) => {
     const { account_id } = c.req.valid('param');

@@ -33,10 +33,27 @@ const checkoutBodySchema = z
       .record(z.string().min(1).max(40), z.string().max(500))
       .refine((value) => Object.keys(value).length <= 40, 'must have at most 40 keys')
       .optional(),
+    credits: z
+      .strictObject({
+        feature: z
+          .string()
+          .min(1)
+          .max(64)
+          .openapi({ example: 'ai_credits', description: 'a credits feature' }),
+        amount: z.number().int('must be an integer').min(1, 'must be at least 1').max(1_000_000_000),
+      })
+      .optional()
+      .openapi({
+        description: 'with `mode: payment`: the credits each unit buys, granted once the payment succeeds',
+      }),
   })
   .refine((body) => (body.plan === undefined) !== (body.price === undefined), {
     message: 'name exactly one of plan and price',
     path: ['plan'],
+  })
+  .refine((body) => body.credits === undefined || body.mode === 'payment', {
+    message: 'credits are bought with mode: payment',
+    path: ['credits'],
   })
   .openapi('CheckoutRequest');
 
@@ -97,7 +114,12 @@ export const BILLING_ROUTES = [checkoutRoute, checkoutSyncRoute];
 
 export function mountBillingRoutes(
   api: Api,
-  deps: { billing: Billing | null; catalog: Catalog; access: AccessService },
+  deps: {
+    billing: Billing | null;
+    catalog: Catalog;
+    access: AccessService;
+    credits: { grantPending: () => Promise<number> };
+  },
 ): void {
   api.openapi(api.guarded(checkoutRoute, 'write'), async (c) => {
     const body = c.req.valid('json');
@@ -112,6 +134,7 @@ export function mountBillingRoutes(
       successUrl: body.success_url,
       cancelUrl: body.cancel_url,
       ...(body.metadata ? { metadata: body.metadata } : {}),
+      ...(body.credits ? { topUp: { creditType: body.credits.feature, amount: body.credits.amount } } : {}),
       ...(c.req.valid('header')['idempotency-key']
         ? { idempotencyKey: c.req.valid('header')['idempotency-key'] }
         : {}),
@@ -129,6 +152,7 @@ export function mountBillingRoutes(
   api.openapi(api.guarded(checkoutSyncRoute, 'read'), async (c) => {
     const { session_id } = c.req.valid('param');
     const { accountId, account } = await syncCheckout(ready(deps), session_id);
+    await deps.credits.grantPending();
     api.authorizeAccount(c, accountId);
     deps.access.invalidate([{ kind: 'account', id: accountId }]);
     return c.json(

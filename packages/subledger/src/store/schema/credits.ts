@@ -6,6 +6,7 @@ import {
   boolean,
   check,
   index,
+  integer,
   jsonb,
   pgTable,
   primaryKey,
@@ -56,6 +57,8 @@ export const creditLots = pgTable(
     sourceKind: text('source_kind', { enum: ['invoice', 'top_up', 'manual', 'rollover'] }).notNull(),
     sourceId: text('source_id').notNull(),
     reason: text('reason'),
+    /** When a later period's rollover settled this plan grant (carried what it had left, up to the cap). */
+    rolledOverAt: seconds('rolled_over_at'),
   },
   (table) => [
     uniqueIndex('credit_lots_source_idx').on(
@@ -101,7 +104,13 @@ export const creditEntries = pgTable(
     spender: text('spender'),
     at: at('at').notNull().defaultNow(),
   },
-  (table) => [index('credit_entries_pool_idx').on(...poolOf(table), table.id)],
+  (table) => [
+    index('credit_entries_pool_idx').on(...poolOf(table), table.id),
+    // An account's ledger, newest first, across its credit types (its statement and timeline).
+    index('credit_entries_account_idx').on(table.accountId, table.stripeAccount, table.livemode, table.id),
+    // Verifying a lot, and a hold's entries.
+    index('credit_entries_lot_idx').on(table.lotId),
+  ],
 );
 
 /** The answer each operation key got: a retried operation answers the same and moves nothing. */
@@ -114,4 +123,31 @@ export const creditOperations = pgTable(
     at: at('at').notNull().defaultNow(),
   },
   (table) => [primaryKey({ columns: [...poolOf(table), table.key] })],
+);
+
+/**
+ * Paid invoices and paid top-up checkouts the mirror has seen, waiting to grant their credits. The sync
+ * writes a request in the same transaction as the object, so none is missed whatever path wrote it
+ * (webhook, fetch, backfill, reconcile); granting is idempotent per source, so a request handled twice
+ * grants once.
+ */
+export const creditGrantRequests = pgTable(
+  'credit_grant_requests',
+  {
+    sourceKind: text('source_kind', { enum: ['invoice', 'top_up'] }).notNull(),
+    sourceId: text('source_id').notNull(),
+    stripeAccount: text('stripe_account').notNull(),
+    livemode: boolean('livemode').notNull(),
+    requestedAt: at('requested_at').notNull().defaultNow(),
+    nextAttemptAt: at('next_attempt_at').notNull().defaultNow(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    /** Set once handled (granted, or nothing to grant); the row stays so the source is not asked again. */
+    handledAt: at('handled_at'),
+    outcome: text('outcome'),
+  },
+  (table) => [
+    primaryKey({ columns: [table.stripeAccount, table.livemode, table.sourceKind, table.sourceId] }),
+    index('credit_grant_requests_pending_idx').on(table.nextAttemptAt).where(sql`${table.handledAt} is null`),
+  ],
 );

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type Stripe from 'stripe';
+import { defineCatalog } from '../src/catalog/index.ts';
+import { completeCheckout, createCatalogPrices, subscribe } from './support/billing.ts';
+import { type Stack, startStack } from './support/stack.ts';
+
+/**
+ * Credits granted by what is paid: each paid invoice per the plan in the catalog (once, whatever the
+ * duplicates and replays), renewals with and without rollover, an upgrade's proration, and top-ups.
+ */
+const monthly = (lookupKey: string, unitAmount: number) => ({
+  lookupKey,
+  unitAmount,
+  currency: 'usd',
+  interval: 'month' as const,
+});
+const catalog = defineCatalog({
+  features: { ai: { type: 'credits', name: 'AI credits', period: 'month' } },
+  plans: {
+    starter: {
+      name: 'Starter',
+      prices: [monthly('starter_monthly', 1000)],
+      features: { ai: { grant: 100 } },
+    },
+    max: {
+      name: 'Max',
+      prices: [monthly('max_monthly', 5000)],
+      features: { ai: { grant: 1000, rollover: { cap: 300 } } },
+    },
+  },
+});
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack({ catalog });
+  await createCatalogPrices(stack.stripe, catalog);
+});
+after(() => stack.close());
+
+async function balanceOf(accountId: string): Promise<number> {
+  const pools = await stack.subledger.credits.pools(accountId);
+  return pools.find((pool) => pool.creditType === 'ai')?.available ?? 0;
+}
+
+async function lotsOf(accountId: string) {
+  const { rows } = await stack.database.pool.query<{ source_kind: string; amount: string }>(
+    `select source_kind, amount from credit_lots where account_id = $1 order by source_kind, amount`,
+    [accountId],
+  );
+  return rows.map((row) => [row.source_kind, Number(row.amount)]);
+}
+
+const spend = (accountId: string, amount: number, key: string) =>
+  stack.subledger.credits.consume({ accountId, creditType: 'ai', amount, key });
+
+async function advanceMonth(): Promise<void> {
+  const advanced = await fetch(`${stack.emulator.url}/_emulator/time/advance`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ seconds: 31 * 24 * 3600 }),
+  });
+  assert.equal(advanced.status, 200);
+  await stack.settle();
+}
+
+test("a paid invoice grants its plan's credits per seat, once, whatever the redeliveries and replays", async () => {
+  await subscribe(stack, 'acct_seats', 'starter', 3);
+  await stack.settle();
+  assert.equal(await balanceOf('acct_seats'), 300, 'the success page already shows them');
+  // Every event again, and the grant requests handled again by many at once.
+  await stack.subledger.replay({ since: new Date(0) });
+  await stack.settle();
+  await stack.database.pool.query('update credit_grant_requests set handled_at = null');
+  await Promise.all(Array.from({ length: 5 }, () => stack.subledger.credits.grantPending()));
+  await stack.settle();
+  assert.equal(await balanceOf('acct_seats'), 300);
+  assert.deepEqual(await lotsOf('acct_seats'), [['invoice', 300]]);
+});
+
+test('renewals: a plan without rollover ends its credits with the period; one with rollover carries up to its cap', async () => {
+  await subscribe(stack, 'acct_roll', 'max');
+  await stack.settle();
+  assert.equal(await balanceOf('acct_roll'), 1000);
+  assert.equal((await spend('acct_roll', 600, 'first-month')).ok, true);
+  await spend('acct_seats', 250, 'seats-month');
+
+  await advanceMonth();
+  assert.equal(await balanceOf('acct_roll'), 1300, '1000 new and 300 of the 400 left (the cap)');
+  assert.equal(await balanceOf('acct_seats'), 300, 'the 50 left ended with their period');
+  await advanceMonth();
+  assert.equal(await balanceOf('acct_roll'), 1300, 'the carried credits count toward the cap again');
+  assert.deepEqual(await lotsOf('acct_roll'), [
+    ['invoice', 1000],
+    ['invoice', 1000],
+    ['invoice', 1000],
+    ['rollover', 300],
+    ['rollover', 300],
+  ]);
+});
+
+test('an upgrade mid-period grants the difference for the rest of the period', async () => {
+  await subscribe(stack, 'acct_up', 'starter');
+  await stack.settle();
+  assert.equal(await balanceOf('acct_up'), 100);
+  const changed = await stack.client.POST('/v1/accounts/{account_id}/subscription/plan', {
+    params: { path: { account_id: 'acct_up' } },
+    body: { plan: 'max' },
+  });
+  assert.equal(changed.response.status, 200, JSON.stringify(changed.error));
+  await stack.settle();
+  const granted = (await balanceOf('acct_up')) - 100;
+  // The emulator's clock barely moved since the period started: almost all of the 900 more.
+  assert.ok(granted > 850 && granted <= 900, `granted ${granted}`);
+});
+
+test('a paid top-up checkout grants its credits once; a checkout not paid grants nothing', async () => {
+  const product = await stack.stripe.products.create({ name: 'AI credit pack' });
+  const pack: Stripe.Price = await stack.stripe.prices.create({
+    product: product.id,
+    currency: 'usd',
+    unit_amount: 900,
+    lookup_key: 'ai_pack',
+  });
+  const buy = () =>
+    stack.client.POST('/v1/checkout', {
+      body: {
+        account_id: 'acct_topup',
+        price: pack.id,
+        mode: 'payment',
+        quantity: 2,
+        credits: { feature: 'ai', amount: 500 },
+        success_url: 'https://app.example/ok',
+        cancel_url: 'https://app.example/no',
+      },
+    });
+  const checkout = await buy();
+  assert.equal(checkout.response.status, 200, JSON.stringify(checkout.error));
+  await stack.settle();
+  assert.equal(await balanceOf('acct_topup'), 0, 'nothing before the payment');
+  const sessionId = String(checkout.data?.session_id);
+  await completeCheckout(stack, sessionId);
+  const synced = await stack.client.POST('/v1/checkout/{session_id}/sync', {
+    params: { path: { session_id: sessionId } },
+  });
+  assert.equal(synced.response.status, 200);
+  assert.equal(await balanceOf('acct_topup'), 1000, 'credits show on the success page');
+  await stack.settle();
+  assert.deepEqual(await lotsOf('acct_topup'), [['top_up', 1000]]);
+
+  const wrong = await stack.client.POST('/v1/checkout', {
+    body: {
+      account_id: 'acct_topup',
+      price: pack.id,
+      mode: 'payment',
+      credits: { feature: 'nope', amount: 5 },
+      success_url: 'https://app.example/ok',
+      cancel_url: 'https://app.example/no',
+    },
+  });
+  assert.equal(wrong.response.status, 400);
+  assert.equal(wrong.error?.error.code, 'invalid_top_up');
+});
