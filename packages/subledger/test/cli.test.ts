@@ -13,9 +13,8 @@ describe('subledger CLI', () => {
   it('lists only the commands that exist', () => {
     const result = run('--help');
     assert.equal(result.status, 0);
-    for (const command of ['start', 'migrate', 'emulator', 'catalog', 'keys'])
+    for (const command of ['start', 'migrate', 'emulator', 'catalog', 'keys', 'credits'])
       assert.match(result.stdout, new RegExp(`\\b${command}\\b`));
-    assert.doesNotMatch(result.stdout, /\bcredits\b/);
   });
 
   it('documents every option of the emulator command', () => {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { backfillCommand } from './backfill.ts';
 import { catalogCommand } from './catalog.ts';
+import { creditsCommand } from './credits.ts';
 import { emulatorCommand } from './emulator.ts';
 import { inspectCommand } from './inspect.ts';
 import { keysCommand } from './keys.ts';
@@ -25,6 +26,7 @@ program.addCommand(backfillCommand());
 program.addCommand(reconcileCommand());
 program.addCommand(catalogCommand());
 program.addCommand(keysCommand());
+program.addCommand(creditsCommand());
 
 try {
   await program.parseAsync(process.argv);
