@@ -78,6 +78,34 @@ test("a paid invoice grants its plan's credits per seat, once, whatever the rede
   assert.deepEqual(await lotsOf('acct_seats'), [['invoice', 300]]);
 });
 
+test('an invoice paid before its customer names an account waits, then grants once the link arrives', async () => {
+  const customer = await stack.stripe.customers.create({ payment_method: 'pm_card_visa' });
+  const [method] = (await stack.stripe.paymentMethods.list({ customer: customer.id })).data;
+  await stack.stripe.customers.update(customer.id, {
+    invoice_settings: { default_payment_method: method?.id ?? '' },
+  });
+  const [price] = (await stack.stripe.prices.list({ lookup_keys: ['starter_monthly'] })).data;
+  await stack.stripe.subscriptions.create({ customer: customer.id, items: [{ price: String(price?.id) }] });
+  await stack.settle();
+  const { rows } = await stack.database.pool.query(
+    `select r.attempts, r.last_error, r.handled_at from credit_grant_requests r
+     join invoices v on v.id = r.source_id where v.customer_id = $1`,
+    [customer.id],
+  );
+  assert.deepEqual(rows, [
+    { attempts: 1, last_error: "the invoice's customer is not linked to an account", handled_at: null },
+  ]);
+  await stack.stripe.customers.update(customer.id, { metadata: { subledger_account_id: 'acct_late' } });
+  await stack.settle();
+  // The request is tried again after its wait (2 s after the first try).
+  for (let waited = 0; (await balanceOf('acct_late')) === 0; waited++) {
+    assert.ok(waited < 100, 'the waiting request is granted');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await stack.subledger.credits.grantPending();
+  }
+  assert.deepEqual(await lotsOf('acct_late'), [['invoice', 100]]);
+});
+
 test('renewals: a plan without rollover ends its credits with the period; one with rollover carries up to its cap', async () => {
   await subscribe(stack, 'acct_roll', 'max');
   await stack.settle();
