@@ -8,7 +8,7 @@ import type { Api } from '../api.ts';
 import { errorSchema, problem } from '../problems.ts';
 import { accountIdParams, accountSchema, timelineSchema } from '../schemas.ts';
 import { COMMON_PROBLEMS, json, KEYS_ONLY, SECURED } from './common.ts';
-import { creditEntryJson } from './credits.ts';
+import { creditEntryJson } from './credit-answers.ts';
 
 /** What the account routes need: the mirror's view of an account, and an eager sync of it. */
 export type AccountService = {
