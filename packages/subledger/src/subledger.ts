@@ -92,6 +92,7 @@ export async function createSubledger(options: SubledgerOptions = {}) {
   };
   const policy = options.accessPolicy ?? DEFAULT_ACCESS_POLICY;
   const access = createAccessService({
+    creditsBalance: async (accountId, creditType) => (await credits.balance(accountId, creditType)).available,
     database,
     catalog,
     place,

@@ -165,3 +165,28 @@ test("a member spends the team's pool: the entry names both; the statement and t
     ],
   );
 });
+
+test('a check of a credits feature answers from the pool: allowed while it holds the quantity', async () => {
+  const { access } = stack.subledger;
+  await answer(await grant('acct_check', 40, 'g-check'), 200);
+  const enough = await access.check('acct_check', 'ai_credits', { quantity: 40 });
+  assert.deepEqual(
+    [enough.allowed, enough.code, enough.remaining, enough.state],
+    [true, 'allowed', 40, 'none'],
+  );
+  const short = await access.check('acct_check', 'ai_credits', { quantity: 41 });
+  assert.deepEqual([short.allowed, short.code, short.remaining], [false, 'insufficient_credits', 40]);
+  await answer(
+    await post('/v1/credits/consume', { account_id: 'acct_check', amount: 39, idempotency_key: 'k1' }),
+    200,
+  );
+  const after = await stack.client.POST('/v1/check', {
+    body: { account_id: 'acct_check', feature: 'ai_credits', quantity: 2 },
+  });
+  assert.deepEqual(
+    [after.data?.allowed, after.data?.code, after.data?.remaining],
+    [false, 'insufficient_credits', 1],
+  );
+  const nothing = await access.check('acct_nothing', 'ai_credits');
+  assert.deepEqual([nothing.allowed, nothing.code, nothing.remaining], [false, 'insufficient_credits', 0]);
+});

@@ -103,6 +103,7 @@ test('refusals: every code of the checker has its status and the whole body', ()
     ['payment_required', 402],
     ['subscription_paused', 402],
     ['limit_reached', 402],
+    ['insufficient_credits', 402],
     ['feature_not_in_plan', 403],
     ['feature_unknown', 403],
   ];
@@ -141,7 +142,7 @@ test("refusals: the gate's own codes carry no account details", () => {
     const none = { state: null, plan: null, limit: null, used: null, remaining: null, resets_at: null };
     assert.deepEqual(error, { code, feature: 'members', ...none });
   }
-  assert.equal(Object.keys(REFUSAL_STATUS).length, 10);
+  assert.equal(Object.keys(REFUSAL_STATUS).length, 11);
 });
 
 test('refusals: the web Response carries the status and the JSON body', async () => {

@@ -25,7 +25,8 @@ export type CheckCode =
   | 'payment_required'
   | 'subscription_paused'
   | 'feature_not_in_plan'
-  | 'limit_reached';
+  | 'limit_reached'
+  | 'insufficient_credits';
 
 export type CheckResult = {
   allowed: boolean;
@@ -129,6 +130,22 @@ export function checkStanding(
   const granted = plan ? planFeature(catalog, plan, request.featureId) : null;
   if (!granted) return answer(inStripe ? 'allowed' : 'feature_not_in_plan');
   return answerFor(granted, request, standing.anchor, now, answer);
+}
+
+/**
+ * A check of a credits feature, given the pool's balance: allowed when the account may use credits (by
+ * its plan, or prepaid without a subscription when the policy allows it) and the pool holds `quantity`.
+ */
+export function creditsAnswer(
+  planned: CheckResult,
+  canUseCredits: boolean,
+  balance: number,
+  quantity: number,
+): CheckResult {
+  const mayUse = planned.allowed || (canUseCredits && planned.code === 'subscription_required');
+  if (!mayUse) return planned;
+  const allowed = balance >= quantity;
+  return { ...planned, allowed, code: allowed ? 'allowed' : 'insufficient_credits', remaining: balance };
 }
 
 /** The features whose uses are counted against a limit now, each with the start of its current window. */

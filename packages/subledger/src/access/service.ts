@@ -4,7 +4,7 @@ import type { Place } from '../sync/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { usageSince } from '../usage/index.ts';
 import { AccessCache, type CacheOptions } from './cache.ts';
-import { type CheckResult, standingOf, usageWindows } from './check.ts';
+import { type CheckResult, creditsAnswer, standingOf, usageWindows } from './check.ts';
 import { answerOf, type CompiledAccess, compileAccess, entitlementsOf } from './compiled.ts';
 import type { AccessChecker, CheckOptions, Entitlements } from './contract.ts';
 import { listenForChanges } from './listener.ts';
@@ -18,6 +18,8 @@ export type AccessServiceOptions = {
   logger: Logger;
   policy?: AccessPolicy;
   cache?: Partial<CacheOptions>;
+  /** What an account's pool of a credits feature may spend now; without it, credits checks go by plan. */
+  creditsBalance?: (accountId: string, creditType: string) => Promise<number>;
 };
 
 export type AccessService = AccessChecker & {
@@ -95,8 +97,15 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
         return Promise.reject(error);
       }
       const warm = cache.get(accountId, Date.now());
-      if (warm) return Promise.resolve(answerOf(warm, featureId, quantity));
-      return cache.load(accountId).then((loaded) => answerOf(loaded, featureId, quantity));
+      const credits = options.creditsBalance && options.catalog.features[featureId]?.type === 'credits';
+      if (warm && !credits) return Promise.resolve(answerOf(warm, featureId, quantity));
+      return (warm ? Promise.resolve(warm) : cache.load(accountId)).then(async (compiled) => {
+        const planned = answerOf(compiled, featureId, quantity);
+        if (!credits || !options.creditsBalance) return planned;
+        // Balances move with every spend: read now (one statement), never cached.
+        const balance = await options.creditsBalance(accountId, featureId);
+        return creditsAnswer(planned, compiled.standing.access.canUseCredits, balance, quantity);
+      });
     },
     async entitlements(accountId: string): Promise<Entitlements> {
       validate(accountId, 'any', 1);

@@ -39,6 +39,7 @@ export const REFUSAL_STATUS: Readonly<Record<RefusalCode, RefusalStatus>> = {
   payment_required: 402,
   subscription_paused: 402,
   limit_reached: 402,
+  insufficient_credits: 402,
   // 403: not a payment matter; the plan does not have it, or the app asked for a feature that is not one.
   feature_not_in_plan: 403,
   feature_unknown: 403,
@@ -58,6 +59,8 @@ const MESSAGES: Readonly<Record<RefusalCode, Message>> = {
   subscription_paused: (feature) =>
     `"${feature}" is unavailable while this account's subscription is paused.`,
   limit_reached: limitMessage,
+  insufficient_credits: (feature, result) =>
+    `Not enough "${feature}" credits: ${result?.remaining ?? 0} left. Top up or wait for the next grant.`,
   feature_not_in_plan: (feature, result) =>
     result?.plan
       ? `The ${result.plan} plan does not include "${feature}".`

@@ -103,10 +103,18 @@ export async function audit(
       );
       differences.push(...(await compareItems(pool, source, live, rows, place)));
     }
+    // A deleted customer has no summary in Stripe: its row may be absent or a tombstone, or (as reconcile
+    // agrees) live with no entitlements.
+    const gone = new Set(rowsOf(partition, 'deleted_customer').map((customer) => customer.id));
     const summaries = expectedSummaries(partition, announced.get(SUMMARY) ?? new Set());
     const rows = await mirrorRows(pool, 'active_entitlements', place);
-    for (const id of rows.keys()) if (!summaries.has(id)) summaries.set(id, summaryOf(partition, id));
-    differences.push(...compareKind(SUMMARY, summaries, new Set(), rows, (id) => required(SUMMARY, id)));
+    for (const id of gone) {
+      summaries.delete(id);
+      if (rows.get(id) && isEmptySummaryRow(rows.get(id) as MirrorRow)) rows.delete(id);
+    }
+    for (const id of rows.keys())
+      if (!summaries.has(id) && !gone.has(id)) summaries.set(id, summaryOf(partition, id));
+    differences.push(...compareKind(SUMMARY, summaries, gone, rows, (id) => required(SUMMARY, id)));
   }
   return differences;
 }
@@ -214,6 +222,10 @@ function expectedSummaries(partition: Partition, announced: Set<string>): Map<st
     customers.add(String(holding.customer));
   return new Map([...customers].map((customer) => [customer, summaryOf(partition, customer)]));
 }
+
+const isEmptySummaryRow = (row: MirrorRow) =>
+  !row.deleted &&
+  ((row.data as { entitlements?: { data?: unknown[] } }).entitlements?.data ?? []).length === 0;
 
 /** Stripe's `entitlements.active_entitlement_summary` of a customer, newest entitlement first. */
 function summaryOf(partition: Partition, customer: string): Json {
