@@ -3,9 +3,9 @@ import { type Database, inTransaction } from '../store/index.ts';
 import type { Place } from '../sync/index.ts';
 import { applyBatches } from './batch-store.ts';
 import { type Grant, type GrantResult, grantCredits } from './grants.ts';
-import { applyOperations, availableBalance, heldBalance, type Outcome } from './ledger.ts';
-import { loadPool, type PoolKey, type PoolOperation } from './pool-store.ts';
-import { readEntries, readPools } from './statement.ts';
+import type { Outcome } from './ledger.ts';
+import type { PoolKey, PoolOperation } from './pool-store.ts';
+import { poolBalance, readEntries, readPools } from './statement.ts';
 
 type Spend = { accountId: string; creditType: string; amount: number; key: string; spender?: string };
 
@@ -177,13 +177,8 @@ export function createCreditsService(options: { database: Database; place: Place
       readEntries(database.pool, place, accountId, { limit: options.limit ?? 50, ...options }),
     /** What the pool may spend now, and what holds set aside. */
     async balance(accountId: string, creditType: string): Promise<{ available: number; held: number }> {
-      // Holds and lots that ran out are swept by the pool's next batch; the answer counts them as swept.
-      const { state } = applyOperations(
-        await loadPool(database.pool, poolOf(accountId, creditType)),
-        [],
-        now(),
-      );
-      return { available: availableBalance(state, now()), held: heldBalance(state, now()) };
+      const { available, held } = await poolBalance(database.pool, poolOf(accountId, creditType), now());
+      return { available, held };
     },
   };
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Place } from '../sync/index.ts';
 import { applyOperations, availableBalance, heldBalance } from './ledger.ts';
-import { loadPool } from './pool-store.ts';
+import { loadPool, type PoolKey } from './pool-store.ts';
 
 export type LotView = {
   id: string;
@@ -28,6 +28,15 @@ export type EntryView = {
   at: number;
 };
 
+/**
+ * What a pool may spend now and what its holds set aside. Holds and lots that ran out count as swept,
+ * as the pool's next change will sweep them.
+ */
+export async function poolBalance(queryable: Pick<pg.Pool, 'query'>, key: PoolKey, now: number) {
+  const { state } = applyOperations(await loadPool(queryable, key), [], now);
+  return { state, available: availableBalance(state, now), held: heldBalance(state, now) };
+}
+
 /** An account's credits: each pool's balance and live lots. */
 export async function readPools(
   pool: pg.Pool,
@@ -42,13 +51,12 @@ export async function readPools(
   );
   const views: PoolView[] = [];
   for (const { credit_type: creditType } of types) {
-    // What ran out by now counts as swept, as the pool's next change will sweep it.
-    const { state } = applyOperations(await loadPool(pool, { accountId, creditType, ...place }), [], now);
+    const { state, available, held } = await poolBalance(pool, { accountId, creditType, ...place }, now);
     const live = new Set(state.lots.filter((lot) => lot.remaining > 0).map((lot) => lot.id));
     views.push({
       creditType,
-      available: availableBalance(state, now),
-      held: heldBalance(state, now),
+      available,
+      held,
       lots: (await lotsOf(pool, place, accountId, creditType)).filter((lot) => live.has(lot.id)),
     });
   }

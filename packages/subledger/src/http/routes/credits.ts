@@ -24,6 +24,9 @@ const shared = {
       'required here or as the `Idempotency-Key` header: a retry with it answers the same and spends once',
   }),
 };
+/** The key of a spend or grant, when the body does not carry `idempotency_key`. */
+const keyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(255).optional() });
+
 const spender = {
   member_id: accountIdSchema.optional().meta({
     description: "who spent, when it is not the account itself (a team member spending the team's pool)",
@@ -53,7 +56,7 @@ const post = <B extends z.ZodType, R extends z.ZodType>(path: string, summary: s
     summary,
     security: KEYS_ONLY,
     request: {
-      headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+      headers: keyHeaders,
       body: { ...json(body, 'the request'), required: true },
     },
     responses: { 200: json(answer, 'done'), ...PROBLEMS },
@@ -129,7 +132,7 @@ export const grantRoute = createRoute({
   summary: 'Grant credits by hand, with a reason (admin)',
   security: KEYS_ONLY,
   request: {
-    headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }),
+    headers: keyHeaders,
     body: {
       ...json(
         z.strictObject({
