@@ -31,13 +31,17 @@ export class Refetcher {
       channel: REFETCH_CHANNEL,
       step: async () => {
         const found = await this.step();
-        return { found, behind: found > 0 };
+        return { found, behind: found >= this.#batchSize };
       },
       loops: this.#options.loops ?? 2,
       onListening: (session) => holdRefetcherLock(session, this.id),
       ...(this.#options.onError ? { onError: this.#options.onError } : {}),
     });
     await this.#loop.start();
+  }
+
+  get #batchSize(): number {
+    return this.#options.batchSize ?? 32;
   }
 
   async stop(): Promise<void> {
@@ -47,9 +51,7 @@ export class Refetcher {
 
   /** Leases and serves one batch; returns how many refetches it leased. */
   async step(): Promise<number> {
-    const leased = await leaseRefetches(this.#options.pool, this.id, {
-      limit: this.#options.batchSize ?? 32,
-    });
+    const leased = await leaseRefetches(this.#options.pool, this.id, { limit: this.#batchSize });
     const served = await serveRefetches(this.#options, this.id, leased);
     for (const failure of served.failures) this.#options.onError?.(failure);
     return leased.length;

@@ -27,12 +27,21 @@ export type StepOutcome = { found: number; behind: boolean };
 /**
  * Loops that run `step` back to back while there is work, and sleep until a notification or a timeout
  * when there is none. Postgres is the queue; a notification only says "look".
+ *
+ * A notification wakes one sleeping loop, not all of them: a trickle of work is then one step, not a
+ * step per loop with all but one finding nothing. One that comes while no loop sleeps is remembered, so
+ * the next loop about to sleep looks again first: work asked for during a step is never left waiting
+ * for the idle timeout.
  */
 export class WakeLoop {
   readonly #options: WakeLoopOptions;
   #running = false;
   #loops: Promise<void>[] = [];
-  #wake: (() => void) | null = null;
+  #sleepers: (() => void)[] = [];
+  #noticed = false;
+  #stepping = 0;
+  /** A step found nothing while a sibling's was running: it may have been held back by that step's keys. */
+  #missedBeside = false;
   #session: pg.Client | null = null;
 
   constructor(options: WakeLoopOptions) {
@@ -53,51 +62,61 @@ export class WakeLoop {
   /** Lets the steps in flight finish, then stops. */
   async stop(): Promise<void> {
     this.#running = false;
-    this.wakeUp();
+    for (const wake of this.#sleepers.splice(0)) wake();
     await Promise.all(this.#loops);
     this.#loops = [];
     await this.#session?.end().catch(() => {});
     this.#session = null;
   }
 
+  /** Wakes one sleeping loop; with none asleep, the next one about to sleep looks again instead. */
   wakeUp(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
+    const wake = this.#sleepers.shift();
+    if (wake) wake();
+    else this.#noticed = true;
   }
 
   async #loop(): Promise<void> {
     while (this.#running) {
-      let outcome: StepOutcome = { found: 0, behind: false };
-      try {
-        outcome = await this.#options.step();
-      } catch (error) {
-        this.#options.onError?.(error);
+      const { found, behind } = await this.#step();
+      if (found > 0 && this.#missedBeside) {
+        this.#missedBeside = false;
+        this.wakeUp();
       }
-      const { found, behind } = outcome;
-      // A finished step released its keys, which a sibling that found nothing may have been blocked by.
-      if (found > 0) this.wakeUp();
-      if (behind) continue;
-      // Woken from idle (a notification, or a sibling that released keys), a loop looks at once; only
-      // a step that kept up with a trickle waits for more of it.
-      if (found === 0) {
-        if (this.#running) await this.#sleep(this.#options.idleMs ?? 500);
-      } else if (this.#running && this.#options.gatherMs) await delay(this.#options.gatherMs);
+      if (behind || !this.#running) continue;
+      // A step that kept up with a trickle lets more of it gather; otherwise nothing is waiting, and the
+      // loop sleeps until it is told of more (or told during the step: then it looks again at once).
+      if (found > 0 && this.#options.gatherMs) await delay(this.#options.gatherMs);
+      else await this.#sleep(this.#options.idleMs ?? 500);
     }
   }
 
+  async #step(): Promise<StepOutcome> {
+    this.#stepping++;
+    let outcome: StepOutcome = { found: 0, behind: false };
+    try {
+      outcome = await this.#options.step();
+    } catch (error) {
+      this.#options.onError?.(error);
+    }
+    this.#stepping--;
+    if (outcome.found === 0 && this.#stepping > 0) this.#missedBeside = true;
+    return outcome;
+  }
+
   #sleep(ms: number): Promise<void> {
+    if (this.#noticed) {
+      this.#noticed = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const previous = this.#wake;
-      function done() {
+      const wake = () => {
         clearTimeout(timer);
+        this.#sleepers = this.#sleepers.filter((sleeper) => sleeper !== wake);
         resolve();
-      }
-      this.#wake = () => {
-        previous?.();
-        done();
       };
+      const timer = setTimeout(wake, ms);
+      this.#sleepers.push(wake);
     });
   }
 }
