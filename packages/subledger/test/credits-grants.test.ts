@@ -106,6 +106,34 @@ test('an invoice paid before its customer names an account waits, then grants on
   assert.deepEqual(await lotsOf('acct_late'), [['invoice', 100]]);
 });
 
+test('a request that cannot be planned is put off with its error and holds up no other grant', async () => {
+  await subscribe(stack, 'acct_unplannable', 'starter', 1);
+  await stack.settle();
+  // A mirror row the plan cannot read: a line amount that is not a number.
+  const { rows: broken } = await stack.database.pool.query<{ id: string }>(
+    `update invoices v set data = jsonb_set(v.data, '{lines,data,0,amount}', '"lots"')
+     from account_customers a where a.customer_id = v.customer_id and a.account_id = 'acct_unplannable'
+     returning v.id`,
+  );
+  const sourceIds = broken.map((row) => row.id);
+  await stack.database.pool.query(
+    `update credit_grant_requests set handled_at = null, next_attempt_at = now() - interval '1 hour'
+     where source_id = any($1)`,
+    [sourceIds],
+  );
+  await subscribe(stack, 'acct_after_unplannable', 'starter', 2);
+  await stack.settle();
+  assert.equal(await balanceOf('acct_after_unplannable'), 200, 'the later request is granted');
+  const { rows } = await stack.database.pool.query(
+    'select attempts, handled_at, last_error from credit_grant_requests where source_id = any($1)',
+    [sourceIds],
+  );
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0].handled_at, null);
+  assert.equal(rows[0].attempts, 2);
+  assert.match(rows[0].last_error, /^failed: invalid input syntax for type bigint/);
+});
+
 test('renewals: a plan without rollover ends its credits with the period; one with rollover carries up to its cap', async () => {
   await subscribe(stack, 'acct_roll', 'max');
   await stack.settle();
