@@ -18,6 +18,10 @@ export type Probe = {
   refetchRequests: Record<string, number>;
   refetchRequestKinds: Record<string, number>;
   ackServerMs: number[];
+  /** Per webhook: its wait for the inbox commit in flight. Per commit: its time and its events. */
+  inboxWaitMs: number[];
+  inboxCommitMs: number[];
+  inboxCommitEvents: number[];
   stripeRequests: Record<string, number>;
 };
 
@@ -35,20 +39,31 @@ export function newProbe(subledger: Subledger): Probe {
     refetchRequests: {},
     refetchRequestKinds: {},
     ackServerMs: [],
+    inboxWaitMs: [],
+    inboxCommitMs: [],
+    inboxCommitEvents: [],
     stripeRequests: {},
   };
-  const ack = subledger.metrics.webhookAckSeconds;
-  const observe = ack.observe.bind(ack) as (value: number) => void;
-  (ack as { observe: (value: number) => void }).observe = (value) => {
-    probe.ackServerMs.push(value * 1000);
-    observe(value);
-  };
+  const { metrics } = subledger;
+  tapHistogram(metrics.webhookAckSeconds, (value) => probe.ackServerMs.push(value * 1000));
+  tapHistogram(metrics.inboxWaitSeconds, (value) => probe.inboxWaitMs.push(value * 1000));
+  tapHistogram(metrics.inboxCommitSeconds, (value) => probe.inboxCommitMs.push(value * 1000));
+  tapHistogram(metrics.inboxCommitEvents, (value) => probe.inboxCommitEvents.push(value));
   subledger.stripe?.on('response', (event: Stripe.ResponseEvent) => {
     const resource = `${event.method} ${event.path.split('?')[0]?.replace(/\/[a-z_]+_[A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*/g, '/:id')}`;
     probe.stripeRequests[resource] = (probe.stripeRequests[resource] ?? 0) + 1;
   });
   current = probe;
   return probe;
+}
+
+/** Sees every value a histogram observes (unlabelled histograms only), and still observes it. */
+function tapHistogram(histogram: { observe: (value: number) => void }, see: (value: number) => void) {
+  const observe = histogram.observe.bind(histogram) as (value: number) => void;
+  histogram.observe = (value: number) => {
+    see(value);
+    observe(value);
+  };
 }
 
 let installed = false;

@@ -35,6 +35,12 @@ export function printReport(report: Report): void {
       ['ack latency (client)', pair(steady.load.latencyMs)],
       ['  on the wire alone', pair(steady.load.serviceMs)],
       ['ack latency (server)', pair(steady.ackServerMs)],
+      ['  waiting for the commit in flight', pair(steady.inboxWaitMs)],
+      [`  inbox commits (${steady.inboxCommitMs.count})`, pair(steady.inboxCommitMs)],
+      [
+        '  events per commit',
+        `p50 ${steady.eventsPerCommit.p50}   p99 ${steady.eventsPerCommit.p99}   max ${steady.eventsPerCommit.max}`,
+      ],
       ['webhook-to-visible, all', pair(steady.visibleMs.all)],
       [`  applied from payload (${steady.visibleMs.fromPayload.count})`, pair(steady.visibleMs.fromPayload)],
       [`  settled by a refetch (${steady.visibleMs.refetched.count})`, pair(steady.visibleMs.refetched)],

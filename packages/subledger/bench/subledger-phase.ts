@@ -40,6 +40,9 @@ export type PhaseResult = {
   workersStartedAt: number;
   visibleMs: { all: Summary; fromPayload: Summary; refetched: Summary };
   ackServerMs: Summary;
+  inboxWaitMs: Summary;
+  inboxCommitMs: Summary;
+  eventsPerCommit: Summary;
   outcomes: Record<string, number>;
   statuses: Record<string, number>;
   storedEvents: number;

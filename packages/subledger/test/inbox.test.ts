@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type pg from 'pg';
 import { API_VERSION } from '../src/stripe/index.ts';
-import { Inbox, type StoreResult } from '../src/sync/inbox.ts';
+import { Inbox, type InboxCommit, type StoreResult } from '../src/sync/inbox.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { inboxEventWith } from './support/inbox-events.ts';
 
@@ -73,6 +73,33 @@ test('batches are capped at maxBatch and still answer every waiter', async () =>
   assert.equal(results.filter((result) => result === 'stored').length, 45);
   assert.equal(await rowsWith('evt_small_'), 45);
   assert.equal(watched.inserts(), 1 + Math.ceil(59 / 7));
+});
+
+test('each commit reports its events, their wait for the commit in flight, and its own time', async () => {
+  let inserts = 0;
+  const slowFirst = {
+    query: async (...args: Parameters<pg.Pool['query']>) => {
+      if (inserts++ === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+      return (database.pool.query as (...all: unknown[]) => unknown)(...args);
+    },
+  } as unknown as pg.Pool;
+  const commits: InboxCommit[] = [];
+  const inbox = new Inbox(slowFirst, { onCommit: (commit) => commits.push(commit) });
+  const first = inbox.store(inboxEventWith('evt_timed_0'));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const later = ['evt_timed_1', 'evt_timed_2', 'evt_timed_3'].map((id) => inbox.store(inboxEventWith(id)));
+  await Promise.all([first, ...later]);
+
+  assert.deepEqual(
+    commits.map((commit) => commit.events),
+    [1, 3],
+  );
+  const [alone, shared] = commits as [InboxCommit, InboxCommit];
+  assert.ok((alone.waitedMs[0] as number) < 20, 'the first event found no commit in flight');
+  assert.ok(alone.commitMs >= 195, `the slow commit took ${alone.commitMs} ms`);
+  for (const waited of shared.waitedMs)
+    assert.ok(waited >= 130 && waited < 200, `an event waited ${waited} ms for the commit in flight`);
+  assert.ok(shared.commitMs < alone.commitMs);
 });
 
 test('the stored row carries the event’s columns and payload', async () => {

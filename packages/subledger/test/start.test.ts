@@ -106,7 +106,12 @@ test('with no Stripe key, start runs against the in-process emulator end to end,
     if (settled.test(metrics)) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), settled);
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  assert.match(metrics, settled);
+  // The emulator's webhooks were stored: their inbox commits and waits are measured.
+  assert.match(metrics, /subledger_inbox_commit_seconds_count [1-9]/);
+  assert.match(metrics, /subledger_inbox_wait_seconds_count [1-9]/);
+  assert.match(metrics, /subledger_inbox_commit_events_sum [1-9]/);
 
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');

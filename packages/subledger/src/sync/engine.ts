@@ -29,7 +29,13 @@ export type SyncEngine = ReturnType<typeof createSyncEngine>;
 /** Webhooks in, inbox, workers and refetch jobs, wired together over one database. */
 export function createSyncEngine(options: SyncEngineOptions) {
   const { database, config, metrics, logger } = options;
-  const inbox = new Inbox(database.pool);
+  const inbox = new Inbox(database.pool, {
+    onCommit: (commit) => {
+      for (const ms of commit.waitedMs) metrics.inboxWaitSeconds.observe(ms / 1000);
+      metrics.inboxCommitSeconds.observe(commit.commitMs / 1000);
+      metrics.inboxCommitEvents.observe(commit.events);
+    },
+  });
   const onAnswer = (answer: { status: number; code: string; durationMs: number }) => {
     metrics.webhookAnswers.inc({ status: String(answer.status), code: answer.code });
     metrics.webhookAckSeconds.observe(answer.durationMs / 1000);

@@ -5,9 +5,20 @@ export type StoreResult = 'stored' | 'duplicate';
 
 type Waiting = {
   event: InboxEvent;
+  /** `performance.now()` when the event was handed to the inbox. */
+  queuedAt: number;
   resolve: (result: StoreResult) => void;
   reject: (error: unknown) => void;
 };
+
+/**
+ * One shared commit, as the inbox saw it: how many events it carried, how long each had waited for a
+ * commit already in flight before its own began, and how long the insert and commit took. A webhook's
+ * acknowledgement is mostly these two waits.
+ */
+export type InboxCommit = { events: number; waitedMs: number[]; commitMs: number };
+
+export type InboxOptions = { maxBatch?: number; onCommit?: (commit: InboxCommit) => void };
 
 /** The channel workers listen on; a notification only says "look", the inbox table is the truth. */
 export const INBOX_CHANNEL = 'subledger_inbox';
@@ -41,18 +52,20 @@ const INSERT_EVENTS = `
 export class Inbox {
   readonly #pool: pg.Pool;
   readonly #maxBatch: number;
+  readonly #onCommit: InboxOptions['onCommit'];
   #queue: Waiting[] = [];
   #flushing = false;
 
-  constructor(pool: pg.Pool, options: { maxBatch?: number } = {}) {
+  constructor(pool: pg.Pool, options: InboxOptions = {}) {
     this.#pool = pool;
     this.#maxBatch = options.maxBatch ?? 500;
+    this.#onCommit = options.onCommit;
   }
 
   /** Resolves once the event is committed (or was already there); rejects when it could not be stored. */
   store(event: InboxEvent): Promise<StoreResult> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ event, resolve, reject });
+      this.#queue.push({ event, queuedAt: performance.now(), resolve, reject });
       if (!this.#flushing) void this.#flush();
     });
   }
@@ -65,6 +78,7 @@ export class Inbox {
 
   async #commit(batch: Waiting[]): Promise<void> {
     let stored: Set<string>;
+    const startedAt = performance.now();
     try {
       stored = await this.#insert(batch.map((waiting) => waiting.event));
     } catch (error) {
@@ -74,6 +88,11 @@ export class Inbox {
       else for (const waiting of batch) waiting.reject(error);
       return;
     }
+    this.#onCommit?.({
+      events: batch.length,
+      waitedMs: batch.map((waiting) => startedAt - waiting.queuedAt),
+      commitMs: performance.now() - startedAt,
+    });
     const claimed = new Set<string>();
     for (const waiting of batch) {
       const first = stored.has(waiting.event.id) && !claimed.has(waiting.event.id);

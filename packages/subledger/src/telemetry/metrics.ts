@@ -15,6 +15,24 @@ export class Metrics {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
+  readonly inboxWaitSeconds = new Histogram({
+    name: 'subledger_inbox_wait_seconds',
+    help: 'Time a webhook waits for the inbox commit in flight before its own commit begins',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  });
+  readonly inboxCommitSeconds = new Histogram({
+    name: 'subledger_inbox_commit_seconds',
+    help: 'Time an inbox insert and its commit take, per commit (webhooks arriving together share one)',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  });
+  readonly inboxCommitEvents = new Histogram({
+    name: 'subledger_inbox_commit_events',
+    help: 'Webhook events sharing one inbox commit',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
+    registers: [this.registry],
+  });
   readonly eventsSettled = new Counter({
     name: 'subledger_events_settled_total',
     help: 'Inbox events settled by workers, by outcome (applied, stale, superseded, refetch, ignored)',
