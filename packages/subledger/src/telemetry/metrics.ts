@@ -1,5 +1,8 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 
+/** Seconds from half a millisecond to a quarter second: an inbox commit's range, stalls included. */
+const INBOX_SECONDS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
+
 /** Prometheus metrics of one Subledger instance (its own registry, so instances never collide). */
 export class Metrics {
   readonly registry = new Registry();
@@ -18,13 +21,13 @@ export class Metrics {
   readonly inboxWaitSeconds = new Histogram({
     name: 'subledger_inbox_wait_seconds',
     help: 'Time a webhook waits for the inbox commit in flight before its own commit begins',
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    buckets: INBOX_SECONDS,
     registers: [this.registry],
   });
   readonly inboxCommitSeconds = new Histogram({
     name: 'subledger_inbox_commit_seconds',
     help: 'Time an inbox insert and its commit take, per commit (webhooks arriving together share one)',
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    buckets: INBOX_SECONDS,
     registers: [this.registry],
   });
   readonly inboxCommitEvents = new Histogram({
