@@ -8,7 +8,7 @@ import {
   type Outcome,
   type PoolState,
 } from './ledger.ts';
-import type { PoolKey, PoolOperation } from './pool-store.ts';
+import { type PoolKey, type PoolOperation, poolId } from './pool-store.ts';
 
 /** One pool's operations, in the order they arrived. */
 export type PoolBatch = { pool: PoolKey; operations: readonly PoolOperation[] };
@@ -79,8 +79,6 @@ type Loaded = {
   holds: [string, string, string, string, string, Allocation[]][];
   known: [string, string, string, Outcome][];
 };
-
-const poolId = (accountId: string, creditType: string) => `${accountId}\u0000${creditType}`;
 
 /**
  * Applies the operations of many pools of one place in one transaction: lock all (one statement), load

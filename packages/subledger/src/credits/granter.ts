@@ -91,8 +91,7 @@ async function handleDue(options: GranterOptions, wait: boolean): Promise<number
     });
   } catch (error) {
     if (claimed.length === 0) throw error;
-    if (claimed.length === 1) await putOff(options, claimed[0] as DueRequest, error);
-    else for (const request of claimed) await handleAlone(options, request);
+    for (const request of claimed) await handleAlone(options, request);
   }
   return claimed.length;
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { availableBalance } from './ledger.ts';
 import { rolloverAmount } from './plan-grants.ts';
-import { loadPool, lockPool, POOL, type PoolKey, poolValues } from './pool-store.ts';
+import { lockPool, POOL, type PoolKey, poolValues } from './pool-store.ts';
+import { poolBalance } from './statement.ts';
 
 export type GrantSource = { kind: 'invoice' | 'top_up' | 'manual'; id: string };
 
@@ -61,12 +61,12 @@ export async function grantCredits(
         now,
       );
   }
-  const balance = availableBalance(await loadPool(client, pool), now);
+  const { available } = await poolBalance(client, pool, now);
   return {
     granted: lotId !== null,
     lotId: lotId ?? (await lotOfSource(client, pool, grant.source)),
     carried,
-    balance,
+    balance: available,
   };
 }
 

@@ -6,6 +6,9 @@ export type PoolKey = { accountId: string; creditType: string; stripeAccount: st
 
 export type PoolOperation = Operation & { spender?: string | undefined };
 
+/** A pool's id within one place (Stripe account and mode): its account and credit type. */
+export const poolId = (accountId: string, creditType: string) => `${accountId}\u0000${creditType}`;
+
 /** The columns naming a pool, as `$1`–`$4` (see poolValues). */
 export const POOL = 'account_id = $1 and credit_type = $2 and stripe_account = $3 and livemode = $4';
 export const poolValues = (pool: PoolKey) => [

@@ -4,7 +4,7 @@ import type { Place } from '../sync/index.ts';
 import { applyBatches } from './batch-store.ts';
 import { type Grant, type GrantResult, grantCredits } from './grants.ts';
 import type { Outcome } from './ledger.ts';
-import type { PoolKey, PoolOperation } from './pool-store.ts';
+import { type PoolKey, type PoolOperation, poolId } from './pool-store.ts';
 import { poolBalance, readEntries, readPools } from './statement.ts';
 
 type Spend = { accountId: string; creditType: string; amount: number; key: string; spender?: string };
@@ -12,7 +12,7 @@ type Spend = { accountId: string; creditType: string; amount: number; key: strin
 /** What closing a hold answers, with the credit type of its pool. */
 type Closed = Outcome & { creditType: string };
 
-const idOf = (pool: PoolKey) => `${pool.accountId}\u0000${pool.creditType}`;
+const idOf = (pool: PoolKey) => poolId(pool.accountId, pool.creditType);
 
 /** At most this many operations go into one transaction. */
 const MAX_BATCH = 500;
