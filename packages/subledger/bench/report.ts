@@ -7,6 +7,8 @@ import type { PhaseResult } from './subledger-phase.ts';
 export type Report = {
   stream: Stream;
   steady: PhaseResult;
+  /** The same rate with the workers started only after the last acknowledgement: ingest alone. */
+  steadyIdle: PhaseResult;
   burst: PhaseResult;
   drained: PhaseResult;
   inProcess: PhaseResult;
@@ -23,7 +25,7 @@ export const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 const total = (record: Record<string, number>) => Object.values(record).reduce((sum, n) => sum + n, 0);
 
 export function printReport(report: Report): void {
-  const { steady, burst, drained, inProcess, peer } = report;
+  const { steady, steadyIdle, burst, drained, inProcess, peer } = report;
   const ingest = ingestRate(burst);
   const applied = appliedRate(burst);
   const peerRate = perSecond(peer.load.sent, peer.load.endedAt - peer.load.startedAt);
@@ -45,6 +47,13 @@ export function printReport(report: Report): void {
       [`  applied from payload (${steady.visibleMs.fromPayload.count})`, pair(steady.visibleMs.fromPayload)],
       [`  settled by a refetch (${steady.visibleMs.refetched.count})`, pair(steady.visibleMs.refetched)],
       ['HTTP statuses', counts(steady.load.statuses)],
+    ]),
+    table(`The same ${report.rate}/s with the workers idle until the last acknowledgement (ingest alone)`, [
+      ['ack latency (client)', pair(steadyIdle.load.latencyMs)],
+      ['  on the wire alone', pair(steadyIdle.load.serviceMs)],
+      ['ack latency (server)', pair(steadyIdle.ackServerMs)],
+      ['  waiting for the commit in flight', pair(steadyIdle.inboxWaitMs)],
+      [`  inbox commits (${steadyIdle.inboxCommitMs.count})`, pair(steadyIdle.inboxCommitMs)],
     ]),
     table(`Subledger throughput: every delivery, ${report.connections} connections`, [
       [
@@ -84,6 +93,7 @@ export function printReport(report: Report): void {
     stripeTable('Stripe calls and refetches', steady, burst),
     correctnessTable([
       ['steady', steady],
+      ['steady, workers idle', steadyIdle],
       ['throughput', burst],
       ['processing', drained],
       ['in-process', inProcess],
@@ -123,7 +133,10 @@ export function printReport(report: Report): void {
         '≥ 3× the peer, end to end over HTTP',
         `${(applied / peerRate).toFixed(2)}×  ${mark(applied / peerRate >= 3)}`,
       ],
-      ['none lost, none applied twice', mark([steady, burst, drained, inProcess].every(lossless))],
+      [
+        'none lost, none applied twice',
+        mark([steady, steadyIdle, burst, drained, inProcess].every(lossless)),
+      ],
     ]),
   ];
   console.log(`\n${sections.join('\n\n')}\n`);

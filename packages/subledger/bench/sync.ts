@@ -77,6 +77,13 @@ try {
     ...(await databases('rate')),
     load: { pace: { mode: 'rate', perSecond: RATE }, transport: 'http', from: 0, count: RATE * RATE_SECONDS },
   });
+  step(`steady rate, workers idle: ${RATE}/s for ${RATE_SECONDS} s, the workers started after`);
+  const steadyIdle = await runSubledgerPhase({
+    ...common,
+    ...(await databases('rate_idle')),
+    load: { pace: { mode: 'rate', perSecond: RATE }, transport: 'http', from: 0, count: RATE * RATE_SECONDS },
+    workersAfterLoad: true,
+  });
   step(`throughput: ${stream.deliveries.length} deliveries, ${CONNECTIONS} connections`);
   const burst = await runSubledgerPhase({
     ...common,
@@ -128,6 +135,7 @@ try {
   printReport({
     stream,
     steady,
+    steadyIdle,
     burst,
     drained,
     inProcess,
