@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
 import { drainWebhooks, faultsOf, type RunningEmulator, startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
-import { assertEachEventAppliedOnce, assertMirrorEqualsStripe, installWriteLog } from './support/auditor.ts';
+import { assertEachEventAppliedOnce, installWriteLog } from './support/apply-audit.ts';
+import { assertMirrorEqualsStripe } from './support/auditor.ts';
 import { freePort, type TestDatabase, testDatabase } from './support/database.ts';
 import { runWorkload } from './support/workload.ts';
 

@@ -3,13 +3,8 @@ import { test } from 'node:test';
 import type Stripe from 'stripe';
 import type { FaultOptions } from 'stripe-emulator';
 import { reconcile } from '../src/sync/reconcile.ts';
-import {
-  assertEachEventAppliedOnce,
-  assertMirrorEqualsStripe,
-  audit,
-  installWriteLog,
-  readWriteLog,
-} from './support/auditor.ts';
+import { assertEachEventAppliedOnce, installWriteLog, readWriteLog } from './support/apply-audit.ts';
+import { assertMirrorEqualsStripe, audit } from './support/auditor.ts';
 import { testDatabase } from './support/database.ts';
 import { type Stack, startStack } from './support/stack.ts';
 import { runWorkload } from './support/workload.ts';
