@@ -1,7 +1,6 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type Stripe from 'stripe';
 import type { Database } from '../store/index.ts';
-import * as schema from '../store/schema/index.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { type AccountView, accountView, linkedCustomer, RECENT_INVOICES } from './account-view.ts';
 import { lockSerialKey } from './claim.ts';
@@ -228,6 +227,6 @@ async function writeUnderCustomerLock(
 ): Promise<void> {
   await inTransaction(database.pool, async (client) => {
     await lockSerialKey(client, `${place.stripeAccount}/${customerId}`);
-    await writeMirror(drizzle(client, { schema }), writes, context);
+    await writeMirror(drizzle(client), writes, context);
   });
 }

@@ -3,7 +3,6 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import type { Database } from '../store/index.ts';
-import * as schema from '../store/schema/index.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { isMissing } from '../stripe/index.ts';
 import { objectIdOf, type StripeObject } from './envelope.ts';
@@ -175,7 +174,7 @@ export async function writeFetched(
         });
       }
     }
-    const written = writes.length > 0 ? await writeMirror(drizzle(client, { schema }), writes, context) : [];
+    const written = writes.length > 0 ? await writeMirror(drizzle(client), writes, context) : [];
     await within?.(client);
     return written.map((write) => write.id);
   });

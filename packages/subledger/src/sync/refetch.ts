@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
-import * as schema from '../store/schema/index.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { lockSerialKey, tryLockSerialKeys } from './claim.ts';
 import type { StripeObject } from './envelope.ts';
@@ -94,7 +93,7 @@ async function writeReads(
     const locked = options.waitForKeys ? await lockAll(client, keys) : await tryLockSerialKeys(client, keys);
     const writable = fetched.filter((done) => locked.has(done.row.serialKey));
     await writeMirror(
-      drizzle(client, { schema }),
+      drizzle(client),
       writable.map((done) => done.write),
       deps.context,
     );

@@ -1,6 +1,5 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import * as schema from '../store/schema/index.ts';
 import { BEGIN_KEYED } from '../store/transaction.ts';
 import { type ClaimedEvent, claimOne, claimReady, markFailed, markProcessed, payloadsOf } from './claim.ts';
 import { listsAllItems } from './columns.ts';
@@ -186,7 +185,7 @@ export class InboxWorker {
         reason: decision.reason,
       });
     }
-    await writeMirror(drizzle(client, { schema }), writes, this.#options.context);
+    await writeMirror(drizzle(client), writes, this.#options.context);
     await requestRefetches(client, refetches);
     for (const [id, outcome] of plan.outcomes) outcomes.set(id, outcome);
     return outcomes;
