@@ -106,6 +106,46 @@ test('an invoice paid before its customer names an account waits, then grants on
   assert.deepEqual(await lotsOf('acct_late'), [['invoice', 100]]);
 });
 
+test('one batch of requests: each source gets its own plan and outcome, whatever its place in the batch', async () => {
+  const seats = { acct_batch_1: 1, acct_batch_2: 2, acct_batch_3: 3 };
+  for (const [accountId, quantity] of Object.entries(seats))
+    await subscribe(stack, accountId, 'starter', quantity);
+  await stack.settle();
+  const outcomes = async () =>
+    (
+      await stack.database.pool.query<{ account: string; outcome: string }>(
+        `select coalesce(a.account_id, r.source_id) as account, r.outcome from credit_grant_requests r
+         left join invoices v on v.id = r.source_id
+         left join account_customers a on a.customer_id = v.customer_id
+         where a.account_id like 'acct_batch_%' or r.source_id = 'in_not_mirrored' order by 1`,
+      )
+    ).rows.map((row) => [row.account, row.outcome]);
+  assert.deepEqual(await outcomes(), [
+    ['acct_batch_1', 'granted ai 100+0'],
+    ['acct_batch_2', 'granted ai 200+0'],
+    ['acct_batch_3', 'granted ai 300+0'],
+  ]);
+  // Again in one batch, behind a request whose invoice the mirror does not hold: granted already, they
+  // grant nothing more, and only the unknown invoice is found missing.
+  await stack.database.pool.query(
+    `insert into credit_grant_requests (source_kind, source_id, stripe_account, livemode, next_attempt_at)
+     values ('invoice', 'in_not_mirrored', 'platform', false, now() - interval '1 day')`,
+  );
+  await stack.database.pool.query(
+    `update credit_grant_requests r set handled_at = null, outcome = null from invoices v, account_customers a
+     where v.id = r.source_id and a.customer_id = v.customer_id and a.account_id like 'acct_batch_%'`,
+  );
+  await stack.subledger.credits.grantPending();
+  assert.deepEqual(await outcomes(), [
+    ['acct_batch_1', 'granted ai 0+0'],
+    ['acct_batch_2', 'granted ai 0+0'],
+    ['acct_batch_3', 'granted ai 0+0'],
+    ['in_not_mirrored', 'nothing: the invoice is not in the mirror'],
+  ]);
+  for (const [accountId, quantity] of Object.entries(seats))
+    assert.equal(await balanceOf(accountId), quantity * 100);
+});
+
 test('a request that cannot be planned is put off with its error and holds up no other grant', async () => {
   await subscribe(stack, 'acct_unplannable', 'starter', 1);
   await stack.settle();

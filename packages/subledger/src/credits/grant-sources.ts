@@ -26,17 +26,24 @@ type LineRow = Omit<InvoiceLine, 'plan'> & {
 };
 
 /**
- * A paid invoice's lines with what names their plan: the price's lookup key (from the line, or the
- * mirror's price) and its product's plan metadata. The mirror holds the lines the invoice came with.
+ * Paid invoices' lines with what names their plan: the price's lookup key (from the line, or the
+ * mirror's price) and its product's plan metadata, one row per invoice the mirror holds (`n`: its place
+ * in the request). The mirror holds the lines each invoice came with.
  */
-const PAID_INVOICE = `
-  with v as (select * from invoices where id = $1 and stripe_account = $2 and livemode = $3 and not deleted),
-  lines as (
-    select l, coalesce(l->'pricing'->'price_details'->>'price', l->'price'->>'id') as price_id,
-              coalesce(l->'pricing'->'price_details'->>'product', l->'price'->>'product') as product_id
+const PAID_INVOICES = `
+  with wanted as (
+    select * from unnest($1::text[], $2::text[], $3::boolean[]) with ordinality as w(id, stripe_account, livemode, n)
+  ), v as (
+    select i.*, wanted.n from wanted
+    join invoices i using (id, stripe_account, livemode)
+    where not i.deleted
+  ), lines as (
+    select v.n, l, coalesce(l->'pricing'->'price_details'->>'price', l->'price'->>'id') as price_id,
+              coalesce(l->'pricing'->'price_details'->>'product', l->'price'->>'product') as product_id,
+           v.stripe_account, v.livemode
     from v, jsonb_array_elements(coalesce(v.data->'lines'->'data', '[]')) as l
   )
-  select v.status, v.data->>'billing_reason' as billing_reason, a.account_id,
+  select v.n, v.status, v.data->>'billing_reason' as billing_reason, a.account_id,
     (select coalesce(json_agg(json_build_object(
        'amount', (l->>'amount')::bigint,
        'quantity', coalesce((l->>'quantity')::bigint, 1),
@@ -48,26 +55,42 @@ const PAID_INVOICE = `
        'priceId', price_id,
        'lookupKey', coalesce(l->'price'->>'lookup_key',
          (select p.data->>'lookup_key' from prices p
-          where p.id = price_id and p.stripe_account = $2 and p.livemode = $3)),
+          where p.id = price_id and p.stripe_account = lines.stripe_account and p.livemode = lines.livemode)),
        'productPlan', (select r.data->'metadata'->>'${PLAN_METADATA_KEY}' from products r
-          where r.id = product_id and r.stripe_account = $2 and r.livemode = $3)
-     )), '[]') from lines) as lines
+          where r.id = product_id and r.stripe_account = lines.stripe_account and r.livemode = lines.livemode)
+     )), '[]') from lines where lines.n = v.n) as lines
   from v left join account_customers a
     on a.customer_id = v.customer_id and a.stripe_account = v.stripe_account and a.livemode = v.livemode`;
 
-/** The credits a paid invoice grants its account, per the catalog. */
+type PaidInvoiceRow = {
+  n: string;
+  status: string;
+  billing_reason: string | null;
+  account_id: string | null;
+  lines: LineRow[];
+};
+
+/** The credits paid invoices grant their accounts, per the catalog: one plan per request, in order. */
 export async function planInvoiceGrants(
   client: Pick<pg.ClientBase, 'query'>,
   catalog: Catalog,
+  requests: GrantRequest[],
+): Promise<GrantPlan[]> {
+  if (requests.length === 0) return [];
+  const { rows } = await client.query<PaidInvoiceRow>(PAID_INVOICES, [
+    requests.map((request) => request.sourceId),
+    requests.map((request) => request.stripeAccount),
+    requests.map((request) => request.livemode),
+  ]);
+  const byPlace = new Map(rows.map((row) => [Number(row.n), row]));
+  return requests.map((request, index) => planOfInvoice(catalog, request, byPlace.get(index + 1)));
+}
+
+function planOfInvoice(
+  catalog: Catalog,
   request: GrantRequest,
-): Promise<GrantPlan> {
-  const { rows } = await client.query<{
-    status: string;
-    billing_reason: string | null;
-    account_id: string | null;
-    lines: LineRow[];
-  }>(PAID_INVOICE, [request.sourceId, request.stripeAccount, request.livemode]);
-  const invoice = rows[0];
+  invoice: PaidInvoiceRow | undefined,
+): GrantPlan {
   if (!invoice) return { kind: 'nothing', reason: 'the invoice is not in the mirror' };
   if (invoice.status !== 'paid') return { kind: 'nothing', reason: `the invoice is ${invoice.status}` };
   const lines = invoice.lines.map((line) => ({

@@ -81,9 +81,7 @@ async function handleDue(options: GranterOptions, wait: boolean): Promise<number
   try {
     const outcomes = await inTransaction(options.pool, async (client) => {
       claimed = (await client.query<DueRequest>(claimDue(wait))).rows;
-      const handled: (string | null)[] = [];
-      for (const request of claimed) handled.push(await handle(client, options, request));
-      return handled;
+      return handleAll(client, options, claimed);
     });
     claimed.forEach((request, index) => {
       const outcome = outcomes[index];
@@ -104,7 +102,9 @@ async function handleAlone(options: GranterOptions, request: DueRequest): Promis
         requestKey(request),
       );
       const current = rows[0];
-      return current ? handle(client, options, { ...request, attempts: current.attempts }) : null;
+      if (!current) return null;
+      const [outcome] = await handleAll(client, options, [{ ...request, attempts: current.attempts }]);
+      return outcome ?? null;
     });
     if (outcome) options.onHandled?.(request, outcome);
   } catch (error) {
@@ -119,41 +119,85 @@ async function putOff(options: GranterOptions, request: DueRequest, error: unkno
 }
 
 /**
- * Grants what the request's source is due and returns the outcome; or puts it off until that can be
- * known, and returns null.
+ * Grants what each request's source is due and returns the outcomes, in order; a request whose source
+ * cannot be known yet is put off, and its outcome is null. The sources are read together, and the
+ * handled requests are closed with one statement.
  */
-async function handle(
+async function handleAll(
+  client: pg.PoolClient,
+  options: GranterOptions,
+  requests: DueRequest[],
+): Promise<(string | null)[]> {
+  const plans = await plansOf(client, options.catalog, requests);
+  const outcomes: (string | null)[] = [];
+  for (const [index, request] of requests.entries())
+    outcomes.push(await carryOut(client, options, request, plans[index] as GrantPlan));
+  const handled = requests.flatMap((request, index) => {
+    const outcome = outcomes[index];
+    return outcome ? [{ request, outcome }] : [];
+  });
+  await closeRequests(client, handled);
+  return outcomes;
+}
+
+/** Grants what the plan says, or puts the request off when its source cannot be known yet (null). */
+async function carryOut(
   client: pg.PoolClient,
   options: GranterOptions,
   request: DueRequest,
+  plan: GrantPlan,
 ): Promise<string | null> {
-  const plan = await planOf(client, options.catalog, request);
   if (plan.kind === 'wait') {
     await retryLater(client, request, plan.reason);
     return null;
   }
-  let outcome = plan.kind === 'nothing' ? `nothing: ${plan.reason}` : 'granted';
-  if (plan.kind === 'grants') {
-    const granted: string[] = [];
-    for (const grant of plan.grants) {
-      const pool = { accountId: grant.accountId, creditType: grant.creditType, ...placeOf(request) };
-      const result = await grantCredits(client, pool, grant, options.now());
-      granted.push(`${grant.creditType} ${result.granted ? grant.amount : 0}+${result.carried}`);
-    }
-    outcome = `granted ${granted.join(', ')}`;
+  if (plan.kind === 'nothing') return `nothing: ${plan.reason}`;
+  const granted: string[] = [];
+  for (const grant of plan.grants) {
+    const pool = { accountId: grant.accountId, creditType: grant.creditType, ...placeOf(request) };
+    const result = await grantCredits(client, pool, grant, options.now());
+    granted.push(`${grant.creditType} ${result.granted ? grant.amount : 0}+${result.carried}`);
   }
-  await client.query(
-    `update credit_grant_requests set handled_at = now(), outcome = $5, attempts = attempts + 1
-     where ${REQUEST}`,
-    [...requestKey(request), outcome],
-  );
-  return outcome;
+  return `granted ${granted.join(', ')}`;
 }
 
-const planOf = (client: pg.PoolClient, catalog: Catalog, request: GrantRequest): Promise<GrantPlan> =>
-  request.sourceKind === 'invoice'
-    ? planInvoiceGrants(client, catalog, request)
-    : planTopUpGrant(client, catalog, request);
+/** Paid invoices are planned with one read for all of them; top-ups one by one (they are rare). */
+async function plansOf(
+  client: pg.PoolClient,
+  catalog: Catalog,
+  requests: GrantRequest[],
+): Promise<GrantPlan[]> {
+  const invoices = requests.filter((request) => request.sourceKind === 'invoice');
+  const invoicePlans = await planInvoiceGrants(client, catalog, invoices);
+  const plans: GrantPlan[] = [];
+  for (const request of requests)
+    plans.push(
+      request.sourceKind === 'invoice'
+        ? (invoicePlans[invoices.indexOf(request)] as GrantPlan)
+        : await planTopUpGrant(client, catalog, request),
+    );
+  return plans;
+}
+
+/** Ends the handled requests with their outcomes, in one statement. */
+async function closeRequests(client: pg.PoolClient, handled: { request: GrantRequest; outcome: string }[]) {
+  if (handled.length === 0) return;
+  const column = <T>(read: (request: GrantRequest) => T) => handled.map(({ request }) => read(request));
+  await client.query(
+    `update credit_grant_requests r set handled_at = now(), outcome = h.outcome, attempts = r.attempts + 1
+     from unnest($1::text[], $2::boolean[], $3::text[], $4::text[], $5::text[])
+       as h(stripe_account, livemode, source_kind, source_id, outcome)
+     where r.stripe_account = h.stripe_account and r.livemode = h.livemode
+       and r.source_kind = h.source_kind and r.source_id = h.source_id`,
+    [
+      column((request) => request.stripeAccount),
+      column((request) => request.livemode),
+      column((request) => request.sourceKind),
+      column((request) => request.sourceId),
+      handled.map(({ outcome }) => outcome),
+    ],
+  );
+}
 
 async function retryLater(client: pg.PoolClient, request: DueRequest, reason: string) {
   const attempts = request.attempts + 1;
