@@ -382,3 +382,22 @@ test('webhook answers carry a Request-Id: the caller’s when it is plain, a new
   assert.match(fresh, /^[0-9a-f-]{36}$/);
   assert.notEqual((await send()).headers.get('request-id'), fresh);
 });
+
+test('the app outside the Node server (its fetch handler alone) reads deliveries from the web Request', async () => {
+  const event = anEvent();
+  const payload = JSON.stringify(event);
+  const send = (body: string, signature: string) =>
+    stack.subledger.app.request('/webhooks/stripe', {
+      method: 'POST',
+      headers: { 'stripe-signature': signature, 'request-id': 'req_fetch-1' },
+      body,
+    });
+  const stored = await send(payload, sign(payload));
+  assert.equal(stored.status, 200);
+  assert.equal(stored.headers.get('request-id'), 'req_fetch-1');
+  assert.deepEqual(await stored.json(), { received: true, duplicate: false });
+  assert.equal((await inboxRow(event.id)).type, 'customer.created');
+  const refused = await send(`${payload} `, sign(payload));
+  assert.equal(refused.status, 400);
+  assert.equal(((await refused.json()) as Answer['body']).error?.code, 'signature_invalid');
+});

@@ -18,6 +18,7 @@ import { mountBillingRoutes } from './routes/billing.ts';
 import { mountCreditRoutes } from './routes/credits.ts';
 import { mountPlanRoutes } from './routes/plans.ts';
 import { mountSubscriptionRoutes } from './routes/subscriptions.ts';
+import { mountWebhooks } from './webhooks.ts';
 
 const REQUEST_ID_HEADER = 'Request-Id';
 
@@ -67,20 +68,6 @@ function createApi(deps: AppDependencies): Api {
   mountCreditRoutes(api, deps);
   api.doc31('/openapi.json', API_DESCRIPTION);
   return api;
-}
-
-function mountWebhooks(app: Hono<ApiEnv>, sync: SyncEngine): void {
-  // A Response made outside the app does not get the headers the middleware set on the context.
-  const withRequestId = (requestIdValue: string, response: Response) => {
-    response.headers.set(REQUEST_ID_HEADER, requestIdValue);
-    return response;
-  };
-  app.post('/webhooks/stripe', async (c) =>
-    withRequestId(c.get('requestId'), await sync.handleWebhook(c.req.raw)),
-  );
-  app.post('/webhooks/stripe/connect', async (c) =>
-    withRequestId(c.get('requestId'), await sync.handleConnectWebhook(c.req.raw)),
-  );
 }
 
 function mountOperations(app: Hono<ApiEnv>, deps: AppDependencies): void {

@@ -10,7 +10,7 @@ import { createLimiter } from './listing.ts';
 import { scheduledReconcile } from './reconcile.ts';
 import { refetchNow } from './refetch.ts';
 import { Refetcher } from './refetcher.ts';
-import { createWebhookHandler } from './webhooks.ts';
+import { createWebhookAcceptor, createWebhookHandler, type WebhookOptions } from './webhooks.ts';
 import { type BatchReport, InboxWorker } from './worker.ts';
 
 export type SyncEngineOptions = {
@@ -41,6 +41,15 @@ export function createSyncEngine(options: SyncEngineOptions) {
     metrics.webhookAckSeconds.observe(answer.durationMs / 1000);
   };
   const store = (event: Parameters<Inbox['store']>[0]) => inbox.store(event);
+  const platformWebhooks: WebhookOptions = { secrets: () => config.webhookSecrets, store, onAnswer };
+  // Connect endpoints sign with their own secrets.
+  const connectWebhooks: WebhookOptions = {
+    secrets: () =>
+      config.connectWebhookSecrets.length > 0 ? config.connectWebhookSecrets : config.webhookSecrets,
+    store,
+    onAnswer,
+    connect: true,
+  };
   const context = { accountKeys: config.accountKeys };
   const stripeFor = (livemode: boolean) => (livemode === options.livemode ? options.stripe : null);
   const worker = new InboxWorker({
@@ -86,15 +95,12 @@ export function createSyncEngine(options: SyncEngineOptions) {
     inbox,
     worker,
     /** `POST /webhooks/stripe` as a web-standard handler. */
-    handleWebhook: createWebhookHandler({ secrets: () => config.webhookSecrets, store, onAnswer }),
-    /** `POST /webhooks/stripe/connect`: Connect endpoints sign with their own secrets. */
-    handleConnectWebhook: createWebhookHandler({
-      secrets: () =>
-        config.connectWebhookSecrets.length > 0 ? config.connectWebhookSecrets : config.webhookSecrets,
-      store,
-      onAnswer,
-      connect: true,
-    }),
+    handleWebhook: createWebhookHandler(platformWebhooks),
+    /** `POST /webhooks/stripe/connect` as a web-standard handler. */
+    handleConnectWebhook: createWebhookHandler(connectWebhooks),
+    /** The same endpoints for a server that reads the delivery itself. */
+    acceptWebhook: createWebhookAcceptor(platformWebhooks),
+    acceptConnectWebhook: createWebhookAcceptor(connectWebhooks),
     /** Reads a serial key's pending refetches now (the refetcher does the same in the background). */
     refetch: (serialKey: string) => refetchNow(refetchDeps, serialKey),
     async startWorkers(): Promise<void> {

@@ -25,5 +25,12 @@ export { RECONCILE_TASK, type ReconcileOptions, type ReconcileResult, reconcile 
 export { describeEvent, type EventRecord, type ReplayResult, type ReplaySelector, replay } from './replay.ts';
 export { answered, type Place, requestOptions } from './stripe-reads.ts';
 export { connectionStringOf, WakeLoop } from './wake-loop.ts';
-export { createWebhookHandler, MAX_WEBHOOK_BYTES } from './webhooks.ts';
+export {
+  createWebhookAcceptor,
+  createWebhookHandler,
+  deliveryOfRequest,
+  MAX_WEBHOOK_BYTES,
+  type WebhookAnswer,
+  type WebhookDelivery,
+} from './webhooks.ts';
 export { InboxWorker } from './worker.ts';

@@ -29,29 +29,52 @@ class Refusal extends Error {
 }
 
 /**
- * The webhook endpoint as a web-standard handler: verify the signature on the raw body, store the event
- * (a duplicate id is acknowledged and not stored again), acknowledge. Nothing else happens in the
- * request; nothing is acknowledged before it is committed. A refusal (4xx) writes nothing; a failure to
- * store answers 503 so that Stripe delivers again.
+ * A webhook delivery as the endpoint reads it, whatever carried it: a web-standard `Request`
+ * (`deliveryOfRequest`), or the HTTP server's own request object, whose body is read without a web
+ * stream in between.
  */
-export function createWebhookHandler(options: WebhookOptions): (request: Request) => Promise<Response> {
+export type WebhookDelivery = {
+  method: string;
+  /** A request header by its lower-case name, or null. */
+  header: (name: string) => string | null;
+  body: AsyncIterable<Uint8Array> | null;
+};
+
+/** What the endpoint answers: a status and its JSON body. */
+export type WebhookAnswer = { status: number; body: Record<string, unknown> };
+
+export const deliveryOfRequest = (request: Request): WebhookDelivery => ({
+  method: request.method,
+  header: (name) => request.headers.get(name),
+  body: request.body as AsyncIterable<Uint8Array> | null,
+});
+
+/**
+ * The webhook endpoint: verify the signature on the raw body, store the event (a duplicate id is
+ * acknowledged and not stored again), acknowledge. Nothing else happens in the request; nothing is
+ * acknowledged before it is committed. A refusal (4xx) writes nothing; a failure to store answers 503
+ * so that Stripe delivers again.
+ */
+export function createWebhookAcceptor(
+  options: WebhookOptions,
+): (delivery: WebhookDelivery) => Promise<WebhookAnswer> {
   const tolerance = options.toleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS;
   const now = options.now ?? (() => Date.now());
-  return async (request) => {
+  return async (delivery) => {
     const started = performance.now();
-    const answer = (status: number, code: string, body: object, type?: string) => {
+    const answer = (status: number, code: string, body: Record<string, unknown>, type?: string) => {
       options.onAnswer?.({
         status,
         code,
         durationMs: performance.now() - started,
         ...(type ? { type } : {}),
       });
-      return Response.json(body, { status });
+      return { status, body };
     };
     try {
-      if (request.method !== 'POST') throw new Refusal(405, 'method_not_allowed', 'webhooks are POSTed');
-      const raw = await readBody(request);
-      const event = verify(raw, request.headers.get('stripe-signature'), options.secrets(), tolerance, now());
+      if (delivery.method !== 'POST') throw new Refusal(405, 'method_not_allowed', 'webhooks are POSTed');
+      const raw = await readBody(delivery);
+      const event = verify(raw, delivery.header('stripe-signature'), options.secrets(), tolerance, now());
       if (options.connect && event.stripeAccount === 'platform')
         throw new Refusal(400, 'account_missing', 'a Connect webhook must name the connected account');
       const result = await options.store(event);
@@ -66,14 +89,23 @@ export function createWebhookHandler(options: WebhookOptions): (request: Request
   };
 }
 
-async function readBody(request: Request): Promise<Buffer> {
+/** The webhook endpoint (see `createWebhookAcceptor`) as a web-standard handler. */
+export function createWebhookHandler(options: WebhookOptions): (request: Request) => Promise<Response> {
+  const accept = createWebhookAcceptor(options);
+  return async (request) => {
+    const answer = await accept(deliveryOfRequest(request));
+    return Response.json(answer.body, { status: answer.status });
+  };
+}
+
+async function readBody(delivery: WebhookDelivery): Promise<Buffer> {
   const tooLarge = () =>
     new Refusal(413, 'payload_too_large', `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
-  if (Number(request.headers.get('content-length') ?? 0) > MAX_WEBHOOK_BYTES) throw tooLarge();
-  if (!request.body) return Buffer.alloc(0);
+  if (Number(delivery.header('content-length') ?? 0) > MAX_WEBHOOK_BYTES) throw tooLarge();
+  if (!delivery.body) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of delivery.body) {
     size += chunk.byteLength;
     if (size > MAX_WEBHOOK_BYTES) throw tooLarge();
     chunks.push(chunk);
