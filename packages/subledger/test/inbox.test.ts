@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type pg from 'pg';
+import pg from 'pg';
 import { API_VERSION } from '../src/stripe/index.ts';
-import { Inbox, type InboxCommit, type StoreResult } from '../src/sync/inbox.ts';
+import { INBOX_CHANNEL, Inbox, type InboxCommit, type StoreResult } from '../src/sync/inbox.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { inboxEventWith } from './support/inbox-events.ts';
 
@@ -167,4 +167,32 @@ test('an event Postgres cannot hold fails alone, not the events that shared its 
   );
   assert.equal(await rowsWith('evt_neighbour_'), 4);
   assert.equal(await rowsWith('evt_poison_'), 0);
+});
+
+test('workers hear of every commit, from at most about one notification per spacing', async () => {
+  const listener = new pg.Client({ connectionString: database.url });
+  await listener.connect();
+  const heard: number[] = [];
+  listener.on('notification', () => heard.push(performance.now()));
+  await listener.query(`listen ${INBOX_CHANNEL}`);
+  const spacingMs = 50;
+  const inbox = new Inbox(database.pool, { notifySpacingMs: spacingMs });
+  const commits: { began: number; ended: number }[] = [];
+  for (let n = 0; n < 40; n++) {
+    const began = performance.now();
+    await inbox.store(inboxEventWith(`evt_spaced_${n}`));
+    commits.push({ began, ended: performance.now() });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await new Promise((resolve) => setTimeout(resolve, spacingMs + 200));
+  await listener.end();
+
+  const elapsed = (commits.at(-1)?.ended ?? 0) - (commits[0]?.began ?? 0);
+  assert.ok(heard.length < commits.length / 2, `${heard.length} notifications for ${commits.length} commits`);
+  assert.ok(heard.length <= Math.ceil(elapsed / spacingMs) * 2 + 2, `${heard.length} in ${elapsed} ms`);
+  for (const [index, { began, ended }] of commits.entries())
+    assert.ok(
+      heard.some((at) => at >= began && at <= ended + spacingMs + 150),
+      `commit ${index} was followed by no notification`,
+    );
 });
