@@ -1,85 +1,18 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { serve } from '@hono/node-server';
-import pg from 'pg';
-import Stripe from 'stripe';
-import { API_VERSION } from '../src/stripe/index.ts';
-import { Inbox } from '../src/sync/inbox.ts';
-import { createWebhookHandler, MAX_WEBHOOK_BYTES } from '../src/sync/webhooks.ts';
-import { freePort } from './support/database.ts';
 import { type Stack, startStack } from './support/stack.ts';
+import { webhookClient } from './support/webhook-client.ts';
 
+/** What the webhook endpoint accepts and refuses: signatures, bodies that are not events, duplicates. */
 let stack: Stack;
 before(async () => {
   stack = await startStack({ workers: false });
 });
 after(() => stack.close());
 
-const secret = () => stack.subledger.config.webhookSecrets[0] as string;
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
-
-function anEvent(overrides: Record<string, unknown> = {}) {
-  const customer = newId('cus');
-  return {
-    id: newId('evt'),
-    object: 'event',
-    type: 'customer.created',
-    api_version: API_VERSION,
-    created: nowSeconds(),
-    livemode: false,
-    pending_webhooks: 1,
-    request: { id: null, idempotency_key: null },
-    data: { object: { id: customer, object: 'customer', email: `${customer}@example.com`, metadata: {} } },
-    ...overrides,
-  };
-}
-
-const sign = (payload: string, options: { secret?: string; timestamp?: number } = {}) =>
-  Stripe.webhooks.generateTestHeaderString({
-    payload,
-    secret: options.secret ?? secret(),
-    ...(options.timestamp === undefined ? {} : { timestamp: options.timestamp }),
-  });
-
-type Answer = { status: number; body: { received?: boolean; duplicate?: boolean; error?: { code: string } } };
-
-async function post(payload: string, headers: Record<string, string>, path = '/webhooks/stripe') {
-  const response = await fetch(`${stack.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: payload,
-  });
-  return { status: response.status, body: await response.json() } as Answer;
-}
-
-const deliver = (event: object, path?: string) => {
-  const payload = JSON.stringify(event);
-  return post(payload, { 'stripe-signature': sign(payload) }, path);
-};
-
-const countEvents = async () =>
-  Number((await stack.database.pool.query('select count(*) as n from stripe_events')).rows[0].n);
-
-const inboxRow = async (id: string) =>
-  (
-    await stack.database.pool.query(
-      'select status, outcome, attempts, stripe_account, type from stripe_events where id = $1',
-      [id],
-    )
-  ).rows[0];
-
-/** Sends a request that must be refused with `status` and `code`, and checks that nothing was stored. */
-async function assertRefused(send: () => Promise<Answer>, status: number, code: string) {
-  const before = await countEvents();
-  const answer = await send();
-  assert.equal(answer.status, status);
-  assert.equal(answer.body.error?.code, code);
-  assert.equal(await countEvents(), before, 'a refused webhook wrote to the inbox');
-}
+const { secret, nowSeconds, anEvent, sign, post, deliver, inboxRow, assertRefused } = webhookClient(
+  () => stack,
+);
 
 test('a correctly signed event is stored, acknowledged and later applied once', async () => {
   const event = anEvent();
@@ -180,67 +113,6 @@ test('signed JSON that is not a snapshot event is refused with invalid_event', a
 });
 
 /** A signed event padded with trailing whitespace (still valid JSON) to exactly `bytes`. */
-function eventOfSize(bytes: number): string {
-  const payload = JSON.stringify(anEvent());
-  return payload + ' '.repeat(bytes - Buffer.byteLength(payload));
-}
-
-test('a body of exactly 1 MiB is accepted', async () => {
-  const payload = eventOfSize(MAX_WEBHOOK_BYTES);
-  const answer = await post(payload, { 'stripe-signature': sign(payload) });
-  assert.equal(answer.status, 200);
-});
-
-test('a body over 1 MiB is refused with 413 when it declares its length', async () => {
-  const payload = eventOfSize(MAX_WEBHOOK_BYTES + 1);
-  await assertRefused(() => post(payload, { 'stripe-signature': sign(payload) }), 413, 'payload_too_large');
-});
-
-/**
- * Sends `payload` chunked, without a content-length, so that only counting the bytes can refuse it. On
- * a connection of its own: the server answers 413 before it has read the body, and a kept-alive socket
- * reused after that would be reset under the next request.
- */
-function postChunked(payload: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    const outgoing = httpRequest(
-      new URL('/webhooks/stripe', stack.url),
-      {
-        method: 'POST',
-        agent: false,
-        headers: { 'content-type': 'application/json', 'stripe-signature': sign(payload) },
-      },
-      (response) => {
-        answered = true;
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }),
-        );
-        response.on('error', reject);
-      },
-    );
-    // Once answered, the rest of the body may meet a closed socket; that is the point.
-    outgoing.on('error', (error) => {
-      if (!answered) reject(error);
-    });
-    const bytes = Buffer.from(payload);
-    for (let offset = 0; offset < bytes.length; offset += 64 * 1024)
-      outgoing.write(bytes.subarray(offset, offset + 64 * 1024));
-    outgoing.end();
-    if (outgoing.getHeader('content-length') !== undefined)
-      reject(new Error('the request declared its length'));
-  });
-}
-
-test('a chunked body over 1 MiB without content-length is refused with 413', async () => {
-  await assertRefused(() => postChunked(eventOfSize(MAX_WEBHOOK_BYTES + 1)), 413, 'payload_too_large');
-  await assertRefused(() => postChunked(eventOfSize(3 * MAX_WEBHOOK_BYTES)), 413, 'payload_too_large');
-  const small = eventOfSize(200_000);
-  assert.equal((await postChunked(small)).status, 200);
-});
-
 test('an unknown event type is stored, acknowledged and settled as ignored by the worker', async () => {
   const unknown = anEvent({
     type: 'issuing_card.shipped',
@@ -326,78 +198,3 @@ test('the Connect endpoint refuses events without an account and stores those wi
 });
 
 /** The webhook handler served over HTTP on a pool of its own, so the pool can fail without the stack's. */
-async function serveOwnInbox(pool: pg.Pool) {
-  const inbox = new Inbox(pool);
-  const handler = createWebhookHandler({ secrets: () => [secret()], store: (event) => inbox.store(event) });
-  const server = serve({ fetch: handler, port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const send = async (event: object): Promise<Answer> => {
-    const payload = JSON.stringify(event);
-    const response = await fetch(url, {
-      method: 'POST',
-      body: payload,
-      headers: { 'stripe-signature': sign(payload) },
-    });
-    return { status: response.status, body: await response.json() } as Answer;
-  };
-  return { send, close: () => new Promise((resolve) => server.close(resolve)) };
-}
-
-test('while the database is unavailable nothing is acknowledged: 503 inbox_unavailable', async () => {
-  const pool = new pg.Pool({ connectionString: stack.database.url, max: 2 });
-  pool.on('error', () => {});
-  const served = await serveOwnInbox(pool);
-  try {
-    assert.equal((await served.send(anEvent())).status, 200);
-    await pool.end();
-    await assertRefused(() => served.send(anEvent()), 503, 'inbox_unavailable');
-  } finally {
-    await served.close();
-  }
-  const unreachable = new pg.Pool({
-    connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/none`,
-    connectionTimeoutMillis: 2000,
-  });
-  unreachable.on('error', () => {});
-  const down = await serveOwnInbox(unreachable);
-  try {
-    await assertRefused(() => down.send(anEvent()), 503, 'inbox_unavailable');
-  } finally {
-    await down.close();
-    await unreachable.end();
-  }
-});
-
-test('webhook answers carry a Request-Id: the caller’s when it is plain, a new one otherwise', async () => {
-  const payload = JSON.stringify(anEvent());
-  const send = (requestId?: string) =>
-    fetch(`${stack.url}/webhooks/stripe`, {
-      method: 'POST',
-      headers: { 'stripe-signature': sign(payload), ...(requestId ? { 'request-id': requestId } : {}) },
-      body: payload,
-    });
-  assert.equal((await send('req_given-1')).headers.get('request-id'), 'req_given-1');
-  const fresh = (await send('not plain!')).headers.get('request-id') ?? '';
-  assert.match(fresh, /^[0-9a-f-]{36}$/);
-  assert.notEqual((await send()).headers.get('request-id'), fresh);
-});
-
-test('the app outside the Node server (its fetch handler alone) reads deliveries from the web Request', async () => {
-  const event = anEvent();
-  const payload = JSON.stringify(event);
-  const send = (body: string, signature: string) =>
-    stack.subledger.app.request('/webhooks/stripe', {
-      method: 'POST',
-      headers: { 'stripe-signature': signature, 'request-id': 'req_fetch-1' },
-      body,
-    });
-  const stored = await send(payload, sign(payload));
-  assert.equal(stored.status, 200);
-  assert.equal(stored.headers.get('request-id'), 'req_fetch-1');
-  assert.deepEqual(await stored.json(), { received: true, duplicate: false });
-  assert.equal((await inboxRow(event.id)).type, 'customer.created');
-  const refused = await send(`${payload} `, sign(payload));
-  assert.equal(refused.status, 400);
-  assert.equal(((await refused.json()) as Answer['body']).error?.code, 'signature_invalid');
-});
