@@ -12,14 +12,16 @@ function spaced(spacingMs = 20) {
   let clock = 0;
   const sentAlone: number[] = [];
   let failNext = false;
+  // Not async: a send may also fail before it returns a promise (a pool already closed, say).
   const spacing = new NotifySpacing(
     spacingMs,
-    async () => {
+    () => {
       sentAlone.push(clock);
       if (failNext) {
         failNext = false;
         throw new Error('the database is away');
       }
+      return Promise.resolve();
     },
     () => clock,
   );

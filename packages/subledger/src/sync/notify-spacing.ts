@@ -52,7 +52,15 @@ export class NotifySpacing {
     this.#cover = null;
     if (this.#lastSentAt > this.#lastUncoveredAt) return;
     this.#lastSentAt = this.#now();
-    // Should it fail, the workers still look on their own (they poll when idle).
-    this.#sendAlone().catch(() => this.failed());
+    void this.#send();
+  }
+
+  /** Should it fail, even at once (a pool already closed), the workers still look on their own when idle. */
+  async #send(): Promise<void> {
+    try {
+      await this.#sendAlone();
+    } catch {
+      this.failed();
+    }
   }
 }
