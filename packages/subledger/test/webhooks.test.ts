@@ -10,9 +10,7 @@ before(async () => {
 });
 after(() => stack.close());
 
-const { secret, nowSeconds, anEvent, sign, post, deliver, inboxRow, assertRefused } = webhookClient(
-  () => stack,
-);
+const { nowSeconds, anEvent, sign, post, deliver, inboxRow, assertRefused } = webhookClient(() => stack);
 
 test('a correctly signed event is stored, acknowledged and later applied once', async () => {
   const event = anEvent();
