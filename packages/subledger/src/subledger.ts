@@ -1,8 +1,6 @@
-import type Stripe from 'stripe';
 import {
   type AccessPolicy,
   createAccessService,
-  createTimelineRecorder,
   DEFAULT_ACCESS_POLICY,
   readTimeline,
 } from './access/index.ts';
@@ -17,21 +15,13 @@ import {
 } from './billing/index.ts';
 import { type Catalog, loadCatalog } from './catalog/index.ts';
 import { type Config, loadConfig } from './config/index.ts';
-import { createCreditsService, createGranter } from './credits/index.ts';
+import { createCreditsService } from './credits/index.ts';
 import { createApp } from './http/index.ts';
 import { type Database, migrate, openDatabase } from './store/index.ts';
-import { createStripeClient } from './stripe/index.ts';
-import {
-  accountView,
-  createSyncEngine,
-  defaultPlace,
-  migrateJobs,
-  type ReplaySelector,
-  replay,
-  syncAccount,
-} from './sync/index.ts';
+import { accountView, migrateJobs, type ReplaySelector, replay, syncAccount } from './sync/index.ts';
 import { createLogger, type Logger, Metrics } from './telemetry/index.ts';
 import { recordUsage, type UsageRecord } from './usage/index.ts';
+import { backgroundWork, syncParts } from './workers.ts';
 
 export type SubledgerOptions = {
   config?: Config;
@@ -60,21 +50,13 @@ export async function createSubledger(options: SubledgerOptions = {}) {
   const database = options.database ?? (await openDatabase(config));
   await migrate(database);
   await migrateJobs(database.pool, logger);
-  const stripe = config.stripeSecretKey ? stripeClient(config, metrics) : null;
-  const livemode = config.stripeSecretKey?.includes('_live_') ?? false;
-  const sync = createSyncEngine({ database, config, stripe, livemode, metrics, logger });
-  const place = defaultPlace(config.stripeSecretKey);
+  const { stripe, livemode, sync, place } = syncParts(config, database, metrics, logger);
   const context = { accountKeys: config.accountKeys };
   const catalog = options.catalog ?? (await loadCatalog(config.catalogModule));
   const credits = createCreditsService({ database, place });
-  const granter = createGranter({
-    pool: database.pool,
-    catalog,
-    now: () => Math.floor(Date.now() / 1000),
-    onError: (error) => logger.warn({ err: error }, 'granting credits failed; it will be retried'),
-    onHandled: (request, outcome) =>
-      logger.debug({ source: request.sourceId, outcome }, 'credits: a paid source handled'),
-  });
+  const policy = options.accessPolicy ?? DEFAULT_ACCESS_POLICY;
+  const background = backgroundWork({ database, sync, catalog, place, policy, logger });
+  const { granter, timeline } = background;
   const creditsApi = { ...credits, grantPending: () => granter.drain() };
   const accounts = {
     /** The mirror's view of an app account; null when no Stripe customer is linked to it. */
@@ -90,7 +72,6 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     /** The account's credit ledger entries, newest first (the timeline shows them beside transitions). */
     creditEntries: (accountId: string) => credits.entries(accountId, { limit: 100 }),
   };
-  const policy = options.accessPolicy ?? DEFAULT_ACCESS_POLICY;
   const access = createAccessService({
     creditsBalance: async (accountId, creditType) => (await credits.balance(accountId, creditType)).available,
     database,
@@ -100,7 +81,6 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     policy,
     ...(options.accessCache ? { cache: options.accessCache } : {}),
   });
-  const timeline = createTimelineRecorder({ database, place, policy, logger });
   await access.start();
   const usage = {
     /** Records a use of a metered feature, counted by checks at once; false: its key was seen before. */
@@ -148,18 +128,12 @@ export async function createSubledger(options: SubledgerOptions = {}) {
     replay: (selector: ReplaySelector) => replay(database, selector),
     app,
     webhooks: { handle: sync.handleWebhook, handleConnect: sync.handleConnectWebhook },
-    /** Starts the sync workers and the recorder of access transitions. */
-    async startWorkers(): Promise<void> {
-      await sync.startWorkers();
-      await timeline.start();
-      await granter.start();
-    },
+    /** Starts the sync workers, the recorder of access transitions and the granter of paid credits. */
+    startWorkers: background.start,
     /** Records the transitions of these accounts now (the recorder does it by itself as changes land). */
     recordTransitions: (accountIds: readonly string[]) => timeline.evaluate(accountIds),
     async close(): Promise<void> {
-      await sync.stop();
-      await timeline.stop();
-      await granter.stop();
+      await background.stop();
       await access.stop();
       if (!options.database) await database.close();
     },
@@ -180,13 +154,4 @@ function billingActions(billing: Billing | null, catalog: Catalog, grantPending:
       return synced;
     },
   };
-}
-
-function stripeClient(config: Config, metrics: Metrics): Stripe {
-  return createStripeClient({
-    secretKey: config.stripeSecretKey as string,
-    apiBase: config.stripeApiBase,
-    onResponse: (response) =>
-      metrics.stripeRequests.inc({ method: response.method, status: String(response.status) }),
-  });
 }
