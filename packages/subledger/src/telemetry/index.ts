@@ -1,2 +1,2 @@
 export { createLogger, type Logger } from './logger.ts';
-export { Metrics } from './metrics.ts';
+export { Metrics, type MetricsSnapshot } from './metrics.ts';

@@ -1,4 +1,14 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
+
+/** One registry's metrics as JSON: what another thread of the process sends to be summed in. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 /** Seconds from half a millisecond to a quarter second: an inbox commit's range, stalls included. */
 const INBOX_SECONDS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
@@ -6,6 +16,7 @@ const INBOX_SECONDS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 /** Prometheus metrics of one Subledger instance (its own registry, so instances never collide). */
 export class Metrics {
   readonly registry = new Registry();
+  readonly #others: (() => Promise<MetricsSnapshot>)[] = [];
   readonly webhookAnswers = new Counter({
     name: 'subledger_webhook_answers_total',
     help: 'Webhook requests answered, by HTTP status and result code',
@@ -59,4 +70,20 @@ export class Metrics {
     labelNames: ['method', 'status'] as const,
     registers: [this.registry],
   });
+
+  /** Adds the metrics `snapshot` returns to this instance's (e.g. those of the workers' thread). */
+  include(snapshot: () => Promise<MetricsSnapshot>): void {
+    this.#others.push(snapshot);
+  }
+
+  /** The Prometheus text of this registry, with every included snapshot summed in. */
+  async exposition(): Promise<string> {
+    if (this.#others.length === 0) return this.registry.metrics();
+    const snapshots = await Promise.all([this.snapshot(), ...this.#others.map((snapshot) => snapshot())]);
+    return AggregatorRegistry.aggregate(snapshots).metrics();
+  }
+
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.getMetricsAsJSON();
+  }
 }

@@ -1,0 +1,4 @@
+/** The module `subledger start` runs in its workers' thread (see `worker-thread.ts`). */
+import { runWorkersInThread } from './worker-thread.ts';
+
+await runWorkersInThread();
