@@ -1,13 +1,16 @@
+import { BroadcastChannel } from 'node:worker_threads';
 import pg from 'pg';
 import type Stripe from 'stripe';
-import type { Subledger } from '../src/subledger.ts';
+import type { Metrics } from '../src/telemetry/index.ts';
 
 /**
  * What the bench observes inside the Subledger process without changing it: the moments transactions
  * commit, read off the `pg` client as queries pass (the worker's "mark processed" and the refetch job's
  * "delete done refetches", remembered per connection until its `commit` returns), the refetches asked
  * for by reason, the server-side acknowledgement times and every request the Stripe client makes. A
- * string comparison per query is all it adds.
+ * string comparison per query is all it adds. The workers run in a thread of their own, as under
+ * `subledger start`: what they observe there is sent to the server's thread every 20 ms over a
+ * broadcast channel, and merged into its probe.
  */
 export type Probe = {
   /** Event id → epoch ms its batch committed; `commits` counts commits, so a repeat shows. */
@@ -26,12 +29,18 @@ export type Probe = {
 };
 
 type Pending = { events?: string[]; refetched?: string[]; reasons?: string[]; kinds?: string[] };
+/** A commit the workers' thread saw, as it is sent to the server's thread. */
+type Settled = Pending & { at: number };
+type Observed = { type: 'observed'; settled: Settled[]; stripeRequests: string[] };
+type ProbeMessage = Observed | { type: 'flush'; id: number } | { type: 'flushed'; id: number };
+
+const CHANNEL = 'subledger-bench-probe';
+const SEND_EVERY_MS = 20;
 
 const pendingByClient = new WeakMap<pg.Client, Pending>();
-let current: Probe | null = null;
 
-export function newProbe(subledger: Subledger): Probe {
-  installQueryTap();
+/** The server thread's probe: its acknowledgement histograms, and what the workers' thread sends. */
+export function newProbe(metrics: Metrics) {
   const probe: Probe = {
     eventCommits: new Map(),
     commits: 0,
@@ -44,17 +53,69 @@ export function newProbe(subledger: Subledger): Probe {
     inboxCommitEvents: [],
     stripeRequests: {},
   };
-  const { metrics } = subledger;
   tapHistogram(metrics.webhookAckSeconds, (value) => probe.ackServerMs.push(value * 1000));
   tapHistogram(metrics.inboxWaitSeconds, (value) => probe.inboxWaitMs.push(value * 1000));
   tapHistogram(metrics.inboxCommitSeconds, (value) => probe.inboxCommitMs.push(value * 1000));
   tapHistogram(metrics.inboxCommitEvents, (value) => probe.inboxCommitEvents.push(value));
-  subledger.stripe?.on('response', (event: Stripe.ResponseEvent) => {
-    const resource = `${event.method} ${event.path.split('?')[0]?.replace(/\/[a-z_]+_[A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*/g, '/:id')}`;
-    probe.stripeRequests[resource] = (probe.stripeRequests[resource] ?? 0) + 1;
+  const channel = new BroadcastChannel(CHANNEL);
+  channel.unref();
+  const flushes = new Map<number, () => void>();
+  let nextFlush = 0;
+  channel.onmessage = (message) => {
+    const data = (message as { data: ProbeMessage }).data;
+    if (data.type === 'observed') {
+      for (const settled of data.settled) settle(probe, settled);
+      for (const resource of data.stripeRequests)
+        probe.stripeRequests[resource] = (probe.stripeRequests[resource] ?? 0) + 1;
+    } else if (data.type === 'flushed') flushes.get(data.id)?.();
+  };
+  return {
+    probe,
+    /** Resolves once the workers' thread has sent everything it observed so far. */
+    flush(): Promise<void> {
+      const id = nextFlush++;
+      const flushed = new Promise<void>((resolve) => flushes.set(id, resolve));
+      channel.postMessage({ type: 'flush', id } satisfies ProbeMessage);
+      return flushed;
+    },
+    close: () => channel.close(),
+  };
+}
+
+let observed: Observed | null = null;
+
+/** In the workers' thread: taps its `pg` clients and Stripe client, and sends what they see. */
+export function observeWorkers(stripe: Stripe | null): () => void {
+  installQueryTap();
+  const batch: Observed = { type: 'observed', settled: [], stripeRequests: [] };
+  observed = batch;
+  stripe?.on('response', (event: Stripe.ResponseEvent) => {
+    batch.stripeRequests.push(
+      `${event.method} ${event.path.split('?')[0]?.replace(/\/[a-z_]+_[A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*/g, '/:id')}`,
+    );
   });
-  current = probe;
-  return probe;
+  const channel = new BroadcastChannel(CHANNEL);
+  channel.unref();
+  const send = () => {
+    if (batch.settled.length === 0 && batch.stripeRequests.length === 0) return;
+    channel.postMessage(batch);
+    batch.settled = [];
+    batch.stripeRequests = [];
+  };
+  const timer = setInterval(send, SEND_EVERY_MS);
+  timer.unref();
+  channel.onmessage = (message) => {
+    const data = (message as { data: ProbeMessage }).data;
+    if (data.type !== 'flush') return;
+    send();
+    channel.postMessage({ type: 'flushed', id: data.id } satisfies ProbeMessage);
+  };
+  return () => {
+    send();
+    clearInterval(timer);
+    channel.close();
+    if (observed === batch) observed = null;
+  };
 }
 
 /** Sees every value a histogram observes (unlabelled histograms only), and still observes it. */
@@ -82,7 +143,7 @@ function installQueryTap(): void {
       pendingByClient.delete(this);
       if (pending && text === 'commit')
         void result.then(
-          () => settle(pending, Date.now()),
+          () => observed?.settled.push({ ...pending, at: Date.now() }),
           () => {},
         );
     }
@@ -106,9 +167,7 @@ function note(client: pg.Client, text: string, values: unknown[][] | undefined):
   pendingByClient.set(client, pending);
 }
 
-function settle(pending: Pending, at: number): void {
-  const probe = current;
-  if (!probe) return;
+function settle(probe: Probe, { at, ...pending }: Settled): void {
   for (const id of pending.events ?? []) {
     probe.commits++;
     if (!probe.eventCommits.has(id)) probe.eventCommits.set(id, at);

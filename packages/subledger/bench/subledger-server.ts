@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type pg from 'pg';
+import { startWorkerThread, type WorkerThread } from '../src/cli/worker-thread.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { connect } from '../src/store/index.ts';
 import { createSubledger } from '../src/subledger.ts';
@@ -21,13 +22,12 @@ import { newProbe, type Probe } from './probes.ts';
 import { answerOf, sendAll } from './senders.ts';
 import { summarize, tally } from './stats.ts';
 import type { PhaseResult, ServerJob, ServerMessage, ToServer } from './subledger-phase.ts';
+import { controlChannel } from './workers-control.ts';
 
 const SETTLE_TIMEOUT_MS = 90_000;
 
-/** Subledger on `databaseUrl`, served over HTTP, as `subledger start` runs it (workers not yet started). */
-async function startServing(databaseUrl: string, setup: ServerJob) {
-  const database = connect(databaseUrl);
-  const config = loadConfig({
+const configFor = (databaseUrl: string, setup: ServerJob) =>
+  loadConfig({
     DATABASE_URL: databaseUrl,
     STRIPE_SECRET_KEY: setup.stripeKey,
     STRIPE_API_BASE: setup.stripeUrl,
@@ -35,6 +35,11 @@ async function startServing(databaseUrl: string, setup: ServerJob) {
     LOG_LEVEL: 'silent',
     ...setup.environment,
   });
+
+/** Subledger on `databaseUrl`, served over HTTP, as `subledger start` runs it (its workers apart). */
+async function startServing(databaseUrl: string, setup: ServerJob) {
+  const database = connect(databaseUrl);
+  const config = configFor(databaseUrl, setup);
   const subledger = await createSubledger({
     config,
     database,
@@ -56,27 +61,61 @@ async function startServing(databaseUrl: string, setup: ServerJob) {
 
 /**
  * A server that has run a while has compiled its hot paths and sized its heap. This process has not:
- * it first serves the bench's load for a few seconds on a scratch database, then lets it all go.
+ * it first serves the bench's load for a few seconds on a scratch database, its workers' thread
+ * working there too, then lets it all go.
  */
-async function warmUp(setup: ServerJob): Promise<void> {
+async function warmUp(setup: ServerJob, control: ReturnType<typeof controlChannel>): Promise<void> {
   const warm = await startServing(setup.warmupDatabaseUrl, setup);
   try {
-    await warm.subledger.startWorkers();
+    await control.next('open');
+    control.send('warm');
+    await control.next('warm-started');
     const warmed = nextMessage('warmed');
     send({ type: 'warming', url: warm.url });
     await warmed;
+    control.send('warmed');
+    await control.next('cooled');
   } finally {
     await warm.close();
   }
   (globalThis as { gc?: () => void }).gc?.();
 }
 
+/** The workers' thread, as `subledger start` runs it, on the bench's entry (warm-up and probe). */
+function workersThread(setup: ServerJob) {
+  const starting = startWorkerThread({
+    config: configFor(setup.databaseUrl, setup),
+    databaseUrl: setup.databaseUrl,
+    entry: new URL('./subledger-workers.ts', import.meta.url),
+    extraData: { warmupDatabaseUrl: setup.warmupDatabaseUrl },
+    onFailure: (error) => {
+      console.error('The workers failed:', error);
+      process.exit(1);
+    },
+  });
+  // Awaited once the workers are told to go; a failure before that ends the phase there.
+  starting.catch((error: unknown) => {
+    console.error('The workers could not start:', error);
+    process.exit(1);
+  });
+  return starting;
+}
+
 async function serveAndMeasure(setup: ServerJob): Promise<PhaseResult> {
-  await warmUp(setup);
+  const control = controlChannel();
+  const starting = workersThread(setup);
+  await warmUp(setup, control);
   const { database, subledger, url, close } = await startServing(setup.databaseUrl, setup);
-  const probe = newProbe(subledger);
+  const observing = newProbe(subledger.metrics);
+  const { probe } = observing;
+  let workers: WorkerThread | undefined;
   let workersStartedAt = Date.now();
-  if (!setup.workersAfterLoad) await subledger.startWorkers();
+  const startWorkers = async () => {
+    workersStartedAt = Date.now();
+    control.send('go');
+    workers = await starting;
+  };
+  if (!setup.workersAfterLoad) await startWorkers();
   try {
     let loadDone = false;
     const settled = waitSettled(database.pool, probe, setup.distinctSent, () => loadDone);
@@ -96,14 +135,15 @@ async function serveAndMeasure(setup: ServerJob): Promise<PhaseResult> {
             subledger.webhooks.handle,
           );
     loadDone = true;
-    if (setup.workersAfterLoad) {
-      workersStartedAt = Date.now();
-      await subledger.startWorkers();
-    }
+    if (setup.workersAfterLoad) await startWorkers();
     const settledAt = await settled;
+    await observing.flush();
     const measured = await figures(database.pool, probe);
     return { load, distinctSent: setup.distinctSent, settledAt, workersStartedAt, ...measured };
   } finally {
+    await workers?.stop();
+    observing.close();
+    control.close();
     await close();
   }
 }
