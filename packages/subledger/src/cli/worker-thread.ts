@@ -58,7 +58,6 @@ export async function startWorkerThread(options: WorkerThreadOptions) {
     if (!stopping) fail(new Error(`the workers' thread ended by itself (exit code ${code})`));
   });
   return {
-    thread,
     /** The thread's metrics, to be summed into the server's; none once it has ended. */
     metrics(): Promise<MetricsSnapshot> {
       if (exited) return Promise.resolve([]);
