@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { mock, test } from 'node:test';
+import { mock, type TestContext, test } from 'node:test';
 import { NotifySpacing } from '../src/sync/notify-spacing.ts';
 
 /**
  * The spacing of the inbox's notifications on a clock the test moves: `at(ms)` sets the time and runs
  * the cover timers due by then. Whatever the order of commits, a commit that carried no notification is
- * followed by one that began after it finished.
+ * followed by one that began after it finished. The real timers come back when test `t` ends.
  */
-function spaced(spacingMs = 20) {
+function spaced(t: TestContext, spacingMs = 20) {
   mock.timers.enable({ apis: ['setTimeout'] });
+  t.after(() => mock.timers.reset());
   let clock = 0;
   const sentAlone: number[] = [];
   let failNext = false;
@@ -34,8 +35,7 @@ function spaced(spacingMs = 20) {
 }
 
 test('one commit in a spacing carries the notification; the next after the spacing does again', (t) => {
-  t.after(() => mock.timers.reset());
-  const { spacing, at } = spaced();
+  const { spacing, at } = spaced(t);
   assert.equal(spacing.claim(), true);
   at(5);
   assert.equal(spacing.claim(), false);
@@ -46,8 +46,7 @@ test('one commit in a spacing carries the notification; the next after the spaci
 });
 
 test('commits that carried none are covered by one notification sent alone, a spacing after the first', (t) => {
-  t.after(() => mock.timers.reset());
-  const { spacing, at, sentAlone } = spaced();
+  const { spacing, at, sentAlone } = spaced(t);
   assert.equal(spacing.claim(), true);
   at(2);
   assert.equal(spacing.claim(), false);
@@ -66,8 +65,7 @@ test('commits that carried none are covered by one notification sent alone, a sp
 });
 
 test('a notifying commit that began after the uncovered one finished covers it; one that began before does not', (t) => {
-  t.after(() => mock.timers.reset());
-  const { spacing, at, sentAlone } = spaced();
+  const { spacing, at, sentAlone } = spaced(t);
   assert.equal(spacing.claim(), true);
   at(4);
   assert.equal(spacing.claim(), false);
@@ -105,8 +103,7 @@ test('a notifying commit that began after the uncovered one finished covers it; 
 });
 
 test('a notifying commit that failed covers nothing; after a failed notification the next commit sends one', async (t) => {
-  t.after(() => mock.timers.reset());
-  const { spacing, at, sentAlone, failNextSend } = spaced();
+  const { spacing, at, sentAlone, failNextSend } = spaced(t);
   assert.equal(spacing.claim(), true);
   at(1);
   assert.equal(spacing.claim(), false);
