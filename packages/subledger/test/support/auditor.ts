@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { Emulator } from 'stripe-emulator';
+import { historyOf } from './history.ts';
 
 /**
  * An auditor that trusts nothing of the code under test: it reads the emulator's own store (Stripe's
@@ -303,12 +304,17 @@ function brief(value: Json): string {
   return text.length > 40 ? `${text.slice(0, 37)}…` : text;
 }
 
-/** Fails with every difference listed when the mirror is not equal to Stripe. */
+/** How many differing objects a failure tells the history of. */
+const HISTORIES = 4;
+
+/** Fails with every difference listed, and some objects' histories, when the mirror is not equal to Stripe. */
 export async function assertMirrorEqualsStripe(
   emulator: Emulator,
   pool: pg.Pool,
   options: AuditOptions = {},
 ): Promise<void> {
   const differences = await audit(emulator, pool, options);
-  assert.equal(differences.length, 0, `the mirror differs from Stripe:\n${describeDifferences(differences)}`);
+  if (differences.length === 0) return;
+  const history = await historyOf(pool, [...new Set(differences.map((d) => d.id))].slice(0, HISTORIES));
+  assert.fail(`the mirror differs from Stripe:\n${describeDifferences(differences)}\n\nhistory:\n${history}`);
 }
