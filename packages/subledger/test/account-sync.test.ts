@@ -186,7 +186,7 @@ test('an unknown account is a 404 account_not_found; a malformed id a 400', asyn
   assert.equal((await call('GET', `/v1/accounts/${'x'.repeat(501)}`)).body.error?.code, 'invalid_account_id');
 });
 
-test('a fetch is versioned max(the row it replaces, Stripe clock), one write per object', () => {
+test('a fetch is versioned max(the row it replaces, Stripe clock), on a test clock the row’s; one write per object', () => {
   const place = { stripeAccount: 'platform', livemode: false };
   const known = new Map([[objectKeyOf('subscription', place, 'sub_1'), 2_000]]);
   const object = { id: 'sub_1', object: 'subscription' };
@@ -194,13 +194,19 @@ test('a fetch is versioned max(the row it replaces, Stripe clock), one write per
     { kind: 'subscription' as const, id: 'sub_1', object, deleted: false },
     { kind: 'subscription' as const, id: 'sub_1', object, deleted: false },
     { kind: 'invoice' as const, id: 'in_1', object: { id: 'in_1' }, deleted: false },
+    // On a test clock Stripe's clock says nothing about the clock's events: the row's version is kept.
+    { kind: 'invoice' as const, id: 'in_2', object: { id: 'in_2' }, deleted: false, onTestClock: true },
+    { kind: 'invoice' as const, id: 'in_3', object: { id: 'in_3' }, deleted: false, onTestClock: true },
   ];
+  known.set(objectKeyOf('invoice', place, 'in_2'), 900);
   const writes = toWrites(reads, known, 1_500, place);
   assert.deepEqual(
     writes.map((write) => [write.kind, write.id, write.version, write.source, write.eventId]),
     [
       ['subscription', 'sub_1', 2_000, 'fetch', null],
       ['invoice', 'in_1', 1_500, 'fetch', null],
+      ['invoice', 'in_2', 900, 'fetch', null],
+      ['invoice', 'in_3', 0, 'fetch', null],
     ],
   );
   assert.equal(quoteSearchValue(`o'brien\\x`), `o\\'brien\\\\x`);

@@ -1,7 +1,13 @@
 import type { AccountView } from '../sync/account-view.ts';
-import { checkoutAccountId, requestOptions, type StripeObject, syncAccount } from '../sync/index.ts';
+import {
+  checkoutAccountId,
+  mirrorAnswers,
+  requestOptions,
+  type StripeObject,
+  syncAccount,
+} from '../sync/index.ts';
 import { act } from './acting.ts';
-import { mirrorSessions } from './checkout.ts';
+import { sessionAnswer } from './checkout.ts';
 import type { Billing } from './customers.ts';
 import { BillingError } from './errors.ts';
 
@@ -23,7 +29,7 @@ export async function syncCheckout(
         `no checkout session ${sessionId} names an account`,
       );
     // The session itself too: a paid top-up grants its credits from the mirror's copy.
-    await mirrorSessions(billing.database.pool, billing, [session]);
+    await mirrorAnswers(billing.database.pool, billing, [sessionAnswer(session)]);
     const synced = await syncAccount({ ...billing, accountId });
     if (!synced.ok) throw new BillingError('checkout_session_not_found', synced.message);
     return { accountId, account: synced.account };

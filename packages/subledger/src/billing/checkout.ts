@@ -1,18 +1,16 @@
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import { LIVE_STATUSES } from '../access/index.ts';
 import type { Catalog } from '../catalog/index.ts';
 import { formatTopUp } from '../credits/index.ts';
 import { inTransaction } from '../store/index.ts';
-import * as schema from '../store/schema/index.ts';
 import {
   ACCOUNT_METADATA_KEY,
-  answered,
+  type Answer,
+  mirrorAnswers,
   requestOptions,
   type StripeObject,
   TOP_UP_METADATA_KEY,
-  writeMirror,
 } from '../sync/index.ts';
 import { act, derivedKey } from './acting.ts';
 import { type Billing, withCustomer } from './customers.ts';
@@ -108,7 +106,7 @@ async function checkoutUnderLock(
   // Only one subscription checkout of an account may complete: the others are closed before a new one opens.
   const expired = mode === 'subscription' ? await expireAll(billing, open) : [];
   const session = await createSession(billing, { ...locked, quantity, purchase, topUp });
-  await mirrorSessions(client, billing, [...expired, session]);
+  await mirrorAnswers(client, billing, [...expired, session].map(sessionAnswer));
   return resultOf(session, customerId, false);
 }
 
@@ -202,29 +200,6 @@ async function expireAll(billing: Billing, sessions: StripeObject[]) {
   return expired;
 }
 
-/** Writes checkout sessions Stripe answered with into the mirror. */
-export async function mirrorSessions(
-  client: pg.Pool | pg.PoolClient,
-  billing: Billing,
-  sessions: (StripeObject | Stripe.Checkout.Session)[],
-) {
-  await writeMirror(
-    drizzle(client, { schema }),
-    sessions.map(answered).map(({ object, version }) => ({
-      kind: 'checkout.session' as const,
-      id: object.id as string,
-      stripeAccount: billing.place.stripeAccount,
-      livemode: billing.place.livemode,
-      object,
-      deleted: false,
-      version,
-      eventId: null,
-      source: 'fetch' as const,
-    })),
-    billing.context,
-  );
-}
-
 function resultOf(
   session: StripeObject | Stripe.Checkout.Session,
   customerId: string,
@@ -232,3 +207,9 @@ function resultOf(
 ): CheckoutResult {
   return { sessionId: session.id as string, url: String(session.url), customerId, reused };
 }
+
+/** A checkout session Stripe answered with, to write into the mirror. */
+export const sessionAnswer = (session: StripeObject | Stripe.Checkout.Session): Answer => ({
+  kind: 'checkout.session',
+  result: session,
+});

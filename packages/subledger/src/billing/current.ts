@@ -1,15 +1,6 @@
-import { drizzle } from 'drizzle-orm/node-postgres';
 import { LIVE_STATUSES } from '../access/index.ts';
 import { inTransaction } from '../store/index.ts';
-import * as schema from '../store/schema/index.ts';
-import {
-  answered,
-  idOf,
-  linkedCustomer,
-  lockSerialKey,
-  type StripeObject,
-  writeMirror,
-} from '../sync/index.ts';
+import { idOf, linkedCustomer, lockSerialKey, mirrorAnswers, type StripeObject } from '../sync/index.ts';
 import type { Billing } from './customers.ts';
 import { BillingError } from './errors.ts';
 import { type RecurringCost, recurringCostOf } from './plan-timing.ts';
@@ -73,25 +64,9 @@ export async function currentSubscription(billing: Billing, accountId: string): 
  * serial key, so the next read (and every access cache, through the change notice) sees it at once.
  */
 export async function mirrorSubscription(billing: Billing, result: object): Promise<void> {
-  const { object: subscription, version } = answered(result);
+  const customer = (result as { customer?: unknown }).customer;
   await inTransaction(billing.database.pool, async (client) => {
-    await lockSerialKey(client, `${billing.place.stripeAccount}/${String(subscription.customer)}`);
-    await writeMirror(
-      drizzle(client, { schema }),
-      [
-        {
-          kind: 'subscription',
-          id: String(subscription.id),
-          stripeAccount: billing.place.stripeAccount,
-          livemode: billing.place.livemode,
-          object: subscription,
-          deleted: false,
-          version,
-          eventId: null,
-          source: 'fetch',
-        },
-      ],
-      billing.context,
-    );
+    await lockSerialKey(client, `${billing.place.stripeAccount}/${idOf(customer)}`);
+    await mirrorAnswers(client, billing, [{ kind: 'subscription', result }]);
   });
 }

@@ -1,17 +1,14 @@
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import { type Database, inTransaction } from '../store/index.ts';
-import * as schema from '../store/schema/index.ts';
 import { isMissing } from '../stripe/index.ts';
 import {
   ACCOUNT_METADATA_KEY,
-  answered,
   type ColumnContext,
   customerByMetadata,
+  mirrorAnswers,
   type Place,
   requestOptions,
-  writeMirror,
 } from '../sync/index.ts';
 import { BillingError } from './errors.ts';
 
@@ -53,7 +50,8 @@ export async function ensureCustomer(
     const customer = adopted
       ? await billing.stripe.customers.retrieve(adopted, {}, requestOptions(place))
       : await createCustomer(billing, accountId, replacing);
-    await mirrorCustomer(client, billing, customer);
+    // Written as a fetch: the mirror links it to the account its metadata names.
+    await mirrorAnswers(client, billing, [{ kind: 'customer', result: customer }]);
     return customer.id;
   });
 }
@@ -95,26 +93,4 @@ async function linkedLiveCustomer(client: pg.PoolClient, accountId: string, plac
     [accountId, place.stripeAccount, place.livemode],
   );
   return rows[0]?.customer_id ?? null;
-}
-
-/** Writes the customer as a fetch: the mirror links it to the account its metadata names. */
-async function mirrorCustomer(client: pg.PoolClient, billing: Billing, result: object) {
-  const { object: customer, version } = answered(result);
-  await writeMirror(
-    drizzle(client, { schema }),
-    [
-      {
-        kind: 'customer',
-        id: customer.id as string,
-        stripeAccount: billing.place.stripeAccount,
-        livemode: billing.place.livemode,
-        object: customer,
-        deleted: false,
-        version,
-        eventId: null,
-        source: 'fetch',
-      },
-    ],
-    billing.context,
-  );
 }

@@ -9,6 +9,7 @@ import { idOf, type StripeObject } from './envelope.ts';
 import type { ColumnContext, KindName } from './kinds.ts';
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { type Place, requestOptions, retrieveObject } from './stripe-reads.ts';
+import { fetchVersion, onTestClocks } from './test-clocks.ts';
 import { objectKeyOf } from './versions.ts';
 
 /**
@@ -41,7 +42,14 @@ export const MAX_SCANNED_SESSIONS = 500;
 /** How many of the customer's checkout sessions are read (newest first). */
 const RECENT_SESSIONS = 10;
 
-type Read = { kind: KindName; id: string; object: StripeObject; deleted: boolean };
+type Read = {
+  kind: KindName;
+  id: string;
+  object: StripeObject;
+  deleted: boolean;
+  /** The object lives on a test clock, whose events carry the clock's time (see `fetchVersion`). */
+  onTestClock?: boolean;
+};
 
 export async function syncAccount(options: AccountSyncOptions): Promise<AccountSyncResult> {
   const { database, stripe, context, accountId, place } = options;
@@ -55,7 +63,18 @@ export async function syncAccount(options: AccountSyncOptions): Promise<AccountS
   if (!found) return notFound(accountId);
   const known = await knownVersions(database, found.customerId, place);
   const { reads, asOf } = await readCustomerState(stripe, found.customerId, place);
-  const writes = toWrites([...reads, ...found.sessions.map(sessionRead)], known, asOf, place);
+  const all = [...reads, ...found.sessions.map(sessionRead)];
+  const clocked = await onTestClocks(
+    database.pool,
+    () => stripe,
+    all.map((read) => ({ object: read.object, place })),
+  );
+  const writes = toWrites(
+    all.map((read, index) => ({ ...read, onTestClock: clocked[index] === true })),
+    known,
+    asOf,
+    place,
+  );
   await writeUnderCustomerLock(database, found.customerId, place, writes, context);
   const account = await accountView(database, accountId, place);
   return account ? { ok: true, account } : notFound(accountId);
@@ -194,7 +213,7 @@ const readOf = (kind: KindName, object: StripeObject): Read => ({
 
 const sessionRead = (session: StripeObject): Read => readOf('checkout.session', session);
 
-/** Reads to mirror writes (pure): one per object, versioned max(row's known version, Stripe's clock). */
+/** Reads to mirror writes (pure): one per object, versioned by `fetchVersion` (the row's known version, Stripe's clock). */
 export function toWrites(
   reads: readonly Read[],
   known: ReadonlyMap<string, number>,
@@ -210,7 +229,7 @@ export function toWrites(
       ...place,
       object: read.object,
       deleted: read.deleted,
-      version: Math.max(known.get(key) ?? 0, asOf ?? 0),
+      version: fetchVersion(known.get(key) ?? 0, asOf, read.onTestClock === true),
       eventId: null,
       source: 'fetch',
     });

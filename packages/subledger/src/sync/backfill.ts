@@ -11,6 +11,7 @@ import { createLimiter, type Limiter, type ListedPage, listPages } from './listi
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { mirrorCount, type OnProgress } from './progress.ts';
 import type { Place } from './stripe-reads.ts';
+import { fetchVersion, onTestClocks } from './test-clocks.ts';
 
 export type BackfillOptions = {
   database: Database;
@@ -74,6 +75,7 @@ async function backfillKind(
   checkpoint: Checkpoint | null,
 ): Promise<number> {
   const { database, stripe, place } = options;
+  const target = { pool: database.pool, stripe, place, context: options.context };
   const expected = await mirrorCount(database.pool, kind, place);
   let done = checkpoint?.objects ?? 0;
   const pages = (startingAfter: string | null) =>
@@ -84,7 +86,7 @@ async function backfillKind(
     done += page.objects.length;
     const saveCheckpoint = (client: pg.PoolClient) =>
       saveProgress(client, place, kind, { lastId: page.cursor, objects: done, completed: false });
-    await writeFetched(database.pool, place, fetchedOf(page), options.context, saveCheckpoint);
+    await writeFetched(target, fetchedOf(page), saveCheckpoint);
     await options.onProgress?.({ job: 'backfill', kind, done, expected, finished: false });
   }
   await inTransaction(database.pool, (client) =>
@@ -143,18 +145,25 @@ export const fetchedOf = (page: ListedPage): FetchedObject[] =>
 /**
  * Writes objects read from Stripe as `fetch` writes, in one transaction (with `within`, e.g. saving a
  * checkpoint). A read is newer than what a row held when the row was last written before the read
- * began, so such a row takes the read at version max(row version, Stripe's clock) — never backwards, and
- * never lost to a clock behind a test clock's events. A row written after the read began may hold
- * something newer and is left alone; the rows are locked meanwhile, as the inbox worker locks them.
- * Returns how many writes took effect.
+ * began, so such a row takes the read at the version `fetchVersion` gives it: never backwards, and
+ * never ahead of a test clock's later events. A row written after the read began may hold something
+ * newer and is left alone; the rows are locked meanwhile, as the inbox worker locks them. Returns the
+ * ids of the writes that took effect.
  */
+export type FetchTarget = { pool: pg.Pool; stripe: Stripe; place: Place; context: ColumnContext };
+
 export async function writeFetched(
-  pool: pg.Pool,
-  place: Place,
+  target: FetchTarget,
   fetched: FetchedObject[],
-  context: ColumnContext,
   within?: (client: pg.PoolClient) => Promise<void>,
 ): Promise<string[]> {
+  const { pool, stripe, place, context } = target;
+  const clocked = await onTestClocks(
+    pool,
+    () => stripe,
+    fetched.map((read) => ({ object: read.object, place })),
+  );
+  const onClock = new Set(fetched.filter((_, index) => clocked[index]));
   return inTransaction(pool, async (client) => {
     const writes: MirrorWrite[] = [];
     for (const [kind, group] of groupByKind(fetched)) {
@@ -168,7 +177,7 @@ export async function writeFetched(
           ...place,
           object: read.object,
           deleted: read.deleted,
-          version: Math.max(row?.last_event_created ?? 0, read.asOf),
+          version: fetchVersion(row?.last_event_created ?? 0, read.asOf, onClock.has(read)),
           eventId: null,
           source: 'fetch',
         });

@@ -6,6 +6,7 @@ export {
   defaultPlace,
   linkedCustomer,
 } from './account-view.ts';
+export { type Answer, mirrorAnswers } from './answers.ts';
 export { type BackfillOptions, type BackfillResult, backfill } from './backfill.ts';
 export { CATCH_UP_DAYS, type CatchUpOptions, type CatchUpResult, catchUp } from './catch-up.ts';
 export { lockSerialKey } from './claim.ts';

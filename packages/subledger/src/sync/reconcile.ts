@@ -154,13 +154,12 @@ async function heal(
   drifting: { read: FetchedObject }[],
 ): Promise<number> {
   const { database, stripe, place, context } = options;
+  const target = { pool: database.pool, stripe, place, context };
   const write = async (entries: { read: FetchedObject }[]) =>
     new Set(
       await writeFetched(
-        database.pool,
-        place,
+        target,
         entries.map((entry) => entry.read),
-        context,
       ),
     );
   const written = await write(drifting);

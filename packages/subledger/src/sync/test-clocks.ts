@@ -6,14 +6,15 @@ import { KINDS } from './kinds.ts';
 import { type Place, retrieveObject } from './stripe-reads.ts';
 
 /**
- * The version of an object read from Stripe. Normally the later of the newest event known for it and
- * Stripe's clock at the read, which orders the read against events still on their way. Events of
- * objects on a test clock carry the clock's time, though, which stands still while Stripe's clock runs
- * on (or runs ahead of it after an advance): the `Date` of a read cannot be compared with them, and
- * taking it made every later event of the object look stale, so its changes were lost until a
- * reconcile. Such a read is versioned by the newest event known instead. An event created between that
- * one and the read may then still be applied after it, briefly showing a state the read had passed,
- * until the newest event, which every change before the read has, is applied in turn.
+ * The version of an object read from Stripe, by a refetch, a reconcile, a backfill or an account sync.
+ * Normally the later of the newest event known for it and Stripe's clock at the read, which orders the
+ * read against events still on their way. Events of objects on a test clock carry the clock's time,
+ * though, which stands still while Stripe's clock runs on (or runs ahead of it after an advance): the
+ * `Date` of a read cannot be compared with them, and taking it would make every later event of the
+ * object look stale, so its changes would be lost. Such a read is versioned by the newest event known
+ * instead. An event created between that one and the read may then still be applied after it, briefly
+ * showing a state the read had passed, until the newest event, which every change before the read has,
+ * is applied in turn.
  */
 export function fetchVersion(knownCreated: number, asOf: number | null, onTestClock: boolean): number {
   return onTestClock ? knownCreated : Math.max(knownCreated, asOf ?? 0);
@@ -26,7 +27,7 @@ type Located = { object: StripeObject; place: Place };
  * those whose customer does, as the mirror has that customer (one query for all), else as Stripe does.
  */
 export async function onTestClocks(
-  pool: pg.Pool,
+  db: pg.Pool | pg.PoolClient,
   stripeFor: (livemode: boolean) => Stripe,
   objects: Located[],
 ): Promise<boolean[]> {
@@ -44,7 +45,7 @@ export async function onTestClocks(
   });
   if (byCustomer.size === 0) return clocked;
   const entries = [...byCustomer.values()];
-  const { rows } = await pool.query<{ id: string; stripe_account: string; clock: unknown }>(
+  const { rows } = await db.query<{ id: string; stripe_account: string; clock: unknown }>(
     `select c.id, c.stripe_account, c.data->'test_clock' as clock from "${getTableName(KINDS.customer.table)}" c
      join unnest($1::text[], $2::text[]) as k(id, account) on c.id = k.id and c.stripe_account = k.account
      where not c.livemode`,
