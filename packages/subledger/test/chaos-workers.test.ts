@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import { serve } from '@hono/node-server';
 import { registerWebhookEndpoint } from '../src/cli/local-stripe.ts';
 import { loadConfig } from '../src/config/index.ts';
+import { createStripeClient } from '../src/stripe/index.ts';
 import { createSubledger, type Subledger } from '../src/subledger.ts';
+import { reconcile } from '../src/sync/reconcile.ts';
 import { createLogger } from '../src/telemetry/index.ts';
 import { assertEachEventAppliedOnce, installWriteLog } from './support/apply-audit.ts';
 import { assertMirrorEqualsStripe } from './support/auditor.ts';
@@ -15,10 +17,11 @@ import { runWorkload } from './support/workload.ts';
 /**
  * Three Subledger instances on one database, each with its own server, webhook endpoint and workers:
  * every event reaches all three at about the same time (three endpoints) and all three claim from the
- * one inbox, in small batches so that their transactions interleave.
+ * one inbox, in small batches so that their transactions interleave. A reconcile with fixes runs while
+ * the test clock's events are still arriving, as a scheduled one may.
  */
 
-const ENVIRONMENT = { SUBLEDGER_WORKER_BATCH: '7' };
+const ENVIRONMENT = { SUBLEDGER_WORKER_BATCH: '7', SUBLEDGER_RECONCILE_MINUTES: '0' };
 
 async function settledCount(subledger: Subledger): Promise<number> {
   const metric = await subledger.metrics.eventsSettled.get();
@@ -53,7 +56,21 @@ test('three instances on one inbox settle each event once and end equal to Strip
       });
     }
 
-    await runWorkload(stack.stripe, stack.emulator.url, { seed: 21 });
+    const reconcileNow = () =>
+      reconcile({
+        database,
+        stripe: createStripeClient({ secretKey: 'sk_test_chaos_reconcile', apiBase: stack.emulator.url }),
+        context: { accountKeys: ['subledger_account_id'] },
+        place: { stripeAccount: 'platform', livemode: false },
+        fix: true,
+        requestsPerSecond: 1000,
+      });
+    await runWorkload(stack.stripe, stack.emulator.url, {
+      seed: 21,
+      onStep: async (step) => {
+        if (step === 'renewal') await reconcileNow();
+      },
+    });
     await stack.settle();
 
     await assertMirrorEqualsStripe(stack.emulator.emulator, database.pool);
