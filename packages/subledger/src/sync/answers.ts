@@ -6,6 +6,7 @@ import { type ColumnContext, KINDS, type KindName } from './kinds.ts';
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { answered, type Place } from './stripe-reads.ts';
 import { fetchVersion, onTestClocks } from './test-clocks.ts';
+import { objectKeyOf } from './versions.ts';
 
 export type Answer = { kind: KindName; result: object };
 
@@ -41,7 +42,11 @@ export async function mirrorAnswers(
       ...place,
       object,
       deleted: false,
-      version: fetchVersion(known.get(`${kind}|${object.id}`) ?? 0, version, clocked[index] === true),
+      version: fetchVersion(
+        known.get(objectKeyOf(kind, place, String(object.id))) ?? 0,
+        version,
+        clocked[index] === true,
+      ),
       eventId: null,
       source: 'fetch',
     }),
@@ -49,7 +54,7 @@ export async function mirrorAnswers(
   await writeMirror(drizzle(client), writes, context);
 }
 
-/** The versions the rows of these objects hold, by `kind|id`; one query per kind. */
+/** The versions the rows of these objects hold, by object key; one query per kind. */
 async function rowVersions(
   client: pg.Pool | pg.PoolClient,
   place: Place,
@@ -63,7 +68,7 @@ async function rowVersions(
        where stripe_account = $1 and livemode = $2 and id = any($3::text[])`,
       [place.stripeAccount, place.livemode, ids],
     );
-    for (const row of rows) versions.set(`${kind}|${row.id}`, Number(row.last_event_created));
+    for (const row of rows) versions.set(objectKeyOf(kind, place, row.id), Number(row.last_event_created));
   }
   return versions;
 }

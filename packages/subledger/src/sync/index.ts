@@ -24,7 +24,7 @@ export { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 export type { OnProgress, SyncProgress } from './progress.ts';
 export { RECONCILE_TASK, type ReconcileOptions, type ReconcileResult, reconcile } from './reconcile.ts';
 export { describeEvent, type EventRecord, type ReplayResult, type ReplaySelector, replay } from './replay.ts';
-export { answered, type Place, requestOptions } from './stripe-reads.ts';
+export { type Place, requestOptions } from './stripe-reads.ts';
 export { connectionStringOf, WakeLoop } from './wake-loop.ts';
 export {
   createWebhookAcceptor,
