@@ -9,7 +9,7 @@ import { idOf, type StripeObject } from './envelope.ts';
 import type { ColumnContext, KindName } from './kinds.ts';
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { type Place, requestOptions, retrieveObject } from './stripe-reads.ts';
-import { fetchVersion, onTestClocks } from './test-clocks.ts';
+import { fetchVersion, onTestClocksAt } from './test-clocks.ts';
 import { objectKeyOf } from './versions.ts';
 
 /**
@@ -64,10 +64,11 @@ export async function syncAccount(options: AccountSyncOptions): Promise<AccountS
   const known = await knownVersions(database, found.customerId, place);
   const { reads, asOf } = await readCustomerState(stripe, found.customerId, place);
   const all = [...reads, ...found.sessions.map(sessionRead)];
-  const clocked = await onTestClocks(
+  const clocked = await onTestClocksAt(
     database.pool,
-    () => stripe,
-    all.map((read) => ({ object: read.object, place })),
+    stripe,
+    place,
+    all.map((read) => read.object),
   );
   const writes = toWrites(
     all.map((read, index) => ({ ...read, onTestClock: clocked[index] === true })),
@@ -213,7 +214,10 @@ const readOf = (kind: KindName, object: StripeObject): Read => ({
 
 const sessionRead = (session: StripeObject): Read => readOf('checkout.session', session);
 
-/** Reads to mirror writes (pure): one per object, versioned by `fetchVersion` (the row's known version, Stripe's clock). */
+/**
+ * Reads to mirror writes (pure): one per object, versioned by `fetchVersion` from the row's known version
+ * and Stripe's clock.
+ */
 export function toWrites(
   reads: readonly Read[],
   known: ReadonlyMap<string, number>,

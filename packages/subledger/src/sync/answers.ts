@@ -5,7 +5,7 @@ import type Stripe from 'stripe';
 import { type ColumnContext, KINDS, type KindName } from './kinds.ts';
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { answered, type Place } from './stripe-reads.ts';
-import { fetchVersion, onTestClocks } from './test-clocks.ts';
+import { fetchVersion, onTestClocksAt } from './test-clocks.ts';
 import { objectKeyOf } from './versions.ts';
 
 export type Answer = { kind: KindName; result: object };
@@ -25,10 +25,11 @@ export async function mirrorAnswers(
 ): Promise<void> {
   const { stripe, place, context } = target;
   const objects = answers.map(({ kind, result }) => ({ kind, ...answered(result) }));
-  const clocked = await onTestClocks(
+  const clocked = await onTestClocksAt(
     client,
-    () => stripe,
-    objects.map(({ object }) => ({ object, place })),
+    stripe,
+    place,
+    objects.map(({ object }) => object),
   );
   const known = await rowVersions(
     client,

@@ -11,7 +11,7 @@ import { createLimiter, type Limiter, type ListedPage, listPages } from './listi
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { mirrorCount, type OnProgress } from './progress.ts';
 import type { Place } from './stripe-reads.ts';
-import { fetchVersion, onTestClocks } from './test-clocks.ts';
+import { fetchVersion, onTestClocksAt } from './test-clocks.ts';
 
 export type BackfillOptions = {
   database: Database;
@@ -142,6 +142,8 @@ export const fetchedOf = (page: ListedPage): FetchedObject[] =>
     readAt: page.readAt,
   }));
 
+export type FetchTarget = { pool: pg.Pool; stripe: Stripe; place: Place; context: ColumnContext };
+
 /**
  * Writes objects read from Stripe as `fetch` writes, in one transaction (with `within`, e.g. saving a
  * checkpoint). A read is newer than what a row held when the row was last written before the read
@@ -150,18 +152,17 @@ export const fetchedOf = (page: ListedPage): FetchedObject[] =>
  * newer and is left alone; the rows are locked meanwhile, as the inbox worker locks them. Returns the
  * ids of the writes that took effect.
  */
-export type FetchTarget = { pool: pg.Pool; stripe: Stripe; place: Place; context: ColumnContext };
-
 export async function writeFetched(
   target: FetchTarget,
   fetched: FetchedObject[],
   within?: (client: pg.PoolClient) => Promise<void>,
 ): Promise<string[]> {
   const { pool, stripe, place, context } = target;
-  const clocked = await onTestClocks(
+  const clocked = await onTestClocksAt(
     pool,
-    () => stripe,
-    fetched.map((read) => ({ object: read.object, place })),
+    stripe,
+    place,
+    fetched.map((read) => read.object),
   );
   const onClock = new Set(fetched.filter((_, index) => clocked[index]));
   return inTransaction(pool, async (client) => {

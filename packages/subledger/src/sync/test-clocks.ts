@@ -63,3 +63,17 @@ export async function onTestClocks(
   }
   return clocked;
 }
+
+/** `onTestClocks` for objects of one place, read with one client. */
+export function onTestClocksAt(
+  db: pg.Pool | pg.PoolClient,
+  stripe: Stripe,
+  place: Place,
+  objects: StripeObject[],
+): Promise<boolean[]> {
+  return onTestClocks(
+    db,
+    () => stripe,
+    objects.map((object) => ({ object, place })),
+  );
+}
