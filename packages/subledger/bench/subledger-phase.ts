@@ -2,6 +2,7 @@ import { fork } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { runChild } from './children.ts';
 import type { EmulatorProcess } from './emulator.ts';
 import type { Stream } from './event-stream.ts';
@@ -120,7 +121,8 @@ async function startServer(job: ServerJob, dir: string) {
   await writeFile(jobFile, JSON.stringify(job));
   const child = fork(fileURLToPath(new URL('./subledger-server.ts', import.meta.url)), [jobFile], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: [...process.execArgv, '--expose-gc'],
+    // The settings `subledger start` runs with (its bin's `#!` line).
+    execArgv: [...process.execArgv, ...NODE_FLAGS, '--expose-gc'],
   });
   const warming = Promise.withResolvers<string>();
   const listening = Promise.withResolvers<string>();

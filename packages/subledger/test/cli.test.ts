@@ -1,15 +1,31 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
+import { SHEBANG } from '../src/cli/node-flags.ts';
 
 const BIN = fileURLToPath(new URL('../bin/subledger.js', import.meta.url));
 const run = (...args: string[]) =>
   spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
 
 describe('subledger CLI', () => {
+  it('runs node with NODE_FLAGS when executed through its bin', () => {
+    assert.equal(readFileSync(BIN, 'utf8').split('\n')[0], SHEBANG);
+    // As `npm start` runs it: the file itself, its `#!` line finding the project's node on the PATH.
+    const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`;
+    const result = spawnSync(BIN, ['--help'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, PATH },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /Usage: subledger/);
+  });
+
   it('lists only the commands that exist', () => {
     const result = run('--help');
     assert.equal(result.status, 0);
