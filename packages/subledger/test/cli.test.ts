@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
-import { SHEBANG } from '../src/cli/node-flags.ts';
+import { missingNodeFlags, NODE_FLAGS, SHEBANG } from '../src/cli/node-flags.ts';
 
 const BIN = fileURLToPath(new URL('../bin/subledger.js', import.meta.url));
 const run = (...args: string[]) =>
@@ -24,6 +24,16 @@ describe('subledger CLI', () => {
     });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /Usage: subledger/);
+  });
+
+  it('tells which of NODE_FLAGS a process goes without, whether given as arguments or in NODE_OPTIONS', () => {
+    assert.deepEqual(missingNodeFlags([], ''), [...NODE_FLAGS]);
+    assert.deepEqual(missingNodeFlags(['--expose-gc', ...NODE_FLAGS], ''), []);
+    assert.deepEqual(
+      missingNodeFlags(['--v8-pool-size=1'], '--max_semi_space_size=16  --heap-growing-percent=300'),
+      [],
+    );
+    assert.deepEqual(missingNodeFlags(['--max-semi-space-size=64'], ''), [...NODE_FLAGS]);
   });
 
   it('lists only the commands that exist', () => {

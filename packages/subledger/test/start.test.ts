@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
+import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { freePort } from './support/database.ts';
 
 const BIN = fileURLToPath(new URL('../bin/subledger.js', import.meta.url));
@@ -55,9 +56,10 @@ async function startFresh() {
   return start(await newcomerEnvironment(await freshDataDir()));
 }
 
-async function start(environment: Record<string, string | undefined>) {
+/** `nodeFlags`: given to node itself, as the bin's `#!` line does; `node bin/subledger.js` gives none. */
+async function start(environment: Record<string, string | undefined>, nodeFlags: readonly string[] = []) {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'start', '--port', String(port)], {
+  const child = spawn(process.execPath, [...nodeFlags, BIN, 'start', '--port', String(port)], {
     env: environment,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -85,11 +87,15 @@ async function start(environment: Record<string, string | undefined>) {
   return { child, port, lines, logged, stop };
 }
 
-test('with no Stripe key, start runs against the in-process emulator end to end, and stops on SIGTERM', async () => {
+test('with no Stripe key, start runs against the in-process emulator end to end, and stops on SIGTERM', {
+  timeout: 120_000,
+}, async () => {
   const { child, port, lines, logged } = await startFresh();
   const announced = await logged(/No STRIPE_SECRET_KEY/);
   assert.equal(lines.indexOf(announced), 0, 'the emulator is announced in the first log line');
   await logged(/Subledger is listening/);
+  // Started as `node bin/subledger.js`, not through the bin: told what it goes without.
+  assert.deepEqual((await logged(/without the V8 settings/)).missing, [...NODE_FLAGS]);
   assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json(), { ready: true });
 
   const emulator = new URL(String(announced.stripe));
@@ -227,7 +233,7 @@ test('a keyless start fills the emulator with the demo; a restart links the demo
 
 test('SUBLEDGER_DEMO=0: a keyless start leaves the emulator empty', async () => {
   const environment = { ...(await newcomerEnvironment(await freshDataDir())), SUBLEDGER_DEMO: '0' };
-  const { port, lines, logged, stop } = await start(environment);
+  const { port, lines, logged, stop } = await start(environment, NODE_FLAGS);
   const announced = await logged(/No STRIPE_SECRET_KEY/);
   await logged(/Subledger is listening/);
   // The demo would begin right after this line, and it is done in about 200 ms.
@@ -245,4 +251,8 @@ test('SUBLEDGER_DEMO=0: a keyless start leaves the emulator empty', async () => 
   assert.equal((await fetch(`http://127.0.0.1:${port}/v1/accounts/demo_active`, withKey(key))).status, 404);
   await stop();
   assert.ok(lines.every((line) => !/^Demo/.test(line.msg)));
+  assert.ok(
+    lines.every((line) => !/without the V8 settings/.test(line.msg)),
+    'given the settings, no warning',
+  );
 });

@@ -26,5 +26,17 @@ export const NODE_FLAGS = [
   '--heap-growing-percent=300',
 ] as const;
 
+/**
+ * The settings of `NODE_FLAGS` this process runs without: a process started as `node bin/subledger.js`
+ * rather than through the bin's `#!` line, unless given them in its arguments or `NODE_OPTIONS`.
+ */
+export function missingNodeFlags(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string = process.env.NODE_OPTIONS ?? '',
+): string[] {
+  const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)].map((flag) => flag.replaceAll('_', '-')));
+  return NODE_FLAGS.filter((flag) => !given.has(flag));
+}
+
 /** The bin's first line: `env -S` splits the flags from the interpreter's name. */
 export const SHEBANG = `#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`;

@@ -7,6 +7,7 @@ import { createLogger } from '../telemetry/index.ts';
 import { setUpDemo } from './demo.ts';
 import { parsePort } from './emulator.ts';
 import { EMULATOR_KEY, registerWebhookEndpoint, useEmulatorWhenKeyless } from './local-stripe.ts';
+import { missingNodeFlags } from './node-flags.ts';
 import { startWorkerThread } from './worker-thread.ts';
 
 /** `subledger start`: the HTTP server (webhooks, health, metrics) and the workers, until SIGTERM. */
@@ -50,6 +51,13 @@ export function startCommand(): Command {
         },
         'Subledger is listening',
       );
+      const missing = missingNodeFlags();
+      if (missing.length > 0)
+        logger.warn(
+          { missing },
+          'node runs without the V8 settings of the subledger bin (src/cli/node-flags.ts): expect slower ' +
+            'webhook acknowledgements under load; start it through the bin or pass them to node',
+        );
       // Not awaited: the server answers while the demo fills the emulator.
       if (keyless && config.demo) void setUpDemo(config, logger, `http://127.0.0.1:${port}`, stopping.signal);
       async function stop(reason: string, exitCode = 0) {
