@@ -3,6 +3,11 @@
  * (`node peer.ts <job.json>`). It has no inbox: `processWebhook(body, signature)` verifies and upserts
  * inside the call, so the rate at which calls return is the rate at which it applies events.
  *
+ * It is fed in one of two ways. `in-process`: this process calls `processWebhook` itself. `http`: a
+ * webhook route on the same HTTP stack as Subledger's (Hono on `@hono/node-server`) calls it with the raw
+ * body and answers once it returns, and `load.ts` sends the deliveries from its own process, as it does
+ * to Subledger. The peer's pool holds `inFlight` connections either way.
+ *
  * Its Stripe calls are all off: `revalidateObjectsViaStripeApi: []` (never refetch an object instead of
  * using the payload), `backfillRelatedEntities: false` (never fetch a missing customer, invoice … first)
  * and `autoExpandLists: false` (never page through `items`/`lines` beyond the payload). Every request its
@@ -10,9 +15,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
 import pg from 'pg';
+import { runChild } from './children.ts';
 import { type Stream, signDeliveries } from './event-stream.ts';
-import { type LoadResult, sendAll } from './senders.ts';
+import type { LoadJob } from './load.ts';
+import { type Answer, type LoadResult, sendAll } from './senders.ts';
 
 export type PeerJob = {
   databaseUrl: string;
@@ -20,6 +31,7 @@ export type PeerJob = {
   secret: string;
   baseSeconds: number;
   inFlight: number;
+  transport: { kind: 'in-process' } | { kind: 'http'; connections: number };
 };
 
 export type PeerResult = {
@@ -31,6 +43,7 @@ export type PeerResult = {
 };
 
 type PeerModule = typeof import('@supabase/stripe-sync-engine');
+type Apply = (body: string, signature: string) => Promise<Answer>;
 
 // The ESM build's `runMigrations` resolves its SQL folder with `__dirname`, which ESM lacks: it logs the
 // ReferenceError and returns with nothing migrated. The CommonJS build has `__dirname`.
@@ -53,19 +66,21 @@ async function run(job: PeerJob): Promise<PeerResult> {
   let stripeRequests = 0;
   sync.stripe.on('request', () => stripeRequests++);
 
-  const stream = JSON.parse(readFileSync(job.streamFile, 'utf8')) as Stream;
-  const deliveries = signDeliveries(stream, job);
   const errors: Record<string, number> = {};
-  const load = await sendAll(deliveries, { mode: 'burst', lanes: job.inFlight }, async (delivery) => {
+  const apply: Apply = async (body, signature) => {
     try {
-      await sync.processWebhook(delivery.body, delivery.signature);
+      await sync.processWebhook(body, signature);
       return { status: 200, duplicate: false };
     } catch (error) {
       const message = error instanceof Error ? error.message.slice(0, 80) : String(error);
       errors[message] = (errors[message] ?? 0) + 1;
       return { status: 500, duplicate: false };
     }
-  });
+  };
+  const load =
+    job.transport.kind === 'http'
+      ? await overHttp(job, job.transport.connections, apply)
+      : await inProcess(job, apply);
   await sync.close();
   return {
     load,
@@ -74,6 +89,41 @@ async function run(job: PeerJob): Promise<PeerResult> {
     rows: await countRows(job.databaseUrl),
     migrateMs,
   };
+}
+
+function inProcess(job: PeerJob, apply: Apply): Promise<LoadResult> {
+  const stream = JSON.parse(readFileSync(job.streamFile, 'utf8')) as Stream;
+  const deliveries = signDeliveries(stream, job);
+  return sendAll(deliveries, { mode: 'burst', lanes: job.inFlight }, (delivery) =>
+    apply(delivery.body, delivery.signature),
+  );
+}
+
+async function overHttp(job: PeerJob, connections: number, apply: Apply): Promise<LoadResult> {
+  const app = new Hono().post('/webhooks', async (c) => {
+    const answer = await apply(await c.req.text(), c.req.header('stripe-signature') ?? '');
+    return c.json({ received: answer.status === 200 }, answer.status === 200 ? 200 : 500);
+  });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  try {
+    const stream = JSON.parse(readFileSync(job.streamFile, 'utf8')) as Stream;
+    return await runChild<LoadJob, LoadResult>(
+      './load.ts',
+      {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks`,
+        secret: job.secret,
+        streamFile: job.streamFile,
+        baseSeconds: job.baseSeconds,
+        from: 0,
+        count: stream.deliveries.length,
+        pace: { mode: 'burst', lanes: connections },
+      },
+      path.dirname(job.streamFile),
+    );
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 }
 
 async function countRows(url: string): Promise<Record<string, number>> {

@@ -12,7 +12,10 @@ export type Report = {
   burst: PhaseResult;
   drained: PhaseResult;
   inProcess: PhaseResult;
+  /** The peer called in-process, `peerInFlight` at a time. */
   peer: PeerResult;
+  /** The peer behind a webhook route, sent the deliveries over `connections` connections. */
+  peerHttp: PeerResult;
   backfill: BackfillRun[];
   rate: number;
   connections: number;
@@ -25,10 +28,11 @@ export const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 const total = (record: Record<string, number>) => Object.values(record).reduce((sum, n) => sum + n, 0);
 
 export function printReport(report: Report): void {
-  const { steady, steadyIdle, burst, drained, inProcess, peer } = report;
+  const { steady, steadyIdle, burst, drained, inProcess, peer, peerHttp } = report;
   const ingest = ingestRate(burst);
   const applied = appliedRate(burst);
-  const peerRate = perSecond(peer.load.sent, peer.load.endedAt - peer.load.startedAt);
+  const peerRate = loadRate(peer);
+  const peerHttpRate = loadRate(peerHttp);
   const direct = appliedRate(inProcess);
   const processing = perSecond(drained.distinctSent, drained.settledAt - drained.workersStartedAt);
   const sections = [
@@ -98,22 +102,30 @@ export function printReport(report: Report): void {
       ['processing', drained],
       ['in-process', inProcess],
     ]),
-    table(`Peer @supabase/stripe-sync-engine 0.48.5, ${report.peerInFlight} in flight, Stripe calls off`, [
+    table('Peer @supabase/stripe-sync-engine 0.48.5, Stripe calls off', [
       [
-        'applied',
+        `applied in-process (${report.peerInFlight} in flight)`,
         `${rate(peerRate)}   (${peer.load.sent} in ${seconds(peer.load.endedAt - peer.load.startedAt)})`,
       ],
-      ['processWebhook latency', pair(peer.load.latencyMs)],
-      ['errors', counts(peer.errors)],
-      ['Stripe requests', String(peer.stripeRequests)],
+      ['  processWebhook latency', pair(peer.load.latencyMs)],
+      [
+        `applied over HTTP (${report.connections} connections)`,
+        `${rate(peerHttpRate)}   (${peerHttp.load.sent} in ${seconds(peerHttp.load.endedAt - peerHttp.load.startedAt)})`,
+      ],
+      ['  ack latency (client)', pair(peerHttp.load.latencyMs)],
+      ['errors', `${counts(peer.errors)} · over HTTP: ${counts(peerHttp.errors)}`],
+      ['Stripe requests', String(peer.stripeRequests + peerHttp.stripeRequests)],
       ['rows', counts(peer.rows)],
       [
         'Subledger / peer, applied',
-        `${(applied / peerRate).toFixed(2)}× over HTTP (${report.connections} connections) · ` +
-          `${(direct / peerRate).toFixed(2)}× in-process (${report.peerInFlight} in flight)`,
+        `${(applied / peerHttpRate).toFixed(2)}× over HTTP (${report.connections} connections each) · ` +
+          `${(direct / peerRate).toFixed(2)}× in-process (${report.peerInFlight} in flight each)`,
       ],
-      ['Subledger / peer, ingest over HTTP', `${(ingest / peerRate).toFixed(2)}×`],
-      ['Subledger / peer, processing', `${(processing / peerRate).toFixed(2)}× (a full inbox drained)`],
+      ['Subledger / peer, ingest over HTTP', `${(ingest / peerHttpRate).toFixed(2)}×`],
+      [
+        'Subledger / peer, processing',
+        `${(processing / peerRate).toFixed(2)}× (a full inbox drained, against the peer in-process)`,
+      ],
     ]),
     table('Backfill into an empty mirror (emulator populated as above)', report.backfill.map(backfillRow)),
     table('Goals', [
@@ -130,8 +142,8 @@ export function printReport(report: Report): void {
         `${(processing / peerRate).toFixed(2)}×  ${mark(processing / peerRate >= 3)}`,
       ],
       [
-        '≥ 3× the peer, end to end over HTTP',
-        `${(applied / peerRate).toFixed(2)}×  ${mark(applied / peerRate >= 3)}`,
+        '≥ 3× the peer, end to end, both over HTTP',
+        `${(applied / peerHttpRate).toFixed(2)}×  ${mark(applied / peerHttpRate >= 3)}`,
       ],
       [
         'none lost, none applied twice',
@@ -142,6 +154,7 @@ export function printReport(report: Report): void {
   console.log(`\n${sections.join('\n\n')}\n`);
 }
 
+const loadRate = (peer: PeerResult) => perSecond(peer.load.sent, peer.load.endedAt - peer.load.startedAt);
 const ingestRate = (phase: PhaseResult) =>
   perSecond(phase.load.sent, phase.load.endedAt - phase.load.startedAt);
 const appliedRate = (phase: PhaseResult) =>

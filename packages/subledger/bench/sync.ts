@@ -118,18 +118,23 @@ try {
       count: stream.deliveries.length,
     },
   });
+  const runPeer = async (name: string, transport: PeerJob['transport']) =>
+    runChild<PeerJob, PeerResult>(
+      './peer.ts',
+      {
+        databaseUrl: await fresh(name),
+        streamFile,
+        secret: SECRET,
+        baseSeconds: Math.floor(Date.now() / 1000),
+        inFlight: PEER_IN_FLIGHT,
+        transport,
+      },
+      dir,
+    );
   step(`peer: ${stream.deliveries.length} deliveries, ${PEER_IN_FLIGHT} in flight`);
-  const peer = await runChild<PeerJob, PeerResult>(
-    './peer.ts',
-    {
-      databaseUrl: await fresh('peer'),
-      streamFile,
-      secret: SECRET,
-      baseSeconds: Math.floor(Date.now() / 1000),
-      inFlight: PEER_IN_FLIGHT,
-    },
-    dir,
-  );
+  const peer = await runPeer('peer', { kind: 'in-process' });
+  step(`peer over HTTP: ${stream.deliveries.length} deliveries, ${CONNECTIONS} connections`);
+  const peerHttp = await runPeer('peer_http', { kind: 'http', connections: CONNECTIONS });
   step('backfill');
   const backfill = await measureBackfill({ emulator, databaseUrl: fresh });
   printReport({
@@ -140,6 +145,7 @@ try {
     drained,
     inProcess,
     peer,
+    peerHttp,
     backfill,
     rate: RATE,
     connections: CONNECTIONS,
