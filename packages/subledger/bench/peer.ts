@@ -107,7 +107,6 @@ async function overHttp(job: PeerJob, connections: number, apply: Apply): Promis
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   try {
-    const stream = JSON.parse(readFileSync(job.streamFile, 'utf8')) as Stream;
     return await runChild<LoadJob, LoadResult>(
       './load.ts',
       {
@@ -116,7 +115,7 @@ async function overHttp(job: PeerJob, connections: number, apply: Apply): Promis
         streamFile: job.streamFile,
         baseSeconds: job.baseSeconds,
         from: 0,
-        count: stream.deliveries.length,
+        count: deliveriesIn(job.streamFile),
         pace: { mode: 'burst', lanes: connections },
       },
       path.dirname(job.streamFile),
@@ -125,6 +124,10 @@ async function overHttp(job: PeerJob, connections: number, apply: Apply): Promis
     await new Promise((resolve) => server.close(resolve));
   }
 }
+
+/** How many deliveries the stream holds; the stream itself is not kept while the load runs. */
+const deliveriesIn = (streamFile: string) =>
+  (JSON.parse(readFileSync(streamFile, 'utf8')) as Stream).deliveries.length;
 
 async function countRows(url: string): Promise<Record<string, number>> {
   const client = new pg.Client({ connectionString: url });
