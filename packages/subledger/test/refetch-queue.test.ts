@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { faultsOf, type RunningEmulator, startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
 import { createStripeClient } from '../src/stripe/index.ts';
-import { createLimiter } from '../src/sync/listing.ts';
+import { createLimiter, type Limiter } from '../src/sync/listing.ts';
 import { type RefetchDependencies, refetchNow, serveRefetches } from '../src/sync/refetch.ts';
 import {
   holdRefetcherLock,
@@ -184,6 +184,36 @@ test('serving: a busy serial key is not waited for; a failing read backs off; th
     [busy.id, free.id].sort().map((id) => ({ id, source: 'fetch' })),
   );
   refetcher.release(true);
+});
+
+test('a refetched object’s customer the mirror lacks is read through the refetch limiter, once mirrored not at all', async () => {
+  const stripe = deps.stripeFor(false);
+  assert.ok(stripe);
+  const customer = await stripe.customers.create();
+  const intent = await stripe.paymentIntents.create({ amount: 1200, currency: 'usd', customer: customer.id });
+  let reads = 0;
+  const counting: Limiter = (call) => {
+    reads++;
+    return call();
+  };
+  const refetcher = await liveRefetcher('refetcher-limited');
+  const serve = async (...requests: RefetchRequest[]) => {
+    reads = 0;
+    await ask(...requests);
+    const leased = await leaseRefetches(database.pool, 'refetcher-limited', { limit: 10 });
+    return serveRefetches({ ...deps, limiter: counting }, 'refetcher-limited', leased);
+  };
+  const intentRequest = { ...request(intent.id), kind: 'payment_intent' as const };
+  try {
+    assert.deepEqual(await serve(intentRequest), { written: 1, failures: [] });
+    assert.equal(reads, 2, 'the payment intent, then its customer (is it on a test clock?)');
+    assert.deepEqual(await serve(request(customer.id)), { written: 1, failures: [] });
+    assert.equal(reads, 1);
+    assert.deepEqual(await serve(intentRequest), { written: 1, failures: [] });
+    assert.equal(reads, 1, 'the customer is mirrored now: only the payment intent is read');
+  } finally {
+    refetcher.release(true);
+  }
 });
 
 test('a batch whose write fails hands every lease back with the reason, so it is tried again', async () => {

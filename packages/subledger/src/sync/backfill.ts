@@ -75,7 +75,7 @@ async function backfillKind(
   checkpoint: Checkpoint | null,
 ): Promise<number> {
   const { database, stripe, place } = options;
-  const target = { pool: database.pool, stripe, place, context: options.context };
+  const target = { pool: database.pool, stripe, place, context: options.context, limiter };
   const expected = await mirrorCount(database.pool, kind, place);
   let done = checkpoint?.objects ?? 0;
   const pages = (startingAfter: string | null) =>
@@ -142,7 +142,14 @@ export const fetchedOf = (page: ListedPage): FetchedObject[] =>
     readAt: page.readAt,
   }));
 
-export type FetchTarget = { pool: pg.Pool; stripe: Stripe; place: Place; context: ColumnContext };
+export type FetchTarget = {
+  pool: pg.Pool;
+  stripe: Stripe;
+  place: Place;
+  context: ColumnContext;
+  /** The reader's limiter, which the reads of customers the mirror lacks (see `onTestClocks`) keep too. */
+  limiter: Limiter;
+};
 
 /**
  * Writes objects read from Stripe as `fetch` writes, in one transaction (with `within`, e.g. saving a
@@ -163,6 +170,7 @@ export async function writeFetched(
     stripe,
     place,
     fetched.map((read) => read.object),
+    target.limiter,
   );
   const onClock = new Set(fetched.filter((_, index) => clocked[index]));
   return inTransaction(pool, async (client) => {

@@ -154,7 +154,7 @@ async function heal(
   drifting: { read: FetchedObject }[],
 ): Promise<number> {
   const { database, stripe, place, context } = options;
-  const target = { pool: database.pool, stripe, place, context };
+  const target = { pool: database.pool, stripe, place, context, limiter };
   const write = async (entries: { read: FetchedObject }[]) =>
     new Set(
       await writeFetched(

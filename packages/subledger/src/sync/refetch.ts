@@ -170,6 +170,7 @@ async function writesOf(deps: RefetchDependencies, reads: Read[]): Promise<Mirro
     deps.pool,
     (livemode) => deps.stripeFor(livemode) as Stripe,
     reads.map((read) => ({ object: read.object, place: read.row })),
+    deps.limiter,
   );
   return reads.map((read, index) => ({
     kind: read.row.objectType as KindName,

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type Stripe from 'stripe';
 import { idOf, type StripeObject } from './envelope.ts';
 import { KINDS } from './kinds.ts';
+import type { Limiter } from './listing.ts';
 import { type Place, retrieveObject } from './stripe-reads.ts';
 
 /**
@@ -22,14 +23,20 @@ export function fetchVersion(knownCreated: number, asOf: number | null, onTestCl
 
 type Located = { object: StripeObject; place: Place };
 
+/** Runs a read from Stripe at once: for readers that have no rate of their own to keep. */
+const immediately: Limiter = (call) => call();
+
 /**
  * Which objects live on a test clock: those that name one (customers, subscriptions, invoices), and
  * those whose customer does, as the mirror has that customer (one query for all), else as Stripe does.
+ * Customers the mirror lacks are read side by side, through the caller's limiter: a refetch of objects
+ * whose customers are not mirrored yet must not take more of Stripe than its limiter allows.
  */
 export async function onTestClocks(
   db: pg.Pool | pg.PoolClient,
   stripeFor: (livemode: boolean) => Stripe,
   objects: Located[],
+  limiter: Limiter = immediately,
 ): Promise<boolean[]> {
   const clocked = objects.map(
     ({ object, place }) => !place.livemode && 'test_clock' in object && idOf(object.test_clock) !== null,
@@ -52,15 +59,17 @@ export async function onTestClocks(
     [entries.map((entry) => entry.customer), entries.map((entry) => entry.place.stripeAccount)],
   );
   const known = new Map(rows.map((row) => [`${row.id}|${row.stripe_account}`, idOf(row.clock)]));
-  for (const [key, entry] of byCustomer) {
-    const clock = known.has(key)
-      ? known.get(key)
-      : idOf(
-          (await retrieveObject(stripeFor(false), 'customer', entry.customer, entry.place)).object
-            ?.test_clock,
-        );
-    if (clock) for (const index of entry.indexes) clocked[index] = true;
-  }
+  const clockOf = async (key: string, entry: { customer: string; place: Place }) => {
+    if (known.has(key)) return known.get(key);
+    const read = await limiter(() =>
+      retrieveObject(stripeFor(false), 'customer', entry.customer, entry.place),
+    );
+    return idOf(read.object?.test_clock);
+  };
+  const clocks = await Promise.all([...byCustomer].map(([key, entry]) => clockOf(key, entry)));
+  [...byCustomer.values()].forEach((entry, index) => {
+    if (clocks[index]) for (const at of entry.indexes) clocked[at] = true;
+  });
   return clocked;
 }
 
@@ -70,10 +79,12 @@ export function onTestClocksAt(
   stripe: Stripe,
   place: Place,
   objects: StripeObject[],
+  limiter?: Limiter,
 ): Promise<boolean[]> {
   return onTestClocks(
     db,
     () => stripe,
     objects.map((object) => ({ object, place })),
+    limiter,
   );
 }
