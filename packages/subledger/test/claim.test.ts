@@ -64,6 +64,31 @@ test('a claim leaves a busy key’s events free, so the next claim of that key s
   }
 });
 
+test('a claim holds the keys of the events it took and no other', async () => {
+  const inbox = new Inbox(database.pool);
+  const customers = [1, 2, 3, 4, 5, 6, 1, 7];
+  for (const [index, n] of customers.entries())
+    await inbox.store(customerEvent(`evt_hold_${index}`, `cus_hold_${n}`));
+  const claiming = await openTransaction();
+  const other = await openTransaction();
+  try {
+    const claimed = await claimReady(claiming.client, 3);
+    assert.equal(claimed.length, 3);
+    const taken = new Set(claimed.map((event) => event.serialKey));
+    const { rows } = await other.client.query<{ key: string; free: boolean }>(
+      `select key, pg_try_advisory_xact_lock(hashtextextended(key, 0)) as free
+       from (select distinct serial_key as key from stripe_events where status = 'pending') k`,
+    );
+    const held = rows
+      .filter((row) => !row.free)
+      .map((row) => row.key)
+      .sort();
+    assert.deepEqual(held, [...taken].sort());
+  } finally {
+    for (const transaction of [claiming, other]) await transaction.end().catch(() => {});
+  }
+});
+
 test('a loop that found nothing tries again as soon as a sibling finishes a step', async () => {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   let steps = 0;

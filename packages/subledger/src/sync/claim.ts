@@ -17,15 +17,26 @@ export type ClaimedEvent = Omit<InboxEvent, 'json'> & { receivedAt: Date };
 const COLUMNS = `id, type, api_version as "apiVersion", livemode, stripe_account as "stripeAccount", created,
   object_type as "objectType", object_id as "objectId", serial_key as "serialKey", received_at as "receivedAt"`;
 
+/**
+ * Keys are tried oldest first and only as many are taken as the oldest `limit` events have: a claim
+ * holds no key whose events it will not apply, so another loop, or a refetch of that customer, is not
+ * kept waiting for nothing. A LIMIT above the filter makes PostgreSQL try no lock beyond it; `offset 0`
+ * keeps the filter above the ordering, where PostgreSQL would otherwise push it down, into the grouping.
+ */
 const CLAIM_READY = `
   with ahead as (
     select seq, serial_key from stripe_events
     where status = 'pending' and available_at <= now()
     order by seq
     limit $2
+  ), wanted as (
+    select count(distinct serial_key) as keys from (select serial_key from ahead order by seq limit $1) oldest
   ), keys as (
-    select key from (select distinct serial_key as key from ahead) k
+    select key from (
+      select serial_key as key, min(seq) as first from ahead group by serial_key order by first offset 0
+    ) k
     where pg_try_advisory_xact_lock(hashtextextended(key, 0))
+    limit (select keys from wanted)
   )
   select ${COLUMNS} from stripe_events
   where seq in (select seq from ahead join keys on keys.key = ahead.serial_key) and status = 'pending'
