@@ -5,7 +5,7 @@ import { faultsOf, type RunningEmulator, startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
 import { createStripeClient } from '../src/stripe/index.ts';
 import { createLimiter, type Limiter } from '../src/sync/listing.ts';
-import { type RefetchDependencies, refetchNow, serveRefetches } from '../src/sync/refetch.ts';
+import { type HeldReads, type RefetchDependencies, refetchNow, serveRefetches } from '../src/sync/refetch.ts';
 import {
   holdRefetcherLock,
   leaseRefetches,
@@ -215,6 +215,58 @@ test('a refetched object’s customer the mirror lacks is read through the refet
     refetcher.release(true);
   }
 });
+
+test('a read whose key was busy is written on the next lease without reading again, unless asked again', async () => {
+  const stripe = deps.stripeFor(false);
+  assert.ok(stripe);
+  const customer = await stripe.customers.create();
+  const key = `platform/${customer.id}`;
+  let reads = 0;
+  const counting: Limiter = (call) => {
+    reads++;
+    return call();
+  };
+  const held: HeldReads = new Map();
+  const refetcher = await liveRefetcher('refetcher-held');
+  const serveOnce = async () => {
+    reads = 0;
+    const leased = await leaseRefetches(database.pool, 'refetcher-held', { limit: 10, serialKey: key });
+    return serveRefetches({ ...deps, limiter: counting }, 'refetcher-held', leased, { held });
+  };
+  const worker = await openKeyHolder(key);
+  try {
+    await ask(request(customer.id));
+    assert.deepEqual(await serveOnce(), { written: 0, failures: [] });
+    assert.equal(reads, 1);
+    await ask(request(customer.id)); // a newer event asks again: the held read is not enough
+    assert.deepEqual(await serveOnce(), { written: 0, failures: [] });
+    assert.equal(reads, 1, 'read anew for the newer request');
+    await worker.end();
+    assert.deepEqual(await serveOnce(), { written: 1, failures: [] });
+    assert.equal(reads, 0, 'the held read is written: Stripe is not asked again');
+    assert.deepEqual(await queued(customer.id), []);
+    assert.equal(held.size, 0);
+  } finally {
+    await worker.end();
+    refetcher.release(true);
+  }
+});
+
+/** A transaction holding a serial key, as a worker applying that customer's events does. */
+async function openKeyHolder(key: string) {
+  const holder = await database.pool.connect();
+  await holder.query('begin');
+  await holder.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+  let ended = false;
+  return {
+    end: async () => {
+      if (ended) return;
+      ended = true;
+      await holder.query('commit');
+      holder.release();
+    },
+  };
+}
 
 test('a batch whose write fails hands every lease back with the reason, so it is tried again', async () => {
   const stripe = deps.stripeFor(false);

@@ -33,6 +33,20 @@ export type RefetchDependencies = {
 
 export type Served = { written: number; failures: unknown[] };
 
+/**
+ * Reads whose serial key was busy when they were to be written, kept by a refetcher for its next lease
+ * of the same request. A read stays good until a newer event asks again (the request's generation
+ * moves on): it was taken after every event that had asked. Kept this way, a customer whose events a
+ * worker is applying costs Stripe one read, not one per try.
+ */
+export type HeldReads = Map<string, { generation: number; read: Read; heldAt: number }>;
+
+/** How long a held read is used; a request not leased again by then is read anew. */
+const HELD_READ_MS = 10_000;
+
+const heldKey = (row: LeasedRefetch) =>
+  `${row.objectType}|${row.objectId}|${row.stripeAccount}|${row.livemode}`;
+
 type Failed = { row: LeasedRefetch; error: unknown };
 
 /**
@@ -46,7 +60,7 @@ export async function serveRefetches(
   deps: RefetchDependencies,
   refetcher: string,
   leased: LeasedRefetch[],
-  options: { waitForKeys?: boolean } = {},
+  options: { waitForKeys?: boolean; held?: HeldReads } = {},
 ): Promise<Served> {
   if (leased.length === 0) return { written: 0, failures: [] };
   // An object of a mode no key is configured for can never be read: retrying would keep it queued
@@ -55,7 +69,7 @@ export async function serveRefetches(
     isKindName(row.objectType) && deps.stripeFor(row.livemode) !== null;
   const readableRows = leased.filter(readable);
   const attempts = await Promise.allSettled(
-    readableRows.map((row) => deps.limiter(() => readRow(deps, row))),
+    readableRows.map((row) => heldRead(options.held, row) ?? deps.limiter(() => readRow(deps, row))),
   );
   const reads: Read[] = [];
   const failed: Failed[] = [];
@@ -66,7 +80,9 @@ export async function serveRefetches(
   let written = 0;
   try {
     const unfetchable = leased.filter((row) => !readable(row));
-    written = await writeReads(deps, refetcher, { leased, reads, failed, unfetchable }, options);
+    const outcome = await writeReads(deps, refetcher, { leased, reads, failed, unfetchable }, options);
+    written = outcome.written;
+    holdReads(options.held, reads, outcome.busy);
   } catch (error) {
     // Leases are never taken again by the refetcher holding them: hand them back, to be retried.
     await returnRefetches(deps.pool, refetcher, leased, {
@@ -78,16 +94,36 @@ export async function serveRefetches(
   return { written, failures: failed.map((failure) => failure.error) };
 }
 
-/** Writes a batch's reads under their keys' locks, and settles or hands back every lease, at once. */
+/** The read a refetcher holds for this lease's request, if it is still good. */
+function heldRead(held: HeldReads | undefined, row: LeasedRefetch): Promise<Read> | null {
+  const entry = held?.get(heldKey(row));
+  if (!entry || entry.generation !== row.generation || Date.now() - entry.heldAt > HELD_READ_MS) return null;
+  return Promise.resolve({ ...entry.read, row });
+}
+
+/** Keeps the reads whose key was busy; lets go of the others and of any held too long. */
+function holdReads(held: HeldReads | undefined, reads: Read[], busy: Read[]): void {
+  if (!held) return;
+  const now = Date.now();
+  for (const read of reads) held.delete(heldKey(read.row));
+  for (const [key, entry] of held) if (now - entry.heldAt > HELD_READ_MS) held.delete(key);
+  for (const read of busy)
+    held.set(heldKey(read.row), { generation: read.row.generation, read, heldAt: now });
+}
+
+/**
+ * Writes a batch's reads under their keys' locks, and settles or hands back every lease, at once.
+ * Returns how many were written, and the reads whose key another transaction held.
+ */
 async function writeReads(
   deps: RefetchDependencies,
   refetcher: string,
   batch: { leased: LeasedRefetch[]; reads: Read[]; failed: Failed[]; unfetchable: LeasedRefetch[] },
   options: { waitForKeys?: boolean },
-): Promise<number> {
+): Promise<{ written: number; busy: Read[] }> {
   const { leased, reads, failed, unfetchable } = batch;
   const writes = await writesOf(deps, reads);
-  const fetched = reads.map((read, index) => ({ row: read.row, write: writes[index] as MirrorWrite }));
+  const fetched = reads.map((read, index) => ({ row: read.row, read, write: writes[index] as MirrorWrite }));
   return inTransaction(deps.pool, async (client) => {
     const keys = [...new Set(fetched.map((done) => done.row.serialKey))];
     const locked = options.waitForKeys ? await lockAll(client, keys) : await tryLockSerialKeys(client, keys);
@@ -110,7 +146,8 @@ async function writeReads(
       });
     // Whatever is still leased (a key that was busy, a request made while we read) is ready again.
     await returnRefetches(client, refetcher, leased);
-    return writable.length;
+    const busy = fetched.filter((done) => !locked.has(done.row.serialKey)).map((done) => done.read);
+    return { written: writable.length, busy };
   });
 }
 

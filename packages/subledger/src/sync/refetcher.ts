@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type RefetchDependencies, serveRefetches } from './refetch.ts';
+import { type HeldReads, type RefetchDependencies, serveRefetches } from './refetch.ts';
 import { holdRefetcherLock, leaseRefetches, REFETCH_CHANNEL } from './refetch-queue.ts';
 import { connectionStringOf, WakeLoop } from './wake-loop.ts';
 
@@ -19,6 +19,7 @@ export type RefetcherOptions = RefetchDependencies & {
 export class Refetcher {
   readonly id = randomUUID();
   readonly #options: RefetcherOptions;
+  readonly #held: HeldReads = new Map();
   #loop: WakeLoop | null = null;
 
   constructor(options: RefetcherOptions) {
@@ -52,7 +53,7 @@ export class Refetcher {
   /** Leases and serves one batch; returns how many refetches it leased. */
   async step(): Promise<number> {
     const leased = await leaseRefetches(this.#options.pool, this.id, { limit: this.#batchSize });
-    const served = await serveRefetches(this.#options, this.id, leased);
+    const served = await serveRefetches(this.#options, this.id, leased, { held: this.#held });
     for (const failure of served.failures) this.#options.onError?.(failure);
     return leased.length;
   }
