@@ -60,7 +60,16 @@ const LIFECYCLE: Step[] = [
     at: 2,
     type: 'payment_intent.succeeded',
     template: 'sync-engine/payment_intent_succeeded.json',
-    patch: (object) => ({ object: { ...object, status: 'succeeded', amount: 2000, amount_received: 2000 } }),
+    // The template's intent names no customer; an invoice's intent, like the emulator's, names its own.
+    patch: (object, customer) => ({
+      object: {
+        ...object,
+        customer: customer.customer,
+        status: 'succeeded',
+        amount: 2000,
+        amount_received: 2000,
+      },
+    }),
   },
   {
     at: 2,
