@@ -101,14 +101,23 @@ function heldRead(held: HeldReads | undefined, row: LeasedRefetch): Promise<Read
   return Promise.resolve({ ...entry.read, row });
 }
 
-/** Keeps the reads whose key was busy; lets go of the others and of any held too long. */
+/**
+ * Keeps the reads whose key was busy, each from when it was taken, so none is used longer than
+ * `HELD_READ_MS`; lets go of the others and of any held too long.
+ */
 function holdReads(held: HeldReads | undefined, reads: Read[], busy: Read[]): void {
   if (!held) return;
   const now = Date.now();
+  const takenAt = (read: Read) => {
+    const before = held.get(heldKey(read.row));
+    return before?.generation === read.row.generation ? before.heldAt : now;
+  };
+  const kept = busy.map((read) => ({ read, heldAt: takenAt(read) }));
   for (const read of reads) held.delete(heldKey(read.row));
   for (const [key, entry] of held) if (now - entry.heldAt > HELD_READ_MS) held.delete(key);
-  for (const read of busy)
-    held.set(heldKey(read.row), { generation: read.row.generation, read, heldAt: now });
+  for (const { read, heldAt } of kept)
+    if (now - heldAt <= HELD_READ_MS)
+      held.set(heldKey(read.row), { generation: read.row.generation, read, heldAt });
 }
 
 /**
