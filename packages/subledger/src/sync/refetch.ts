@@ -20,6 +20,7 @@ import {
 } from './refetch-queue.ts';
 import { retrieveObject } from './stripe-reads.ts';
 import { fetchVersion, onTestClocks } from './test-clocks.ts';
+import { objectKeyOf } from './versions.ts';
 import { failureReason } from './worker.ts';
 
 export type RefetchDependencies = {
@@ -39,13 +40,12 @@ export type Served = { written: number; failures: unknown[] };
  * moves on): it was taken after every event that had asked. Kept this way, a customer whose events a
  * worker is applying costs Stripe one read, not one per try.
  */
-export type HeldReads = Map<string, { generation: number; read: Read; heldAt: number }>;
+export type HeldReads = Map<string, Read>;
 
-/** How long a held read is used; a request not leased again by then is read anew. */
+/** How long a held read is used, from when it was taken; a request not leased again by then is read anew. */
 const HELD_READ_MS = 10_000;
 
-const heldKey = (row: LeasedRefetch) =>
-  `${row.objectType}|${row.objectId}|${row.stripeAccount}|${row.livemode}`;
+const heldKey = (row: LeasedRefetch) => objectKeyOf(row.objectType as KindName, row, row.objectId);
 
 type Failed = { row: LeasedRefetch; error: unknown };
 
@@ -96,28 +96,19 @@ export async function serveRefetches(
 
 /** The read a refetcher holds for this lease's request, if it is still good. */
 function heldRead(held: HeldReads | undefined, row: LeasedRefetch): Promise<Read> | null {
-  const entry = held?.get(heldKey(row));
-  if (!entry || entry.generation !== row.generation || Date.now() - entry.heldAt > HELD_READ_MS) return null;
-  return Promise.resolve({ ...entry.read, row });
+  const read = held?.get(heldKey(row));
+  if (!read || read.row.generation !== row.generation || isStale(read)) return null;
+  return Promise.resolve({ ...read, row });
 }
 
-/**
- * Keeps the reads whose key was busy, each from when it was taken, so none is used longer than
- * `HELD_READ_MS`; lets go of the others and of any held too long.
- */
+const isStale = (read: Read) => Date.now() - read.takenAt > HELD_READ_MS;
+
+/** Keeps the reads whose key was busy; lets go of the others and of any held too long. */
 function holdReads(held: HeldReads | undefined, reads: Read[], busy: Read[]): void {
   if (!held) return;
-  const now = Date.now();
-  const takenAt = (read: Read) => {
-    const before = held.get(heldKey(read.row));
-    return before?.generation === read.row.generation ? before.heldAt : now;
-  };
-  const kept = busy.map((read) => ({ read, heldAt: takenAt(read) }));
   for (const read of reads) held.delete(heldKey(read.row));
-  for (const [key, entry] of held) if (now - entry.heldAt > HELD_READ_MS) held.delete(key);
-  for (const { read, heldAt } of kept)
-    if (now - heldAt <= HELD_READ_MS)
-      held.set(heldKey(read.row), { generation: read.row.generation, read, heldAt });
+  for (const [key, read] of held) if (isStale(read)) held.delete(key);
+  for (const read of busy) if (!isStale(read)) held.set(heldKey(read.row), read);
 }
 
 /**
@@ -199,15 +190,23 @@ export async function refetchNow(deps: RefetchDependencies, serialKey: string): 
   }
 }
 
-type Read = { row: LeasedRefetch; object: StripeObject; deleted: boolean; asOf: number | null };
+type Read = {
+  row: LeasedRefetch;
+  object: StripeObject;
+  deleted: boolean;
+  asOf: number | null;
+  /** `Date.now()` when Stripe was asked. */
+  takenAt: number;
+};
 
 async function readRow(deps: RefetchDependencies, row: LeasedRefetch): Promise<Read> {
   const stripe = deps.stripeFor(row.livemode) as Stripe;
   const kind = row.objectType as KindName;
   const place = { stripeAccount: row.stripeAccount, livemode: row.livemode };
+  const takenAt = Date.now();
   const fetched = await retrieveObject(stripe, kind, row.objectId, place);
   const object = fetched.object ?? { id: row.objectId, object: kind, deleted: true };
-  return { row, object, deleted: fetched.deleted, asOf: fetched.asOf };
+  return { row, object, deleted: fetched.deleted, asOf: fetched.asOf, takenAt };
 }
 
 /** The mirror writes of a batch's reads, each versioned by `fetchVersion`. */

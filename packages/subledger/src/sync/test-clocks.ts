@@ -66,10 +66,11 @@ export async function onTestClocks(
     );
     return idOf(read.object?.test_clock);
   };
-  const clocks = await Promise.all([...byCustomer].map(([key, entry]) => clockOf(key, entry)));
-  [...byCustomer.values()].forEach((entry, index) => {
-    if (clocks[index]) for (const at of entry.indexes) clocked[at] = true;
-  });
+  await Promise.all(
+    [...byCustomer].map(async ([key, entry]) => {
+      if (await clockOf(key, entry)) for (const index of entry.indexes) clocked[index] = true;
+    }),
+  );
   return clocked;
 }
 
