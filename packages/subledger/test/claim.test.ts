@@ -8,6 +8,7 @@ import { connectionStringOf, WakeLoop } from '../src/sync/wake-loop.ts';
 import { InboxWorker, isBehind, type WorkerOptions } from '../src/sync/worker.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { inboxEventWith } from './support/inbox-events.ts';
+import { explainingClient } from './support/plans.ts';
 
 let database: TestDatabase;
 before(async () => {
@@ -87,6 +88,37 @@ test('a claim holds the keys of the events it took and no other', async () => {
   } finally {
     for (const transaction of [claiming, other]) await transaction.end().catch(() => {});
   }
+});
+
+test('a claim’s work grows with the backlog, not its square, when the statistics have not seen the backlog', async () => {
+  // After an outage, or in a burst, the table's statistics say almost nothing is pending. Planned on
+  // them, a claim once joined every ready event with every key for each event it returned: 75 million
+  // rows for a backlog of 1,500, and minutes per claim of 2,000.
+  const backlog = 600;
+  await database.pool.query('delete from stripe_events');
+  const insert = (count: number, status: string) =>
+    database.pool.query(
+      `insert into stripe_events (id, type, livemode, stripe_account, created, serial_key, payload, status)
+       select 'evt_plan_' || $2 || g, 'customer.updated', false, 'platform', 1, 'platform/cus_' || (g % 120),
+              '{}'::json, $2
+       from generate_series(1, $1) g`,
+      [count, status],
+    );
+  await insert(2000, 'processed');
+  await database.pool.query('analyze stripe_events');
+  await insert(backlog, 'pending');
+  const claiming = await openTransaction();
+  const explaining = explainingClient(claiming.client);
+  try {
+    await claimReady(explaining.client, 200);
+  } finally {
+    await claiming.end();
+  }
+  const [touched] = explaining.touched;
+  assert.ok(
+    (touched as number) < 20 * backlog,
+    `a claim of 200 from ${backlog} ready events touched ${touched} rows`,
+  );
 });
 
 test('a loop that found nothing tries again as soon as a sibling finishes a step', async () => {

@@ -22,6 +22,11 @@ const COLUMNS = `id, type, api_version as "apiVersion", livemode, stripe_account
  * holds no key whose events it will not apply, so another loop, or a refetch of that customer, is not
  * kept waiting for nothing. A LIMIT above the filter makes PostgreSQL try no lock beyond it; `offset 0`
  * keeps the filter above the ordering, where PostgreSQL would otherwise push it down, into the grouping.
+ *
+ * Each key carries its events' `seq`s out of the grouping, and the events are then read by `seq` from
+ * that one array: no step joins events with keys. Planned on statistics that had not seen a backlog
+ * (after an outage, in a burst), such a join ran as a nested loop per returned event, and a claim of
+ * 2,000 from 20,000 ready events took minutes.
  */
 const CLAIM_READY = `
   with ahead as (
@@ -31,15 +36,16 @@ const CLAIM_READY = `
     limit $2
   ), wanted as (
     select count(distinct serial_key) as keys from (select serial_key from ahead order by seq limit $1) oldest
-  ), keys as (
-    select key from (
-      select serial_key as key, min(seq) as first from ahead group by serial_key order by first offset 0
+  ), taken as (
+    select seqs from (
+      select min(seq) as first, array_agg(seq) as seqs, serial_key as key
+      from ahead group by serial_key order by first offset 0
     ) k
     where pg_try_advisory_xact_lock(hashtextextended(key, 0))
     limit (select keys from wanted)
   )
   select ${COLUMNS} from stripe_events
-  where seq in (select seq from ahead join keys on keys.key = ahead.serial_key) and status = 'pending'
+  where seq = any(array(select unnest(seqs) from taken)) and status = 'pending'
   order by seq
   limit $1
   for update skip locked`;
