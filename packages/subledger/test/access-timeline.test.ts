@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type TimelineEntry, transitionOf } from '../src/access/index.ts';
 import type { Access } from '../src/access/state.ts';
+import { recordStates } from '../src/access/timeline.ts';
 import { customerWithCard } from '../src/cli/demo-accounts.ts';
 import { createSubledger } from '../src/subledger.ts';
 import { createLogger } from '../src/telemetry/index.ts';
+import { testDatabase } from './support/database.ts';
+import { explainingClient } from './support/plans.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 const access = (state: Access['state'], reason: string = state): Access => ({
@@ -55,6 +58,39 @@ test('transitionOf: no change, a change a write caused, a change the clock made'
     2_000,
   );
   assert.deepEqual([unseen?.cause, unseen?.causeEventId], ['event', 'evt_1']);
+});
+
+test('recording states reads the rows of the accounts evaluated, however many the place has', async () => {
+  const database = await testDatabase();
+  const place = { stripeAccount: 'platform', livemode: false };
+  const client = await database.pool.connect();
+  try {
+    // A table never analyzed, as on a new install recording its first thousand accounts.
+    await client.query(
+      `insert into account_access (account_id, stripe_account, livemode, state, reason, evaluated_at)
+       select 'account_' || g, 'platform', false, 'none', 'no_subscription', now()
+       from generate_series(1, 1100) g`,
+    );
+    const states = Array.from({ length: 10 }, (_, n) => ({
+      ...access('active'),
+      accountId: `account_${n * 10 + 1}`,
+      lastWrite: `sub_1@evt_${n}@1000`,
+    }));
+    const explaining = explainingClient(client);
+    await recordStates(explaining.client, place, states);
+    const [touched] = explaining.touched;
+    assert.ok((touched as number) < 100, `writing 10 states among 1,100 accounts touched ${touched} rows`);
+    const { rows } = await client.query<{ account_id: string; last_write: string }>(
+      `select account_id, last_write from account_access where state = 'active' order by last_write`,
+    );
+    assert.deepEqual(
+      rows.map((row) => [row.account_id, row.last_write]),
+      states.map((state) => [state.accountId, state.lastWrite]),
+    );
+  } finally {
+    client.release();
+    await database.drop();
+  }
 });
 
 let stack: Stack;

@@ -4,7 +4,7 @@ import type { Place } from '../sync/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { listenForChanges } from './listener.ts';
 import { type AccountFacts, readAccountFacts, type SubscriptionWrite, WRITE_KEY } from './mirror-reads.ts';
-import { type AccessPolicy, type AccessState, accessOf } from './state.ts';
+import { type Access, type AccessPolicy, type AccessState, accessOf } from './state.ts';
 import { type LatestWrite, type RecordedAccess, type Transition, transitionOf } from './transitions.ts';
 
 export type TimelineOptions = { database: Database; place: Place; policy: AccessPolicy; logger: Logger };
@@ -176,7 +176,7 @@ async function evaluateChunk(client: pg.PoolClient, options: TimelineOptions, ac
   );
   const facts = await readAccountFacts(client, accountIds, options.place);
   const now = Date.now() / 1000;
-  const states = [];
+  const states: EvaluatedAccess[] = [];
   const transitions: (Transition & { accountId: string })[] = [];
   for (const row of recorded.rows) {
     const subscriptions = facts.get(row.account_id)?.subscriptions.map((entry) => entry.facts) ?? [];
@@ -190,16 +190,34 @@ async function evaluateChunk(client: pg.PoolClient, options: TimelineOptions, ac
       lastWrite: latest?.key ?? null,
     });
   }
+  await recordStates(client, options.place, states);
+  if (transitions.length > 0) await insertTransitions(client, options.place, transitions);
+}
+
+/** An account's access as an evaluation found it, and the subscription write it saw last. */
+export type EvaluatedAccess = Access & { accountId: string; lastWrite: string | null };
+
+/**
+ * Writes the accounts' evaluated states over their locked rows. Written as an upsert, each state finds
+ * its row through the key: an update joined with the states is planned from the table's statistics, and
+ * on those of a table that has since grown (a new install recording its first thousands of accounts) it
+ * read every account of the place once per state written.
+ */
+export async function recordStates(client: pg.PoolClient, place: Place, states: EvaluatedAccess[]) {
   await client.query(
-    `update account_access a set state = n.state, reason = n.reason, subscription_id = n.subscription_id,
-       changes_at = to_timestamp(n.changes_at), last_write = n.last_write, evaluated_at = now()
+    `insert into account_access
+       (account_id, stripe_account, livemode, state, reason, subscription_id, changes_at, last_write, evaluated_at)
+     select n.account_id, $2, $3, n.state, n.reason, n.subscription_id, to_timestamp(n.changes_at), n.last_write,
+       now()
      from unnest($1::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[])
        as n(account_id, state, reason, subscription_id, changes_at, last_write)
-     where a.account_id = n.account_id and a.stripe_account = $2 and a.livemode = $3`,
+     on conflict (account_id, stripe_account, livemode) do update set state = excluded.state,
+       reason = excluded.reason, subscription_id = excluded.subscription_id, changes_at = excluded.changes_at,
+       last_write = excluded.last_write, evaluated_at = excluded.evaluated_at`,
     [
       states.map((state) => state.accountId),
-      options.place.stripeAccount,
-      options.place.livemode,
+      place.stripeAccount,
+      place.livemode,
       states.map((state) => state.state),
       states.map((state) => state.reason),
       states.map((state) => state.subscriptionId),
@@ -207,7 +225,6 @@ async function evaluateChunk(client: pg.PoolClient, options: TimelineOptions, ac
       states.map((state) => state.lastWrite),
     ],
   );
-  if (transitions.length > 0) await insertTransitions(client, options.place, transitions);
 }
 
 const recordedAccess = (row: RecordedRow): RecordedAccess => ({
