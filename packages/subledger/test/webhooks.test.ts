@@ -30,7 +30,7 @@ test('a correctly signed event is stored, acknowledged and later applied once', 
 test('the inbox keeps each body as received, whitespace and key order included, when bodies share a commit', async () => {
   const bodies = Array.from({ length: 8 }, (_, index) => {
     const { id, ...rest } = anEvent();
-    const text = JSON.stringify({ ...rest, id, note: `"quoted" \\ ${index}` }, null, index % 3);
+    const text = JSON.stringify({ ...rest, id, note: `"quoted" \\ ${index} é ✓ 😀` }, null, index % 3);
     return { id, text };
   });
   const answers = await Promise.all(bodies.map(({ text }) => post(text, { 'stripe-signature': sign(text) })));
@@ -86,6 +86,15 @@ test('a signature older than 300 s is refused with timestamp_outside_tolerance; 
 test('malformed JSON with a valid signature is refused with invalid_json', async () => {
   const payload = '{"id": "evt_1", "object": "event",';
   await assertRefused(() => post(payload, { 'stripe-signature': sign(payload) }), 400, 'invalid_json');
+});
+
+test('a signed event whose bytes are not UTF-8 is refused with invalid_json, not stored altered', async () => {
+  const event = JSON.stringify({ ...anEvent(), note: 'BAD' });
+  const [before, after] = event.split('BAD') as [string, string];
+  const bytes = Buffer.concat([Buffer.from(before), Buffer.from([0xff, 0xc3]), Buffer.from(after)]);
+  // Signed over the text a lenient decoder makes of it, so that only the encoding is wrong.
+  const signature = sign(new TextDecoder().decode(bytes));
+  await assertRefused(() => post(bytes, { 'stripe-signature': signature }), 400, 'invalid_json');
 });
 
 test('signed JSON that is not a snapshot event is refused with invalid_event', async () => {

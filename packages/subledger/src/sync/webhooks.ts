@@ -146,13 +146,20 @@ function signedWith(raw: Buffer, header: string, secret: string, tolerance: numb
   }
 }
 
+/**
+ * JSON is UTF-8: bytes that are not are refused rather than stored with replacement characters. A byte
+ * order mark is kept, so JSON.parse refuses it as before.
+ */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function parseEvent(raw: Buffer): InboxEvent {
-  const text = raw.toString('utf8');
+  let text: string;
   let body: unknown;
   try {
+    text = utf8.decode(raw);
     body = JSON.parse(text);
   } catch {
-    throw new Refusal(400, 'invalid_json', 'the body is not JSON');
+    throw new Refusal(400, 'invalid_json', 'the body is not UTF-8 JSON');
   }
   try {
     return toInboxEvent(body, text);

@@ -40,7 +40,11 @@ export function webhookClient(stack: () => Stack) {
       ...(options.timestamp === undefined ? {} : { timestamp: options.timestamp }),
     });
 
-  const post = async (payload: string, headers: Record<string, string>, path = '/webhooks/stripe') => {
+  const post = async (
+    payload: string | Uint8Array,
+    headers: Record<string, string>,
+    path = '/webhooks/stripe',
+  ) => {
     const response = await fetch(`${stack().url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
