@@ -11,6 +11,16 @@ export function summarize(values: readonly number[]): Summary {
   return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
 }
 
+/**
+ * The item in the middle when ordered by `score`; of an even number, the higher of the two middle ones, so
+ * that a score where lower is better is judged on the worse of them.
+ */
+export function middleBy<T>(items: readonly T[], score: (item: T) => number): T {
+  if (items.length === 0) throw new Error('no items to take the middle of');
+  const ordered = [...items].sort((a, b) => score(a) - score(b));
+  return ordered[Math.floor(ordered.length / 2)] as T;
+}
+
 export function tally<T extends string>(values: Iterable<T>): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
