@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { getPriority } from 'node:os';
 import { after, before, test } from 'node:test';
-import { startWorkerThread } from '../src/cli/worker-thread.ts';
+import { threadIdOfLink } from '../src/cli/thread-priority.ts';
+import { startWorkerThread, WORKERS_NICENESS_STEPS } from '../src/cli/worker-thread.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { Inbox } from '../src/sync/inbox.ts';
 import { Metrics } from '../src/telemetry/index.ts';
@@ -78,4 +81,42 @@ test('a thread that fails once started is reported once, with its error', async 
   await workers.stop();
   assert.equal(failures.length, 1);
   assert.match(failures[0]?.message ?? '', /a worker fell over/);
+});
+
+/** Each thread of this process by kernel id, with its niceness (field 19 of its `stat`). */
+async function threadNicenesses(): Promise<Map<number, number>> {
+  const threads = new Map<number, number>();
+  for (const id of await readdir('/proc/self/task')) {
+    const stat = await readFile(`/proc/self/task/${id}/stat`, 'utf8');
+    const fieldsAfterName = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    threads.set(Number(id), Number(fieldsAfterName[16]));
+  }
+  return threads;
+}
+
+const ownNiceness = getPriority();
+const canLower = process.platform === 'linux' && ownNiceness + WORKERS_NICENESS_STEPS <= 19;
+
+test('the workers’ thread alone runs nicer than the server’s', { skip: !canLower }, async () => {
+  const before = await threadNicenesses();
+  const workers = await startWorkerThread({
+    config: configOf(database.url),
+    databaseUrl: database.url,
+    onFailure: () => {},
+  });
+  try {
+    const during = await threadNicenesses();
+    const lowered = [...during].filter(([, niceness]) => niceness === ownNiceness + WORKERS_NICENESS_STEPS);
+    assert.equal(lowered.length, 1, 'one thread yields: the workers’ own, not the threads it shares');
+    assert.equal(before.has(lowered[0]?.[0] ?? 0), false, 'it is the thread just started');
+    assert.equal(getPriority(), ownNiceness, 'the server’s thread keeps its priority');
+  } finally {
+    await workers.stop();
+  }
+});
+
+test('a thread id is read from /proc/thread-self’s target, and nothing else is taken for one', () => {
+  assert.equal(threadIdOfLink('4120/task/4133'), 4133);
+  assert.equal(threadIdOfLink('4120'), null);
+  assert.equal(threadIdOfLink('/proc/4120/task/4133'), null);
 });

@@ -1,7 +1,10 @@
+import { access } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Config } from '../config/index.ts';
 import { createLogger, type MetricsSnapshot } from '../telemetry/index.ts';
 import { createWorkers, type Workers } from '../workers.ts';
+import { lowerThreadPriority } from './thread-priority.ts';
 
 /** What the thread is started with: the server's config and the database it migrated. */
 export type WorkerThreadData = { config: Config; databaseUrl: string };
@@ -12,6 +15,14 @@ type FromThread = { type: 'started' } | { type: 'metrics'; id: number; snapshot:
 const ENTRY = new URL('./workers-entry.ts', import.meta.url);
 /** A thread that has not ended this long after being asked to stop is ended by force. */
 const STOP_TIMEOUT_MS = 30_000;
+/**
+ * How much nicer than the server's thread the workers' thread runs. At 500 webhooks/s on two cores,
+ * the acknowledgements' p99 measured 9.2–15.9 ms with both threads equal and 7.1–10.6 ms with this, in
+ * five rounds of six each (the sixth of each hit a stall of a commit, 0.3 and 1.8 s), while the workers
+ * kept up as before; flooded with 64 connections, they applied as fast (2,508–2,577 against 2,057–2,537
+ * events/s).
+ */
+export const WORKERS_NICENESS_STEPS = 10;
 
 export type WorkerThreadOptions = WorkerThreadData & {
   /** Called once if the thread fails or ends by itself once started: the process has no workers left. */
@@ -30,7 +41,11 @@ export type WorkerThread = Awaited<ReturnType<typeof startWorkerThread>>;
  */
 export async function startWorkerThread(options: WorkerThreadOptions) {
   const { config, databaseUrl, extraData } = options;
-  const thread = new Worker(options.entry ?? ENTRY, { workerData: { ...extraData, config, databaseUrl } });
+  const entry = options.entry ?? ENTRY;
+  // Asynchronous on purpose: libuv's threadpool is started by the first thread that needs it, and its
+  // threads would inherit the niceness of the workers' thread (see `lowerThreadPriority`).
+  await access(fileURLToPath(entry));
+  const thread = new Worker(entry, { workerData: { ...extraData, config, databaseUrl } });
   const answers = new Map<number, (snapshot: MetricsSnapshot) => void>();
   let nextId = 0;
   let stopping = false;
@@ -110,6 +125,9 @@ export async function runWorkersInThread(onStarted?: (workers: Workers) => void)
   if (!port) throw new Error('runWorkersInThread runs in a worker thread');
   const { config, databaseUrl } = workerData as WorkerThreadData;
   const logger = createLogger(config.logLevel).child({ thread: 'workers' });
+  const lowered = lowerThreadPriority(WORKERS_NICENESS_STEPS);
+  if (lowered) logger.debug(lowered, "the workers' thread yields to the server's");
+  else logger.debug("the workers' thread runs at the server's priority: threads cannot be reniced here");
   const workers = await createWorkers({ config, databaseUrl, logger });
   await workers.start();
   onStarted?.(workers);
