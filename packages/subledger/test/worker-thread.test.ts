@@ -98,17 +98,19 @@ const ownNiceness = getPriority();
 const canLower = process.platform === 'linux' && ownNiceness + WORKERS_NICENESS_STEPS <= 19;
 
 test('the workers’ thread alone runs nicer than the server’s', { skip: !canLower }, async () => {
-  const before = await threadNicenesses();
+  const threadsBefore = await threadNicenesses();
   const workers = await startWorkerThread({
     config: configOf(database.url),
     databaseUrl: database.url,
     onFailure: () => {},
   });
   try {
-    const during = await threadNicenesses();
-    const lowered = [...during].filter(([, niceness]) => niceness === ownNiceness + WORKERS_NICENESS_STEPS);
+    const threadsRunning = await threadNicenesses();
+    const lowered = [...threadsRunning].filter(
+      ([, niceness]) => niceness === ownNiceness + WORKERS_NICENESS_STEPS,
+    );
     assert.equal(lowered.length, 1, 'one thread yields: the workers’ own, not the threads it shares');
-    assert.equal(before.has(lowered[0]?.[0] ?? 0), false, 'it is the thread just started');
+    assert.equal(threadsBefore.has(lowered[0]?.[0] ?? 0), false, 'it is the thread just started');
     assert.equal(getPriority(), ownNiceness, 'the server’s thread keeps its priority');
   } finally {
     await workers.stop();
