@@ -1,6 +1,7 @@
 import type { BackfillRun } from './backfill.ts';
 import type { Stream } from './event-stream.ts';
 import type { PeerResult } from './peer.ts';
+import type { LoadResult } from './senders.ts';
 import { counts, middleBy, ms, perSecond, rate, type Summary, table } from './stats.ts';
 import type { PhaseResult } from './subledger-phase.ts';
 
@@ -34,7 +35,7 @@ export function printReport(report: Report): void {
   const { rounds, steadyIdle, burst, inProcess, peerHttp } = report;
   const { steady } = middleBy(rounds, (round) => round.steady.load.latencyMs.p99);
   const { drained, peer } = middleBy(rounds, (round) => -processingRatio(round));
-  const ingest = ingestRate(burst);
+  const ingest = loadRate(burst);
   const applied = appliedRate(burst);
   const peerRate = loadRate(peer);
   const peerHttpRate = loadRate(peerHttp);
@@ -96,7 +97,7 @@ export function printReport(report: Report): void {
       [
         [
           'ingest (acknowledged)',
-          `${rate(ingestRate(inProcess))}   (${inProcess.load.sent} in ${seconds(inProcess.load.endedAt - inProcess.load.startedAt)})`,
+          `${rate(loadRate(inProcess))}   (${inProcess.load.sent} in ${seconds(inProcess.load.endedAt - inProcess.load.startedAt)})`,
         ],
         [
           'applied end to end',
@@ -180,9 +181,8 @@ const times = (ratio: number) => `${ratio.toFixed(2)}×`;
 const processingRate = (drained: PhaseResult) =>
   perSecond(drained.distinctSent, drained.settledAt - drained.workersStartedAt);
 const processingRatio = (round: Round) => processingRate(round.drained) / loadRate(round.peer);
-const loadRate = (peer: PeerResult) => perSecond(peer.load.sent, peer.load.endedAt - peer.load.startedAt);
-const ingestRate = (phase: PhaseResult) =>
-  perSecond(phase.load.sent, phase.load.endedAt - phase.load.startedAt);
+/** Deliveries answered per second: the peer's applied rate, Subledger's acknowledged (ingest) rate. */
+const loadRate = ({ load }: { load: LoadResult }) => perSecond(load.sent, load.endedAt - load.startedAt);
 const appliedRate = (phase: PhaseResult) =>
   perSecond(phase.distinctSent, phase.settledAt - phase.load.startedAt);
 
