@@ -15,6 +15,7 @@ import { startWorkerThread, type WorkerThread } from '../src/cli/worker-thread.t
 import { loadConfig } from '../src/config/index.ts';
 import { connect } from '../src/store/index.ts';
 import { createSubledger } from '../src/subledger.ts';
+import { CommitGate } from '../src/sync/index.ts';
 import { createLogger } from '../src/telemetry/index.ts';
 import { type Stream, signDeliveries } from './event-stream.ts';
 import type { LoadJob } from './load.ts';
@@ -37,13 +38,14 @@ const configFor = (databaseUrl: string, setup: ServerJob) =>
   });
 
 /** Subledger on `databaseUrl`, served over HTTP, as `subledger start` runs it (its workers apart). */
-async function startServing(databaseUrl: string, setup: ServerJob) {
+async function startServing(databaseUrl: string, setup: ServerJob, commitGate: CommitGate) {
   const database = connect(databaseUrl);
   const config = configFor(databaseUrl, setup);
   const subledger = await createSubledger({
     config,
     database,
     logger: createLogger(process.env.BENCH_LOG ?? 'silent'),
+    commitGate,
   });
   const server = serve({ fetch: subledger.app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', resolve));
@@ -64,8 +66,12 @@ async function startServing(databaseUrl: string, setup: ServerJob) {
  * it first serves the bench's load for a few seconds on a scratch database, its workers' thread
  * working there too, then lets it all go.
  */
-async function warmUp(setup: ServerJob, control: ReturnType<typeof controlChannel>): Promise<void> {
-  const warm = await startServing(setup.warmupDatabaseUrl, setup);
+async function warmUp(
+  setup: ServerJob,
+  control: ReturnType<typeof controlChannel>,
+  commitGate: CommitGate,
+): Promise<void> {
+  const warm = await startServing(setup.warmupDatabaseUrl, setup, commitGate);
   try {
     await control.next('open');
     control.send('warm');
@@ -82,10 +88,11 @@ async function warmUp(setup: ServerJob, control: ReturnType<typeof controlChanne
 }
 
 /** The workers' thread, as `subledger start` runs it, on the bench's entry (warm-up and probe). */
-function workersThread(setup: ServerJob) {
+function workersThread(setup: ServerJob, commitGate: CommitGate) {
   const starting = startWorkerThread({
     config: configFor(setup.databaseUrl, setup),
     databaseUrl: setup.databaseUrl,
+    commitGate,
     entry: new URL('./subledger-workers.ts', import.meta.url),
     extraData: { warmupDatabaseUrl: setup.warmupDatabaseUrl },
     onFailure: (error) => {
@@ -103,9 +110,11 @@ function workersThread(setup: ServerJob) {
 
 async function serveAndMeasure(setup: ServerJob): Promise<PhaseResult> {
   const control = controlChannel();
-  const starting = workersThread(setup);
-  await warmUp(setup, control);
-  const { database, subledger, url, close } = await startServing(setup.databaseUrl, setup);
+  // As `subledger start` shares it: the workers' statements yield to the inbox's commits.
+  const commitGate = new CommitGate();
+  const starting = workersThread(setup, commitGate);
+  await warmUp(setup, control, commitGate);
+  const { database, subledger, url, close } = await startServing(setup.databaseUrl, setup, commitGate);
   const observing = newProbe(subledger.metrics);
   const { probe } = observing;
   let workers: WorkerThread | undefined;

@@ -7,12 +7,15 @@
  */
 import { workerData } from 'node:worker_threads';
 import { runWorkersInThread, type WorkerThreadData } from '../src/cli/worker-thread.ts';
+import { CommitGate } from '../src/sync/index.ts';
 import { createLogger } from '../src/telemetry/index.ts';
 import { createWorkers } from '../src/workers.ts';
 import { observeWorkers } from './probes.ts';
 import { controlChannel } from './workers-control.ts';
 
-const { config, warmupDatabaseUrl } = workerData as WorkerThreadData & { warmupDatabaseUrl: string };
+const { config, warmupDatabaseUrl, commitGate } = workerData as WorkerThreadData & {
+  warmupDatabaseUrl: string;
+};
 const control = controlChannel();
 // The server's side may only signal once this side listens.
 control.send('open');
@@ -22,6 +25,7 @@ const warm = await createWorkers({
   config: { ...config, databaseUrl: warmupDatabaseUrl },
   databaseUrl: warmupDatabaseUrl,
   logger: createLogger(config.logLevel),
+  ...(commitGate ? { commitGate: new CommitGate(commitGate) } : {}),
 });
 const stopObserving = observeWorkers(warm.stripe);
 await warm.start();

@@ -18,7 +18,14 @@ import { type Config, loadConfig } from './config/index.ts';
 import { createCreditsService } from './credits/index.ts';
 import { createApp } from './http/index.ts';
 import { type Database, migrate, openDatabase } from './store/index.ts';
-import { accountView, migrateJobs, type ReplaySelector, replay, syncAccount } from './sync/index.ts';
+import {
+  accountView,
+  type CommitGate,
+  migrateJobs,
+  type ReplaySelector,
+  replay,
+  syncAccount,
+} from './sync/index.ts';
 import { createLogger, type Logger, Metrics } from './telemetry/index.ts';
 import { recordUsage, type UsageRecord } from './usage/index.ts';
 import { backgroundWork, syncParts } from './workers.ts';
@@ -34,6 +41,8 @@ export type SubledgerOptions = {
   accessPolicy?: AccessPolicy;
   /** The access cache's TTL (default 60 s, a fallback: changes are notified) and size (250,000). */
   accessCache?: { ttlMs?: number; maxAccounts?: number };
+  /** Counts the inbox's commits in flight, for a workers' thread that yields to them. */
+  commitGate?: CommitGate;
 };
 
 export type Subledger = Awaited<ReturnType<typeof createSubledger>>;
@@ -50,7 +59,7 @@ export async function createSubledger(options: SubledgerOptions = {}) {
   const database = options.database ?? (await openDatabase(config));
   await migrate(database);
   await migrateJobs(database.pool, logger);
-  const { stripe, livemode, sync, place } = syncParts(config, database, metrics, logger);
+  const { stripe, livemode, sync, place } = syncParts(config, database, metrics, logger, options.commitGate);
   const context = { accountKeys: config.accountKeys };
   const catalog = options.catalog ?? (await loadCatalog(config.catalogModule));
   const credits = createCreditsService({ database, place });

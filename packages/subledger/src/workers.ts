@@ -5,16 +5,33 @@ import type { Config } from './config/index.ts';
 import { createGranter } from './credits/index.ts';
 import { connect, type Database } from './store/index.ts';
 import { createStripeClient } from './stripe/index.ts';
-import { createSyncEngine, defaultPlace, type SyncEngine } from './sync/index.ts';
+import { type CommitGate, createSyncEngine, defaultPlace, type SyncEngine } from './sync/index.ts';
 import { createLogger, type Logger, Metrics } from './telemetry/index.ts';
 
 type Place = ReturnType<typeof defaultPlace>;
 
-/** The Stripe client of the config's key (none without one) and the sync engine over `database`. */
-export function syncParts(config: Config, database: Database, metrics: Metrics, logger: Logger) {
+/**
+ * The Stripe client of the config's key (none without one) and the sync engine over `database`; the
+ * server's inbox counts its commits on `commitGate` when one is given.
+ */
+export function syncParts(
+  config: Config,
+  database: Database,
+  metrics: Metrics,
+  logger: Logger,
+  commitGate?: CommitGate,
+) {
   const stripe = config.stripeSecretKey ? stripeClient(config, metrics) : null;
   const livemode = config.stripeSecretKey?.includes('_live_') ?? false;
-  const sync = createSyncEngine({ database, config, stripe, livemode, metrics, logger });
+  const sync = createSyncEngine({
+    database,
+    config,
+    stripe,
+    livemode,
+    metrics,
+    logger,
+    ...(commitGate ? { commitGate } : {}),
+  });
   return { stripe, livemode, sync, place: defaultPlace(config.stripeSecretKey) };
 }
 
@@ -64,6 +81,8 @@ export type WorkersOptions = {
   /** The database the server migrated; the workers open a pool of their own on it. */
   databaseUrl: string;
   logger?: Logger;
+  /** The server's inbox commits in flight: each statement of the workers waits for them (bounded). */
+  commitGate?: CommitGate;
 };
 
 export type Workers = Awaited<ReturnType<typeof createWorkers>>;
@@ -76,7 +95,11 @@ export async function createWorkers(options: WorkersOptions) {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
-  const database = connect(options.databaseUrl);
+  const { commitGate } = options;
+  const database = connect(
+    options.databaseUrl,
+    commitGate ? { holdStatements: () => commitGate.holdBack() } : {},
+  );
   const { stripe, sync, place } = syncParts(config, database, metrics, logger);
   const catalog = await loadCatalog(config.catalogModule);
   const work = backgroundWork({ database, sync, catalog, place, policy: DEFAULT_ACCESS_POLICY, logger });

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../config/index.ts';
 import { serveHttp } from '../http/index.ts';
 import { createSubledger } from '../subledger.ts';
+import { CommitGate } from '../sync/index.ts';
 import { createLogger } from '../telemetry/index.ts';
 import { setUpDemo } from './demo.ts';
 import { parsePort } from './emulator.ts';
@@ -21,7 +22,9 @@ export function startCommand(): Command {
       const logger = createLogger(config.logLevel);
       const keyless = config.stripeSecretKey === undefined;
       const emulator = await useEmulatorWhenKeyless(config);
-      const subledger = await createSubledger({ config, logger });
+      // Shared with the workers' thread, whose statements wait while the inbox commits (see `CommitGate`).
+      const commitGate = new CommitGate();
+      const subledger = await createSubledger({ config, logger, commitGate });
       const stopping = new AbortController();
       const server = serveHttp(subledger.app.fetch, { port: config.port });
       await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
@@ -38,6 +41,7 @@ export function startCommand(): Command {
       const workers = await startWorkerThread({
         config,
         databaseUrl: subledger.database.url,
+        commitGate,
         onFailure: (error) => {
           logger.fatal({ err: error }, 'The workers failed: shutting down');
           void stop('workers failed', 1);

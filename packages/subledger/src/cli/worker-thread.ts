@@ -2,12 +2,16 @@ import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Config } from '../config/index.ts';
+import { CommitGate } from '../sync/index.ts';
 import { createLogger, type MetricsSnapshot } from '../telemetry/index.ts';
 import { createWorkers, type Workers } from '../workers.ts';
 import { lowerThreadPriority } from './thread-priority.ts';
 
-/** What the thread is started with: the server's config and the database it migrated. */
-export type WorkerThreadData = { config: Config; databaseUrl: string };
+/**
+ * What the thread is started with: the server's config, the database it migrated and, when the server
+ * counts its inbox commits, the memory they are counted in (a `CommitGate`'s buffer).
+ */
+export type WorkerThreadData = { config: Config; databaseUrl: string; commitGate?: SharedArrayBuffer };
 
 type ToThread = { type: 'metrics'; id: number } | { type: 'stop' };
 type FromThread = { type: 'started' } | { type: 'metrics'; id: number; snapshot: MetricsSnapshot };
@@ -24,7 +28,9 @@ const STOP_TIMEOUT_MS = 30_000;
  */
 export const WORKERS_NICENESS_STEPS = 10;
 
-export type WorkerThreadOptions = WorkerThreadData & {
+export type WorkerThreadOptions = Omit<WorkerThreadData, 'commitGate'> & {
+  /** The server's inbox commits, which the workers' statements yield to. */
+  commitGate?: CommitGate;
   /** Called once if the thread fails or ends by itself once started: the process has no workers left. */
   onFailure: (error: Error) => void;
   /** The module the thread runs (default: `workers-entry.ts`); it calls `runWorkersInThread`. */
@@ -40,12 +46,17 @@ export type WorkerThread = Awaited<ReturnType<typeof startWorkerThread>>;
  * resolves once it runs. Rejects with the thread's error when it cannot start (a database refusing it).
  */
 export async function startWorkerThread(options: WorkerThreadOptions) {
-  const { config, databaseUrl, extraData } = options;
+  const { config, databaseUrl, extraData, commitGate } = options;
   const entry = options.entry ?? ENTRY;
   // Asynchronous on purpose: libuv's threadpool is started by the first thread that needs it, and its
   // threads would inherit the niceness of the workers' thread (see `lowerThreadPriority`).
   await access(fileURLToPath(entry));
-  const thread = new Worker(entry, { workerData: { ...extraData, config, databaseUrl } });
+  const data: WorkerThreadData = {
+    config,
+    databaseUrl,
+    ...(commitGate ? { commitGate: commitGate.buffer } : {}),
+  };
+  const thread = new Worker(entry, { workerData: { ...extraData, ...data } });
   const answers = new Map<number, (snapshot: MetricsSnapshot) => void>();
   let nextId = 0;
   let stopping = false;
@@ -123,12 +134,17 @@ function waitStarted(thread: Worker): Promise<void> {
 export async function runWorkersInThread(onStarted?: (workers: Workers) => void): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('runWorkersInThread runs in a worker thread');
-  const { config, databaseUrl } = workerData as WorkerThreadData;
+  const { config, databaseUrl, commitGate: gateMemory } = workerData as WorkerThreadData;
   const logger = createLogger(config.logLevel).child({ thread: 'workers' });
   const lowered = lowerThreadPriority(WORKERS_NICENESS_STEPS);
   if (lowered) logger.debug(lowered, "the workers' thread yields to the server's");
   else logger.debug("the workers' thread runs at the server's priority: threads cannot be reniced here");
-  const workers = await createWorkers({ config, databaseUrl, logger });
+  const workers = await createWorkers({
+    config,
+    databaseUrl,
+    logger,
+    ...(gateMemory ? { commitGate: new CommitGate(gateMemory) } : {}),
+  });
   await workers.start();
   onStarted?.(workers);
   port.on('message', (message: ToThread) => {

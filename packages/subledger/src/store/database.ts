@@ -18,15 +18,29 @@ const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 // Every bigint this schema stores (seconds, cents, sequence numbers) fits a JS number exactly.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
-/** A pool on `url`, with Drizzle over it. `onClose` runs after the pool ends (e.g. stopping a cluster). */
-export function connect(
-  url: string,
-  options: { max?: number; onClose?: () => Promise<void> } = {},
-): Database {
+/**
+ * Asked before each statement a connection sends: null to send it at once, or a promise to send it when
+ * that settles.
+ */
+export type StatementHold = () => Promise<void> | null;
+
+export type ConnectOptions = {
+  max?: number;
+  /** Runs after the pool ends (e.g. stopping a cluster). */
+  onClose?: () => Promise<void>;
+  holdStatements?: StatementHold;
+};
+
+/** A pool on `url`, with Drizzle over it. */
+export function connect(url: string, options: ConnectOptions = {}): Database {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20 });
+  const { holdStatements } = options;
   // An idle client losing its server (a restart, a killed backend) must not crash the process.
   pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    if (holdStatements) holdEachStatement(client, holdStatements);
+  });
   return {
     pool,
     db: drizzle(pool, { schema }),
@@ -36,6 +50,39 @@ export function connect(
       await options.onClose?.();
     },
   };
+}
+
+/**
+ * Makes the client ask `hold` before sending each statement. Statements keep the order they were given
+ * in: one given while an earlier one is held waits for it to be sent, then asks in its turn. A
+ * submittable (a cursor, a stream) is returned at once by design, so it is never held. Called with a
+ * callback (as the pool's own `query` does), a held statement returns nothing and reports any error to
+ * the callback, as `pg` does.
+ */
+function holdEachStatement(client: pg.PoolClient, hold: StatementHold): void {
+  const send = client.query.bind(client) as (...args: unknown[]) => unknown;
+  let queue: Promise<void> | null = null;
+  const held = (...args: unknown[]) => {
+    if (typeof (args[0] as { submit?: unknown } | null)?.submit === 'function') return send(...args);
+    const holding = queue ? queue.then(hold) : hold();
+    if (!holding) return send(...args);
+    let result: unknown;
+    const sent = holding.then(() => {
+      result = send(...args);
+    });
+    const clear = () => {
+      if (queue === sent) queue = null;
+    };
+    queue = sent;
+    sent.then(clear, clear);
+    const callback = args.at(-1);
+    if (typeof callback === 'function') {
+      sent.catch((error: unknown) => callback(error));
+      return undefined;
+    }
+    return sent.then(() => result);
+  };
+  client.query = held as typeof client.query;
 }
 
 /**

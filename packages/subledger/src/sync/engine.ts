@@ -4,6 +4,7 @@ import type { Config } from '../config/index.ts';
 import { type Database, PLATFORM } from '../store/index.ts';
 import { API_VERSION } from '../stripe/index.ts';
 import type { Logger, Metrics } from '../telemetry/index.ts';
+import type { CommitGate } from './commit-gate.ts';
 import { Inbox } from './inbox.ts';
 import { startJobs } from './jobs.ts';
 import { createLimiter } from './listing.ts';
@@ -22,6 +23,8 @@ export type SyncEngineOptions = {
   livemode: boolean;
   metrics: Metrics;
   logger: Logger;
+  /** Counts the inbox's commits in flight, for workers in another thread that yield to them. */
+  commitGate?: CommitGate;
 };
 
 export type SyncEngine = ReturnType<typeof createSyncEngine>;
@@ -30,6 +33,7 @@ export type SyncEngine = ReturnType<typeof createSyncEngine>;
 export function createSyncEngine(options: SyncEngineOptions) {
   const { database, config, metrics, logger } = options;
   const inbox = new Inbox(database.pool, {
+    ...(options.commitGate ? { gate: options.commitGate } : {}),
     onCommit: (commit) => {
       for (const ms of commit.waitedMs) metrics.inboxWaitSeconds.observe(ms / 1000);
       metrics.inboxCommitSeconds.observe(commit.commitMs / 1000);

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { CommitGate } from './commit-gate.ts';
 import type { InboxEvent } from './envelope.ts';
 import { NotifySpacing } from './notify-spacing.ts';
 
@@ -24,6 +25,8 @@ export type InboxOptions = {
   onCommit?: (commit: InboxCommit) => void;
   /** At most one commit per this many milliseconds notifies the workers (see `NotifySpacing`); 20. */
   notifySpacingMs?: number;
+  /** Counts this inbox's commits in flight, for workers that yield to them (see `CommitGate`). */
+  gate?: CommitGate;
 };
 
 /** The channel workers listen on; a notification only says "look", the inbox table is the truth. */
@@ -64,6 +67,7 @@ export class Inbox {
   readonly #maxBatch: number;
   readonly #onCommit: InboxOptions['onCommit'];
   readonly #notifications: NotifySpacing;
+  readonly #gate: CommitGate | undefined;
   #queue: Waiting[] = [];
   #flushing = false;
 
@@ -71,6 +75,7 @@ export class Inbox {
     this.#pool = pool;
     this.#maxBatch = options.maxBatch ?? 500;
     this.#onCommit = options.onCommit;
+    this.#gate = options.gate;
     this.#notifications = new NotifySpacing(options.notifySpacingMs ?? 20, () =>
       pool.query(`select pg_notify('${INBOX_CHANNEL}', '')`),
     );
@@ -133,12 +138,14 @@ export class Inbox {
       `[${column((event) => event.json).join(',')}]`,
     ];
     const notify = this.#notifications.claim();
+    this.#gate?.enter();
     const result = await this.#pool
       .query<{ ids: string[] }>({ ...(notify ? INSERT_NOTIFYING : INSERT_QUIET), values })
       .catch((error: unknown) => {
         if (notify) this.#notifications.failed();
         throw error;
-      });
+      })
+      .finally(() => this.#gate?.leave());
     if (!notify) this.#notifications.uncovered();
     return new Set(result.rows[0]?.ids ?? []);
   }

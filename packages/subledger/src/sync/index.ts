@@ -11,6 +11,7 @@ export { type BackfillOptions, type BackfillResult, backfill } from './backfill.
 export { CATCH_UP_DAYS, type CatchUpOptions, type CatchUpResult, catchUp } from './catch-up.ts';
 export { lockSerialKey } from './claim.ts';
 export { ACCOUNT_METADATA_KEY, checkoutAccountId, subscriptionPeriodOf } from './columns.ts';
+export { CommitGate, WORKERS_YIELD_MS } from './commit-gate.ts';
 export { type DriftItem, type DriftProblem, driftOf } from './drift.ts';
 export { createSyncEngine, type SyncEngine, type SyncEngineOptions } from './engine.ts';
 export { type InboxEvent, idOf, NotAnEventError, type StripeObject, toInboxEvent } from './envelope.ts';
