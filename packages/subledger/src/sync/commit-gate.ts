@@ -51,8 +51,13 @@ export class CommitGate {
       const left = deadline - performance.now();
       if (inFlight === 0 || left <= 0) return;
       // Woken by any count change; one commit ending as another begins is checked again.
-      const waiting = Atomics.waitAsync(this.#inFlight, 0, inFlight, left);
-      if (waiting.async) await waiting.value;
+      const waiting = Atomics.waitAsync(this.#inFlight, 0, inFlight);
+      if (!waiting.async) continue;
+      // The bound is a timer of the event loop: `waitAsync`'s own timeout keeps no loop alive, and a
+      // process whose loop had emptied took its leave while a statement still waited.
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([waiting.value, new Promise((resolve) => (bound = setTimeout(resolve, left)))]);
+      clearTimeout(bound);
     }
   }
 }
