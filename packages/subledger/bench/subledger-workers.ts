@@ -13,7 +13,7 @@ import { createWorkers } from '../src/workers.ts';
 import { observeWorkers } from './probes.ts';
 import { controlChannel } from './workers-control.ts';
 
-const { config, warmupDatabaseUrl, commitGate } = workerData as WorkerThreadData & {
+const { config, warmupDatabaseUrl, commitGateBuffer } = workerData as WorkerThreadData & {
   warmupDatabaseUrl: string;
 };
 const control = controlChannel();
@@ -25,7 +25,7 @@ const warm = await createWorkers({
   config: { ...config, databaseUrl: warmupDatabaseUrl },
   databaseUrl: warmupDatabaseUrl,
   logger: createLogger(config.logLevel),
-  ...(commitGate ? { commitGate: new CommitGate(commitGate) } : {}),
+  ...(commitGateBuffer ? { commitGate: new CommitGate(commitGateBuffer) } : {}),
 });
 const stopObserving = observeWorkers(warm.stripe);
 await warm.start();

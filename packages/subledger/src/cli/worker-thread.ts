@@ -11,7 +11,7 @@ import { lowerThreadPriority } from './thread-priority.ts';
  * What the thread is started with: the server's config, the database it migrated and, when the server
  * counts its inbox commits, the memory they are counted in (a `CommitGate`'s buffer).
  */
-export type WorkerThreadData = { config: Config; databaseUrl: string; commitGate?: SharedArrayBuffer };
+export type WorkerThreadData = { config: Config; databaseUrl: string; commitGateBuffer?: SharedArrayBuffer };
 
 type ToThread = { type: 'metrics'; id: number } | { type: 'stop' };
 type FromThread = { type: 'started' } | { type: 'metrics'; id: number; snapshot: MetricsSnapshot };
@@ -28,7 +28,7 @@ const STOP_TIMEOUT_MS = 30_000;
  */
 export const WORKERS_NICENESS_STEPS = 10;
 
-export type WorkerThreadOptions = Omit<WorkerThreadData, 'commitGate'> & {
+export type WorkerThreadOptions = Omit<WorkerThreadData, 'commitGateBuffer'> & {
   /** The server's inbox commits, which the workers' statements yield to. */
   commitGate?: CommitGate;
   /** Called once if the thread fails or ends by itself once started: the process has no workers left. */
@@ -54,7 +54,7 @@ export async function startWorkerThread(options: WorkerThreadOptions) {
   const data: WorkerThreadData = {
     config,
     databaseUrl,
-    ...(commitGate ? { commitGate: commitGate.buffer } : {}),
+    ...(commitGate ? { commitGateBuffer: commitGate.buffer } : {}),
   };
   const thread = new Worker(entry, { workerData: { ...extraData, ...data } });
   const answers = new Map<number, (snapshot: MetricsSnapshot) => void>();
@@ -134,7 +134,7 @@ function waitStarted(thread: Worker): Promise<void> {
 export async function runWorkersInThread(onStarted?: (workers: Workers) => void): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('runWorkersInThread runs in a worker thread');
-  const { config, databaseUrl, commitGate: gateMemory } = workerData as WorkerThreadData;
+  const { config, databaseUrl, commitGateBuffer } = workerData as WorkerThreadData;
   const logger = createLogger(config.logLevel).child({ thread: 'workers' });
   const lowered = lowerThreadPriority(WORKERS_NICENESS_STEPS);
   if (lowered) logger.debug(lowered, "the workers' thread yields to the server's");
@@ -143,7 +143,7 @@ export async function runWorkersInThread(onStarted?: (workers: Workers) => void)
     config,
     databaseUrl,
     logger,
-    ...(gateMemory ? { commitGate: new CommitGate(gateMemory) } : {}),
+    ...(commitGateBuffer ? { commitGate: new CommitGate(commitGateBuffer) } : {}),
   });
   await workers.start();
   onStarted?.(workers);
