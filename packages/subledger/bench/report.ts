@@ -29,6 +29,11 @@ export type Report = {
 export const pair = (summary: Summary) =>
   `p50 ${ms(summary.p50)}   p99 ${ms(summary.p99)}   max ${ms(summary.max)}`;
 export const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+/** Time in which every task on the machine waited on I/O (Linux's pressure stall information). */
+const stalled = (phase: PhaseResult) =>
+  phase.diskStallMs === null
+    ? 'not reported by this kernel'
+    : `${ms(phase.diskStallMs)} (I/O pressure, full)`;
 const total = (record: Record<string, number>) => Object.values(record).reduce((sum, n) => sum + n, 0);
 
 export function printReport(report: Report): void {
@@ -46,6 +51,7 @@ export function printReport(report: Report): void {
   const sections = [
     table(`Subledger at a steady ${report.rate} deliveries/s (open loop), ${roundsOf(rounds)}`, [
       ['client ack p99, each round', eachRound((round) => ms(round.steady.load.latencyMs.p99))],
+      ['  the disk stalled, each round', eachRound((round) => stalled(round.steady))],
       ['sent', `${steady.load.sent} in ${seconds(steady.load.endedAt - steady.load.startedAt)}`],
       ['ack latency (client)', pair(steady.load.latencyMs)],
       ['  on the wire alone', pair(steady.load.serviceMs)],
@@ -63,6 +69,7 @@ export function printReport(report: Report): void {
     ]),
     table(`The same ${report.rate}/s with the workers idle until the last acknowledgement (ingest alone)`, [
       ['ack latency (client)', pair(steadyIdle.load.latencyMs)],
+      ['  the disk stalled', stalled(steadyIdle)],
       ['  on the wire alone', pair(steadyIdle.load.serviceMs)],
       ['ack latency (server)', pair(steadyIdle.ackServerMs)],
       ['  waiting for the commit in flight', pair(steadyIdle.inboxWaitMs)],

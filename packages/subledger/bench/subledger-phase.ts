@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { runChild } from './children.ts';
+import { countDiskStalls } from './disk-stalls.ts';
 import type { EmulatorProcess } from './emulator.ts';
 import type { Stream } from './event-stream.ts';
 import type { LoadJob } from './load.ts';
@@ -53,7 +54,15 @@ export type PhaseResult = {
   refetchRequestKinds: Record<string, number>;
   stripeRequests: Record<string, number>;
   mirrorRows: Record<string, number>;
+  /**
+   * Milliseconds in which the machine's tasks were all stalled on I/O, from the end of the warm-up to the
+   * result (see `disk-stalls.ts`); null where the kernel does not say.
+   */
+  diskStallMs: number | null;
 };
+
+/** What the server process measures: everything but what this process adds. */
+export type ServerResult = Omit<PhaseResult, 'diskStallMs'>;
 
 /** What the server process is told to run. */
 export type ServerJob = {
@@ -73,7 +82,7 @@ export type ServerJob = {
 export type ServerMessage =
   | { type: 'warming'; url: string }
   | { type: 'listening'; url: string }
-  | { type: 'result'; result: PhaseResult };
+  | { type: 'result'; result: ServerResult };
 export type ToServer = { type: 'warmed' } | { type: 'loaded'; load: LoadResult };
 
 /** The warm-up: the stream's first deliveries at 500/s, 5 seconds. */
@@ -111,9 +120,10 @@ export async function runSubledgerPhase(setup: PhaseSetup): Promise<PhaseResult>
     );
   await send(await server.warming, WARMUP);
   server.tell({ type: 'warmed' });
+  const diskStallMs = countDiskStalls();
   const url = await server.listening;
   if (setup.load.transport === 'http') server.tell({ type: 'loaded', load: await send(url, setup.load) });
-  return server.result;
+  return { ...(await server.result), diskStallMs: diskStallMs() };
 }
 
 async function startServer(job: ServerJob, dir: string) {
@@ -126,7 +136,7 @@ async function startServer(job: ServerJob, dir: string) {
   });
   const warming = Promise.withResolvers<string>();
   const listening = Promise.withResolvers<string>();
-  const result = Promise.withResolvers<PhaseResult>();
+  const result = Promise.withResolvers<ServerResult>();
   child.on('message', (message: ServerMessage) => {
     if (message.type === 'warming') warming.resolve(message.url);
     else if (message.type === 'listening') listening.resolve(message.url);

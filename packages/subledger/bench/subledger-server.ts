@@ -22,7 +22,7 @@ import type { LoadJob } from './load.ts';
 import { newProbe, type Probe } from './probes.ts';
 import { answerOf, sendAll } from './senders.ts';
 import { summarize, tally } from './stats.ts';
-import type { PhaseResult, ServerJob, ServerMessage, ToServer } from './subledger-phase.ts';
+import type { ServerJob, ServerMessage, ServerResult, ToServer } from './subledger-phase.ts';
 import { controlChannel } from './workers-control.ts';
 
 const SETTLE_TIMEOUT_MS = 90_000;
@@ -108,7 +108,7 @@ function workersThread(setup: ServerJob, commitGate: CommitGate) {
   return starting;
 }
 
-async function serveAndMeasure(setup: ServerJob): Promise<PhaseResult> {
+async function serveAndMeasure(setup: ServerJob): Promise<ServerResult> {
   const control = controlChannel();
   // As `subledger start` shares it: the workers' statements yield to the inbox's commits.
   const commitGate = new CommitGate();
