@@ -30,10 +30,10 @@ export const pair = (summary: Summary) =>
   `p50 ${ms(summary.p50)}   p99 ${ms(summary.p99)}   max ${ms(summary.max)}`;
 export const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 /** Time in which every task on the machine waited on I/O (Linux's pressure stall information). */
-const stalled = (phase: PhaseResult) =>
-  phase.diskStallMs === null
+const stalled = ({ diskStalls }: PhaseResult) =>
+  diskStalls === null
     ? 'not reported by this kernel'
-    : `${ms(phase.diskStallMs)} (I/O pressure, full)`;
+    : `${ms(diskStalls.totalMs)}, worst 100 ms: ${ms(diskStalls.worstWindowMs)}`;
 const total = (record: Record<string, number>) => Object.values(record).reduce((sum, n) => sum + n, 0);
 
 export function printReport(report: Report): void {
@@ -51,7 +51,7 @@ export function printReport(report: Report): void {
   const sections = [
     table(`Subledger at a steady ${report.rate} deliveries/s (open loop), ${roundsOf(rounds)}`, [
       ['client ack p99, each round', eachRound((round) => ms(round.steady.load.latencyMs.p99))],
-      ['  the disk stalled, each round', eachRound((round) => stalled(round.steady))],
+      ['  the disk stalled (I/O pressure, full)', eachRound((round) => stalled(round.steady))],
       ['sent', `${steady.load.sent} in ${seconds(steady.load.endedAt - steady.load.startedAt)}`],
       ['ack latency (client)', pair(steady.load.latencyMs)],
       ['  on the wire alone', pair(steady.load.serviceMs)],
@@ -69,7 +69,7 @@ export function printReport(report: Report): void {
     ]),
     table(`The same ${report.rate}/s with the workers idle until the last acknowledgement (ingest alone)`, [
       ['ack latency (client)', pair(steadyIdle.load.latencyMs)],
-      ['  the disk stalled', stalled(steadyIdle)],
+      ['  the disk stalled (I/O pressure, full)', stalled(steadyIdle)],
       ['  on the wire alone', pair(steadyIdle.load.serviceMs)],
       ['ack latency (server)', pair(steadyIdle.ackServerMs)],
       ['  waiting for the commit in flight', pair(steadyIdle.inboxWaitMs)],

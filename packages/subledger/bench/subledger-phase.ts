@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { runChild } from './children.ts';
-import { countDiskStalls } from './disk-stalls.ts';
+import { type DiskStalls, watchDiskStalls } from './disk-stalls.ts';
 import type { EmulatorProcess } from './emulator.ts';
 import type { Stream } from './event-stream.ts';
 import type { LoadJob } from './load.ts';
@@ -55,14 +55,14 @@ export type PhaseResult = {
   stripeRequests: Record<string, number>;
   mirrorRows: Record<string, number>;
   /**
-   * Milliseconds in which the machine's tasks were all stalled on I/O, from the end of the warm-up to the
-   * result (see `disk-stalls.ts`); null where the kernel does not say.
+   * How long the machine's tasks were all stalled on I/O, from the end of the warm-up to the result (see
+   * `disk-stalls.ts`); null where the kernel does not say.
    */
-  diskStallMs: number | null;
+  diskStalls: DiskStalls | null;
 };
 
 /** What the server process measures: everything but what this process adds. */
-export type ServerResult = Omit<PhaseResult, 'diskStallMs'>;
+export type ServerResult = Omit<PhaseResult, 'diskStalls'>;
 
 /** What the server process is told to run. */
 export type ServerJob = {
@@ -120,10 +120,10 @@ export async function runSubledgerPhase(setup: PhaseSetup): Promise<PhaseResult>
     );
   await send(await server.warming, WARMUP);
   server.tell({ type: 'warmed' });
-  const diskStallMs = countDiskStalls();
+  const diskStalls = watchDiskStalls();
   const url = await server.listening;
   if (setup.load.transport === 'http') server.tell({ type: 'loaded', load: await send(url, setup.load) });
-  return { ...(await server.result), diskStallMs: diskStallMs() };
+  return { ...(await server.result), diskStalls: diskStalls() };
 }
 
 async function startServer(job: ServerJob, dir: string) {
