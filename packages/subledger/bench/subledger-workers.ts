@@ -6,16 +6,14 @@
  * server's thread (`probes.ts`).
  */
 import { workerData } from 'node:worker_threads';
-import { runWorkersInThread, type WorkerThreadData } from '../src/cli/worker-thread.ts';
-import { CommitGate } from '../src/sync/index.ts';
+import { runWorkersInThread, sharedCommitGate, type WorkerThreadData } from '../src/cli/worker-thread.ts';
 import { createLogger } from '../src/telemetry/index.ts';
 import { createWorkers } from '../src/workers.ts';
 import { observeWorkers } from './probes.ts';
 import { controlChannel } from './workers-control.ts';
 
-const { config, warmupDatabaseUrl, commitGateBuffer } = workerData as WorkerThreadData & {
-  warmupDatabaseUrl: string;
-};
+const data = workerData as WorkerThreadData & { warmupDatabaseUrl: string };
+const { config, warmupDatabaseUrl } = data;
 const control = controlChannel();
 // The server's side may only signal once this side listens.
 control.send('open');
@@ -25,7 +23,7 @@ const warm = await createWorkers({
   config: { ...config, databaseUrl: warmupDatabaseUrl },
   databaseUrl: warmupDatabaseUrl,
   logger: createLogger(config.logLevel),
-  ...(commitGateBuffer ? { commitGate: new CommitGate(commitGateBuffer) } : {}),
+  ...sharedCommitGate(data),
 });
 const stopObserving = observeWorkers(warm.stripe);
 await warm.start();

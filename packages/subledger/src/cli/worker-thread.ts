@@ -131,10 +131,15 @@ function waitStarted(thread: Worker): Promise<void> {
  * The thread's side: runs the workers on the data it was started with, answers the server's requests
  * for metrics, and stops when asked. `onStarted` sees the workers once they run.
  */
+/** The server's `CommitGate`, seen from the workers' thread, as `createWorkers` options; none if not shared. */
+export function sharedCommitGate({ commitGateBuffer }: WorkerThreadData): { commitGate?: CommitGate } {
+  return commitGateBuffer ? { commitGate: new CommitGate(commitGateBuffer) } : {};
+}
+
 export async function runWorkersInThread(onStarted?: (workers: Workers) => void): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('runWorkersInThread runs in a worker thread');
-  const { config, databaseUrl, commitGateBuffer } = workerData as WorkerThreadData;
+  const { config, databaseUrl } = workerData as WorkerThreadData;
   const logger = createLogger(config.logLevel).child({ thread: 'workers' });
   const lowered = lowerThreadPriority(WORKERS_NICENESS_STEPS);
   if (lowered) logger.debug(lowered, "the workers' thread yields to the server's");
@@ -143,7 +148,7 @@ export async function runWorkersInThread(onStarted?: (workers: Workers) => void)
     config,
     databaseUrl,
     logger,
-    ...(commitGateBuffer ? { commitGate: new CommitGate(commitGateBuffer) } : {}),
+    ...sharedCommitGate(workerData as WorkerThreadData),
   });
   await workers.start();
   onStarted?.(workers);
