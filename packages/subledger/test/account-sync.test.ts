@@ -199,7 +199,7 @@ test('a fetch is versioned max(the row it replaces, Stripe clock), on a test clo
     { kind: 'invoice' as const, id: 'in_3', object: { id: 'in_3' }, deleted: false, onTestClock: true },
   ];
   known.set(objectKeyOf('invoice', place, 'in_2'), 900);
-  const writes = toWrites(reads, known, 1_500, place);
+  const writes = toWrites(reads, known, { asOf: 1_500, readAt: new Date(1_500_000) }, place);
   assert.deepEqual(
     writes.map((write) => [write.kind, write.id, write.version, write.source, write.eventId]),
     [

@@ -36,11 +36,13 @@ export function writeOptions(
   };
 }
 
+/** Mirrors the subscription Stripe answered with (asked for at `askedAt`) and says what it now is. */
 export async function settle(
   billing: Billing,
   subscription: Stripe.Subscription,
+  askedAt: Date,
 ): Promise<SubscriptionState> {
-  await mirrorSubscription(billing, subscription as unknown as StripeObject);
+  await mirrorSubscription(billing, subscription as unknown as StripeObject, askedAt);
   const item = subscription.items.data[0];
   return {
     id: subscription.id,
@@ -75,8 +77,10 @@ export async function releaseSchedule(
     {},
     writeOptions(billing, 'release', { schedule: current.scheduleId, version: current.version }, options),
   );
+  const askedAt = new Date();
   await mirrorSubscription(
     billing,
     await billing.stripe.subscriptions.retrieve(current.id, {}, requestOptions(billing.place)),
+    askedAt,
   );
 }

@@ -21,6 +21,7 @@ export async function syncCheckout(
   sessionId: string,
 ): Promise<{ accountId: string; account: AccountView }> {
   return act(async () => {
+    const askedAt = new Date();
     const session = await retrieveSession(billing, sessionId);
     const accountId = session ? checkoutAccountId(session, billing.context.accountKeys) : null;
     if (!session || !accountId)
@@ -29,7 +30,7 @@ export async function syncCheckout(
         `no checkout session ${sessionId} names an account`,
       );
     // The session itself too: a paid top-up grants its credits from the mirror's copy.
-    await mirrorAnswers(billing.database.pool, billing, [sessionAnswer(session)]);
+    await mirrorAnswers(billing.database.pool, billing, [sessionAnswer(session)], askedAt);
     const synced = await syncAccount({ ...billing, accountId });
     if (!synced.ok) throw new BillingError('checkout_session_not_found', synced.message);
     return { accountId, account: synced.account };

@@ -104,9 +104,10 @@ async function checkoutUnderLock(
   const same = open.find((session) => sessionPurchase(session) === purchase);
   if (same) return resultOf(same, customerId, true);
   // Only one subscription checkout of an account may complete: the others are closed before a new one opens.
+  const askedAt = new Date();
   const expired = mode === 'subscription' ? await expireAll(billing, open) : [];
   const session = await createSession(billing, { ...locked, quantity, purchase, topUp });
-  await mirrorAnswers(client, billing, [...expired, session].map(sessionAnswer));
+  await mirrorAnswers(client, billing, [...expired, session].map(sessionAnswer), askedAt);
   return resultOf(session, customerId, false);
 }
 

@@ -63,10 +63,10 @@ export async function currentSubscription(billing: Billing, accountId: string): 
  * Writes what Stripe answered an action with into the mirror now, as a fetch under the customer's
  * serial key, so the next read (and every access cache, through the change notice) sees it at once.
  */
-export async function mirrorSubscription(billing: Billing, result: object): Promise<void> {
+export async function mirrorSubscription(billing: Billing, result: object, askedAt: Date): Promise<void> {
   const customer = (result as { customer?: unknown }).customer;
   await inTransaction(billing.database.pool, async (client) => {
     await lockSerialKey(client, `${billing.place.stripeAccount}/${idOf(customer)}`);
-    await mirrorAnswers(client, billing, [{ kind: 'subscription', result }]);
+    await mirrorAnswers(client, billing, [{ kind: 'subscription', result }], askedAt);
   });
 }

@@ -46,12 +46,13 @@ export async function ensureCustomer(
     ]);
     const linked = await linkedLiveCustomer(client, accountId, place);
     if (linked && linked !== replacing) return linked;
+    const askedAt = new Date();
     const adopted = replacing ? null : await customerByMetadata(billing.stripe, accountId, place);
     const customer = adopted
       ? await billing.stripe.customers.retrieve(adopted, {}, requestOptions(place))
       : await createCustomer(billing, accountId, replacing);
     // Written as a fetch: the mirror links it to the account its metadata names.
-    await mirrorAnswers(client, billing, [{ kind: 'customer', result: customer }]);
+    await mirrorAnswers(client, billing, [{ kind: 'customer', result: customer }], askedAt);
     return customer.id;
   });
 }

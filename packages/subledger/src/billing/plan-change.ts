@@ -114,12 +114,13 @@ async function upgrade(billing: Billing, planned: Planned, options: ActionOption
     items: [{ id: current.itemId, price: price.id, quantity }],
     proration_behavior: 'always_invoice',
   };
+  const askedAt = new Date();
   const updated = await billing.stripe.subscriptions.update(
     current.id,
     params,
     writeOptions(billing, 'upgrade', { subscription: current.id, version: current.version, params }, options),
   );
-  return settle(billing, updated);
+  return settle(billing, updated, askedAt);
 }
 
 async function downgrade(billing: Billing, planned: Planned, options: ActionOptions) {
@@ -157,10 +158,11 @@ async function downgrade(billing: Billing, planned: Planned, options: ActionOpti
     },
     writeOptions(billing, 'downgrade', { ...key, schedule: schedule.id }, options),
   );
+  const askedAt = new Date();
   const subscription = await billing.stripe.subscriptions.retrieve(
     current.id,
     {},
     requestOptions(billing.place),
   );
-  return settle(billing, subscription);
+  return settle(billing, subscription, askedAt);
 }

@@ -66,12 +66,13 @@ export async function cancelNow(billing: Billing, accountId: string, options: Op
   return act(async () => {
     const current = await currentSubscription(billing, accountId);
     await releaseSchedule(billing, current, options);
+    const askedAt = new Date();
     const canceled = await billing.stripe.subscriptions.cancel(
       current.id,
       {},
       writeOptions(billing, 'cancel', { subscription: current.id, version: current.version }, options),
     );
-    return settle(billing, canceled);
+    return settle(billing, canceled, askedAt);
   });
 }
 
@@ -85,6 +86,7 @@ async function update(
     const current = await currentSubscription(billing, accountId);
     const params = change(current);
     await releaseSchedule(billing, current, options);
+    const askedAt = new Date();
     const updated = await billing.stripe.subscriptions.update(
       current.id,
       params,
@@ -95,6 +97,6 @@ async function update(
         options,
       ),
     );
-    return settle(billing, updated);
+    return settle(billing, updated, askedAt);
   });
 }

@@ -7,7 +7,8 @@ import { lockSerialKey } from './claim.ts';
 import { ACCOUNT_METADATA_KEY, checkoutAccountId } from './columns.ts';
 import { idOf, type StripeObject } from './envelope.ts';
 import type { ColumnContext, KindName } from './kinds.ts';
-import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
+import { type MirrorWrite, unprovenReads, writeMirror } from './mirror-writer.ts';
+import { requestRefetches } from './refetch-queue.ts';
 import { type Place, requestOptions, retrieveObject } from './stripe-reads.ts';
 import { fetchVersion, onTestClocksAt } from './test-clocks.ts';
 import { objectKeyOf } from './versions.ts';
@@ -59,6 +60,7 @@ export async function syncAccount(options: AccountSyncOptions): Promise<AccountS
       code: 'stripe_not_configured',
       message: 'no Stripe key is configured (STRIPE_SECRET_KEY), so the account cannot be read from Stripe',
     };
+  const readAt = new Date();
   const found = await findCustomer({ database, stripe, context, accountId, place });
   if (!found) return notFound(accountId);
   const known = await knownVersions(database, found.customerId, place);
@@ -73,7 +75,7 @@ export async function syncAccount(options: AccountSyncOptions): Promise<AccountS
   const writes = toWrites(
     all.map((read, index) => ({ ...read, onTestClock: clocked[index] === true })),
     known,
-    asOf,
+    { asOf, readAt },
     place,
   );
   await writeUnderCustomerLock(database, found.customerId, place, writes, context);
@@ -221,7 +223,7 @@ const sessionRead = (session: StripeObject): Read => readOf('checkout.session', 
 export function toWrites(
   reads: readonly Read[],
   known: ReadonlyMap<string, number>,
-  asOf: number | null,
+  clock: { asOf: number | null; readAt: Date },
   place: Place,
 ): MirrorWrite[] {
   const writes = new Map<string, MirrorWrite>();
@@ -233,9 +235,10 @@ export function toWrites(
       ...place,
       object: read.object,
       deleted: read.deleted,
-      version: fetchVersion(known.get(key) ?? 0, asOf, read.onTestClock === true),
+      version: fetchVersion(known.get(key) ?? 0, clock.asOf, read.onTestClock === true),
       eventId: null,
       source: 'fetch',
+      readAt: clock.readAt,
     });
   }
   return [...writes.values()];
@@ -248,8 +251,22 @@ async function writeUnderCustomerLock(
   writes: MirrorWrite[],
   context: ColumnContext,
 ): Promise<void> {
+  const serialKey = `${place.stripeAccount}/${customerId}`;
   await inTransaction(database.pool, async (client) => {
-    await lockSerialKey(client, `${place.stripeAccount}/${customerId}`);
-    await writeMirror(drizzle(client), writes, context);
+    await lockSerialKey(client, serialKey);
+    const written = await writeMirror(drizzle(client), writes, context);
+    // An event of a read's second was applied while it was on its way: the refetcher reads it again.
+    const unproven = await unprovenReads(drizzle(client), writes, written);
+    await requestRefetches(
+      client,
+      unproven.map((write) => ({
+        kind: write.kind,
+        id: write.id,
+        ...place,
+        serialKey,
+        knownCreated: write.version,
+        reason: 'same_second',
+      })),
+    );
   });
 }

@@ -189,6 +189,7 @@ export async function writeFetched(
           version: fetchVersion(row?.last_event_created ?? 0, read.asOf, onClock.has(read)),
           eventId: null,
           source: 'fetch',
+          readAt: read.readAt,
         });
       }
     }

@@ -19,17 +19,24 @@ export type MirrorWrite = {
   deleted: boolean;
   /** Event `created` (source `event`) or the second a fetch read the object (source `fetch`). */
   version: number;
-  eventId: string | null;
-  source: 'event' | 'fetch';
-};
+} & (
+  | { source: 'event'; eventId: string }
+  | {
+      source: 'fetch';
+      eventId: null;
+      /** When Stripe was asked: a row written before then holds nothing the read has not seen. */
+      readAt: Date;
+    }
+);
 
 type Executor = Pick<Db, 'insert' | 'delete' | 'execute'>;
 
 /**
  * Writes objects with one multi-row upsert per table. The database re-checks the ordering rule, so a
  * write that lost a race to a newer one changes nothing: an event must be strictly newer than the row;
- * a fetch, which read Stripe after every event it knew of, must be at least as new. Returns the writes
- * that took effect.
+ * a fetch, which read Stripe after every event it knew of, must be newer too, or of the same second as
+ * a row written before its read began. A row of that second written later may hold a change the read
+ * missed (see `unprovenReads`). Returns the writes that took effect.
  */
 export async function writeMirror(
   db: Executor,
@@ -53,10 +60,12 @@ const MIRROR_KEY = ['id', 'stripeAccount', 'livemode'];
 async function upsert(db: Executor, kind: KindName, writes: MirrorWrite[], context: ColumnContext) {
   const { table, columns } = KINDS[kind];
   const rows = writes.map((write) => ({ ...commonColumns(write), ...columns(write.object, context) }));
-  const keyOf = (id: unknown, account: unknown, livemode: unknown) => `${id}|${account}|${livemode}`;
-  const returned = await bulkUpsert(db, table, rows, { key: MIRROR_KEY, updateWhere: newerThanRow(table) });
-  const took = new Set(returned.map((row) => keyOf(row.id, row.stripe_account, row.livemode)));
-  return writes.filter((write) => took.has(keyOf(write.id, write.stripeAccount, write.livemode)));
+  const returned = await bulkUpsert(db, table, rows, {
+    key: MIRROR_KEY,
+    updateWhere: newerThanRow(table, earliestRead(writes)),
+  });
+  const took = new Set(returned.map(rowKeyOf));
+  return writes.filter((write) => took.has(keyOf(write)));
 }
 
 function commonColumns(write: MirrorWrite) {
@@ -73,9 +82,67 @@ function commonColumns(write: MirrorWrite) {
   };
 }
 
-function newerThanRow(table: PgTable): SQL {
-  const current = getTableColumns(table).lastEventCreated as AnyPgColumn;
-  return sql`(excluded.last_event_created > ${current} or (excluded.source = 'fetch' and excluded.last_event_created >= ${current}))`;
+/**
+ * A fetch of the row's own second wins only over a row written before the batch's earliest read began:
+ * the change that row holds happened before any of the reads, so each read has seen it.
+ */
+function newerThanRow(table: PgTable, readSince: Date | null): SQL {
+  const { lastEventCreated, syncedAt } = getTableColumns(table) as Record<string, AnyPgColumn>;
+  const sameSecond = readSince
+    ? sql` or (excluded.source = 'fetch' and excluded.last_event_created = ${lastEventCreated}
+              and ${syncedAt} < ${readSince.toISOString()}::timestamptz)`
+    : sql``;
+  return sql`(excluded.last_event_created > ${lastEventCreated}${sameSecond})`;
+}
+
+function earliestRead(writes: MirrorWrite[]): Date | null {
+  let earliest: Date | null = null;
+  for (const write of writes)
+    if (write.source === 'fetch' && (!earliest || write.readAt < earliest)) earliest = write.readAt;
+  return earliest;
+}
+
+/**
+ * The fetches among `writes` that did not take effect because their row, of the same second, was
+ * written after the read began: whether the read or the row is newer cannot be told, so the object must
+ * be read again. (A fetch that lost to a strictly newer row needs nothing more.)
+ */
+export async function unprovenReads(
+  db: Executor,
+  writes: MirrorWrite[],
+  written: MirrorWrite[],
+): Promise<MirrorWrite[]> {
+  const took = new Set(written);
+  const missed = writes.filter((write) => write.source === 'fetch' && !took.has(write));
+  const unproven: MirrorWrite[] = [];
+  for (const [kind, group] of groupByKind(missed)) {
+    const versions = await rowVersions(db, kind, group);
+    unproven.push(...group.filter((write) => versions.get(keyOf(write)) === write.version));
+  }
+  return unproven;
+}
+
+const keyOf = (write: Pick<MirrorWrite, 'id' | 'stripeAccount' | 'livemode'>) =>
+  `${write.id}|${write.stripeAccount}|${write.livemode}`;
+
+/** The key of a row as the database returns it (`id`, `stripe_account`, `livemode`). */
+const rowKeyOf = (row: Record<string, unknown>) =>
+  keyOf({ id: String(row.id), stripeAccount: String(row.stripe_account), livemode: row.livemode === true });
+
+async function rowVersions(
+  db: Executor,
+  kind: KindName,
+  writes: MirrorWrite[],
+): Promise<Map<string, number>> {
+  const { table } = KINDS[kind];
+  const result = await db.execute(sql`
+    select t.id, t.stripe_account, t.livemode, t.last_event_created from ${table} t
+    join unnest(${pgArray(writes.map((write) => write.id))}::text[],
+                ${pgArray(writes.map((write) => write.stripeAccount))}::text[],
+                ${pgArray(writes.map((write) => write.livemode))}::boolean[]) as w(id, account, livemode)
+      on t.id = w.id and t.stripe_account = w.account and t.livemode = w.livemode`);
+  const rows = (result as unknown as { rows: Record<string, unknown>[] }).rows;
+  return new Map(rows.map((row) => [rowKeyOf(row), Number(row.last_event_created)]));
 }
 
 /**

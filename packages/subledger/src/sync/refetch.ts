@@ -7,7 +7,7 @@ import { lockSerialKey, tryLockSerialKeys } from './claim.ts';
 import type { StripeObject } from './envelope.ts';
 import { type ColumnContext, isKindName, type KindName } from './kinds.ts';
 import type { Limiter } from './listing.ts';
-import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
+import { type MirrorWrite, unprovenReads, writeMirror } from './mirror-writer.ts';
 import { retryDelaySeconds } from './ordering.ts';
 import {
   freeRefetcherLock,
@@ -128,14 +128,13 @@ async function writeReads(
     const keys = [...new Set(fetched.map((done) => done.row.serialKey))];
     const locked = options.waitForKeys ? await lockAll(client, keys) : await tryLockSerialKeys(client, keys);
     const writable = fetched.filter((done) => locked.has(done.row.serialKey));
-    await writeMirror(
-      drizzle(client),
-      writable.map((done) => done.write),
-      deps.context,
-    );
+    const writes = writable.map((done) => done.write);
+    const written = await writeMirror(drizzle(client), writes, deps.context);
+    // A read that cannot be proven newer than its row stays leased, so it is handed back and read again.
+    const unproven = new Set(await unprovenReads(drizzle(client), writes, written));
     await settleRefetches(
       client,
-      writable.map((done) => done.row),
+      writable.filter((done) => !unproven.has(done.write)).map((done) => done.row),
       'refetched',
     );
     await settleRefetches(client, unfetchable, 'unfetchable');
@@ -147,7 +146,7 @@ async function writeReads(
     // Whatever is still leased (a key that was busy, a request made while we read) is ready again.
     await returnRefetches(client, refetcher, leased);
     const busy = fetched.filter((done) => !locked.has(done.row.serialKey)).map((done) => done.read);
-    return { written: writable.length, busy };
+    return { written: writable.length - unproven.size, busy };
   });
 }
 
@@ -227,5 +226,6 @@ async function writesOf(deps: RefetchDependencies, reads: Read[]): Promise<Mirro
     version: fetchVersion(read.row.knownCreated, read.asOf, clocked[index] === true),
     eventId: null,
     source: 'fetch',
+    readAt: new Date(read.takenAt),
   }));
 }
