@@ -72,7 +72,10 @@ const OPENING_EVENTS: ReadonlySet<string> = new Set([
   'entitlements.active_entitlement_summary.updated',
 ]);
 
-/** Whether this is the event of the object's creation, which comes before every other event about it. */
+/**
+ * Whether this is the event of the object's creation, which comes before every other event about that
+ * object (a product or price deleted and created again under its custom id starts a new one).
+ */
 export const createsObject = (type: string): boolean => type.endsWith('.created');
 
 /** Whether an object's history may start with this event, so a mirror row may begin from its payload. */

@@ -4,10 +4,10 @@ import { createsObject, type Handling, opensRow } from './handlers.ts';
  * The ordering rule, pure: which event of a claimed batch may write each object, and which objects must
  * be read from Stripe instead. A payload is applied only when it is provably newer than the row:
  * Stripe's `created` is in whole seconds, so two events in one second cannot be ordered by it (unless
- * one is the object's creation, which comes first), and a payload in another API version may be shaped
- * differently. Both cases, deletes followed by updates and rows we have never seen whose history the
- * batch does not hold from its start (the object's creation), are settled by a fetch of the current
- * object.
+ * one is the object's creation, which comes first, and no deletion shares its second), and a payload
+ * in another API version may be shaped differently. Both cases, deletes followed by updates and rows
+ * we have never seen whose history the batch does not hold from its start (the object's creation), are
+ * settled by a fetch of the current object.
  */
 
 export type EventFacts = {
@@ -80,11 +80,14 @@ function decide(group: EventFacts[], row: RowVersion | undefined, apiVersion: st
 /**
  * The events of one second that may hold the object's newest state. Its creation event comes before
  * every other event about it, so beside another event of that second it is not the newest; the other
- * events of a second cannot be ordered.
+ * events of a second cannot be ordered. A deletion ends that rule: products and plans (prices) with a
+ * custom id can be deleted and created again under the same id, so a creation in the second of a
+ * deletion may be the newer of the two, and the whole second is kept (it is refetched).
  */
 function latestOf(inOneSecond: EventFacts[]): EventFacts[] {
   const after = inOneSecond.filter((event) => !createsObject(event.type));
-  return after.length > 0 ? after : inOneSecond;
+  const deletion = after.some((event) => event.handling.action === 'tombstone');
+  return after.length > 0 && !deletion ? after : inOneSecond;
 }
 
 function outcomeOf(event: EventFacts, decision: Decision): Outcome {
