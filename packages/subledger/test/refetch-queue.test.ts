@@ -325,3 +325,52 @@ test('a direct read of a key waits for the read another live refetcher is doing 
   );
   assert.deepEqual(await queued('cus_busy'), []);
 });
+
+test('settling a read relabels only the events of its own account and mode, not those of a reused custom id', async () => {
+  const product = (stripeAccount: string, livemode: boolean): RefetchRequest => ({
+    ...request('prod_settle'),
+    kind: 'product',
+    stripeAccount,
+    livemode,
+    serialKey: `${stripeAccount}/prod_settle`,
+  });
+  const places = [
+    ['evt_settle_test', 'platform', false],
+    ['evt_settle_live', 'platform', true],
+    ['evt_settle_connect', 'acct_settle', false],
+  ] as const;
+  for (const [id, stripeAccount, livemode] of places)
+    await database.pool.query(
+      `insert into stripe_events (id, type, livemode, stripe_account, created, object_type, object_id, serial_key,
+         payload, status, outcome)
+       values ($1, 'product.updated', $2, $3, 1700000000, 'product', 'prod_settle', $4, '{}', 'processed', 'refetch')`,
+      [id, livemode, stripeAccount, `${stripeAccount}/prod_settle`],
+    );
+  await ask(...places.map(([, stripeAccount, livemode]) => product(stripeAccount, livemode)));
+  const refetcher = await liveRefetcher('refetcher-settle');
+  const client = await database.pool.connect();
+  try {
+    const leased = await leaseRefetches(database.pool, 'refetcher-settle', {
+      limit: 10,
+      serialKey: 'platform/prod_settle',
+    });
+    assert.deepEqual(leased.map((row) => row.livemode).sort(), [false, true]);
+    await settleRefetches(
+      client,
+      leased.filter((row) => !row.livemode),
+      'refetched',
+    );
+    const { rows } = await database.pool.query<{ id: string; outcome: string }>(
+      `select id, outcome from stripe_events where object_id = 'prod_settle' order by id`,
+    );
+    assert.deepEqual(rows, [
+      { id: 'evt_settle_connect', outcome: 'refetch' },
+      { id: 'evt_settle_live', outcome: 'refetch' },
+      { id: 'evt_settle_test', outcome: 'refetched' },
+    ]);
+  } finally {
+    await client.query(`delete from sync_refetches where object_id = 'prod_settle'`);
+    client.release();
+    refetcher.release(true);
+  }
+});

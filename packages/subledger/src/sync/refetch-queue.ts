@@ -122,7 +122,9 @@ const keysOf = (rows: LeasedRefetch[]) => [
 
 /**
  * Deletes the refetches that were served (only as the generation read: a request made meanwhile stays)
- * and records the outcome on the events that asked for them.
+ * and records the outcome on the events that asked for them: those of the same object in the same
+ * account and mode (a custom id, a product's or a plan's, may name other objects in live mode or on
+ * another account, whose own reads may still be queued).
  */
 export async function settleRefetches(client: pg.ClientBase, rows: LeasedRefetch[], outcome: string) {
   if (rows.length === 0) return;
@@ -132,10 +134,12 @@ export async function settleRefetches(client: pg.ClientBase, rows: LeasedRefetch
        using unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::bigint[]) as d(t, i, a, l, g)
        where r.object_type = d.t and r.object_id = d.i and r.stripe_account = d.a and r.livemode = d.l
          and r.generation = d.g
-       returning r.object_type, r.object_id
+       returning r.object_type, r.object_id, r.stripe_account, r.livemode
      )
      update stripe_events e set outcome = $6
-     from done where e.object_type = done.object_type and e.object_id = done.object_id and e.outcome = 'refetch'`,
+     from done
+     where e.object_type = done.object_type and e.object_id = done.object_id
+       and e.stripe_account = done.stripe_account and e.livemode = done.livemode and e.outcome = 'refetch'`,
     [...keysOf(rows), rows.map((row) => row.generation), outcome],
   );
 }
