@@ -19,7 +19,12 @@ export type Fetched = {
 export const requestOptions = (place: Place): Stripe.RequestOptions =>
   place.stripeAccount === PLATFORM ? {} : { stripeAccount: place.stripeAccount };
 
-type Retrieve = (stripe: Stripe, id: string, options: Stripe.RequestOptions) => Promise<unknown>;
+type Retrieve = (
+  stripe: Stripe,
+  id: string,
+  options: Stripe.RequestOptions,
+  place: Place,
+) => Promise<unknown>;
 
 /** How each mirrored type is read from Stripe, one line each. */
 const RETRIEVE: Record<KindName, Retrieve> = {
@@ -32,7 +37,8 @@ const RETRIEVE: Record<KindName, Retrieve> = {
   invoice_payment: (stripe, id, options) => stripe.invoicePayments.retrieve(id, {}, options),
   'checkout.session': (stripe, id, options) => stripe.checkout.sessions.retrieve(id, {}, options),
   payment_intent: (stripe, id, options) => stripe.paymentIntents.retrieve(id, {}, options),
-  'entitlements.active_entitlement_summary': activeEntitlementSummary,
+  'entitlements.active_entitlement_summary': (stripe, id, options, place) =>
+    activeEntitlementSummary(stripe, id, options, place.livemode),
   'billing.meter': (stripe, id, options) => stripe.billing.meters.retrieve(id, {}, options),
 };
 
@@ -44,7 +50,7 @@ export async function retrieveObject(
   place: Place,
 ): Promise<Fetched> {
   try {
-    const result = (await RETRIEVE[kind](stripe, id, requestOptions(place))) as StripeObject & {
+    const result = (await RETRIEVE[kind](stripe, id, requestOptions(place), place)) as StripeObject & {
       lastResponse?: { headers?: Record<string, string> };
     };
     const asOf = stripeTime(result.lastResponse?.headers?.date);
@@ -58,16 +64,22 @@ export async function retrieveObject(
 
 /**
  * Stripe has no endpoint for the summary object its events carry; it is rebuilt from the customer's
- * active entitlements, in the same shape.
+ * active entitlements, in the same shape. Its `livemode` is the place's: a customer with no active
+ * entitlements has none to take it from.
  */
-async function activeEntitlementSummary(stripe: Stripe, customer: string, options: Stripe.RequestOptions) {
+async function activeEntitlementSummary(
+  stripe: Stripe,
+  customer: string,
+  options: Stripe.RequestOptions,
+  livemode: boolean,
+) {
   const page = stripe.entitlements.activeEntitlements.list({ customer, limit: 100 }, options);
   const data = await page.autoPagingToArray({ limit: 10_000 });
   return {
     object: 'entitlements.active_entitlement_summary',
     customer,
     entitlements: { object: 'list', data, has_more: false, url: `/v1/customer/${customer}/entitlements` },
-    livemode: data[0]?.livemode ?? false,
+    livemode,
   };
 }
 
