@@ -37,29 +37,46 @@ function barDisplay(output: Output, now: () => number): ProgressDisplay {
     },
     cliProgress.Presets.shades_classic,
   );
-  const started = new Map<string, { bar: cliProgress.SingleBar; at: number }>();
+  const kinds = new Map<string, { bar: cliProgress.SingleBar; since: Mark; last: Mark }>();
   const onProgress = (progress: SyncProgress) => {
     const key = `${progress.job}/${progress.kind}`;
-    const entry = started.get(key) ?? { bar: bars.create(1, 0), at: now() };
-    started.set(key, entry);
-    const seconds = Math.max((now() - entry.at) / 1000, 0.001);
-    const rate = progress.done / seconds;
+    const here = { at: now(), done: progress.done };
+    const known = kinds.get(key);
+    // A backfill whose checkpoint cursor was lost counts again from 0: its rate is measured from here.
+    const since = known && progress.done >= known.last.done ? known.since : here;
+    const entry = { bar: known?.bar ?? bars.create(1, 0), since, last: here };
+    kinds.set(key, entry);
+    const rate = rateSince(since, here);
     const total = progress.finished ? progress.done : Math.max(progress.expected ?? 0, progress.done, 1);
     entry.bar.setTotal(total);
     entry.bar.update(progress.done, {
       job: progress.job,
       kind: progress.kind,
       of: progress.finished || progress.expected !== null ? String(total) : '…',
-      rate: rate.toFixed(0),
+      rate: rate === null ? '…' : rate.toFixed(0),
       remaining: etaText(progress, rate),
     });
   };
   return { onProgress, stop: () => bars.stop() };
 }
 
-function etaText(progress: SyncProgress, rate: number): string {
+/** A report seen by the display: when (ms on its clock) and how many objects were done then. */
+type Mark = { at: number; done: number };
+
+/**
+ * Objects per second from a kind's first report to `here`, or null before there are two. Not from the
+ * start of the job: a job reports after each page, so its first report already counts page 1 (done in
+ * time the display cannot see), and a resumed backfill's counts the objects of the run before it too.
+ * Both are left out with their time by measuring from that first report.
+ */
+function rateSince(since: Mark, here: Mark): number | null {
+  const seconds = (here.at - since.at) / 1000;
+  return seconds > 0 ? (here.done - since.done) / seconds : null;
+}
+
+function etaText(progress: SyncProgress, rate: number | null): string {
   if (progress.finished) return 'done';
-  if (progress.expected === null || rate <= 0) return '…';
+  if (progress.expected === null || rate === null || rate <= 0) return '…';
   const seconds = Math.ceil(Math.max(progress.expected - progress.done, 0) / rate);
   return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${seconds % 60}s`;
 }
