@@ -37,9 +37,10 @@ async function warmWal(cluster: EmbeddedCluster): Promise<void> {
 
 /**
  * Before each phase: flushes what the last phase left dirty and restarts the checkpoint clock, so that
- * no checkpoint (every 5 minutes by default) lands inside a phase of this run.
+ * no checkpoint (every 5 minutes by default) lands inside a phase of this run. Any database's URL on the
+ * cluster will do: a checkpoint is the whole cluster's.
  */
-export const checkpoint = (cluster: EmbeddedCluster) =>
+export const checkpoint = (cluster: Pick<EmbeddedCluster, 'url'>) =>
   onCluster(cluster, async (client) => void (await client.query('checkpoint')));
 
 /** A new, empty database in the cluster; its URL. */
@@ -61,7 +62,10 @@ export function settingsOf(cluster: EmbeddedCluster): Promise<string> {
   });
 }
 
-async function onCluster<T>(cluster: EmbeddedCluster, work: (client: pg.Client) => Promise<T>): Promise<T> {
+async function onCluster<T>(
+  cluster: Pick<EmbeddedCluster, 'url'>,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({ connectionString: cluster.url });
   await client.connect();
   try {
