@@ -14,6 +14,7 @@ import {
   returnRefetches,
   settleRefetches,
 } from '../src/sync/refetch-queue.ts';
+import { Refetcher } from '../src/sync/refetcher.ts';
 import { failureReason } from '../src/sync/worker.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 
@@ -374,3 +375,46 @@ test('settling a read relabels only the events of its own account and mode, not 
     refetcher.release(true);
   }
 });
+
+test('leases a refetcher could not hand back, the database gone, are handed back by its next step', async () => {
+  const stripe = deps.stripeFor(false);
+  assert.ok(stripe);
+  const customer = await stripe.customers.create({ name: 'stranded' });
+  await ask(request(customer.id));
+  // The database goes away while the refetcher reads from Stripe, and is back for its next step.
+  let down = false;
+  const unreachable = () =>
+    Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+  const pool = new Proxy(database.pool, {
+    get(target, property, receiver) {
+      if ((property === 'query' || property === 'connect') && down) return unreachable;
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  let outages = 1;
+  const outage: Limiter = (call) => {
+    if (outages-- > 0) down = true;
+    return call();
+  };
+  const refetcher = new Refetcher({ ...deps, pool, limiter: outage });
+  const session = await liveRefetcher(refetcher.id);
+  try {
+    await assert.rejects(refetcher.step(), /ECONNREFUSED/);
+    down = false;
+    assert.deepEqual(await leasedBy(customer.id), [refetcher.id]);
+    // No other refetcher may take a live one's lease: only its own next step can hand it back.
+    assert.equal(await refetcher.step(), 1);
+    assert.deepEqual(await leasedBy(customer.id), [], 'read and settled');
+  } finally {
+    down = false;
+    session.release(true);
+  }
+});
+
+async function leasedBy(id: string): Promise<(string | null)[]> {
+  const { rows } = await database.pool.query('select leased_by from sync_refetches where object_id = $1', [
+    id,
+  ]);
+  return rows.map((row) => row.leased_by);
+}

@@ -145,6 +145,24 @@ export async function settleRefetches(client: pg.ClientBase, rows: LeasedRefetch
 }
 
 /**
+ * Hands back the refetcher's leases that none of its steps is serving: those whose hand-back failed,
+ * or whose lease was taken by a statement whose answer was lost. Ready again at once.
+ */
+export async function returnStrayRefetches(
+  client: pg.ClientBase | pg.Pool,
+  refetcher: string,
+  serving: LeasedRefetch[],
+): Promise<void> {
+  await client.query(
+    `update sync_refetches r set leased_by = null
+     where r.leased_by = $5
+       and (r.object_type, r.object_id, r.stripe_account, r.livemode) not in (
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::boolean[]))`,
+    [...keysOf(serving), refetcher],
+  );
+}
+
+/**
  * Hands leased refetches back: ready again at once, or, for a failed read, after the delay its attempt
  * earns, with the reason kept.
  */

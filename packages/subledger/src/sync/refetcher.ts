@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type HeldReads, type RefetchDependencies, serveRefetches } from './refetch.ts';
-import { holdRefetcherLock, leaseRefetches, REFETCH_CHANNEL } from './refetch-queue.ts';
+import {
+  holdRefetcherLock,
+  type LeasedRefetch,
+  leaseRefetches,
+  REFETCH_CHANNEL,
+  returnStrayRefetches,
+} from './refetch-queue.ts';
 import { connectionStringOf, WakeLoop } from './wake-loop.ts';
 
 export type RefetcherOptions = RefetchDependencies & {
@@ -20,6 +26,9 @@ export class Refetcher {
   readonly id = randomUUID();
   readonly #options: RefetcherOptions;
   readonly #held: HeldReads = new Map();
+  /** The leases of the steps running now (two loops step side by side). */
+  readonly #serving = new Set<LeasedRefetch[]>();
+  #mayHaveStrays = false;
   #loop: WakeLoop | null = null;
 
   constructor(options: RefetcherOptions) {
@@ -50,11 +59,29 @@ export class Refetcher {
     this.#loop = null;
   }
 
-  /** Leases and serves one batch; returns how many refetches it leased. */
+  /**
+   * Leases and serves one batch; returns how many refetches it leased. After a step that failed (the
+   * database went away while it read, say), its leases may be left with no step serving them, and none
+   * but this refetcher's own would take them while it lives: the next step hands them back first.
+   */
   async step(): Promise<number> {
-    const leased = await leaseRefetches(this.#options.pool, this.id, { limit: this.#batchSize });
-    const served = await serveRefetches(this.#options, this.id, leased, { held: this.#held });
-    for (const failure of served.failures) this.#options.onError?.(failure);
-    return leased.length;
+    const { pool } = this.#options;
+    if (this.#mayHaveStrays) {
+      await returnStrayRefetches(pool, this.id, [...this.#serving].flat());
+      this.#mayHaveStrays = false;
+    }
+    let leased: LeasedRefetch[] = [];
+    try {
+      leased = await leaseRefetches(pool, this.id, { limit: this.#batchSize });
+      this.#serving.add(leased);
+      const served = await serveRefetches(this.#options, this.id, leased, { held: this.#held });
+      for (const failure of served.failures) this.#options.onError?.(failure);
+      return leased.length;
+    } catch (error) {
+      this.#mayHaveStrays = true;
+      throw error;
+    } finally {
+      this.#serving.delete(leased);
+    }
   }
 }
