@@ -2,9 +2,10 @@ import { getTableColumns, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { ACCESS_CHANNEL, type AccessChange, encodeChanges } from '../store/changes.ts';
 import type { Db } from '../store/database.ts';
-import { accountCustomers, subscriptionItems } from '../store/schema/mirror.ts';
+import { subscriptionItems } from '../store/schema/mirror.ts';
+import { type Link, linkAccounts } from './account-links.ts';
 import { bulkUpsert } from './bulk-upsert.ts';
-import { customerAccountId, listsAllItems, subscriptionItemColumns, subscriptionItemsOf } from './columns.ts';
+import { listsAllItems, subscriptionItemColumns, subscriptionItemsOf } from './columns.ts';
 import { idOf, type StripeObject } from './envelope.ts';
 import { requestCreditGrants } from './grant-requests.ts';
 import { type ColumnContext, KINDS, type KindName } from './kinds.ts';
@@ -172,50 +173,6 @@ async function replaceSubscriptionItems(db: Executor, subscriptions: MirrorWrite
 /** An array bound as one parameter (drizzle would spread a plain array into a list of parameters). */
 const pgArray = (values: unknown[]) => sql.param(values);
 
-type Link = {
-  accountId: string;
-  stripeAccount: string;
-  livemode: boolean;
-  customerId: string;
-  source: string;
-};
-
-/**
- * The account ↔ customer mapping, from the customer's `subledger_account_id` metadata or a completed
- * checkout session naming the account. The newest statement wins; a customer maps to one account.
- */
-async function linkAccounts(db: Executor, written: MirrorWrite[], context: ColumnContext): Promise<Link[]> {
-  const links = new Map<string, Link>();
-  for (const write of written) {
-    const link = linkOf(write, context);
-    if (link) links.set(`${link.accountId}|${link.stripeAccount}|${link.livemode}`, link);
-  }
-  const byCustomer = new Map(
-    [...links.values()].map((link) => [`${link.customerId}|${link.stripeAccount}|${link.livemode}`, link]),
-  );
-  const rows = [...byCustomer.values()];
-  if (rows.length === 0) return rows;
-  // One join on the customer's unique index: a condition per row, OR-ed, would read the whole table.
-  await db.execute(sql`
-    delete from ${accountCustomers} a
-    using unnest(${pgArray(rows.map((link) => link.customerId))}::text[],
-                 ${pgArray(rows.map((link) => link.stripeAccount))}::text[],
-                 ${pgArray(rows.map((link) => link.livemode))}::boolean[]) as c(id, account, livemode)
-    where a.customer_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode`);
-  await db
-    .insert(accountCustomers)
-    .values(rows.map((link) => ({ ...link, linkedAt: new Date() })))
-    .onConflictDoUpdate({
-      target: [accountCustomers.accountId, accountCustomers.stripeAccount, accountCustomers.livemode],
-      set: {
-        customerId: sql`excluded.customer_id`,
-        source: sql`excluded.source`,
-        linkedAt: sql`excluded.linked_at`,
-      },
-    });
-  return rows;
-}
-
 /**
  * Tells access caches what this write changed; Postgres delivers it at commit, to every process. A
  * relinked customer names both its account and itself, so the account it left is refreshed too.
@@ -250,21 +207,6 @@ function accessChangeOf(write: MirrorWrite): AccessChange | null {
     default:
       return null;
   }
-}
-
-function linkOf(write: MirrorWrite, context: ColumnContext): Link | null {
-  const place = { stripeAccount: write.stripeAccount, livemode: write.livemode };
-  if (write.kind === 'customer' && !write.deleted) {
-    const accountId = customerAccountId(write.object);
-    return accountId ? { ...place, accountId, customerId: write.id, source: 'customer_metadata' } : null;
-  }
-  if (write.kind === 'checkout.session' && write.object.status === 'complete') {
-    const row = KINDS['checkout.session'].columns(write.object, context);
-    const customerId = idOf(write.object.customer);
-    const accountId = row.accountId as string | null;
-    return accountId && customerId ? { ...place, accountId, customerId, source: 'checkout_session' } : null;
-  }
-  return null;
 }
 
 function groupByKind(writes: MirrorWrite[]): Map<KindName, MirrorWrite[]> {

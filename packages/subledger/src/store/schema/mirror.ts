@@ -190,6 +190,8 @@ export const accountCustomers = pgTable(
     customerId: text('customer_id').notNull(),
     source: text('source').notNull(),
     linkedAt: at('linked_at').notNull().defaultNow(),
+    /** When the linking statement was made (Unix seconds): the newest statement wins (`linkAccounts`). */
+    statedAt: bigint('stated_at', { mode: 'number' }).notNull().default(0),
   },
   (table) => [
     primaryKey({ columns: [table.accountId, table.stripeAccount, table.livemode] }),

@@ -1,0 +1,1 @@
+ALTER TABLE "account_customers" ADD COLUMN "stated_at" bigint DEFAULT 0 NOT NULL;

@@ -1,0 +1,110 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from '../store/database.ts';
+import { accountCustomers } from '../store/schema/mirror.ts';
+import { customerAccountId } from './columns.ts';
+import { idOf } from './envelope.ts';
+import { type ColumnContext, KINDS } from './kinds.ts';
+import type { MirrorWrite } from './mirror-writer.ts';
+
+type Executor = Pick<Db, 'insert' | 'execute'>;
+
+export type Link = {
+  accountId: string;
+  stripeAccount: string;
+  livemode: boolean;
+  customerId: string;
+  source: string;
+  /** When the statement was made (Unix seconds): the customer's or the checkout session's `created`. */
+  statedAt: number;
+};
+
+/**
+ * The account ↔ customer mapping, from the customer's `subledger_account_id` metadata or a completed
+ * checkout session naming the account. The newest statement wins, whatever order the objects are
+ * written in (a backfill lists them newest first); a customer maps to one account. Returns the links
+ * made.
+ */
+export async function linkAccounts(
+  db: Executor,
+  written: MirrorWrite[],
+  context: ColumnContext,
+): Promise<Link[]> {
+  const stated = written.flatMap((write) => linkOf(write, context) ?? []);
+  const rows = await withoutOutdated(db, newestOf(stated));
+  if (rows.length === 0) return rows;
+  // One join on the customer's unique index: a condition per row, OR-ed, would read the whole table.
+  await db.execute(sql`
+    delete from ${accountCustomers} a
+    using unnest(${param(rows.map((link) => link.customerId))}::text[],
+                 ${param(rows.map((link) => link.stripeAccount))}::text[],
+                 ${param(rows.map((link) => link.livemode))}::boolean[]) as c(id, account, livemode)
+    where a.customer_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode`);
+  await db
+    .insert(accountCustomers)
+    .values(rows.map((link) => ({ ...link, linkedAt: new Date() })))
+    .onConflictDoUpdate({
+      target: [accountCustomers.accountId, accountCustomers.stripeAccount, accountCustomers.livemode],
+      set: {
+        customerId: sql`excluded.customer_id`,
+        source: sql`excluded.source`,
+        linkedAt: sql`excluded.linked_at`,
+        statedAt: sql`excluded.stated_at`,
+      },
+    });
+  return rows;
+}
+
+/** Of a batch's statements, the newest for each account, then for each customer (later ones win ties). */
+export function newestOf(links: Link[]): Link[] {
+  const inOrder = [...links].sort((a, b) => a.statedAt - b.statedAt);
+  const byAccount = new Map(inOrder.map((link) => [`${link.accountId}|${placeOf(link)}`, link]));
+  const byCustomer = new Map(
+    [...byAccount.values()].map((link) => [`${link.customerId}|${placeOf(link)}`, link]),
+  );
+  return [...byCustomer.values()];
+}
+
+const placeOf = (link: Link) => `${link.stripeAccount}|${link.livemode}`;
+
+/** The statements no stored link of their account or customer is newer than. */
+async function withoutOutdated(db: Executor, links: Link[]): Promise<Link[]> {
+  if (links.length === 0) return links;
+  const result = await db.execute(sql`
+    select a.account_id, a.customer_id, a.stripe_account, a.livemode, a.stated_at from ${accountCustomers} a
+    join unnest(${param(links.map((link) => link.accountId))}::text[],
+                ${param(links.map((link) => link.customerId))}::text[],
+                ${param(links.map((link) => link.stripeAccount))}::text[],
+                ${param(links.map((link) => link.livemode))}::boolean[]) as c(account_id, customer_id, account, livemode)
+      on a.stripe_account = c.account and a.livemode = c.livemode
+     and (a.account_id = c.account_id or a.customer_id = c.customer_id)`);
+  const stored = (result as unknown as { rows: Record<string, unknown>[] }).rows;
+  const newer = (link: Link, row: Record<string, unknown>) =>
+    row.stripe_account === link.stripeAccount &&
+    row.livemode === link.livemode &&
+    (row.account_id === link.accountId || row.customer_id === link.customerId) &&
+    Number(row.stated_at) > link.statedAt;
+  return links.filter((link) => !stored.some((row) => newer(link, row)));
+}
+
+function linkOf(write: MirrorWrite, context: ColumnContext): Link | null {
+  const place = { stripeAccount: write.stripeAccount, livemode: write.livemode };
+  const statedAt = Number(write.object.created ?? 0);
+  if (write.kind === 'customer' && !write.deleted) {
+    const accountId = customerAccountId(write.object);
+    return accountId
+      ? { ...place, accountId, customerId: write.id, source: 'customer_metadata', statedAt }
+      : null;
+  }
+  if (write.kind === 'checkout.session' && write.object.status === 'complete') {
+    const row = KINDS['checkout.session'].columns(write.object, context);
+    const customerId = idOf(write.object.customer);
+    const accountId = row.accountId as string | null;
+    return accountId && customerId
+      ? { ...place, accountId, customerId, source: 'checkout_session', statedAt }
+      : null;
+  }
+  return null;
+}
+
+/** An array bound as one parameter (drizzle would spread a plain array into a list of parameters). */
+const param = (values: unknown[]) => sql.param(values);
