@@ -93,3 +93,39 @@ test('a step that found work and was not behind is not followed by a look for no
     await loop.stop();
   }
 });
+
+test('a listening session the database drops is opened again, with what it held, and notices wake the loop', async () => {
+  const channel = 'subledger_test_reopened';
+  let sessions = 0;
+  const steps: number[] = [];
+  const loop = new WakeLoop({
+    connectionString: connectionStringOf(database.pool),
+    channel,
+    loops: 1,
+    idleMs: 60_000,
+    onListening: async () => {
+      sessions++;
+    },
+    step: async () => {
+      steps.push(performance.now());
+      return NOTHING;
+    },
+  });
+  await loop.start();
+  try {
+    await sleep(100);
+    await database.pool.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity where query = $1 and pid <> pg_backend_pid()`,
+      [`listen ${channel}`],
+    );
+    for (let waited = 0; sessions < 2 && waited < 10_000; waited += 50) await sleep(50);
+    assert.equal(sessions, 2, 'the session was opened again');
+    await sleep(100);
+    const before = steps.length;
+    await database.pool.query(`notify ${channel}`);
+    for (let waited = 0; steps.length === before && waited < 5_000; waited += 20) await sleep(20);
+    assert.equal(steps.length, before + 1, 'a notice on the new session woke the loop');
+  } finally {
+    await loop.stop();
+  }
+});

@@ -43,6 +43,7 @@ export class WakeLoop {
   /** A step found nothing while a sibling's was running: it may have been held back by that step's keys. */
   #missedBeside = false;
   #session: pg.Client | null = null;
+  #reopening: Promise<void> | null = null;
 
   constructor(options: WakeLoopOptions) {
     this.#options = options;
@@ -50,12 +51,7 @@ export class WakeLoop {
 
   async start(): Promise<void> {
     this.#running = true;
-    this.#session = new pg.Client({ connectionString: this.#options.connectionString });
-    this.#session.on('error', (error) => this.#options.onError?.(error));
-    this.#session.on('notification', () => this.wakeUp());
-    await this.#session.connect();
-    await this.#session.query(`listen ${this.#options.channel}`);
-    await this.#options.onListening?.(this.#session);
+    this.#session = await this.#listen();
     for (let loop = 0; loop < (this.#options.loops ?? 2); loop++) this.#loops.push(this.#loop());
   }
 
@@ -65,8 +61,51 @@ export class WakeLoop {
     for (const wake of this.#sleepers.splice(0)) wake();
     await Promise.all(this.#loops);
     this.#loops = [];
+    await this.#reopening;
     await this.#session?.end().catch(() => {});
     this.#session = null;
+  }
+
+  /** A new listening session: listening, and with what `onListening` takes on it. */
+  async #listen(): Promise<pg.Client> {
+    const session = new pg.Client({ connectionString: this.#options.connectionString });
+    session.on('notification', () => this.wakeUp());
+    session.on('error', (error) => {
+      this.#options.onError?.(error);
+      this.#reopen(session);
+    });
+    session.on('end', () => this.#reopen(session));
+    try {
+      await session.connect();
+      await session.query(`listen ${this.#options.channel}`);
+      await this.#options.onListening?.(session);
+      return session;
+    } catch (error) {
+      await session.end().catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * A listening session lost (the database restarted, say) is opened again, with backoff, for as long as
+   * the loop runs: without it notices stop coming, and what `onListening` held (a refetcher's lock) is
+   * gone. Once it is back, a loop looks at once, for the work noticed meanwhile.
+   */
+  #reopen(lost: pg.Client): void {
+    if (!this.#running || this.#session !== lost) return;
+    this.#session = null;
+    this.#reopening = (async () => {
+      for (let attempt = 0; this.#running && !this.#session; attempt++) {
+        await delay(Math.min(100 * 2 ** attempt, 5_000));
+        if (!this.#running) break;
+        try {
+          this.#session = await this.#listen();
+          this.wakeUp();
+        } catch (error) {
+          this.#options.onError?.(error);
+        }
+      }
+    })();
   }
 
   /** Wakes one sleeping loop; with none asleep, the next one about to sleep looks again instead. */
