@@ -195,6 +195,51 @@ describe('backfill', () => {
     );
   });
 
+  /** `count` new products, newest first (as the list pages them). */
+  const newProducts = async (count: number) => {
+    const ids: string[] = [];
+    for (let index = 0; index < count; index++)
+      ids.unshift((await stack.stripe.products.create({ name: `walk_${index}` })).id);
+    return ids;
+  };
+  const deleteProducts = async (...ids: (string | undefined)[]) => {
+    for (const id of ids) await stack.stripe.products.del(String(id));
+  };
+
+  it('goes on when the object a page ended on is deleted before the next page is read', async () => {
+    const [, cursor] = await newProducts(3);
+    let pages = 0;
+    const result = await run({
+      kinds: ['product'],
+      pageSize: 2,
+      onProgress: async () => {
+        if (++pages === 1) await deleteProducts(cursor);
+      },
+    });
+    const listed = (stripeCounts().product ?? 0) + 1;
+    assert.equal(result.byKind.product, listed, 'each product once, the deleted one too');
+  });
+
+  it('reads a kind again when its checkpoint object is gone with every object listed after it', async () => {
+    const [, p3, p2, p1] = await newProducts(4);
+    const crash = new Error('simulated crash');
+    const crashing = () => {
+      throw crash;
+    };
+    await assert.rejects(run({ kinds: ['product'], pageSize: 2, onProgress: crashing }), crash);
+    // The checkpoint is p3; the resumed run lists [p2 p1], then the next page finds p1, p2 and p3 gone.
+    let pages = 0;
+    const result = await run({
+      kinds: ['product'],
+      pageSize: 2,
+      onProgress: async () => {
+        if (++pages === 1) await deleteProducts(p3, p2, p1);
+      },
+    });
+    assert.equal(result.resumed, true);
+    assert.equal(result.byKind.product, stripeCounts().product, 'counted over from the first page');
+  });
+
   it('runs as `subledger backfill` with plain progress lines off a terminal', async () => {
     const result = await cli(['backfill', '--kinds', 'customer,price', '--rps', '50']);
     assert.equal(result.code, 0, result.stderr);

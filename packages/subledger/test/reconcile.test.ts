@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config/index.ts';
 import { createStripeClient } from '../src/stripe/index.ts';
 import type { DriftItem } from '../src/sync/drift.ts';
 import { everyMinutes } from '../src/sync/jobs.ts';
-import { KIND_NAMES } from '../src/sync/kinds.ts';
+import { KIND_NAMES, type KindName } from '../src/sync/kinds.ts';
 import { RECONCILE_TASK, reconcile } from '../src/sync/reconcile.ts';
 import { audit, describeDifferences } from './support/auditor.ts';
 import { createBillingHistory } from './support/billing-history.ts';
@@ -160,6 +160,53 @@ describe('reconcile', () => {
       [customer],
     );
     assert.equal(row.rows[0]?.description, 'changed out of sight');
+  });
+});
+
+describe('reconcile through Stripe trouble', () => {
+  /** Reconciles `kinds` with fixes through a client that records the status of every request it sent. */
+  const reconcileRecorded = async (kinds: KindName[], onProgress?: () => Promise<void>) => {
+    const statuses: number[] = [];
+    const stripe = createStripeClient({
+      secretKey: 'sk_test_reconcile',
+      apiBase: stack.emulator.url,
+      onResponse: (request) => statuses.push(request.status),
+    });
+    const result = await reconcile({
+      database: stack.database,
+      stripe,
+      context: { accountKeys: ['subledger_account_id'] },
+      place: PLACE,
+      fix: true,
+      requestsPerSecond: 1000,
+      kinds,
+      ...(onProgress ? { onProgress } : {}),
+    });
+    return { result, statuses };
+  };
+
+  it('goes on after a rate-limit 429, which the SDK alone would throw', async () => {
+    faultsOf(stack.emulator.emulator).configure({
+      next: { api: { fault: 'rate_limit', count: 1, method: 'GET', path: '/v1/prices' } },
+    });
+    const { result, statuses } = await reconcileRecorded(['price']);
+    assert.deepEqual(statuses.slice(0, 2), [429, 200]);
+    assert.ok((result.checked.price ?? 0) > 0);
+  });
+
+  it('goes on when the customer a page ended on is deleted before the next page is read', async () => {
+    for (let index = 0; index < 101; index++)
+      await stack.stripe.customers.create({ email: `walk_${index}@x.test` });
+    const listed = await stack.stripe.customers.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 });
+    const cursor = listed[99]?.id as string;
+    let pages = 0;
+    const { result } = await reconcileRecorded(['customer'], async () => {
+      if (++pages === 1) await stack.stripe.customers.del(cursor);
+    });
+    assert.ok(
+      (result.checked.customer ?? 0) >= listed.length,
+      `${result.checked.customer} checked of ${listed.length} customers`,
+    );
   });
 });
 

@@ -97,27 +97,22 @@ async function backfillKind(
 }
 
 /**
- * A checkpoint's cursor is an object id; when that object was deleted since, Stripe answers 404 for it
- * and the kind is read again from the start (the writes are idempotent).
+ * A checkpoint's cursor is an object id. When that object was deleted since, and every object listed
+ * after it too, Stripe answers 404 for it (see `listPages`), at the first page or later, and the kind is
+ * read again from the start (the writes are idempotent).
  */
 async function* restartOnLostCursor(
   pages: (startingAfter: string | null) => AsyncGenerator<ListedPage>,
   cursor: string | null,
   onRestart: () => void,
 ): AsyncGenerator<ListedPage> {
-  const iterator = pages(cursor);
-  let first: IteratorResult<ListedPage>;
   try {
-    first = await iterator.next();
+    yield* pages(cursor);
   } catch (error) {
     if (cursor === null || !isMissing(error)) throw error;
     onRestart();
     yield* pages(null);
-    return;
   }
-  if (first.done) return;
-  yield first.value;
-  yield* iterator;
 }
 
 /** An object read from Stripe, with when it was read: what `writeFetched` needs to write it safely. */

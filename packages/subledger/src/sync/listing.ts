@@ -1,5 +1,6 @@
 import pThrottle from 'p-throttle';
 import type Stripe from 'stripe';
+import { withRequestSlots } from '../stripe/client.ts';
 import { isMissing } from '../stripe/index.ts';
 import { listsAllItems } from './columns.ts';
 import { objectIdOf, type StripeObject } from './envelope.ts';
@@ -12,13 +13,22 @@ import { type Fetched, type Place, requestOptions, retrieveObject, withAllItems 
  */
 export type Limiter = <T>(call: () => Promise<T>) => Promise<T>;
 
-/** A limiter of `requestsPerSecond`, never exceeded in any one-second window (p-throttle's strict mode). */
+/**
+ * A limiter of `requestsPerSecond` HTTP requests, never exceeded in any one-second window (p-throttle's
+ * strict mode; it spaces the times it schedules, so a late timer can bring two requests a few ms closer:
+ * 997 ms apart at worst in a run of reconcile at 3/s). A call starts with one slot; each further request
+ * it sends through a client of `createStripeClient` (the SDK's retries, a 429's, the pages of an
+ * auto-paginated list) takes another.
+ */
 export function createLimiter(requestsPerSecond: number): Limiter {
   if (!Number.isInteger(requestsPerSecond) || requestsPerSecond < 1)
     throw new RangeError(`requestsPerSecond must be a positive integer, not ${requestsPerSecond}`);
   const throttle = pThrottle({ limit: requestsPerSecond, interval: 1000, strict: true });
-  const run = throttle((call: () => Promise<unknown>) => call());
-  return <T>(call: () => Promise<T>) => run(call) as Promise<T>;
+  const slot = throttle(async () => undefined);
+  return async <T>(call: () => Promise<T>) => {
+    await slot();
+    return withRequestSlots(slot, call);
+  };
 }
 
 /** One page of a kind as Stripe listed it, in the shape events carry, with the evidence of when. */
@@ -75,7 +85,16 @@ export async function* listObjects(
   for await (const page of listPages(stripe, kind, place, options)) yield* page.objects;
 }
 
-/** The pages of `listObjects`, for readers that checkpoint or write page by page. */
+/**
+ * The pages of `listObjects`, for readers that checkpoint or write page by page.
+ *
+ * The object a page ended on may be deleted before the next page is read; Stripe then answers 404 for
+ * it as `starting_after`. The walk steps back to the nearest object it listed that still exists: objects
+ * keep their order in a list (new ones join at the top), so the page after that one is the page the lost
+ * cursor would have begun, and no object is listed twice or skipped. When nothing listed survives, the
+ * walk starts over from the newest object, unless it began after `startingAfter`: that object gone too,
+ * Stripe's 404 is thrown, and where to go on from is the caller's choice.
+ */
 export async function* listPages(
   stripe: Stripe,
   kind: KindName,
@@ -86,14 +105,29 @@ export async function* listPages(
     kind === 'entitlements.active_entitlement_summary'
       ? (cursor: string | null) => summaryPage(stripe, place, options, cursor)
       : (cursor: string | null) => plainPage(stripe, LIST[kind], kind, place, options, cursor);
-  let cursor = options.startingAfter ?? null;
+  // Where the walk can step back to, in list order: `startingAfter`, then the id of every object listed
+  // (a million `cus_…` ids take 50 MB of heap on Node 24, measured).
+  const trail = options.startingAfter ? [options.startingAfter] : [];
   for (;;) {
-    const page = await readPage(cursor);
+    const cursor = trail.at(-1) ?? null;
+    const read = await readPage(cursor);
+    if ('cursorMissing' in read) {
+      trail.pop();
+      if (trail.length === 0 && options.startingAfter) throw read.cursorMissing;
+      continue;
+    }
+    const { page } = read;
+    trail.push(...read.listed);
     if (page.objects.length > 0 || page.cursor !== cursor) yield page;
     if (!page.hasMore || page.cursor === null) return;
-    cursor = page.cursor;
   }
 }
+
+/**
+ * One page as listed with the ids of the objects the list answered (the cursors it offers), or Stripe's
+ * 404 when the object `starting_after` named was deleted since it was listed.
+ */
+type PageRead = { page: ListedPage; listed: string[] } | { cursorMissing: unknown };
 
 async function plainPage(
   stripe: Stripe,
@@ -102,14 +136,18 @@ async function plainPage(
   place: Place,
   options: ListOptions,
   cursor: string | null,
-): Promise<ListedPage> {
+): Promise<PageRead> {
   const readAt = new Date();
-  const response = await options.limiter(() =>
-    list(stripe, pageParams(options, cursor), requestOptions(place)),
-  );
+  let response: Awaited<ReturnType<ListCall>>;
+  try {
+    response = await options.limiter(() => list(stripe, pageParams(options, cursor), requestOptions(place)));
+  } catch (error) {
+    if (cursor !== null && isMissing(error)) return { cursorMissing: error };
+    throw error;
+  }
   const listed = wireShape(response.data) as StripeObject[];
   const objects = kind === 'subscription' ? await withAllItemsOf(stripe, listed, place, options) : listed;
-  return {
+  const page: ListedPage = {
     kind,
     objects,
     asOf: stripeSecond(response.lastResponse?.headers?.date) ?? Math.floor(readAt.getTime() / 1000),
@@ -117,6 +155,7 @@ async function plainPage(
     cursor: lastIdOf(objects) ?? cursor,
     hasMore: response.has_more,
   };
+  return { page, listed: objects.map((object) => objectIdOf(object) ?? String(object.id)) };
 }
 
 /** Subscriptions of a page whose embedded items are one page of more, completed one by one. */
@@ -141,18 +180,21 @@ async function summaryPage(
   place: Place,
   options: ListOptions,
   cursor: string | null,
-): Promise<ListedPage> {
-  const customers = await plainPage(stripe, LIST.customer, 'customer', place, options, cursor);
+): Promise<PageRead> {
+  const read = await plainPage(stripe, LIST.customer, 'customer', place, options, cursor);
+  if ('cursorMissing' in read) return read;
+  const customers = read.page;
   const reads = await mapConcurrently(customers.objects, SUMMARY_CONCURRENCY, (customer) =>
     readSummary(stripe, String(customer.id), place, options.limiter),
   );
-  const present = reads.filter((read) => read.object !== null);
-  return {
+  const present = reads.filter((summary) => summary.object !== null);
+  const page: ListedPage = {
     ...customers,
     kind: 'entitlements.active_entitlement_summary',
-    objects: present.map((read) => read.object as StripeObject),
-    asOf: Math.min(customers.asOf, ...present.map((read) => read.asOf ?? customers.asOf)),
+    objects: present.map((summary) => summary.object as StripeObject),
+    asOf: Math.min(customers.asOf, ...present.map((summary) => summary.asOf ?? customers.asOf)),
   };
+  return { page, listed: read.listed };
 }
 
 /** Reads one object as the listing shapes it, for confirming what a list did not show. */

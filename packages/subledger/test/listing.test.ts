@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type Stripe from 'stripe';
+import { faultsOf, type RunningEmulator, startEmulator } from 'stripe-emulator';
+import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
+import { createStripeClient, isMissing } from '../src/stripe/index.ts';
+import { createLimiter, type ListOptions, listPages } from '../src/sync/listing.ts';
+
+const PLACE = { stripeAccount: 'platform', livemode: false };
+
+/** A fresh emulator, the project's client on it, and the status of every request that client sent. */
+async function withEmulator(
+  test: (stripe: Stripe, emulator: RunningEmulator, statuses: number[]) => Promise<void>,
+) {
+  const emulator = await startEmulator({ port: 0, seed: 3 });
+  const statuses: number[] = [];
+  const stripe = createStripeClient({
+    secretKey: EMULATOR_KEY,
+    apiBase: emulator.url,
+    onResponse: (request) => statuses.push(request.status),
+  });
+  try {
+    await test(stripe, emulator, statuses);
+  } finally {
+    await emulator.close();
+  }
+}
+
+/** `count` products, newest first (as lists return them). */
+async function products(stripe: Stripe, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let index = 0; index < count; index++)
+    ids.unshift((await stripe.products.create({ name: `p${index}` })).id);
+  return ids;
+}
+
+async function deleteProducts(stripe: Stripe, ...ids: (string | undefined)[]): Promise<void> {
+  for (const id of ids) await stripe.products.del(String(id));
+}
+
+/** The ids of each page of a walk of products, with `between(pages so far)` run before each next page. */
+async function walk(
+  stripe: Stripe,
+  options: Partial<ListOptions>,
+  between: (page: number) => Promise<unknown>,
+) {
+  const pages: string[][] = [];
+  const limiter = createLimiter(1000);
+  for await (const page of listPages(stripe, 'product', PLACE, { limiter, pageSize: 2, ...options })) {
+    pages.push(page.objects.map((object) => String(object.id)));
+    await between(pages.length);
+  }
+  return pages;
+}
+
+describe('listing a kind page by page', () => {
+  it('steps back to the nearest object still there when the one a page ended on was deleted', () =>
+    withEmulator(async (stripe) => {
+      const [p6, p5, p4, p3, p2, p1, p0] = await products(stripe, 7);
+      const pages = await walk(stripe, {}, async (page) => {
+        if (page === 1) await deleteProducts(stripe, p5);
+        if (page === 2) await deleteProducts(stripe, p3, p4);
+      });
+      // Each object once, none skipped: [p6 p5], then after p6 (p5 gone), then after p6 again.
+      assert.deepEqual(pages, [[p6, p5], [p4, p3], [p2, p1], [p0]]);
+    }));
+
+  it('starts over from the newest object when nothing it listed is left', () =>
+    withEmulator(async (stripe) => {
+      const [p3, p2, p1, p0] = await products(stripe, 4);
+      let p4 = '';
+      const pages = await walk(stripe, {}, async (page) => {
+        if (page !== 1) return;
+        await deleteProducts(stripe, p3, p2);
+        p4 = (await stripe.products.create({ name: 'p4' })).id;
+      });
+      assert.deepEqual(pages, [[p3, p2], [p4, p1], [p0]]);
+    }));
+
+  it("throws Stripe's 404 when the object it was to start after is gone, with all it listed since", () =>
+    withEmulator(async (stripe) => {
+      const [p4, p3, p2, p1] = await products(stripe, 5);
+      await deleteProducts(stripe, p4);
+      await assert.rejects(
+        walk(stripe, { startingAfter: String(p4) }, async () => {}),
+        isMissing,
+      );
+      let pages = 0;
+      const lost = walk(stripe, { startingAfter: String(p3) }, async () => {
+        pages++;
+        await deleteProducts(stripe, p3, p2, p1);
+      });
+      await assert.rejects(lost, isMissing);
+      assert.equal(pages, 1, 'the page after p3, [p2 p1], was listed');
+    }));
+});
+
+describe('the limiter', () => {
+  it('holds its rate per request sent: a call the SDK retries waits for a second slot', () =>
+    withEmulator(async (stripe, emulator, statuses) => {
+      const limiter = createLimiter(1);
+      const customer = await stripe.customers.create({ email: 'slow@example.com' });
+      faultsOf(emulator.emulator).configure({
+        next: { api: { fault: '503', count: 1, method: 'GET', path: '/v1/customers/*' } },
+      });
+      statuses.length = 0;
+      const started = Date.now();
+      await limiter(() => stripe.customers.retrieve(customer.id));
+      // Slots of a strict 1/s limiter are a second apart at least; a slow machine only adds to it.
+      assert.ok(Date.now() - started >= 1000, `two requests in ${Date.now() - started} ms at 1/s`);
+      assert.deepEqual(statuses, [503, 200]);
+    }));
+});
