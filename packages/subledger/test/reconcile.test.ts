@@ -7,7 +7,8 @@ import { createStripeClient } from '../src/stripe/index.ts';
 import type { DriftItem } from '../src/sync/drift.ts';
 import { everyMinutes } from '../src/sync/jobs.ts';
 import { KIND_NAMES, type KindName } from '../src/sync/kinds.ts';
-import { RECONCILE_TASK, reconcile } from '../src/sync/reconcile.ts';
+import { writeMirror } from '../src/sync/mirror-writer.ts';
+import { mirroredPlaces, RECONCILE_TASK, reconcile } from '../src/sync/reconcile.ts';
 import { audit, describeDifferences } from './support/auditor.ts';
 import { createBillingHistory } from './support/billing-history.ts';
 import { runCli } from './support/run-cli.ts';
@@ -163,6 +164,63 @@ describe('reconcile', () => {
   });
 });
 
+describe('reconcile on connected accounts', () => {
+  it('heals the objects of every connected account the mirror holds, on schedule', async () => {
+    const connected = { stripeAccount: 'acct_1ReconcileA' };
+    const customer = await stack.stripe.customers.create({ description: 'as Stripe has it' }, connected);
+    // The mirror holds an older state of it: the change's webhook never came.
+    await writeMirror(
+      stack.database.db,
+      [
+        {
+          kind: 'customer',
+          id: customer.id,
+          stripeAccount: connected.stripeAccount,
+          livemode: false,
+          object: { id: customer.id, object: 'customer', description: 'missed a change' },
+          deleted: false,
+          version: customer.created - 10,
+          eventId: 'evt_connected_older',
+          source: 'event',
+        },
+      ],
+      { accountKeys: [] },
+    );
+    assert.deepEqual(
+      (await mirroredPlaces(stack.database.pool, false)).map((place) => place.stripeAccount),
+      ['platform', connected.stripeAccount],
+    );
+    await stack.database.pool.query(`select graphile_worker.add_job($1, '{}'::json, queue_name := $1)`, [
+      RECONCILE_TASK,
+    ]);
+    await stack.settle();
+    const row = await stack.database.pool.query(
+      `select data->>'description' as description from customers where id = $1 and stripe_account = $2`,
+      [customer.id, connected.stripeAccount],
+    );
+    assert.equal(row.rows[0]?.description, 'as Stripe has it');
+  });
+
+  it('reads one connected account from `subledger reconcile --account`', async () => {
+    const connected = { stripeAccount: 'acct_1ReconcileB' };
+    const customer = await stack.stripe.customers.create({ description: 'only in Stripe' }, connected);
+    const found = await cli([
+      'reconcile',
+      '--account',
+      connected.stripeAccount,
+      '--kinds',
+      'customer',
+      '--json',
+    ]);
+    assert.equal(found.code, 2, found.stderr);
+    const report = JSON.parse(found.stdout) as { drift: DriftItem[] };
+    assert.deepEqual(
+      report.drift.map((item) => [item.id, item.problem]),
+      [[customer.id, 'missing_in_mirror']],
+    );
+  });
+});
+
 describe('reconcile through Stripe trouble', () => {
   /** Reconciles `kinds` with fixes through a client that records the status of every request it sent. */
   const reconcileRecorded = async (kinds: KindName[], onProgress?: () => Promise<void>) => {
@@ -251,6 +309,7 @@ describe('reconcile options', () => {
       [{ catchUp: true, since: '2027-01-01T00:00:00Z' }, /^--since must be a past ISO 8601 time/],
       [{ rps: '-3' }, /^--rps must be a positive whole number$/],
       [{ kinds: 'invoice,charge' }, /^--kinds: unknown kind 'charge'/],
+      [{ account: 'cus_123' }, /^--account must be a connected account id \(acct_…\)$/],
     ] as const)
       assert.throws(() => toReconcileInput(flags, config, now), { message });
   });

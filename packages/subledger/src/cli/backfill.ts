@@ -26,15 +26,30 @@ const kindsSchema = z
     ),
   );
 
-export type BackfillInput = { kinds: KindName[] | undefined; rps: number };
+/** `--account`: a connected account, whose objects are read with its `Stripe-Account` header. */
+const accountSchema = z
+  .string()
+  .regex(/^acct_[A-Za-z0-9]+$/, '--account must be a connected account id (acct_…)');
+
+export type BackfillInput = { kinds: KindName[] | undefined; rps: number; account: string | undefined };
 
 /** The command line to backfill's input (pure); throws one clear line. */
-export function toBackfillInput(options: { kinds?: string; rps?: string }, config: Config): BackfillInput {
+export function toBackfillInput(
+  options: { kinds?: string; rps?: string; account?: string },
+  config: Config,
+): BackfillInput {
   return {
     kinds: options.kinds === undefined ? undefined : parseOption(kindsSchema, options.kinds),
     rps: options.rps === undefined ? config.stripeRequestsPerSecond : parseOption(rpsSchema, options.rps),
+    account: options.account === undefined ? undefined : parseOption(accountSchema, options.account),
   };
 }
+
+/** The `--account` option of the commands that read Stripe into the mirror. */
+export const ACCOUNT_OPTION = [
+  '--account <acct_id>',
+  "a connected account's objects instead of the platform's (Stripe-Account header)",
+] as const;
 
 export function parseOption<T>(schema: z.ZodType<T, string>, value: string): T {
   const parsed = schema.safeParse(value);
@@ -46,18 +61,21 @@ export type StripeJob = { config: Config; database: Database; stripe: Stripe; pl
 
 /**
  * Opens what a command reading Stripe into the mirror needs: the configured database (migrated) and a
- * Stripe client on the configured key, on the platform in the key's mode.
+ * Stripe client on the configured key, on the platform (or the connected `account`) in the key's mode.
  */
 export async function withStripeJob<T>(
   job: string,
   config: Config,
+  account: string | undefined,
   run: (context: StripeJob) => Promise<T>,
 ): Promise<T> {
   const stripe = configuredStripe(config, job);
   const database = await openDatabase(config);
+  const platform = defaultPlace(config.stripeSecretKey);
   try {
     await migrate(database);
-    return await run({ config, database, stripe, place: defaultPlace(config.stripeSecretKey) });
+    const place = account ? { ...platform, stripeAccount: account } : platform;
+    return await run({ config, database, stripe, place });
   } finally {
     await database.close();
   }
@@ -78,10 +96,11 @@ export function backfillCommand(): Command {
     )
     .option('--kinds <kinds>', `comma-separated kinds to read (default: all): ${KIND_NAMES.join(', ')}`)
     .option('--rps <n>', 'Stripe requests per second (default: SUBLEDGER_STRIPE_RPS, else 20)')
-    .action(async (options: { kinds?: string; rps?: string }) => {
+    .option(...ACCOUNT_OPTION)
+    .action(async (options: { kinds?: string; rps?: string; account?: string }) => {
       const config = loadConfig();
       const input = toBackfillInput(options, config);
-      await withStripeJob('backfill', config, async ({ database, stripe, place }) => {
+      await withStripeJob('backfill', config, input.account, async ({ database, stripe, place }) => {
         const progress = progressDisplay();
         const started = Date.now();
         const result = await backfill({

@@ -10,7 +10,7 @@ import {
   reconcile,
 } from '../sync/index.ts';
 import type { KindName } from '../sync/kinds.ts';
-import { parseOption, rpsSchema, toBackfillInput, withStripeJob } from './backfill.ts';
+import { ACCOUNT_OPTION, parseOption, rpsSchema, toBackfillInput, withStripeJob } from './backfill.ts';
 import { progressDisplay } from './progress.ts';
 import { parseSince } from './replay.ts';
 
@@ -18,6 +18,7 @@ import { parseSince } from './replay.ts';
 export const DRIFT_EXIT_CODE = 2;
 
 type ReconcileFlags = {
+  account?: string;
   fix?: boolean;
   rps?: string;
   json?: boolean;
@@ -27,6 +28,7 @@ type ReconcileFlags = {
 };
 
 export type ReconcileInput = {
+  account: string | undefined;
   fix: boolean;
   json: boolean;
   rps: number;
@@ -48,8 +50,15 @@ export function toReconcileInput(flags: ReconcileFlags, config: Config, now: Dat
       });
     return at ?? now;
   });
-  const { kinds } = toBackfillInput(flags.kinds === undefined ? {} : { kinds: flags.kinds }, config);
+  const { kinds, account } = toBackfillInput(
+    {
+      ...(flags.kinds === undefined ? {} : { kinds: flags.kinds }),
+      ...(flags.account === undefined ? {} : { account: flags.account }),
+    },
+    config,
+  );
   return {
+    account,
     fix: flags.fix === true,
     json: flags.json === true,
     rps: flags.rps === undefined ? config.stripeRequestsPerSecond : parseOption(rpsSchema, flags.rps),
@@ -94,10 +103,11 @@ export function reconcileCommand(): Command {
     .option('--json', 'print the result as JSON on stdout')
     .option('--catch-up', `first store the events of the last ${CATCH_UP_DAYS} days missing from the inbox`)
     .option('--since <time>', 'with --catch-up: fetch events from <time> on (ISO 8601, a date, or 2h, 7d)')
+    .option(...ACCOUNT_OPTION)
     .action(async (flags: ReconcileFlags) => {
       const config = loadConfig();
       const input = toReconcileInput(flags, config, new Date());
-      await withStripeJob('reconcile', config, async ({ database, stripe, place }) => {
+      await withStripeJob('reconcile', config, input.account, async ({ database, stripe, place }) => {
         const common = { database, stripe, place, requestsPerSecond: input.rps };
         const caughtUp = input.catchUpSince ? await catchUp({ ...common, since: input.catchUpSince }) : null;
         const progress = progressDisplay();

@@ -2,7 +2,7 @@ import { getTableName } from 'drizzle-orm';
 import type { CronItem, Task, TaskList } from 'graphile-worker';
 import type pg from 'pg';
 import type Stripe from 'stripe';
-import type { Database } from '../store/index.ts';
+import { type Database, PLATFORM } from '../store/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { type FetchedObject, fetchedOf, writeFetched } from './backfill.ts';
 import { type DriftItem, driftOf, type MirrorState } from './drift.ts';
@@ -39,8 +39,9 @@ export const RECONCILE_TASK = 'subledger_reconcile';
 
 /**
  * The scheduled reconcile: a task that reconciles with fixes and logs what drifted (a missed webhook, a
- * change Stripe sends no event for), and its crontab entry, every `minutes` minutes. The job runs in a
- * queue of its own, so a reconcile slower than the interval never runs beside the next one; runs missed
+ * change Stripe sends no event for), and its crontab entry, every `minutes` minutes. It covers the
+ * platform and every connected account the mirror holds objects of, in the place's mode. The job runs in
+ * a queue of its own, so a reconcile slower than the interval never runs beside the next one; runs missed
  * while no worker was up are not made up. Without a Stripe client, or with `minutes` 0, nothing is scheduled.
  */
 export function scheduledReconcile(
@@ -49,7 +50,13 @@ export function scheduledReconcile(
   logger: Logger,
 ): { tasks: TaskList; schedules: CronItem[] } {
   if (!options) return { tasks: {}, schedules: [] };
-  const task: Task = async () => logResult(await reconcile({ ...options, fix: true }), logger);
+  const task: Task = async () => {
+    for (const place of await mirroredPlaces(options.database.pool, options.place.livemode))
+      logResult(
+        await reconcile({ ...options, place, fix: true }),
+        logger.child({ stripeAccount: place.stripeAccount }),
+      );
+  };
   if (minutes === 0) return { tasks: { [RECONCILE_TASK]: task }, schedules: [] };
   return {
     tasks: { [RECONCILE_TASK]: task },
@@ -62,6 +69,16 @@ export function scheduledReconcile(
       },
     ],
   };
+}
+
+/** The platform, then each connected account the mirror holds objects of, in one mode. */
+export async function mirroredPlaces(pool: pg.Pool, livemode: boolean): Promise<Place[]> {
+  const accounts = KIND_NAMES.map(
+    (kind) => `select stripe_account from "${getTableName(KINDS[kind].table)}" where livemode = $1`,
+  ).join(' union ');
+  const { rows } = await pool.query<{ stripe_account: string }>(accounts, [livemode]);
+  const connected = rows.map((row) => row.stripe_account).filter((account) => account !== PLATFORM);
+  return [PLATFORM, ...connected.sort()].map((stripeAccount) => ({ stripeAccount, livemode }));
 }
 
 function logResult(result: ReconcileResult, logger: Logger): void {
