@@ -17,7 +17,10 @@ import { type BatchReport, InboxWorker } from './worker.ts';
 export type SyncEngineOptions = {
   database: Database;
   config: Config;
-  /** The Stripe client, or null when none is configured (fetches then fail and are retried). */
+  /**
+   * The Stripe client, or null when none is configured: objects to read are then settled `unfetchable`,
+   * their events kept in the inbox (with that outcome) for `subledger replay` once a key is configured.
+   */
   stripe: Stripe | null;
   /** The mode of the client's key. */
   livemode: boolean;
