@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type pg from 'pg';
 import { API_VERSION } from '../src/stripe/index.ts';
-import { claimReady, lockSerialKey } from '../src/sync/claim.ts';
+import { claimOne, claimReady, lockSerialKey } from '../src/sync/claim.ts';
 import { Inbox } from '../src/sync/inbox.ts';
 import { connectionStringOf, WakeLoop } from '../src/sync/wake-loop.ts';
 import { InboxWorker, isBehind, type WorkerOptions } from '../src/sync/worker.ts';
@@ -62,6 +62,34 @@ test('a claim leaves a busy key’s events free, so the next claim of that key s
     );
   } finally {
     for (const transaction of [holder, first, second]) await transaction.end().catch(() => {});
+  }
+});
+
+test('a retried event waits for its key before it locks its row, so the key’s holder takes it in order', async () => {
+  const inbox = new Inbox(database.pool);
+  await inbox.store(customerEvent('evt_retry_1', 'cus_retry'));
+  const key = 'platform/cus_retry';
+  const holder = await openTransaction((client) => lockSerialKey(client, key));
+  const retrying = await openTransaction();
+  const probe = await openTransaction();
+  try {
+    const claimed = claimOne(retrying.client, 'evt_retry_1');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // While the retry waits for the key, its row is free: whoever holds the key may take it, oldest first.
+    const row = await probe.client.query(`select id from stripe_events where id = $1 for update nowait`, [
+      'evt_retry_1',
+    ]);
+    assert.equal(row.rowCount, 1);
+    await probe.end();
+    await holder.end();
+    assert.deepEqual(
+      (await claimed).map((event) => event.id),
+      ['evt_retry_1'],
+    );
+  } finally {
+    await probe.end();
+    await holder.end();
+    await retrying.end();
   }
 });
 

@@ -65,11 +65,20 @@ export async function claimReady(client: pg.PoolClient, limit: number): Promise<
   return (await client.query<ClaimedEvent>(CLAIM_READY, [limit, limit * CLAIM_LOOKAHEAD])).rows;
 }
 
-/** Claims one event, waiting for its serial key: used to retry the events of a failed batch one by one. */
+/**
+ * Claims one event, waiting for its serial key first: used to retry the events of a failed batch one by
+ * one. Keys before rows, as in every claim: a row locked while its key is waited for would be skipped
+ * by the key's holder, which would apply that customer's newer events first.
+ */
 export async function claimOne(client: pg.PoolClient, id: string): Promise<ClaimedEvent[]> {
-  const rows = (await client.query<ClaimedEvent>(CLAIM_ONE, [id])).rows;
-  for (const row of rows) await lockSerialKey(client, row.serialKey);
-  return rows;
+  const { rows } = await client.query<{ serialKey: string }>(
+    `select serial_key as "serialKey" from stripe_events where id = $1 and status = 'pending'`,
+    [id],
+  );
+  const key = rows[0]?.serialKey;
+  if (key === undefined) return [];
+  await lockSerialKey(client, key);
+  return (await client.query<ClaimedEvent>(CLAIM_ONE, [id])).rows;
 }
 
 export async function lockSerialKey(client: pg.PoolClient, serialKey: string): Promise<void> {
