@@ -260,13 +260,19 @@ describe('backfill', () => {
       [{ rps: '0' }, /^--rps must be a positive whole number$/],
       [{ rps: '2.5' }, /^--rps must be a positive whole number$/],
       [{ kinds: 'customer,coupon' }, /^--kinds: unknown kind 'coupon'; use customer, product/],
+      [{ account: 'platform' }, /^--account must be a connected account id \(acct_…\)$/],
     ] as const)
       assert.throws(() => toBackfillInput(options, config), { message });
-    assert.deepEqual(toBackfillInput({ kinds: 'customer, price', rps: '7' }, config), {
+    assert.deepEqual(toBackfillInput({ kinds: 'customer, price', rps: '7', account: 'acct_1Shop' }, config), {
       kinds: ['customer', 'price'],
       rps: 7,
+      account: 'acct_1Shop',
     });
-    assert.deepEqual(toBackfillInput({}, config), { kinds: undefined, rps: config.stripeRequestsPerSecond });
+    assert.deepEqual(toBackfillInput({}, config), {
+      kinds: undefined,
+      rps: config.stripeRequestsPerSecond,
+      account: undefined,
+    });
     const result = await cli(['backfill', '--rps', 'fast']);
     assert.equal(result.code, 1);
     assert.equal(result.stderr.trim(), 'subledger: --rps must be a positive whole number');
