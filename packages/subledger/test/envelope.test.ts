@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { idOf, NotAnEventError, toInboxEvent } from '../src/sync/envelope.ts';
+import { idOf, MAX_ID_LENGTH, NotAnEventError, toInboxEvent } from '../src/sync/envelope.ts';
 
 const anEvent = (object: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   id: 'evt_1',
@@ -87,6 +87,19 @@ const NOT_EVENTS: [string, unknown][] = [
   ['data.object not an object', { ...valid, data: { object: 'cus_1' } }],
   ['an account that is not an account id', { ...valid, account: '' }],
   ['an account of the wrong type', { ...valid, account: 42 }],
+  // What a text column cannot hold (\u0000) or an index cannot cover (a value too long): refused here,
+  // rather than by Postgres on every delivery.
+  ['a \\u0000 in the type', { ...valid, type: 'customer.updated\u0000' }],
+  ['a \\u0000 in the api version', { ...valid, api_version: '2026-10-28\u0000' }],
+  ['a \\u0000 in the object id', anEvent({ id: 'cus_\u0000', object: 'customer' })],
+  ['a \\u0000 in the object type', anEvent({ id: 'cus_1', object: 'customer\u0000' })],
+  ['a \\u0000 in the customer id', anEvent({ id: 'sub_1', object: 'subscription', customer: 'cus_\u0000' })],
+  ['a \\u0000 in the expanded customer id', anEvent({ id: 'sub_1', object: 'subscription', customer: { id: 'cus_\u0000' } })],
+  ['an event id over 255 characters', { ...valid, id: `evt_${'x'.repeat(MAX_ID_LENGTH - 3)}` }],
+  ['a type over 255 characters', { ...valid, type: `customer.${'x'.repeat(MAX_ID_LENGTH)}` }],
+  ['an object id over 255 characters', anEvent({ id: `cus_${'x'.repeat(MAX_ID_LENGTH)}`, object: 'customer' })],
+  ['a customer id over 255 characters', anEvent({ id: 'sub_1', object: 'subscription', customer: `cus_${'x'.repeat(MAX_ID_LENGTH)}` })],
+  ['an account id over 255 characters', { ...valid, account: `acct_${'x'.repeat(MAX_ID_LENGTH)}` }],
 ];
 
 for (const [name, body] of NOT_EVENTS)
@@ -96,6 +109,19 @@ for (const [name, body] of NOT_EVENTS)
       (error: unknown) => error instanceof NotAnEventError && error.code === 'invalid_event',
     );
   });
+
+test('toInboxEvent accepts ids and a type of exactly 255 characters', () => {
+  const longest = (prefix: string) => `${prefix}${'x'.repeat(MAX_ID_LENGTH - prefix.length)}`;
+  const event = toInboxEvent(
+    anEvent(
+      { id: longest('sub_'), object: 'subscription', customer: { id: longest('cus_') } },
+      { id: longest('evt_'), type: longest('customer.'), account: longest('acct_') },
+    ),
+  );
+  assert.equal(event.id.length, MAX_ID_LENGTH);
+  assert.equal(event.objectId?.length, MAX_ID_LENGTH);
+  assert.equal(event.serialKey, `${longest('acct_')}/${longest('cus_')}`);
+});
 
 test('idOf reads an id given plainly or expanded', () => {
   assert.equal(idOf('cus_1'), 'cus_1');

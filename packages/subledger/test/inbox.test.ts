@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { API_VERSION } from '../src/stripe/index.ts';
-import { INBOX_CHANNEL, Inbox, type InboxCommit, type StoreResult } from '../src/sync/inbox.ts';
+import type { InboxEvent } from '../src/sync/envelope.ts';
+import {
+  INBOX_CHANNEL,
+  Inbox,
+  type InboxCommit,
+  type StoreResult,
+  UnstorableEventError,
+} from '../src/sync/inbox.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { inboxEventWith } from './support/inbox-events.ts';
 
@@ -152,25 +160,36 @@ test('a failing insert rejects every waiter of its batch, and the next batch sti
   assert.deepEqual(retried, ['stored', 'stored']);
 });
 
-test('an event Postgres cannot hold fails alone, not the events that shared its commit', async () => {
-  const inbox = new Inbox(database.pool);
-  // Valid JSON and a valid event, but a text column has no room for \u0000.
-  const poison = inboxEventWith('evt_poison_1', {
-    data: { object: { id: 'cus_nul\u0000byte', object: 'customer' } },
+// Events Postgres cannot hold, past the envelope's checks (which refuse the first two before the inbox).
+// biome-ignore format: one case per line
+const POISONS: [string, string, (id: string) => Partial<InboxEvent>][] = [
+  ['a \\u0000 in a text column (22021)', 'nul', (id) => ({ objectId: `cus_${id}\u0000` })],
+  ['an id over the index row limit (54000)', 'long', (id) => ({ id: `${id}_${randomBytes(10_000).toString('hex')}` })],
+  ['JSON nested deeper than its parser goes (54001)', 'deep', (id) => ({ json: nested(inboxEventWith(id).json) })],
+];
+
+/** The event's JSON with a key holding 40,000 nested arrays: valid JSON, and JSON.parse reads it. */
+const nested = (json: string) => `{"deep":${'['.repeat(40_000)}${']'.repeat(40_000)},${json.slice(1)}`;
+
+for (const [name, tag, poisoned] of POISONS)
+  test(`an event Postgres cannot hold, ${name}, fails alone as unstorable, not its commit’s neighbours`, async () => {
+    const inbox = new Inbox(database.pool);
+    const poison = { ...inboxEventWith(`evt_poison_${tag}`), ...poisoned(`evt_poison_${tag}`) };
+    const ids = [1, 2, 1, 3].map((n) => `evt_neighbour_${tag}_${n}`);
+    const first = inbox.store(inboxEventWith(`evt_neighbour_${tag}_0`));
+    const shared = [inbox.store(poison), ...ids.map((id) => inbox.store(inboxEventWith(id)))];
+    assert.equal(await first, 'stored');
+    const [refused, ...neighbours] = await Promise.allSettled(shared);
+    assert.ok(refused?.status === 'rejected' && refused.reason instanceof UnstorableEventError);
+    assert.deepEqual(
+      neighbours.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : 'rejected')),
+      ['stored', 'stored', 'duplicate', 'stored'],
+    );
+    assert.equal(await rowsWith(`evt_neighbour_${tag}_`), 4);
+    assert.equal(await rowsWith(`evt_poison_${tag}`), 0);
+    // Alone, it is refused the same way: not an outage, so not "deliver it again".
+    await assert.rejects(inbox.store(poison), UnstorableEventError);
   });
-  const ids = ['evt_neighbour_1', 'evt_neighbour_2', 'evt_neighbour_1', 'evt_neighbour_3'];
-  const first = inbox.store(inboxEventWith('evt_neighbour_0'));
-  const shared = [inbox.store(poison), ...ids.map((id) => inbox.store(inboxEventWith(id)))];
-  assert.equal(await first, 'stored');
-  const [poisoned, ...neighbours] = await Promise.allSettled(shared);
-  assert.equal(poisoned?.status, 'rejected');
-  assert.deepEqual(
-    neighbours.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : 'rejected')),
-    ['stored', 'stored', 'duplicate', 'stored'],
-  );
-  assert.equal(await rowsWith('evt_neighbour_'), 4);
-  assert.equal(await rowsWith('evt_poison_'), 0);
-});
 
 test('workers hear of every commit, from at most about one notification per spacing', async () => {
   const listener = new pg.Client({ connectionString: database.url });

@@ -30,8 +30,10 @@ before(async () => {
 });
 after(() => stack.close());
 
-async function deliver(payload: string): Promise<{ status: number; duplicate: boolean }> {
-  const secret = stack.subledger.config.webhookSecrets[0] as string;
+async function deliver(
+  payload: string,
+  secret = stack.subledger.config.webhookSecrets[0]?.secret as string,
+): Promise<{ status: number; duplicate: boolean }> {
   const response = await fetch(`${stack.url}/webhooks/stripe`, {
     method: 'POST',
     headers: {
@@ -115,7 +117,12 @@ test('a live-mode event on a test-mode deployment is settled unfetchable and doe
     id: 'evt_reference_neighbour',
     created: Math.floor(Date.now() / 1000) + 60,
   };
-  for (const event of [live, neighbour]) assert.equal((await deliver(JSON.stringify(event))).status, 200);
+  // Signed by the deployment's live endpoint: a test endpoint's secret cannot vouch for a live event.
+  const secrets = stack.subledger.config.webhookSecrets;
+  secrets.push({ secret: 'whsec_reference_live', livemode: true });
+  assert.equal((await deliver(JSON.stringify(live), 'whsec_reference_live')).status, 200);
+  secrets.pop();
+  assert.equal((await deliver(JSON.stringify(neighbour))).status, 200);
   const pending = async () =>
     Number(
       (

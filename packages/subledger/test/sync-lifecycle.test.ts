@@ -116,7 +116,7 @@ test('an event listing one page of a subscription’s items is settled by a fetc
     data: { object: current },
   };
   const payload = JSON.stringify(event);
-  const secret = stack.subledger.config.webhookSecrets[0] as string;
+  const secret = stack.subledger.config.webhookSecrets[0]?.secret as string;
   const response = await fetch(`${stack.url}/webhooks/stripe`, {
     method: 'POST',
     headers: { 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret }) },

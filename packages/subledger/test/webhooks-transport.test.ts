@@ -85,7 +85,10 @@ test('a chunked body over 1 MiB without content-length is refused with 413', asy
 
 async function serveOwnInbox(pool: pg.Pool) {
   const inbox = new Inbox(pool);
-  const handler = createWebhookHandler({ secrets: () => [secret()], store: (event) => inbox.store(event) });
+  const handler = createWebhookHandler({
+    secrets: () => [{ secret: secret(), livemode: false }],
+    store: (event) => inbox.store(event),
+  });
   const server = serve({ fetch: handler, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -119,7 +119,6 @@ test('signed JSON that is not a snapshot event is refused with invalid_event', a
   }
 });
 
-/** A signed event padded with trailing whitespace (still valid JSON) to exactly `bytes`. */
 test('an unknown event type is stored, acknowledged and settled as ignored by the worker', async () => {
   const unknown = anEvent({
     type: 'issuing_card.shipped',
@@ -173,8 +172,8 @@ test('the same event delivered 3× (one after another, then at once) is stored a
 
 test('during a secret rotation either secret verifies, and a header with both signatures too', async () => {
   const secrets = stack.subledger.config.webhookSecrets;
-  const [old] = secrets as [string];
-  secrets.push('whsec_rotated_in');
+  const old = secrets[0]?.secret as string;
+  secrets.push({ secret: 'whsec_rotated_in', livemode: false });
   try {
     for (const signingSecret of [old, 'whsec_rotated_in']) {
       const payload = JSON.stringify(anEvent());
@@ -197,11 +196,51 @@ test('during a secret rotation either secret verifies, and a header with both si
   }
 });
 
+test('a secret verifies only events of its own mode: another mode is refused with livemode_mismatch', async () => {
+  const secrets = stack.subledger.config.webhookSecrets;
+  const signedWith = (event: object, secret?: string) => {
+    const payload = JSON.stringify(event);
+    return () => post(payload, { 'stripe-signature': sign(payload, secret ? { secret } : {}) });
+  };
+  // The stack's only secret is its test endpoint's: it cannot vouch for a live event.
+  await assertRefused(signedWith(anEvent({ livemode: true })), 400, 'livemode_mismatch');
+  secrets.push({ secret: 'whsec_live_1', livemode: true }, { secret: 'whsec_live_2', livemode: true });
+  try {
+    await assertRefused(signedWith(anEvent({ livemode: true })), 400, 'livemode_mismatch');
+    await assertRefused(signedWith(anEvent(), 'whsec_live_1'), 400, 'livemode_mismatch');
+    const answer = await signedWith(anEvent(), 'whsec_live_2')();
+    assert.doesNotMatch(JSON.stringify(answer.body), /whsec_/, 'the answer names no secret');
+    // Each live secret of a rotation verifies live events.
+    for (const secret of ['whsec_live_1', 'whsec_live_2']) {
+      const live = anEvent({ livemode: true });
+      assert.equal((await signedWith(live, secret)()).status, 200);
+      assert.equal((await inboxRow(live.id)).status, 'pending');
+    }
+  } finally {
+    secrets.splice(1);
+  }
+  await stack.subledger.sync.worker.drain();
+});
+
+test('a signed event whose ids or type the columns cannot hold is refused with 400, not 503', async () => {
+  for (const event of [
+    anEvent({ type: 'customer.created\u0000' }),
+    anEvent({ id: `evt_${'x'.repeat(20_000)}` }),
+    anEvent({ data: { object: { id: 'cus_\u0000', object: 'customer' } } }),
+  ])
+    await assertRefused(() => deliver(event), 400, 'invalid_event');
+  // Valid, but nested deeper than Postgres' JSON parser goes: Postgres refuses it (54001) on every try.
+  const deep = 40_000;
+  const payload = JSON.stringify(anEvent()).replace(
+    '"metadata":{}',
+    `"metadata":{},"deep":${'['.repeat(deep)}${']'.repeat(deep)}`,
+  );
+  await assertRefused(() => post(payload, { 'stripe-signature': sign(payload) }), 400, 'event_unstorable');
+});
+
 test('the Connect endpoint refuses events without an account and stores those with one', async () => {
   await assertRefused(() => deliver(anEvent(), '/webhooks/stripe/connect'), 400, 'account_missing');
   const connected = anEvent({ account: 'acct_1Connected' });
   assert.equal((await deliver(connected, '/webhooks/stripe/connect')).status, 200);
   assert.equal((await inboxRow(connected.id)).stripe_account, 'acct_1Connected');
 });
-
-/** The webhook handler served over HTTP on a pool of its own, so the pool can fail without the stack's. */

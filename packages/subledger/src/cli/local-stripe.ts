@@ -1,5 +1,5 @@
 import { type RunningEmulator, startEmulator } from 'stripe-emulator';
-import type { Config } from '../config/index.ts';
+import type { Config, WebhookSecret } from '../config/index.ts';
 import { createStripeClient } from '../stripe/index.ts';
 
 /** The key `start` uses with an emulator; the emulator accepts any test key. */
@@ -18,8 +18,11 @@ export async function useEmulatorWhenKeyless(config: Config): Promise<RunningEmu
   return running;
 }
 
-/** Registers `url` as a webhook endpoint for every event type and returns its signing secret. */
-export async function registerWebhookEndpoint(config: Config, url: string): Promise<string> {
+/**
+ * Registers `url` as a webhook endpoint for every event type; returns its signing secret, of the mode of
+ * the endpoint (the key's).
+ */
+export async function registerWebhookEndpoint(config: Config, url: string): Promise<WebhookSecret> {
   const stripe = createStripeClient({
     secretKey: config.stripeSecretKey as string,
     apiBase: config.stripeApiBase,
@@ -30,5 +33,5 @@ export async function registerWebhookEndpoint(config: Config, url: string): Prom
     description: 'Subledger (registered by subledger start)',
   });
   if (!endpoint.secret) throw new Error('the webhook endpoint was created without a signing secret');
-  return endpoint.secret;
+  return { secret: endpoint.secret, livemode: endpoint.livemode };
 }

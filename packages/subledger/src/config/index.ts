@@ -12,6 +12,26 @@ const commaList = z.string().transform((value) =>
     .filter((part) => part.length > 0),
 );
 
+/**
+ * A webhook signing secret as written: `test:whsec_…` or `live:whsec_…` names the mode of the endpoint it
+ * belongs to; with no prefix, it belongs to the mode of `STRIPE_SECRET_KEY` (resolved by `loadConfig`).
+ * Signing secrets hold no `:` nor spaces, so anything else is a mistake: refused rather than kept as a
+ * secret that can never verify. The message never repeats the value.
+ */
+const WEBHOOK_SECRET_ENTRY = /^(?:(test|live):)?([^:\s]+)$/;
+const webhookSecretEntry = z
+  .string()
+  .regex(
+    WEBHOOK_SECRET_ENTRY,
+    'must list signing secrets, each as it is or prefixed with test: or live: (e.g. live:whsec_…)',
+  )
+  .transform((entry) => {
+    const [, mode, secret] = WEBHOOK_SECRET_ENTRY.exec(entry) ?? [];
+    return { secret: secret as string, mode: mode as 'test' | 'live' | undefined };
+  });
+
+const webhookSecretList = commaList.pipe(z.array(webhookSecretEntry)).default([]);
+
 const positive = z
   .string()
   .regex(/^\d+$/, 'must be a whole number')
@@ -32,8 +52,8 @@ const environmentSchema = z.object({
     .string()
     .regex(/^(sk|rk)_(test|live)_\w+$/, 'must be a Stripe secret key (sk_test_…, sk_live_… or rk_…)')
     .optional(),
-  STRIPE_WEBHOOK_SECRET: commaList.default([]),
-  STRIPE_CONNECT_WEBHOOK_SECRET: commaList.default([]),
+  STRIPE_WEBHOOK_SECRET: webhookSecretList,
+  STRIPE_CONNECT_WEBHOOK_SECRET: webhookSecretList,
   STRIPE_API_BASE: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   PORT: z
     .string()
@@ -85,15 +105,24 @@ const checkedSchema = environmentSchema.superRefine((env, context) => {
     });
 });
 
+/**
+ * A webhook signing secret and the mode of the endpoint it belongs to. It verifies only events of that
+ * mode: test secrets sit in developers' .env files and CI, and must not be able to sign a live event.
+ */
+export type WebhookSecret = { secret: string; livemode: boolean };
+
 export type Config = {
   /** Absent: embedded PostgreSQL under `dataDir`. */
   databaseUrl: string | undefined;
   /** Absent: `start` runs the Stripe emulator in-process. */
   stripeSecretKey: string | undefined;
   stripeApiBase: string | undefined;
-  /** Several secrets verify during a rotation; any one that matches accepts the event. */
-  webhookSecrets: string[];
-  connectWebhookSecrets: string[];
+  /**
+   * Several secrets verify during a rotation; any one that matches accepts an event of its own mode, and
+   * an event of the other mode is refused (`livemode_mismatch`).
+   */
+  webhookSecrets: WebhookSecret[];
+  connectWebhookSecrets: WebhookSecret[];
   port: number;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   dataDir: string;
@@ -134,12 +163,19 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     throw new ConfigError(`${String(issue?.path[0] ?? 'environment')} ${issue?.message ?? 'is invalid'}`);
   }
   const env = parsed.data;
+  // The key's mode, test without a key (`start` then runs the emulator with a test key).
+  const keyLivemode = env.STRIPE_SECRET_KEY?.includes('_live_') ?? false;
+  const withModes = (entries: typeof env.STRIPE_WEBHOOK_SECRET): WebhookSecret[] =>
+    entries.map(({ secret, mode }) => ({
+      secret,
+      livemode: mode === undefined ? keyLivemode : mode === 'live',
+    }));
   return {
     databaseUrl: env.DATABASE_URL,
     stripeSecretKey: env.STRIPE_SECRET_KEY,
     stripeApiBase: env.STRIPE_API_BASE,
-    webhookSecrets: env.STRIPE_WEBHOOK_SECRET,
-    connectWebhookSecrets: env.STRIPE_CONNECT_WEBHOOK_SECRET,
+    webhookSecrets: withModes(env.STRIPE_WEBHOOK_SECRET),
+    connectWebhookSecrets: withModes(env.STRIPE_CONNECT_WEBHOOK_SECRET),
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
     dataDir: env.SUBLEDGER_DATA_DIR,

@@ -17,26 +17,49 @@ export type InboxEvent = {
 };
 
 /**
+ * The most characters an id or an event type may have. Stripe's ids never exceed 255 characters (its
+ * documented limit), and its event types are far shorter. Both go into text columns that btree indexes
+ * cover (the inbox's id and object id, the mirror's keys), whose rows Postgres limits to about 2.7 kB:
+ * a longer value would be refused by the insert (54000), for ever, instead of here with a 400.
+ */
+export const MAX_ID_LENGTH = 255;
+
+/**
+ * Text that goes into a column of its own: Postgres' text cannot hold \u0000 (22021, refused by the
+ * insert on every delivery), so it is refused here. The payload is kept as `json`, which can.
+ */
+const columnText = z
+  .string()
+  .max(MAX_ID_LENGTH)
+  .refine((text) => !text.includes('\u0000'), 'must not contain \\u0000');
+
+/** An id as the columns keep it, given plainly or expanded into an object (`idOf`). */
+const storableId = (value: unknown) => {
+  const id = idOf(value);
+  return id === null || columnText.safeParse(id).success;
+};
+
+/**
  * What is read of an event to store it. Unknown keys are left out of the parsed copy rather than copied
  * (`z.object` strips them): the payload itself is kept as the text it came in.
  */
 const eventSchema = z.object({
-  id: z.string().regex(/^evt_\w+$/),
+  id: columnText.regex(/^evt_\w+$/),
   object: z.literal('event'),
-  type: z.string().min(1),
-  api_version: z.string().nullish(),
+  type: columnText.min(1),
+  api_version: columnText.nullish(),
   created: z.number().int().nonnegative(),
   livemode: z.boolean(),
   /** A Connect event names its connected account; the mirror keys rows by it, so it must be one. */
-  account: z
-    .string()
-    .regex(/^acct_\w+$/)
-    .nullish(),
+  account: columnText.regex(/^acct_\w+$/).nullish(),
   data: z.object({
     object: z.object({
-      id: z.string().optional(),
-      object: z.string().optional(),
-      customer: z.unknown().optional(),
+      id: columnText.optional(),
+      object: columnText.optional(),
+      customer: z
+        .unknown()
+        .optional()
+        .refine(storableId, `must be an id of at most ${MAX_ID_LENGTH} characters, without \\u0000`),
     }),
   }),
 });

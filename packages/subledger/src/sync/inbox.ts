@@ -5,6 +5,18 @@ import { NotifySpacing } from './notify-spacing.ts';
 
 export type StoreResult = 'stored' | 'duplicate';
 
+/**
+ * An event Postgres refused for what it holds (see `isEventError`) even in a commit of its own: stored
+ * again, it would fail the same way, so it is answered as bad input rather than as an outage. The
+ * Postgres error is its `cause`.
+ */
+export class UnstorableEventError extends Error {
+  readonly code = 'event_unstorable';
+  constructor(cause: unknown) {
+    super('Postgres cannot store this event', { cause });
+  }
+}
+
 type Waiting = {
   event: InboxEvent;
   /** `performance.now()` when the event was handed to the inbox. */
@@ -101,10 +113,12 @@ export class Inbox {
     try {
       stored = await this.#insert(batch.map((waiting) => waiting.event));
     } catch (error) {
-      // An event Postgres cannot hold (a \u0000 in an id, which a text column refuses) must not fail the
-      // events that shared its commit: on a data error each is stored alone, and only it is refused.
-      if (batch.length > 1 && isDataError(error)) for (const waiting of batch) await this.#commit([waiting]);
-      else for (const waiting of batch) waiting.reject(error);
+      // An event Postgres cannot hold (a \u0000 in an id, an index row over its limit, JSON nested too
+      // deep) must not fail the events that shared its commit: each is then stored alone, and only it is
+      // refused, as unstorable. Any other error (an outage) fails the whole batch, to be delivered again.
+      if (!isEventError(error)) for (const waiting of batch) waiting.reject(error);
+      else if (batch.length > 1) for (const waiting of batch) await this.#commit([waiting]);
+      else batch[0]?.reject(new UnstorableEventError(error));
       return;
     }
     this.#onCommit?.({
@@ -151,6 +165,10 @@ export class Inbox {
   }
 }
 
-/** SQLSTATE class 22, "data exception": this data cannot be stored, whatever else is in the batch. */
-const isDataError = (error: unknown): boolean =>
-  String((error as { code?: unknown } | null)?.code ?? '').startsWith('22');
+/**
+ * SQLSTATE class 22, "data exception" (22021: a \u0000 in a text column), and class 54, "program limit
+ * exceeded" (54000: an index row over its size limit; 54001: JSON nested deeper than the parser's
+ * stack): this data cannot be stored, whatever else is in the batch and however often it is tried.
+ */
+const isEventError = (error: unknown): boolean =>
+  /^(22|54)/.test(String((error as { code?: unknown } | null)?.code ?? ''));

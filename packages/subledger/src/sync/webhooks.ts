@@ -1,14 +1,18 @@
 import Stripe from 'stripe';
+import type { WebhookSecret } from '../config/index.ts';
 import type { InboxEvent } from './envelope.ts';
 import { NotAnEventError, toInboxEvent } from './envelope.ts';
-import type { StoreResult } from './inbox.ts';
+import { type StoreResult, UnstorableEventError } from './inbox.ts';
 
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 export type WebhookOptions = {
-  /** Signing secrets, read on each request; any one verifies (rotation). */
-  secrets: () => readonly string[];
+  /**
+   * Signing secrets and their endpoints' modes, read on each request: any one verifies (rotation), but
+   * only an event of its own mode.
+   */
+  secrets: () => readonly WebhookSecret[];
   store: (event: InboxEvent) => Promise<StoreResult>;
   /** The Connect endpoint accepts only events that name a connected account. */
   connect?: boolean;
@@ -52,8 +56,8 @@ export const deliveryOfRequest = (request: Request): WebhookDelivery => ({
 /**
  * The webhook endpoint: verify the signature on the raw body, store the event (a duplicate id is
  * acknowledged and not stored again), acknowledge. Nothing else happens in the request; nothing is
- * acknowledged before it is committed. A refusal (4xx) writes nothing; a failure to store answers 503
- * so that Stripe delivers again.
+ * acknowledged before it is committed. A refusal (4xx) writes nothing; so does an event Postgres cannot
+ * hold (400 `event_unstorable`); a failure to store answers 503 so that Stripe delivers again.
  */
 export function createWebhookAcceptor(
   options: WebhookOptions,
@@ -82,6 +86,11 @@ export function createWebhookAcceptor(
     } catch (error) {
       if (error instanceof Refusal)
         return answer(error.status, error.code, { error: { code: error.code, message: error.message } });
+      // Postgres refused what the event holds: storing it again would fail the same way, so no 503.
+      if (error instanceof UnstorableEventError)
+        return answer(400, error.code, {
+          error: { code: error.code, message: 'the event holds values the inbox cannot store' },
+        });
       return answer(503, 'inbox_unavailable', {
         error: { code: 'inbox_unavailable', message: 'the event could not be stored; deliver it again' },
       });
@@ -113,22 +122,40 @@ async function readBody(delivery: WebhookDelivery): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * Verifies the signature, then reads the event. A secret belongs to the endpoint of one mode, and
+ * vouches only for events of that mode: an event whose `livemode` differs from that of every secret
+ * that verifies it is refused, so that a test secret cannot sign an event into the live mirror.
+ */
 function verify(
   raw: Buffer,
   header: string | null,
-  secrets: readonly string[],
+  secrets: readonly WebhookSecret[],
   tolerance: number,
   nowMs: number,
 ): InboxEvent {
   if (!header) throw new Refusal(400, 'signature_missing', 'the Stripe-Signature header is missing');
-  if (!secrets.some((secret) => signedWith(raw, header, secret, tolerance, nowMs))) {
+  const signs = (candidate: WebhookSecret) => signedWith(raw, header, candidate.secret, tolerance, nowMs);
+  const signer = secrets.find(signs);
+  if (!signer) {
     const timestamp = Number(/(?:^|,)t=(\d+)/.exec(header)?.[1]);
     if (Number.isFinite(timestamp) && Math.abs(Math.floor(nowMs / 1000) - timestamp) > tolerance)
       throw new Refusal(400, 'timestamp_outside_tolerance', `the signature is older than ${tolerance} s`);
     throw new Refusal(400, 'signature_invalid', 'no configured webhook secret verifies this signature');
   }
-  return parseEvent(raw);
+  const event = parseEvent(raw);
+  // Another secret may verify it too (a header signed with several): one of the event's mode will do.
+  const vouched = (candidate: WebhookSecret) => candidate.livemode === event.livemode;
+  if (!vouched(signer) && !secrets.some((candidate) => vouched(candidate) && signs(candidate)))
+    throw new Refusal(
+      400,
+      'livemode_mismatch',
+      `the event is in ${modeOf(event)}, but the webhook secret that verifies it belongs to ${modeOf(signer)}`,
+    );
+  return event;
 }
+
+const modeOf = (of: { livemode: boolean }) => (of.livemode ? 'live mode' : 'test mode');
 
 /**
  * Checks the signature and its age only. The SDK takes the receive time in milliseconds (given seconds,

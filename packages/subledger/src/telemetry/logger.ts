@@ -13,7 +13,10 @@ const SECRET_PATHS = [
   'headers["stripe-signature"]',
   '*.secret',
   '*.secretKey',
+  'webhookSecrets',
+  'connectWebhookSecrets',
   '*.webhookSecrets',
+  '*.connectWebhookSecrets',
 ];
 
 export function createLogger(level: string): Logger {

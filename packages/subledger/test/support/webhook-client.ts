@@ -12,7 +12,7 @@ export type Answer = {
 
 /** Signed deliveries to a stack's webhook endpoint, and what the inbox holds after them. */
 export function webhookClient(stack: () => Stack) {
-  const secret = () => stack().subledger.config.webhookSecrets[0] as string;
+  const secret = () => stack().subledger.config.webhookSecrets[0]?.secret as string;
   const nowSeconds = () => Math.floor(Date.now() / 1000);
   const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
 
