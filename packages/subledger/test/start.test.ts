@@ -87,6 +87,18 @@ async function start(environment: Record<string, string | undefined>, nodeFlags:
   return { child, port, lines, logged, stop };
 }
 
+/** Polls `/metrics` until an event is settled as applied (the emulator's webhooks reached the mirror). */
+async function untilApplied(port: number): Promise<string> {
+  const settled = /subledger_events_settled_total\{outcome="applied"\} [1-9]/;
+  let metrics = '';
+  for (let attempt = 0; attempt < 100 && !settled.test(metrics); attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  }
+  assert.match(metrics, settled);
+  return metrics;
+}
+
 test('with no Stripe key, start runs against the in-process emulator end to end, and stops on SIGTERM', {
   timeout: 120_000,
 }, async () => {
@@ -106,14 +118,7 @@ test('with no Stripe key, start runs against the in-process emulator end to end,
     telemetry: false,
   });
   await stripe.customers.create({ email: 'first-run@example.com' });
-  const settled = /subledger_events_settled_total\{outcome="applied"\} [1-9]/;
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    if (settled.test(metrics)) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  assert.match(metrics, settled);
+  const metrics = await untilApplied(port);
   // The emulator's webhooks were stored: their inbox commits and waits are measured.
   assert.match(metrics, /subledger_inbox_commit_seconds_count [1-9]/);
   assert.match(metrics, /subledger_inbox_wait_seconds_count [1-9]/);
@@ -123,6 +128,36 @@ test('with no Stripe key, start runs against the in-process emulator end to end,
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
   assert.ok(lines.some((line) => /Shutting down/.test(line.msg)));
+});
+
+test('a keyless start with STRIPE_WEBHOOK_SECRET set still registers at its emulator, says so first, and warns', {
+  timeout: 120_000,
+}, async () => {
+  const leftOver = 'whsec_left_over_from_another_project';
+  const environment = {
+    ...(await newcomerEnvironment(await freshDataDir())),
+    SUBLEDGER_DEMO: '0',
+    STRIPE_WEBHOOK_SECRET: leftOver,
+  };
+  const { port, lines, logged, stop } = await start(environment, NODE_FLAGS);
+  await logged(/Subledger is listening/);
+  const [announced, warned] = lines as [LogLine, LogLine];
+  assert.match(announced.msg, /No STRIPE_SECRET_KEY/, 'the emulator is announced in the first log line');
+  assert.match(warned.msg, /cannot be the in-process emulator’s/);
+  const emulator = new URL(String(announced.stripe));
+  const stripe = new Stripe('sk_test_newcomer', {
+    host: emulator.hostname,
+    port: Number(emulator.port),
+    protocol: 'http',
+    telemetry: false,
+  });
+  await stripe.customers.create({ email: 'left-over-secret@example.com' });
+  await untilApplied(port);
+  await stop();
+  assert.ok(
+    lines.every((line) => !JSON.stringify(line).includes(leftOver)),
+    'the secret is never logged',
+  );
 });
 
 /** A read key made as the README says: `subledger keys create --scope read`, its last line. */

@@ -7,7 +7,7 @@ import { CommitGate } from '../sync/index.ts';
 import { createLogger } from '../telemetry/index.ts';
 import { setUpDemo } from './demo.ts';
 import { parsePort } from './emulator.ts';
-import { EMULATOR_KEY, registerWebhookEndpoint, useEmulatorWhenKeyless } from './local-stripe.ts';
+import { registerWebhookEndpoint, useEmulatorWhenKeyless } from './local-stripe.ts';
 import { missingNodeFlags } from './node-flags.ts';
 import { startWorkerThread } from './worker-thread.ts';
 
@@ -21,6 +21,7 @@ export function startCommand(): Command {
       if (options.port !== undefined) config.port = options.port;
       const logger = createLogger(config.logLevel);
       const keyless = config.stripeSecretKey === undefined;
+      const givenSecrets = config.webhookSecrets.length > 0;
       const emulator = await useEmulatorWhenKeyless(config);
       // Shared with the workers' thread, whose statements wait while the inbox commits (see `CommitGate`).
       const commitGate = new CommitGate();
@@ -30,12 +31,23 @@ export function startCommand(): Command {
       await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
       const port = (server.address() as AddressInfo).port;
       const webhookUrl = `http://127.0.0.1:${port}/webhooks/stripe`;
-      if (config.stripeSecretKey === EMULATOR_KEY && config.webhookSecrets.length === 0) {
-        config.webhookSecrets.push(await registerWebhookEndpoint(config, webhookUrl));
+      if (keyless) {
+        // The in-process emulator is new on every start, with no endpoint: one is always registered, and
+        // its secret verifies beside any given one. An emulator at STRIPE_API_BASE keeps its endpoints,
+        // so one is registered there only when no secret is given.
+        const registered = emulator !== null || !givenSecrets;
+        if (registered) config.webhookSecrets.push(await registerWebhookEndpoint(config, webhookUrl));
         logger.info(
           { stripe: config.stripeApiBase, webhookUrl },
-          'No STRIPE_SECRET_KEY: running against the Stripe emulator, with a webhook endpoint registered there',
+          registered
+            ? 'No STRIPE_SECRET_KEY: running against the Stripe emulator, with a webhook endpoint registered there'
+            : 'No STRIPE_SECRET_KEY: running against the Stripe emulator at STRIPE_API_BASE, whose webhooks STRIPE_WEBHOOK_SECRET verifies',
         );
+        if (emulator && givenSecrets)
+          logger.warn(
+            'STRIPE_WEBHOOK_SECRET is set, but it cannot be the in-process emulator’s: the emulator is new ' +
+              'on each start and signs with its own endpoint’s secret, which verifies its webhooks beside it',
+          );
       }
       // The workers run in a thread of their own: applying a batch never holds up a webhook's answer.
       const workers = await startWorkerThread({
