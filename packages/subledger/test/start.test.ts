@@ -110,14 +110,7 @@ test('with no Stripe key, start runs against the in-process emulator end to end,
   assert.deepEqual((await logged(/without the V8 settings/)).missing, [...NODE_FLAGS]);
   assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json(), { ready: true });
 
-  const emulator = new URL(String(announced.stripe));
-  const stripe = new Stripe('sk_test_newcomer', {
-    host: emulator.hostname,
-    port: Number(emulator.port),
-    protocol: 'http',
-    telemetry: false,
-  });
-  await stripe.customers.create({ email: 'first-run@example.com' });
+  await emulatorOf(announced).customers.create({ email: 'first-run@example.com' });
   const metrics = await untilApplied(port);
   // The emulator's webhooks were stored: their inbox commits and waits are measured.
   assert.match(metrics, /subledger_inbox_commit_seconds_count [1-9]/);
@@ -144,14 +137,7 @@ test('a keyless start with STRIPE_WEBHOOK_SECRET set still registers at its emul
   const [announced, warned] = lines as [LogLine, LogLine];
   assert.match(announced.msg, /No STRIPE_SECRET_KEY/, 'the emulator is announced in the first log line');
   assert.match(warned.msg, /cannot be the in-process emulator’s/);
-  const emulator = new URL(String(announced.stripe));
-  const stripe = new Stripe('sk_test_newcomer', {
-    host: emulator.hostname,
-    port: Number(emulator.port),
-    protocol: 'http',
-    telemetry: false,
-  });
-  await stripe.customers.create({ email: 'left-over-secret@example.com' });
+  await emulatorOf(announced).customers.create({ email: 'left-over-secret@example.com' });
   await untilApplied(port);
   await stop();
   assert.ok(
@@ -291,3 +277,14 @@ test('SUBLEDGER_DEMO=0: a keyless start leaves the emulator empty', async () => 
     'given the settings, no warning',
   );
 });
+
+/** The SDK on the emulator a keyless start announced in its first log line. */
+function emulatorOf(announced: LogLine): Stripe {
+  const emulator = new URL(String(announced.stripe));
+  return new Stripe('sk_test_newcomer', {
+    host: emulator.hostname,
+    port: Number(emulator.port),
+    protocol: 'http',
+    telemetry: false,
+  });
+}
