@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../store/database.ts';
 import { accountCustomers } from '../store/schema/mirror.ts';
+import { pgArray } from './bulk-upsert.ts';
 import { customerAccountId } from './columns.ts';
 import { idOf } from './envelope.ts';
 import { type ColumnContext, KINDS } from './kinds.ts';
@@ -35,9 +36,9 @@ export async function linkAccounts(
   // One join on the customer's unique index: a condition per row, OR-ed, would read the whole table.
   await db.execute(sql`
     delete from ${accountCustomers} a
-    using unnest(${param(rows.map((link) => link.customerId))}::text[],
-                 ${param(rows.map((link) => link.stripeAccount))}::text[],
-                 ${param(rows.map((link) => link.livemode))}::boolean[]) as c(id, account, livemode)
+    using unnest(${pgArray(rows.map((link) => link.customerId))}::text[],
+                 ${pgArray(rows.map((link) => link.stripeAccount))}::text[],
+                 ${pgArray(rows.map((link) => link.livemode))}::boolean[]) as c(id, account, livemode)
     where a.customer_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode`);
   await db
     .insert(accountCustomers)
@@ -69,17 +70,17 @@ const placeOf = (link: Link) => `${link.stripeAccount}|${link.livemode}`;
 /** The statements no stored link of their account or customer is newer than. */
 async function withoutOutdated(db: Executor, links: Link[]): Promise<Link[]> {
   if (links.length === 0) return links;
-  const accounts = param(links.map((link) => link.stripeAccount));
-  const modes = param(links.map((link) => link.livemode));
+  const accounts = pgArray(links.map((link) => link.stripeAccount));
+  const modes = pgArray(links.map((link) => link.livemode));
   // Two joins, each on a unique index (the account's, the customer's): an OR of the two is a scan per link.
   const result = await db.execute(sql`
     select 'account|' || a.account_id as key, a.stripe_account, a.livemode, a.stated_at from ${accountCustomers} a
-    join unnest(${param(links.map((link) => link.accountId))}::text[], ${accounts}::text[], ${modes}::boolean[])
+    join unnest(${pgArray(links.map((link) => link.accountId))}::text[], ${accounts}::text[], ${modes}::boolean[])
       as c(id, account, livemode)
       on a.account_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode
     union all
     select 'customer|' || a.customer_id, a.stripe_account, a.livemode, a.stated_at from ${accountCustomers} a
-    join unnest(${param(links.map((link) => link.customerId))}::text[], ${accounts}::text[], ${modes}::boolean[])
+    join unnest(${pgArray(links.map((link) => link.customerId))}::text[], ${accounts}::text[], ${modes}::boolean[])
       as c(id, account, livemode)
       on a.customer_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode`);
   const stated = new Map<string, number>();
@@ -112,6 +113,3 @@ function linkOf(write: MirrorWrite, context: ColumnContext): Link | null {
   }
   return null;
 }
-
-/** An array bound as one parameter (drizzle would spread a plain array into a list of parameters). */
-const param = (values: unknown[]) => sql.param(values);

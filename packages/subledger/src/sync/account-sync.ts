@@ -254,9 +254,10 @@ async function writeUnderCustomerLock(
   const serialKey = `${place.stripeAccount}/${customerId}`;
   await inTransaction(database.pool, async (client) => {
     await lockSerialKey(client, serialKey);
-    const written = await writeMirror(drizzle(client), writes, context);
+    const db = drizzle(client);
+    const written = await writeMirror(db, writes, context);
     // An event of a read's second was applied while it was on its way: the refetcher reads it again.
-    const unproven = await unprovenReads(drizzle(client), writes, written);
+    const unproven = await unprovenReads(db, writes, written);
     await requestRefetches(
       client,
       unproven.map((write) => ({

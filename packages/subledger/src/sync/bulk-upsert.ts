@@ -4,6 +4,9 @@ import type { Db } from '../store/database.ts';
 
 type Executor = Pick<Db, 'execute'>;
 
+/** An array bound as one parameter (drizzle would spread a plain array into a list of parameters). */
+export const pgArray = (values: unknown[]) => sql.param(values);
+
 /**
  * A multi-row upsert whose rows travel as one JSON document (`jsonb_to_recordset`), not one parameter
  * per cell: a batch of 200 rows is one parameter instead of thousands, which the driver, drizzle's

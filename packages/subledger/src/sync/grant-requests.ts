@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../store/database.ts';
+import { pgArray } from './bulk-upsert.ts';
 import type { MirrorWrite } from './mirror-writer.ts';
 
 /** Checkout session metadata naming the credits a one-time payment buys: `<credit type>:<amount per unit>`. */
@@ -36,14 +37,13 @@ export async function requestCreditGrants(
 ): Promise<void> {
   const sources = written.map(grantSourceOf).filter((source) => source !== null);
   if (sources.length === 0) return;
-  const param = (values: unknown[]) => sql.param(values);
   await db.execute(sql`
     with asked as (
       insert into credit_grant_requests (source_kind, source_id, stripe_account, livemode)
-      select * from unnest(${param(sources.map((source) => source.kind))}::text[],
-                           ${param(sources.map((source) => source.write.id))}::text[],
-                           ${param(sources.map((source) => source.write.stripeAccount))}::text[],
-                           ${param(sources.map((source) => source.write.livemode))}::boolean[])
+      select * from unnest(${pgArray(sources.map((source) => source.kind))}::text[],
+                           ${pgArray(sources.map((source) => source.write.id))}::text[],
+                           ${pgArray(sources.map((source) => source.write.stripeAccount))}::text[],
+                           ${pgArray(sources.map((source) => source.write.livemode))}::boolean[])
       on conflict do nothing
       returning 1
     )

@@ -4,7 +4,7 @@ import { ACCESS_CHANNEL, type AccessChange, encodeChanges } from '../store/chang
 import type { Db } from '../store/database.ts';
 import { subscriptionItems } from '../store/schema/mirror.ts';
 import { type Link, linkAccounts } from './account-links.ts';
-import { bulkUpsert } from './bulk-upsert.ts';
+import { bulkUpsert, pgArray } from './bulk-upsert.ts';
 import { listsAllItems, subscriptionItemColumns, subscriptionItemsOf } from './columns.ts';
 import { idOf, type StripeObject } from './envelope.ts';
 import { requestCreditGrants } from './grant-requests.ts';
@@ -169,9 +169,6 @@ async function replaceSubscriptionItems(db: Executor, subscriptions: MirrorWrite
       and i.id <> all(${pgArray(rows.map((row) => row.id))}::text[])`);
   await bulkUpsert(db, subscriptionItems, rows, { key: MIRROR_KEY });
 }
-
-/** An array bound as one parameter (drizzle would spread a plain array into a list of parameters). */
-const pgArray = (values: unknown[]) => sql.param(values);
 
 /**
  * Tells access caches what this write changed; Postgres delivers it at commit, to every process. A

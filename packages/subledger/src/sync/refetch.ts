@@ -129,9 +129,10 @@ async function writeReads(
     const locked = options.waitForKeys ? await lockAll(client, keys) : await tryLockSerialKeys(client, keys);
     const writable = fetched.filter((done) => locked.has(done.row.serialKey));
     const writes = writable.map((done) => done.write);
-    const written = await writeMirror(drizzle(client), writes, deps.context);
+    const db = drizzle(client);
+    const written = await writeMirror(db, writes, deps.context);
     // A read that cannot be proven newer than its row stays leased, so it is handed back and read again.
-    const unproven = new Set(await unprovenReads(drizzle(client), writes, written));
+    const unproven = new Set(await unprovenReads(db, writes, written));
     await settleRefetches(
       client,
       writable.filter((done) => !unproven.has(done.write)).map((done) => done.row),
