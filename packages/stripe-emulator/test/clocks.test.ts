@@ -26,6 +26,32 @@ describe('test clocks drive billing', () => {
   });
   after(() => h.close());
 
+  it('lists customers and subscriptions on a clock only when the clock or customer is asked for', async () => {
+    const clock = await h.stripe.testHelpers.testClocks.create({ frozen_time: utc('2031-06-01T00:00:00Z') });
+    const { customer: clocked } = await customerWithCard(h, 'pm_card_visa', clock.id);
+    const { customer: plain } = await customerWithCard(h, 'pm_card_visa');
+    const onClock = await h.stripe.subscriptions.create({
+      customer: clocked.id,
+      items: [{ price: monthly.id }],
+    });
+    const offClock = await h.stripe.subscriptions.create({
+      customer: plain.id,
+      items: [{ price: monthly.id }],
+    });
+    const ids = (list: { data: { id: string }[] }) => list.data.map((object) => object.id);
+
+    const customers = ids(await h.stripe.customers.list({ limit: 100 }));
+    assert.ok(customers.includes(plain.id));
+    assert.ok(!customers.includes(clocked.id), 'a plain list showed a customer on a test clock');
+    assert.deepEqual(ids(await h.stripe.customers.list({ test_clock: clock.id })), [clocked.id]);
+
+    const subscriptions = ids(await h.stripe.subscriptions.list({ limit: 100, status: 'all' }));
+    assert.ok(subscriptions.includes(offClock.id));
+    assert.ok(!subscriptions.includes(onClock.id), 'a plain list showed a subscription on a test clock');
+    assert.deepEqual(ids(await h.stripe.subscriptions.list({ test_clock: clock.id })), [onClock.id]);
+    assert.deepEqual(ids(await h.stripe.subscriptions.list({ customer: clocked.id })), [onClock.id]);
+  });
+
   it('creates, lists, advances and deletes a clock, with its events', async () => {
     const start = utc('2031-01-01T00:00:00Z');
     const from = eventCount(h);

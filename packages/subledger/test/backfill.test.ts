@@ -23,7 +23,7 @@ let stack: Stack;
 before(async () => {
   // No webhook endpoint: the emulator's history reaches Subledger only through the backfill.
   stack = await startStack({ webhookEndpoint: false });
-  await createBillingHistory(stack.stripe, stack.emulator.url, { customers: 7 });
+  await createBillingHistory(stack.stripe, stack.emulator.url, { customers: 7, clocks: [3, 2] });
 });
 after(() => stack.close());
 
@@ -84,6 +84,20 @@ function stripeCounts(): Record<string, number> {
   return counts;
 }
 
+/**
+ * How many objects of a kind each of its lists holds: the account's list first, then each test clock's,
+ * for the kinds Stripe lists by clock.
+ */
+function listSizes(kind: KindName): number[] {
+  const partition = stack.emulator.emulator.partition(null, false);
+  if (kind !== 'customer' && kind !== 'subscription') return [partition.table(kind).size];
+  const clocks = [...partition.table<{ id: string }>('test_helpers.test_clock').values()].map((c) => c.id);
+  const byClock = new Map<string | null, number>([[null, 0], ...clocks.map((id) => [id, 0] as const)]);
+  for (const object of partition.table<{ id: string; test_clock: string | null }>(kind).values())
+    byClock.set(object.test_clock, (byClock.get(object.test_clock) ?? 0) + 1);
+  return [...byClock.values()];
+}
+
 async function assertMirrorEqualsStripe(): Promise<void> {
   const differences = await audit(stack.emulator.emulator, stack.database.pool, { require: 'all' });
   assert.deepEqual(differences, [], describeDifferences(differences));
@@ -117,7 +131,10 @@ describe('backfill', () => {
     );
     assert.deepEqual(
       links.rows.map((link) => link.account_id),
-      ['acct_0', 'acct_1', 'acct_2', 'acct_3', 'acct_4', 'acct_5', 'acct_6', 'acct_checkout'],
+      [
+        ...['acct_0', 'acct_1', 'acct_2', 'acct_3', 'acct_4', 'acct_5', 'acct_6', 'acct_checkout'],
+        ...['clock0_0', 'clock0_1', 'clock0_2', 'clock1_0', 'clock1_1'],
+      ],
     );
     const sources = await stack.database.pool.query('select distinct source from customers');
     assert.deepEqual(sources.rows, [{ source: 'fetch' }]);
@@ -163,6 +180,69 @@ describe('backfill', () => {
     assert.ok(third.requests.some((request) => request.path.startsWith('/v1/customers')));
   });
 
+  /** A backfill of customers that crashes on the first page of a test clock's list; its checkpoint. */
+  async function crashInClockList() {
+    await emptyMirror();
+    const [plain = 0, ...clocks] = listSizes('customer');
+    assert.ok(clocks.length >= 1 && clocks.every((size) => size >= 2), 'clocks with customers');
+    const crash = new Error('simulated crash');
+    await assert.rejects(
+      run({
+        kinds: ['customer'],
+        pageSize: 2,
+        onProgress: (progress) => {
+          if (progress.done > plain) throw crash;
+        },
+      }),
+      crash,
+    );
+    const saved = await stack.database.pool.query<{ test_clock: string; last_id: string; objects: number }>(
+      `select test_clock, last_id, objects from sync_checkpoints where kind = 'customer'`,
+    );
+    const checkpoint = saved.rows[0];
+    assert.match(
+      checkpoint?.test_clock ?? '',
+      /^clock_/,
+      'the checkpoint names the clock whose list it is in',
+    );
+    assert.equal(checkpoint?.objects, plain + 2);
+    return checkpoint as { test_clock: string; last_id: string };
+  }
+
+  it("resumes inside a test clock's list when a run crashes there", async () => {
+    const checkpoint = await crashInClockList();
+    const second = countingStripe();
+    const result = await run({ stripe: second.stripe, kinds: ['customer'], pageSize: 2 });
+    assert.equal(result.resumed, true);
+    assert.equal(result.byKind.customer, stripeCounts().customer);
+    const [first, ...rest] = second.requests.map((request) => request.path);
+    assert.match(first ?? '', new RegExp(`^/v1/customers\\?.*starting_after=${checkpoint.last_id}`));
+    assert.match(first ?? '', new RegExp(`test_clock=${checkpoint.test_clock}`));
+    assert.ok(
+      [first, ...rest].every((path) => !path?.startsWith('/v1/customers') || path.includes('test_clock=')),
+      'the account-wide list was read again',
+    );
+    const differences = await audit(stack.emulator.emulator, stack.database.pool, { require: 'all' });
+    assert.deepEqual(
+      differences.filter((difference) => difference.kind === 'customer'),
+      [],
+      describeDifferences(differences),
+    );
+  });
+
+  it('reads a kind again when the test clock its checkpoint is in was deleted', async () => {
+    const checkpoint = await crashInClockList();
+    // Deleting a clock deletes its customers, the checkpoint's among them.
+    await stack.stripe.testHelpers.testClocks.del(checkpoint.test_clock);
+    const second = countingStripe();
+    const result = await run({ stripe: second.stripe, kinds: ['customer'], pageSize: 2 });
+    assert.equal(result.byKind.customer, stripeCounts().customer, 'counted over from the first page');
+    assert.ok(
+      second.requests.some((request) => request.path === '/v1/customers?limit=2'),
+      'the account-wide list was read again from its start',
+    );
+  });
+
   it('refuses a second backfill of the same place while one runs', async () => {
     let refusal: Promise<void> | undefined;
     await run({
@@ -185,8 +265,12 @@ describe('backfill', () => {
     const started = Date.now();
     await run({ stripe, kinds, requestsPerSecond: rps, pageSize: 2 });
     const elapsedSeconds = (Date.now() - started) / 1000;
-    const counts = stripeCounts();
-    const pages = kinds.reduce((sum, kind) => sum + Math.max(1, Math.ceil((counts[kind] ?? 0) / 2)), 0);
+    // A request per page of each list (the account's, then each test clock's), and one listing the clocks.
+    const pages = kinds.reduce((sum, kind) => {
+      const lists = listSizes(kind);
+      const clocked = lists.length > 1 ? 1 : 0;
+      return sum + clocked + lists.reduce((pagesOf, size) => pagesOf + Math.max(1, Math.ceil(size / 2)), 0);
+    }, 0);
     assert.equal(requests.length, pages, 'one request per page');
     // Loose bound: a strict one-second window admits at most `rps` requests, plus one window of burst.
     assert.ok(
@@ -245,7 +329,11 @@ describe('backfill', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /^backfill: customer \d+\/(…|\d+)$/m);
     assert.match(result.stderr, /^backfill: price \d+\/\d+ done$/m);
-    assert.match(result.stdout, /^backfill: \d+ objects in [\d.]+ s: customer 8, price 2$/m);
+    const customers = stripeCounts().customer;
+    assert.match(
+      result.stdout,
+      new RegExp(`^backfill: \\d+ objects in [\\d.]+ s: customer ${customers}, price 2$`, 'm'),
+    );
   });
 
   it('refuses to run without STRIPE_SECRET_KEY, in one line', async () => {

@@ -25,7 +25,7 @@ before(async () => {
     // timed run from healing the drift under test.
     environment: { SUBLEDGER_RECONCILE_MINUTES: '1440' },
   });
-  await createBillingHistory(stack.stripe, stack.emulator.url, { customers: 15 });
+  await createBillingHistory(stack.stripe, stack.emulator.url, { customers: 15, clocks: [2] });
   await stack.settle();
 });
 after(() => stack.close());
@@ -76,14 +76,25 @@ describe('reconcile', () => {
   let renamed: string;
   let deleted: string;
   let drift: DriftItem[];
+  let checkedCustomers: number;
 
   it('reports the drift 10% dropped webhooks left, by kind and id, as the auditor sees it', async () => {
     renamed = await withDroppedWebhook('customer.updated', (id) =>
       stack.stripe.customers.update(id, { name: 'Renamed while nobody listened' }),
     );
     deleted = await withDroppedWebhook('customer.deleted', (id) => stack.stripe.customers.del(id));
+    // Stripe's plain list of customers leaves out those on a test clock.
+    const clock = await stack.stripe.testHelpers.testClocks.create({
+      frozen_time: Math.floor(Date.now() / 1000),
+    });
+    faultsOf(stack.emulator.emulator).configure({
+      next: { webhooks: { fault: 'drop', eventType: 'customer.created' } },
+    });
+    const onClock = await stack.stripe.customers.create({ email: 'clock@example.com', test_clock: clock.id });
+    await stack.settle();
     const result = await reconcileNow(false);
     drift = result.drift;
+    checkedCustomers = result.checked.customer ?? 0;
     assert.equal(result.fixed, 0);
     assert.ok((result.checked.customer ?? 0) >= 16, 'every customer Stripe lists, and the deleted one');
     assert.deepEqual(drift.map(keyOf).sort(), await auditorFindings());
@@ -98,6 +109,11 @@ describe('reconcile', () => {
       drift.find((item) => item.id === deleted),
       { kind: 'customer', id: deleted, problem: 'missing_in_stripe' },
     );
+    assert.deepEqual(
+      drift.find((item) => item.id === onClock.id),
+      { kind: 'customer', id: onClock.id, problem: 'missing_in_mirror' },
+      'a customer on a test clock whose creation was dropped is found',
+    );
   });
 
   it('exits 2 from `subledger reconcile --json` while drift remains', async () => {
@@ -106,7 +122,7 @@ describe('reconcile', () => {
     const report = JSON.parse(result.stdout) as { drift: DriftItem[]; fixed: number; unfixed: number };
     assert.deepEqual(report.drift.map(keyOf).sort(), drift.map(keyOf).sort());
     assert.equal(report.unfixed, drift.length);
-    assert.match(result.stderr, /^reconcile: customer 16\/\d+ done$/m);
+    assert.match(result.stderr, new RegExp(`^reconcile: customer ${checkedCustomers}/\\d+ done$`, 'm'));
     assert.match(
       result.stderr,
       new RegExp(`^subledger: ${drift.length} drifted objects; run with --fix to heal$`, 'm'),

@@ -63,11 +63,21 @@ function matchesList(subscription: WireSubscription, params: z.output<typeof lis
     (params.customer === undefined || customerOf(subscription) === params.customer) &&
     (price === undefined || subscription.items.data.some((item) => item.price.id === price)) &&
     (params.collection_method === undefined || subscription.collection_method === params.collection_method) &&
-    (params.test_clock === undefined || idOf(subscription.test_clock) === params.test_clock) &&
+    matchesTestClock(subscription, params) &&
     matchesCreated(subscription.created, params.created) &&
     matchesCreated(periodStartOf(subscription), params.current_period_start) &&
     matchesCreated(periodEndOf(subscription), params.current_period_end)
   );
+}
+
+/**
+ * As on Stripe, a subscription on a test clock is listed only when its clock, or its customer, is
+ * asked for.
+ */
+function matchesTestClock(subscription: WireSubscription, params: z.output<typeof listParams>): boolean {
+  const clock = idOf(subscription.test_clock);
+  if (params.test_clock !== undefined) return clock === params.test_clock;
+  return clock === null || params.customer !== undefined;
 }
 
 const searchFields: SearchFields<WireSubscription> = {

@@ -202,7 +202,8 @@ export const customerRoutes: Route[] = [
       .filter(
         (c) =>
           (params.email === undefined || c.email === params.email) &&
-          (params.test_clock === undefined || c.test_clock === params.test_clock) &&
+          // As on Stripe, a customer on a test clock is listed only when its clock is asked for.
+          (c.test_clock ?? null) === (params.test_clock ?? null) &&
           matchesCreated(c.created, params.created),
       );
     return paginate(rows, params, '/v1/customers', 'customer');

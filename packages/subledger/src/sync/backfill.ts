@@ -78,38 +78,46 @@ async function backfillKind(
   const target = { pool: database.pool, stripe, place, context: options.context, limiter };
   const expected = await mirrorCount(database.pool, kind, place);
   let done = checkpoint?.objects ?? 0;
-  const pages = (startingAfter: string | null) =>
-    listPages(stripe, kind, place, { limiter, startingAfter, pageSize: options.pageSize ?? 100 });
-  for await (const page of restartOnLostCursor(pages, checkpoint?.lastId ?? null, () => {
+  const pages = (from: ListPosition | null) =>
+    listPages(stripe, kind, place, { limiter, ...from, pageSize: options.pageSize ?? 100 });
+  const resumeAt = checkpoint?.lastId
+    ? { testClock: checkpoint.testClock, startingAfter: checkpoint.lastId }
+    : null;
+  for await (const page of restartOnLostCursor(pages, resumeAt, () => {
     done = 0;
   })) {
     done += page.objects.length;
+    const position = { testClock: page.testClock, lastId: page.cursor };
     const saveCheckpoint = (client: pg.PoolClient) =>
-      saveProgress(client, place, kind, { lastId: page.cursor, objects: done, completed: false });
+      saveProgress(client, place, kind, { ...position, objects: done, completed: false });
     await writeFetched(target, fetchedOf(page), saveCheckpoint);
     await options.onProgress?.({ job: 'backfill', kind, done, expected, finished: false });
   }
   await inTransaction(database.pool, (client) =>
-    saveProgress(client, place, kind, { lastId: null, objects: done, completed: true }),
+    saveProgress(client, place, kind, { testClock: null, lastId: null, objects: done, completed: true }),
   );
   await options.onProgress?.({ job: 'backfill', kind, done, expected, finished: true });
   return done;
 }
 
+/** Where a checkpoint resumes a kind: after an object, in the account's list or a test clock's. */
+type ListPosition = { testClock: string | null; startingAfter: string };
+
 /**
- * A checkpoint's cursor is an object id. When that object was deleted since, and every object listed
- * after it too, Stripe answers 404 for it (see `listPages`), at the first page or later, and the kind is
- * read again from the start (the writes are idempotent).
+ * A checkpoint's cursor is an object id, maybe in a test clock's list. When that object was deleted
+ * since, and every object listed after it too, or its clock was, Stripe answers 404 for it (see
+ * `listPages`), at the first page or later, and the kind is read again from the start (the writes are
+ * idempotent).
  */
 async function* restartOnLostCursor(
-  pages: (startingAfter: string | null) => AsyncGenerator<ListedPage>,
-  cursor: string | null,
+  pages: (from: ListPosition | null) => AsyncGenerator<ListedPage>,
+  from: ListPosition | null,
   onRestart: () => void,
 ): AsyncGenerator<ListedPage> {
   try {
-    yield* pages(cursor);
+    yield* pages(from);
   } catch (error) {
-    if (cursor === null || !isMissing(error)) throw error;
+    if (from === null || !isMissing(error)) throw error;
     onRestart();
     yield* pages(null);
   }
@@ -205,11 +213,18 @@ async function lockRows(client: pg.PoolClient, kind: KindName, place: Place, rea
   return new Map(rows.map((row) => [row.id, row]));
 }
 
-type Checkpoint = { kind: string; lastId: string | null; objects: number; completedAt: Date | null };
+type Checkpoint = {
+  kind: string;
+  testClock: string | null;
+  lastId: string | null;
+  objects: number;
+  completedAt: Date | null;
+};
 
 async function loadCheckpoints(pool: pg.Pool, place: Place, kinds: readonly KindName[]) {
   const { rows } = await pool.query<Checkpoint>(
-    `select kind, last_id as "lastId", objects, completed_at as "completedAt" from sync_checkpoints
+    `select kind, test_clock as "testClock", last_id as "lastId", objects, completed_at as "completedAt"
+     from sync_checkpoints
      where job = $1 and stripe_account = $2 and livemode = $3 and kind = any($4::text[])`,
     [JOB, place.stripeAccount, place.livemode, kinds],
   );
@@ -229,15 +244,25 @@ async function saveProgress(
   client: pg.PoolClient,
   place: Place,
   kind: KindName,
-  progress: { lastId: string | null; objects: number; completed: boolean },
+  progress: { testClock: string | null; lastId: string | null; objects: number; completed: boolean },
 ): Promise<void> {
   await client.query(
-    `insert into sync_checkpoints (job, stripe_account, livemode, kind, last_id, objects, completed_at)
-     values ($1, $2, $3, $4, $5, $6, case when $7 then now() end)
+    `insert into sync_checkpoints
+       (job, stripe_account, livemode, kind, test_clock, last_id, objects, completed_at)
+     values ($1, $2, $3, $4, $5, $6, $7, case when $8 then now() end)
      on conflict (job, stripe_account, livemode, kind) do update
-       set last_id = excluded.last_id, objects = excluded.objects, completed_at = excluded.completed_at,
-           updated_at = now()`,
-    [JOB, place.stripeAccount, place.livemode, kind, progress.lastId, progress.objects, progress.completed],
+       set test_clock = excluded.test_clock, last_id = excluded.last_id, objects = excluded.objects,
+           completed_at = excluded.completed_at, updated_at = now()`,
+    [
+      JOB,
+      place.stripeAccount,
+      place.livemode,
+      kind,
+      progress.testClock,
+      progress.lastId,
+      progress.objects,
+      progress.completed,
+    ],
   );
 }
 

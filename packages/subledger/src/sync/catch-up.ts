@@ -3,8 +3,8 @@ import type { Database } from '../store/index.ts';
 import { toInboxEvent } from './envelope.ts';
 import { EVENT_HANDLERS } from './handlers.ts';
 import { Inbox } from './inbox.ts';
-import { createLimiter, type Limiter, wireShape } from './listing.ts';
-import { type Place, requestOptions } from './stripe-reads.ts';
+import { createLimiter, type Limiter } from './listing.ts';
+import { type Place, requestOptions, wireShape } from './stripe-reads.ts';
 
 export type CatchUpOptions = {
   database: Database;

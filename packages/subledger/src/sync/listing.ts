@@ -3,9 +3,18 @@ import type Stripe from 'stripe';
 import { withRequestSlots } from '../stripe/client.ts';
 import { isMissing } from '../stripe/index.ts';
 import { listsAllItems } from './columns.ts';
+import { readSummaries, readSummary } from './entitlement-summaries.ts';
 import { objectIdOf, type StripeObject } from './envelope.ts';
 import type { KindName } from './kinds.ts';
-import { type Fetched, type Place, requestOptions, retrieveObject, withAllItems } from './stripe-reads.ts';
+import {
+  type Fetched,
+  type Place,
+  requestOptions,
+  retrieveObject,
+  stripeSecond,
+  wireShape,
+  withAllItems,
+} from './stripe-reads.ts';
 
 /**
  * Runs a Stripe call when the shared budget allows. One limiter is passed to every reader of a job, so
@@ -34,6 +43,8 @@ export function createLimiter(requestsPerSecond: number): Limiter {
 /** One page of a kind as Stripe listed it, in the shape events carry, with the evidence of when. */
 export type ListedPage = {
   kind: KindName;
+  /** The list the page comes from: the account-wide list (null), or the test clock's whose id it is. */
+  testClock: string | null;
   objects: StripeObject[];
   /** Stripe's clock (`Date` header, seconds) at the page's earliest read; the local clock without one. */
   asOf: number;
@@ -46,13 +57,15 @@ export type ListedPage = {
 
 export type ListOptions = {
   limiter: Limiter;
-  /** Resume after this object (a checkpoint's cursor); absent: from the newest object. */
+  /** Resume in this test clock's list (a checkpoint's); absent or null: in the account-wide list. */
+  testClock?: string | null;
+  /** Resume after this object (a checkpoint's cursor); absent: from the newest object of that list. */
   startingAfter?: string | null;
   /** Objects per request, 1 … 100 (default 100, Stripe's maximum). */
   pageSize?: number;
 };
 
-type ListParams = { limit: number; starting_after?: string };
+type ListParams = { limit: number; starting_after?: string; test_clock?: string };
 type ListCall = (
   stripe: Stripe,
   params: ListParams,
@@ -86,7 +99,56 @@ export async function* listObjects(
 }
 
 /**
- * The pages of `listObjects`, for readers that checkpoint or write page by page.
+ * Kinds whose account-wide list leaves out the objects on a test clock: Stripe lists customers and
+ * subscriptions of a clock only when that clock is asked for. Entitlement summaries are read by customer.
+ */
+const LISTED_BY_TEST_CLOCK: ReadonlySet<KindName> = new Set([
+  'customer',
+  'subscription',
+  'entitlements.active_entitlement_summary',
+]);
+
+/**
+ * The pages of `listObjects`, for readers that checkpoint or write page by page: the account-wide list,
+ * then, for kinds Stripe lists by test clock (test mode only), each clock's list in turn, clocks newest
+ * first. A walk resumed in a clock's list (`testClock`) goes on from there to the clocks after it.
+ */
+export async function* listPages(
+  stripe: Stripe,
+  kind: KindName,
+  place: Place,
+  options: ListOptions,
+): AsyncGenerator<ListedPage> {
+  const resumedIn = options.testClock ?? null;
+  yield* listPagesOf(stripe, kind, place, options, resumedIn, options.startingAfter);
+  if (place.livemode || !LISTED_BY_TEST_CLOCK.has(kind)) return;
+  for (const clock of await testClockIds(stripe, place, options.limiter, resumedIn))
+    yield* listPagesOf(stripe, kind, place, options, clock, null);
+}
+
+/**
+ * The test clocks of a place, newest first, after `after` when given. Stripe answers 404 when `after`
+ * was deleted (its objects went with it): that is thrown, as for a lost cursor (see `listPagesOf`).
+ */
+async function testClockIds(
+  stripe: Stripe,
+  place: Place,
+  limiter: Limiter,
+  after: string | null,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor = after;
+  for (;;) {
+    const params = { limit: 100, ...(cursor ? { starting_after: cursor } : {}) };
+    const page = await limiter(() => stripe.testHelpers.testClocks.list(params, requestOptions(place)));
+    ids.push(...page.data.map((clock) => clock.id));
+    cursor = page.data.at(-1)?.id ?? null;
+    if (!page.has_more || cursor === null) return ids;
+  }
+}
+
+/**
+ * The pages of one list: the account-wide one, or one test clock's.
  *
  * The object a page ended on may be deleted before the next page is read; Stripe then answers 404 for
  * it as `starting_after`. The walk steps back to the nearest object it listed that still exists: objects
@@ -95,25 +157,28 @@ export async function* listObjects(
  * walk starts over from the newest object, unless it began after `startingAfter`: that object gone too,
  * Stripe's 404 is thrown, and where to go on from is the caller's choice.
  */
-export async function* listPages(
+async function* listPagesOf(
   stripe: Stripe,
   kind: KindName,
   place: Place,
   options: ListOptions,
+  testClock: string | null,
+  startingAfter: string | null | undefined,
 ): AsyncGenerator<ListedPage> {
+  const list = { options, testClock };
   const readPage =
     kind === 'entitlements.active_entitlement_summary'
-      ? (cursor: string | null) => summaryPage(stripe, place, options, cursor)
-      : (cursor: string | null) => plainPage(stripe, LIST[kind], kind, place, options, cursor);
+      ? (cursor: string | null) => summaryPage(stripe, place, list, cursor)
+      : (cursor: string | null) => plainPage(stripe, LIST[kind], kind, place, list, cursor);
   // Where the walk can step back to, in list order: `startingAfter`, then the id of every object listed
   // (a million `cus_…` ids take 50 MB of heap on Node 24, measured).
-  const trail = options.startingAfter ? [options.startingAfter] : [];
+  const trail = startingAfter ? [startingAfter] : [];
   for (;;) {
     const cursor = trail.at(-1) ?? null;
     const read = await readPage(cursor);
     if ('cursorMissing' in read) {
       trail.pop();
-      if (trail.length === 0 && options.startingAfter) throw read.cursorMissing;
+      if (trail.length === 0 && startingAfter) throw read.cursorMissing;
       continue;
     }
     const { page } = read;
@@ -122,6 +187,9 @@ export async function* listPages(
     if (!page.hasMore || page.cursor === null) return;
   }
 }
+
+/** Which list a page is read from, and how. */
+type ListSource = { options: ListOptions; testClock: string | null };
 
 /**
  * One page as listed with the ids of the objects the list answered (the cursors it offers), or Stripe's
@@ -134,13 +202,14 @@ async function plainPage(
   list: ListCall,
   kind: KindName,
   place: Place,
-  options: ListOptions,
+  source: ListSource,
   cursor: string | null,
 ): Promise<PageRead> {
+  const { options, testClock } = source;
   const readAt = new Date();
   let response: Awaited<ReturnType<ListCall>>;
   try {
-    response = await options.limiter(() => list(stripe, pageParams(options, cursor), requestOptions(place)));
+    response = await options.limiter(() => list(stripe, pageParams(source, cursor), requestOptions(place)));
   } catch (error) {
     if (cursor !== null && isMissing(error)) return { cursorMissing: error };
     throw error;
@@ -149,6 +218,7 @@ async function plainPage(
   const objects = kind === 'subscription' ? await withAllItemsOf(stripe, listed, place, options) : listed;
   const page: ListedPage = {
     kind,
+    testClock,
     objects,
     asOf: stripeSecond(response.lastResponse?.headers?.date) ?? Math.floor(readAt.getTime() / 1000),
     readAt,
@@ -171,22 +241,18 @@ function withAllItemsOf(stripe: Stripe, subscriptions: StripeObject[], place: Pl
   );
 }
 
-// Per-customer reads of one page run side by side, still inside the limiter's budget.
-const SUMMARY_CONCURRENCY = 8;
-
 /** A page of customers, each turned into its active entitlement summary (customers deleted meanwhile are skipped). */
 async function summaryPage(
   stripe: Stripe,
   place: Place,
-  options: ListOptions,
+  source: ListSource,
   cursor: string | null,
 ): Promise<PageRead> {
-  const read = await plainPage(stripe, LIST.customer, 'customer', place, options, cursor);
+  const read = await plainPage(stripe, LIST.customer, 'customer', place, source, cursor);
   if ('cursorMissing' in read) return read;
   const customers = read.page;
-  const reads = await mapConcurrently(customers.objects, SUMMARY_CONCURRENCY, (customer) =>
-    readSummary(stripe, String(customer.id), place, options.limiter),
-  );
+  const ids = customers.objects.map((customer) => String(customer.id));
+  const reads = await readSummaries(stripe, ids, place, source.options.limiter);
   const present = reads.filter((summary) => summary.object !== null);
   const page: ListedPage = {
     ...customers,
@@ -210,87 +276,15 @@ export async function retrieveListed(
   return { ...fetched, object: fetched.object && (wireShape(fetched.object) as StripeObject) };
 }
 
-async function readSummary(
-  stripe: Stripe,
-  customer: string,
-  place: Place,
-  limiter: Limiter,
-): Promise<Fetched> {
-  const entitlements: StripeObject[] = [];
-  let asOf: number | null = null;
-  let cursor: string | null = null;
-  try {
-    for (;;) {
-      const params: Stripe.Entitlements.ActiveEntitlementListParams = {
-        customer,
-        limit: 100,
-        ...(cursor ? { starting_after: cursor } : {}),
-      };
-      const page = await limiter(() =>
-        stripe.entitlements.activeEntitlements.list(params, requestOptions(place)),
-      );
-      asOf ??= stripeSecond(page.lastResponse?.headers?.date);
-      entitlements.push(...(wireShape(page.data) as StripeObject[]));
-      cursor = lastIdOf(page.data as unknown as StripeObject[]);
-      if (!page.has_more || cursor === null) break;
-    }
-  } catch (error) {
-    if (isMissing(error)) return { object: null, deleted: true, asOf: null };
-    throw error;
-  }
-  return { object: entitlementSummary(customer, entitlements, place.livemode), deleted: false, asOf };
-}
-
-/**
- * The summary object `entitlements.active_entitlement_summary.updated` events carry (Stripe has no
- * endpoint that returns it), rebuilt from the customer's active entitlements in the same shape and order.
- */
-export function entitlementSummary(customer: string, entitlements: StripeObject[], livemode: boolean) {
+function pageParams({ options, testClock }: ListSource, cursor: string | null): ListParams {
   return {
-    object: 'entitlements.active_entitlement_summary',
-    customer,
-    entitlements: {
-      object: 'list',
-      data: entitlements,
-      has_more: false,
-      url: `/v1/customer/${customer}/entitlements`,
-    },
-    livemode,
+    limit: options.pageSize ?? 100,
+    ...(cursor ? { starting_after: cursor } : {}),
+    ...(testClock ? { test_clock: testClock } : {}),
   };
-}
-
-/**
- * The SDK turns decimal strings (`unit_amount_decimal`) into `Decimal` objects; events and the mirror
- * carry them as JSON strings. Objects leave this module as JSON, the shape an event payload has.
- */
-export function wireShape(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value));
-}
-
-function pageParams(options: ListOptions, cursor: string | null): ListParams {
-  const limit = options.pageSize ?? 100;
-  return cursor ? { limit, starting_after: cursor } : { limit };
 }
 
 function lastIdOf(objects: StripeObject[]): string | null {
   const last = objects.at(-1);
   return last ? (objectIdOf(last) ?? null) : null;
-}
-
-function stripeSecond(header: string | undefined): number | null {
-  const time = header ? Date.parse(header) : Number.NaN;
-  return Number.isFinite(time) ? Math.floor(time / 1000) : null;
-}
-
-async function mapConcurrently<T, R>(items: T[], width: number, map: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await map(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
-  return results;
 }

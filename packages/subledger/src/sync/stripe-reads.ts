@@ -53,7 +53,7 @@ export async function retrieveObject(
     const result = (await RETRIEVE[kind](stripe, id, requestOptions(place), place)) as StripeObject & {
       lastResponse?: { headers?: Record<string, string> };
     };
-    const asOf = stripeTime(result.lastResponse?.headers?.date);
+    const asOf = stripeSecond(result.lastResponse?.headers?.date);
     const { lastResponse: _, ...object } = result;
     return { object, deleted: object.deleted === true, asOf };
   } catch (error) {
@@ -102,7 +102,8 @@ export async function withAllItems<T extends StripeObject>(
   return Object.defineProperty(complete, 'lastResponse', { value: lastResponse });
 }
 
-function stripeTime(header: string | undefined): number | null {
+/** Stripe's clock, in seconds, from a response's `Date` header. */
+export function stripeSecond(header: string | undefined): number | null {
   const time = header ? Date.parse(header) : Number.NaN;
   return Number.isFinite(time) ? Math.floor(time / 1000) : null;
 }
@@ -116,5 +117,14 @@ export function answered(result: object): { object: StripeObject; version: numbe
   const { lastResponse, ...object } = result as StripeObject & {
     lastResponse?: { headers?: Record<string, string> };
   };
-  return { object, version: stripeTime(lastResponse?.headers?.date) ?? Math.floor(Date.now() / 1000) };
+  return { object, version: stripeSecond(lastResponse?.headers?.date) ?? Math.floor(Date.now() / 1000) };
+}
+
+/**
+ * The SDK turns decimal strings (`unit_amount_decimal`) into `Decimal` objects; events and the mirror
+ * carry them as JSON strings. Objects read from Stripe are turned back into JSON, the shape an event
+ * payload has.
+ */
+export function wireShape(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value));
 }

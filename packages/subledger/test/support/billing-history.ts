@@ -12,11 +12,13 @@ export type BillingHistory = {
  * A small billing history touching every mirrored kind: a catalog with an entitlement feature, a meter,
  * customers (mapped to app accounts) with subscriptions, paid invoices and invoice payments, updates and
  * cancellations, a direct payment intent, a completed and an open checkout session, a deleted customer.
+ * `clocks` adds test clocks, each with that many subscribed customers (accounts `clock<c>_<n>`), which
+ * Stripe's plain lists of customers and subscriptions leave out.
  */
 export async function createBillingHistory(
   stripe: Stripe,
   emulatorUrl: string,
-  options: { customers: number },
+  options: { customers: number; clocks?: number[] },
 ): Promise<BillingHistory> {
   const feature = await stripe.entitlements.features.create({ name: 'Reports', lookup_key: 'reports' });
   const product = await stripe.products.create({ name: 'Team' });
@@ -42,6 +44,19 @@ export async function createBillingHistory(
     subscriptions.push(subscription.id);
     if (index % 3 === 1) await stripe.subscriptions.update(subscription.id, { metadata: { tier: 'gold' } });
     if (index % 5 === 4) await stripe.subscriptions.cancel(subscription.id);
+  }
+  for (const [clockIndex, count] of (options.clocks ?? []).entries()) {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.now() / 1000) });
+    for (let index = 0; index < count; index++) {
+      const customer = await customerWithCard(
+        stripe,
+        `clock${clockIndex}_${index}`,
+        'pm_card_visa',
+        clock.id,
+      );
+      customers.push(customer);
+      subscriptions.push((await stripe.subscriptions.create({ customer, items: [{ price: price.id }] })).id);
+    }
   }
   const first = customers[0] as string;
   await stripe.paymentIntents.create({

@@ -13,6 +13,8 @@ export const syncCheckpoints = pgTable(
     stripeAccount: text('stripe_account').notNull(),
     livemode: boolean('livemode').notNull(),
     kind: text('kind').notNull(),
+    /** The test clock whose list the run is in (Stripe lists some kinds by clock); null: the account's list. */
+    testClock: text('test_clock'),
     /** The id the next page starts after; null before the first page. */
     lastId: text('last_id'),
     /** Objects written for this kind in the run so far. */
