@@ -186,6 +186,69 @@ test('an unknown account is a 404 account_not_found; a malformed id a 400', asyn
   assert.equal((await call('GET', `/v1/accounts/${'x'.repeat(501)}`)).body.error?.code, 'invalid_account_id');
 });
 
+const customerRow = async (id: string) =>
+  (await query<{ deleted: boolean }>('select deleted from customers where id = $1', [id]))[0];
+
+/** An account linked to a customer that is then deleted in Stripe, and the account's new customer. */
+async function deletedThenReplaced(accountId: string, options: { tombstoneApplied: boolean }) {
+  const old = await subscribedCustomer({ subledger_account_id: accountId });
+  assert.equal((await call('POST', `/v1/accounts/${accountId}/sync`)).status, 200);
+  await stack.stripe.customers.del(old.customer.id);
+  if (options.tombstoneApplied) {
+    await drainWebhooks(stack.emulator.emulator, 10_000);
+    await stack.subledger.sync.worker.drain();
+    // An event of the sync's second is not taken on trust: it is read again from Stripe.
+    await stack.subledger.sync.refetch(`platform/${old.customer.id}`);
+    assert.equal((await customerRow(old.customer.id))?.deleted, true, 'the mirror knows of the deletion');
+  }
+  // Created after the events were applied: only Stripe knows the new customer.
+  const replacement = await subscribedCustomer({ subledger_account_id: accountId }, 2);
+  assert.deepEqual(await link(accountId), { customer_id: old.customer.id, source: 'customer_metadata' });
+  return { old, replacement };
+}
+
+async function assertSyncedTo(
+  accountId: string,
+  replacement: Awaited<ReturnType<typeof subscribedCustomer>>,
+) {
+  const synced = await call('POST', `/v1/accounts/${accountId}/sync`);
+  assert.equal(synced.status, 200, JSON.stringify(synced.body));
+  assert.equal((synced.body.customer as { id: string } | null)?.id, replacement.customer.id);
+  const subscriptions = synced.body.subscriptions as { id: string; items: unknown[] }[];
+  assert.deepEqual(
+    subscriptions.map((subscription) => [subscription.id, subscription.items]),
+    [[replacement.subscription.id, [{ price: price.id, quantity: 2 }]]],
+  );
+  assert.deepEqual(await link(accountId), {
+    customer_id: replacement.customer.id,
+    source: 'customer_metadata',
+  });
+  assert.deepEqual(await call('GET', `/v1/accounts/${accountId}`), synced);
+}
+
+test('a linked customer the mirror knows is deleted gives way to the customer whose metadata names the account', async () => {
+  const { replacement } = await deletedThenReplaced('team_3', { tombstoneApplied: true });
+  await assertSyncedTo('team_3', replacement);
+});
+
+test('a linked customer found deleted in Stripe during the sync gives way to the new one, and is tombstoned', async () => {
+  const { old, replacement } = await deletedThenReplaced('team_4', { tombstoneApplied: false });
+  assert.equal((await customerRow(old.customer.id))?.deleted, false, 'the deletion is not mirrored yet');
+  await assertSyncedTo('team_4', replacement);
+  assert.equal((await customerRow(old.customer.id))?.deleted, true);
+});
+
+test('an account whose deleted customer has no successor answers with that customer’s ended state', async () => {
+  const old = await subscribedCustomer({ subledger_account_id: 'team_5' });
+  assert.equal((await call('POST', '/v1/accounts/team_5/sync')).status, 200);
+  await stack.stripe.customers.del(old.customer.id);
+  const synced = await call('POST', '/v1/accounts/team_5/sync');
+  assert.equal(synced.status, 200, JSON.stringify(synced.body));
+  assert.equal(synced.body.customer, null);
+  assert.equal((await customerRow(old.customer.id))?.deleted, true);
+  assert.deepEqual(await link('team_5'), { customer_id: old.customer.id, source: 'customer_metadata' });
+});
+
 test('a fetch is versioned max(the row it replaces, Stripe clock), on a test clock the row’s; one write per object', () => {
   const place = { stripeAccount: 'platform', livemode: false };
   const known = new Map([[objectKeyOf('subscription', place, 'sub_1'), 2_000]]);

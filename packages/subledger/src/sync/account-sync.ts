@@ -2,7 +2,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type Stripe from 'stripe';
 import type { Database } from '../store/index.ts';
 import { inTransaction } from '../store/transaction.ts';
-import { type AccountView, accountView, linkedCustomer, RECENT_INVOICES } from './account-view.ts';
+import { type AccountView, accountLink, accountView, RECENT_INVOICES } from './account-view.ts';
 import { lockSerialKey } from './claim.ts';
 import { ACCOUNT_METADATA_KEY, checkoutAccountId } from './columns.ts';
 import { idOf, type StripeObject } from './envelope.ts';
@@ -53,19 +53,40 @@ type Read = {
 };
 
 export async function syncAccount(options: AccountSyncOptions): Promise<AccountSyncResult> {
-  const { database, stripe, context, accountId, place } = options;
+  const { database, stripe, accountId, place } = options;
   if (!stripe)
     return {
       ok: false,
       code: 'stripe_not_configured',
       message: 'no Stripe key is configured (STRIPE_SECRET_KEY), so the account cannot be read from Stripe',
     };
+  const sync = { ...options, stripe };
+  const link = await accountLink(database, accountId, place);
+  const linkHolds =
+    link !== null && !link.deleted && !(await syncCustomer(sync, link.customerId, [])).deleted;
+  if (!linkHolds) {
+    // A deleted customer bills no one: the account may have checked out again since, with a new one.
+    const found = await findCustomer(sync, link?.customerId ?? null);
+    if (found) await syncCustomer(sync, found.customerId, found.sessions);
+  }
+  // When no other is found, an account whose customer was deleted answers with that customer's state,
+  // as its `GET /v1/accounts/:id` does: its billing ended (no customer, ended subscriptions, past
+  // invoices), which an app must tell apart from an account that never had any (`account_not_found`).
+  const account = await accountView(database, accountId, place);
+  return account ? { ok: true, account } : notFound(accountId);
+}
+
+/** Reads one customer's state from Stripe and writes it; says whether Stripe has deleted the customer. */
+async function syncCustomer(
+  options: AccountSyncOptions & { stripe: Stripe },
+  customerId: string,
+  sessions: StripeObject[],
+): Promise<{ deleted: boolean }> {
+  const { database, stripe, context, place } = options;
   const readAt = new Date();
-  const found = await findCustomer({ database, stripe, context, accountId, place });
-  if (!found) return notFound(accountId);
-  const known = await knownVersions(database, found.customerId, place);
-  const { reads, asOf } = await readCustomerState(stripe, found.customerId, place);
-  const all = [...reads, ...found.sessions.map(sessionRead)];
+  const known = await knownVersions(database, customerId, place);
+  const { reads, asOf, deleted } = await readCustomerState(stripe, customerId, place);
+  const all = [...reads, ...sessions.map(sessionRead)];
   const clocked = await onTestClocksAt(
     database.pool,
     stripe,
@@ -78,9 +99,8 @@ export async function syncAccount(options: AccountSyncOptions): Promise<AccountS
     { asOf, readAt },
     place,
   );
-  await writeUnderCustomerLock(database, found.customerId, place, writes, context);
-  const account = await accountView(database, accountId, place);
-  return account ? { ok: true, account } : notFound(accountId);
+  await writeUnderCustomerLock(database, customerId, place, writes, context);
+  return { deleted };
 }
 
 const notFound = (accountId: string): AccountSyncResult => ({
@@ -92,16 +112,19 @@ const notFound = (accountId: string): AccountSyncResult => ({
 type Found = { customerId: string; sessions: StripeObject[] };
 
 /**
- * The account's customer: the mirrored link, else (the link is lost or was never made) the customer
- * whose metadata names the account, else the newest completed checkout session that names it.
+ * The account's customer when no live link is mirrored (the link is lost, was never made, or names a
+ * deleted customer): the customer whose metadata names the account, else the newest completed checkout
+ * session that names it. Neither may answer with the deleted customer: search is eventually consistent
+ * and may still list it, and its own checkout is what the account moved on from.
  */
-async function findCustomer(options: AccountSyncOptions & { stripe: Stripe }): Promise<Found | null> {
-  const { database, stripe, context, accountId, place } = options;
-  const linked = await linkedCustomer(database, accountId, place);
-  if (linked) return { customerId: linked, sessions: [] };
+async function findCustomer(
+  options: AccountSyncOptions & { stripe: Stripe },
+  deletedId: string | null,
+): Promise<Found | null> {
+  const { stripe, context, accountId, place } = options;
   const byMetadata = await customerByMetadata(stripe, accountId, place);
-  if (byMetadata) return { customerId: byMetadata, sessions: [] };
-  const session = await sessionNaming(stripe, accountId, context, place);
+  if (byMetadata && byMetadata !== deletedId) return { customerId: byMetadata, sessions: [] };
+  const session = await sessionNaming(stripe, accountId, context, place, deletedId);
   const customerId = session ? idOf(session.customer) : null;
   return session && customerId ? { customerId, sessions: [session] } : null;
 }
@@ -131,12 +154,15 @@ async function sessionNaming(
   accountId: string,
   context: ColumnContext,
   place: Place,
+  skipped: string | null,
 ): Promise<StripeObject | null> {
   let scanned = 0;
   const sessions = stripe.checkout.sessions.list({ status: 'complete', limit: 100 }, requestOptions(place));
   for await (const session of sessions) {
     const object = session as unknown as StripeObject;
-    if (idOf(object.customer) && checkoutAccountId(object, context.accountKeys) === accountId) return object;
+    const customerId = idOf(object.customer);
+    if (customerId && customerId !== skipped && checkoutAccountId(object, context.accountKeys) === accountId)
+      return object;
     if (++scanned >= MAX_SCANNED_SESSIONS) break;
   }
   return null;
@@ -204,7 +230,7 @@ async function readCustomerState(stripe: Stripe, customerId: string, place: Plac
       object: entitlements.object,
       deleted: false,
     });
-  return { reads, asOf: customer.asOf };
+  return { reads, asOf: customer.asOf, deleted: customer.deleted };
 }
 
 const readOf = (kind: KindName, object: StripeObject): Read => ({

@@ -66,9 +66,26 @@ export function defaultPlace(secretKey: string | undefined): Place {
 
 /** The customer linked to an account, or null when no link is mirrored. */
 export async function linkedCustomer(database: Database, accountId: string, place: Place) {
+  return (await accountLink(database, accountId, place))?.customerId ?? null;
+}
+
+/** The account's link and whether the mirror holds its customer's tombstone; null when no link is mirrored. */
+export async function accountLink(
+  database: Database,
+  accountId: string,
+  place: Place,
+): Promise<{ customerId: string; deleted: boolean } | null> {
   const [link] = await database.db
-    .select({ customerId: accountCustomers.customerId })
+    .select({ customerId: accountCustomers.customerId, deleted: customers.deleted })
     .from(accountCustomers)
+    .leftJoin(
+      customers,
+      and(
+        eq(customers.id, accountCustomers.customerId),
+        eq(customers.stripeAccount, accountCustomers.stripeAccount),
+        eq(customers.livemode, accountCustomers.livemode),
+      ),
+    )
     .where(
       and(
         eq(accountCustomers.accountId, accountId),
@@ -76,7 +93,7 @@ export async function linkedCustomer(database: Database, accountId: string, plac
         eq(accountCustomers.livemode, place.livemode),
       ),
     );
-  return link?.customerId ?? null;
+  return link ? { customerId: link.customerId, deleted: link.deleted === true } : null;
 }
 
 /** The mirror's view of an account, or null when no customer is linked to it. */
