@@ -3,12 +3,12 @@ import type Stripe from 'stripe';
 import { withRequestSlots } from '../stripe/client.ts';
 import { isMissing } from '../stripe/index.ts';
 import { listsAllItems } from './columns.ts';
-import { readSummaries, readSummary } from './entitlement-summaries.ts';
 import { objectIdOf, type StripeObject } from './envelope.ts';
 import type { KindName } from './kinds.ts';
 import {
   type Fetched,
   type Place,
+  readSummary,
   requestOptions,
   retrieveObject,
   stripeSecond,
@@ -241,6 +241,9 @@ function withAllItemsOf(stripe: Stripe, subscriptions: StripeObject[], place: Pl
   );
 }
 
+// Per-customer reads of one page run side by side, still inside the limiter's budget.
+const SUMMARY_CONCURRENCY = 8;
+
 /** A page of customers, each turned into its active entitlement summary (customers deleted meanwhile are skipped). */
 async function summaryPage(
   stripe: Stripe,
@@ -251,8 +254,9 @@ async function summaryPage(
   const read = await plainPage(stripe, LIST.customer, 'customer', place, source, cursor);
   if ('cursorMissing' in read) return read;
   const customers = read.page;
-  const ids = customers.objects.map((customer) => String(customer.id));
-  const reads = await readSummaries(stripe, ids, place, source.options.limiter);
+  const reads = await mapConcurrently(customers.objects, SUMMARY_CONCURRENCY, (customer) =>
+    readSummary(stripe, String(customer.id), place, source.options.limiter),
+  );
   const present = reads.filter((summary) => summary.object !== null);
   const page: ListedPage = {
     ...customers,
@@ -287,4 +291,17 @@ function pageParams({ options, testClock }: ListSource, cursor: string | null): 
 function lastIdOf(objects: StripeObject[]): string | null {
   const last = objects.at(-1);
   return last ? (objectIdOf(last) ?? null) : null;
+}
+
+async function mapConcurrently<T, R>(items: T[], width: number, map: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await map(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+  return results;
 }

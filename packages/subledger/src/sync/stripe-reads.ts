@@ -4,6 +4,7 @@ import { isMissing } from '../stripe/index.ts';
 import { listsAllItems } from './columns.ts';
 import type { StripeObject } from './envelope.ts';
 import type { KindName } from './kinds.ts';
+import type { Limiter } from './listing.ts';
 
 /** Where an object lives: the platform or a connected account, in test or live mode. */
 export type Place = { stripeAccount: string; livemode: boolean };
@@ -19,6 +20,8 @@ export type Fetched = {
 export const requestOptions = (place: Place): Stripe.RequestOptions =>
   place.stripeAccount === PLATFORM ? {} : { stripeAccount: place.stripeAccount };
 
+const SUMMARY = 'entitlements.active_entitlement_summary';
+
 type Retrieve = (
   stripe: Stripe,
   id: string,
@@ -26,8 +29,11 @@ type Retrieve = (
   place: Place,
 ) => Promise<unknown>;
 
-/** How each mirrored type is read from Stripe, one line each. */
-const RETRIEVE: Record<KindName, Retrieve> = {
+/**
+ * How each mirrored type is read from Stripe, one line each. Stripe has no endpoint for the entitlement
+ * summary its events carry: `readSummary` rebuilds it.
+ */
+const RETRIEVE: Record<Exclude<KindName, typeof SUMMARY>, Retrieve> = {
   customer: (stripe, id, options) => stripe.customers.retrieve(id, {}, options),
   product: (stripe, id, options) => stripe.products.retrieve(id, {}, options),
   price: (stripe, id, options) => stripe.prices.retrieve(id, {}, options),
@@ -37,8 +43,6 @@ const RETRIEVE: Record<KindName, Retrieve> = {
   invoice_payment: (stripe, id, options) => stripe.invoicePayments.retrieve(id, {}, options),
   'checkout.session': (stripe, id, options) => stripe.checkout.sessions.retrieve(id, {}, options),
   payment_intent: (stripe, id, options) => stripe.paymentIntents.retrieve(id, {}, options),
-  'entitlements.active_entitlement_summary': (stripe, id, options, place) =>
-    activeEntitlementSummary(stripe, id, options, place.livemode),
   'billing.meter': (stripe, id, options) => stripe.billing.meters.retrieve(id, {}, options),
 };
 
@@ -49,6 +53,7 @@ export async function retrieveObject(
   id: string,
   place: Place,
 ): Promise<Fetched> {
+  if (kind === SUMMARY) return readSummary(stripe, id, place);
   try {
     const result = (await RETRIEVE[kind](stripe, id, requestOptions(place), place)) as StripeObject & {
       lastResponse?: { headers?: Record<string, string> };
@@ -62,23 +67,75 @@ export async function retrieveObject(
   }
 }
 
+/** How many times a summary is read before its entitlements are taken to keep changing under it. */
+const SUMMARY_READS = 3;
+
+const CHANGED_BETWEEN_PAGES = Symbol('changed between pages');
+
 /**
- * Stripe has no endpoint for the summary object its events carry; it is rebuilt from the customer's
- * active entitlements, in the same shape. Its `livemode` is the place's: a customer with no active
- * entitlements has none to take it from.
+ * A customer's active entitlement summary, from every page of its active entitlements. An entitlement
+ * a page ended on may end before the next page is read: Stripe then answers 404 for it as
+ * `starting_after`, which must not pass for the customer's deletion. The summary is one moment's, so
+ * the read starts over.
  */
-async function activeEntitlementSummary(
+export async function readSummary(
   stripe: Stripe,
   customer: string,
-  options: Stripe.RequestOptions,
-  livemode: boolean,
-) {
-  const page = stripe.entitlements.activeEntitlements.list({ customer, limit: 100 }, options);
-  const data = await page.autoPagingToArray({ limit: 10_000 });
+  place: Place,
+  limiter: Limiter = (call) => call(),
+): Promise<Fetched> {
+  for (let read = 1; read <= SUMMARY_READS; read++) {
+    const summary = await readSummaryPages(stripe, customer, place, limiter);
+    if (summary !== CHANGED_BETWEEN_PAGES) return summary;
+  }
+  throw new Error(`the active entitlements of ${customer} changed during each of ${SUMMARY_READS} reads`);
+}
+
+async function readSummaryPages(
+  stripe: Stripe,
+  customer: string,
+  place: Place,
+  limiter: Limiter,
+): Promise<Fetched | typeof CHANGED_BETWEEN_PAGES> {
+  const entitlements: StripeObject[] = [];
+  let asOf: number | null = null;
+  let cursor: string | null = null;
+  try {
+    for (;;) {
+      const params: Stripe.Entitlements.ActiveEntitlementListParams = {
+        customer,
+        limit: 100,
+        ...(cursor ? { starting_after: cursor } : {}),
+      };
+      const page = await limiter(() =>
+        stripe.entitlements.activeEntitlements.list(params, requestOptions(place)),
+      );
+      asOf ??= stripeSecond(page.lastResponse?.headers?.date);
+      entitlements.push(...(wireShape(page.data) as StripeObject[]));
+      cursor = page.data.at(-1)?.id ?? null;
+      if (!page.has_more || cursor === null) break;
+    }
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+    return cursor === null ? { object: null, deleted: true, asOf: null } : CHANGED_BETWEEN_PAGES;
+  }
+  return { object: entitlementSummary(customer, entitlements, place.livemode), deleted: false, asOf };
+}
+
+/**
+ * The summary object `entitlements.active_entitlement_summary.updated` events carry (Stripe has no
+ * endpoint that returns it), rebuilt from the customer's active entitlements in the same shape and order.
+ */
+export function entitlementSummary(customer: string, entitlements: StripeObject[], livemode: boolean) {
   return {
     object: 'entitlements.active_entitlement_summary',
     customer,
-    entitlements: { object: 'list', data, has_more: false, url: `/v1/customer/${customer}/entitlements` },
+    entitlements: {
+      object: 'list',
+      data: entitlements,
+      has_more: false,
+      url: `/v1/customer/${customer}/entitlements`,
+    },
     livemode,
   };
 }
