@@ -143,6 +143,30 @@ test('a failed read is handed back with its reason and waits its backoff; a dire
   a.release(true);
 });
 
+test('a new request for an object in backoff makes it ready again, its attempts kept', async () => {
+  await ask(request('cus_backoff'));
+  const refetcher = await liveRefetcher('refetcher-backoff');
+  const lease = () => leaseRefetches(database.pool, 'refetcher-backoff', { limit: 10 });
+  try {
+    const client = await database.pool.connect();
+    await returnRefetches(client, 'refetcher-backoff', await lease(), {
+      error: 'Stripe is down',
+      delaySeconds: () => 3600,
+    });
+    client.release();
+    assert.deepEqual(await lease(), [], 'in backoff');
+    await ask({ ...request('cus_backoff'), knownCreated: 1_700_000_100, reason: 'same_second' });
+    const again = await lease();
+    assert.deepEqual(ids(again), ['cus_backoff']);
+    assert.equal(again[0]?.attempts, 1);
+    const settling = await database.pool.connect();
+    await settleRefetches(settling, again, 'refetched');
+    settling.release();
+  } finally {
+    refetcher.release(true);
+  }
+});
+
 test('serving: a busy serial key is not waited for; a failing read backs off; the rest is written', async () => {
   const stripe = deps.stripeFor(false);
   assert.ok(stripe);

@@ -19,7 +19,12 @@ export type RefetchRequest = {
 /** Refetchers listen here; a notification only says "look". */
 export const REFETCH_CHANNEL = 'subledger_refetch';
 
-/** Records objects to read from Stripe, in the caller's transaction; one row per object. */
+/**
+ * Records objects to read from Stripe, in the caller's transaction; one row per object. A new request
+ * for an object whose read failed ends its backoff: a change has been announced since, and the failure
+ * (an outage, a rate limit) may be over. Its attempts are kept, so that a read failing again backs off
+ * from where it was.
+ */
 export async function requestRefetches(client: pg.PoolClient, requests: RefetchRequest[]): Promise<void> {
   if (requests.length === 0) return;
   const column = <T>(read: (request: RefetchRequest) => T) => requests.map(read);
@@ -29,6 +34,7 @@ export async function requestRefetches(client: pg.PoolClient, requests: RefetchR
      on conflict (object_type, object_id, stripe_account, livemode) do update
        set known_created = greatest(sync_refetches.known_created, excluded.known_created),
            reason = excluded.reason, serial_key = excluded.serial_key, requested_at = now(),
+           available_at = least(sync_refetches.available_at, now()),
            generation = nextval(pg_get_serial_sequence('sync_refetches', 'generation'))
      returning pg_notify('${REFETCH_CHANNEL}', '')`,
     [
