@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
+import { startEmulator } from 'stripe-emulator';
 import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { freePort } from './support/database.ts';
 
@@ -56,9 +57,16 @@ async function startFresh() {
   return start(await newcomerEnvironment(await freshDataDir()));
 }
 
-/** `nodeFlags`: given to node itself, as the bin's `#!` line does; `node bin/subledger.js` gives none. */
-async function start(environment: Record<string, string | undefined>, nodeFlags: readonly string[] = []) {
-  const port = await freePort();
+/**
+ * `nodeFlags`: given to node itself, as the bin's `#!` line does; `node bin/subledger.js` gives none.
+ * `port`: the server's, free by default.
+ */
+async function start(
+  environment: Record<string, string | undefined>,
+  nodeFlags: readonly string[] = [],
+  port?: number,
+) {
+  port ??= await freePort();
   const child = spawn(process.execPath, [...nodeFlags, BIN, 'start', '--port', String(port)], {
     env: environment,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -144,6 +152,47 @@ test('a keyless start with STRIPE_WEBHOOK_SECRET set still registers at its emul
     lines.every((line) => !JSON.stringify(line).includes(leftOver)),
     'the secret is never logged',
   );
+});
+
+test('a keyless start at STRIPE_API_BASE replaces the endpoint an earlier start registered for its URL, and only that', {
+  timeout: 120_000,
+}, async () => {
+  const external = await startEmulator({ port: 0, hostname: '127.0.0.1' });
+  const stripe = emulatorOf({ stripe: external.url });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/webhooks/stripe`;
+  const enabled_events: Stripe.WebhookEndpointCreateParams.EnabledEvent[] = ['*'];
+  const byHand = await stripe.webhookEndpoints.create({ url, enabled_events });
+  const description = 'Subledger (registered by subledger start)';
+  // A start's endpoint for another server's URL; and, for this URL, one of a start that did not mark it yet.
+  const otherUrl = 'http://127.0.0.1:1/webhooks/stripe';
+  const other = await stripe.webhookEndpoints.create({ url: otherUrl, enabled_events, description });
+  const unmarked = await stripe.webhookEndpoints.create({ url, enabled_events, description });
+  const environment = {
+    ...(await newcomerEnvironment(await freshDataDir())),
+    SUBLEDGER_DEMO: '0',
+    STRIPE_API_BASE: external.url,
+  };
+  const ids = async () => (await stripe.webhookEndpoints.list({ limit: 100 })).data.map(({ id }) => id);
+  const removedBy = (lines: LogLine[]) =>
+    lines.find((line) => /^Removed the webhook/.test(line.msg))?.removed;
+  try {
+    const first = await start(environment, NODE_FLAGS, port);
+    await first.logged(/Subledger is listening/);
+    const [registered] = (await ids()).filter((id) => id !== byHand.id && id !== other.id);
+    await first.stop();
+    const second = await start(environment, NODE_FLAGS, port);
+    await second.logged(/Subledger is listening/);
+    const left = (await ids()).filter((id) => id !== byHand.id && id !== other.id);
+    assert.equal(left.length, 1, 'one endpoint of a start for the URL, beside the two not its own');
+    assert.notEqual(left[0], registered);
+    assert.deepEqual([removedBy(first.lines), removedBy(second.lines)], [[unmarked.id], [registered]]);
+    await stripe.customers.create({ email: 'restarted@example.com' });
+    await untilApplied(second.port);
+    await second.stop();
+  } finally {
+    await external.close();
+  }
 });
 
 /** A read key made as the README says: `subledger keys create --scope read`, its last line. */
@@ -259,13 +308,7 @@ test('SUBLEDGER_DEMO=0: a keyless start leaves the emulator empty', async () => 
   await logged(/Subledger is listening/);
   // The demo would begin right after this line, and it is done in about 200 ms.
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const emulator = new URL(String(announced.stripe));
-  const stripe = new Stripe('sk_test_newcomer', {
-    host: emulator.hostname,
-    port: Number(emulator.port),
-    protocol: 'http',
-    telemetry: false,
-  });
+  const stripe = emulatorOf(announced);
   assert.deepEqual((await stripe.products.list()).data, []);
   assert.deepEqual((await stripe.customers.list()).data, []);
   const key = await readKey(environment);
@@ -278,8 +321,8 @@ test('SUBLEDGER_DEMO=0: a keyless start leaves the emulator empty', async () => 
   );
 });
 
-/** The SDK on the emulator a keyless start announced in its first log line. */
-function emulatorOf(announced: LogLine): Stripe {
+/** The SDK on the emulator a keyless start announced in its first log line (or on any emulator). */
+function emulatorOf(announced: Record<string, unknown>): Stripe {
   const emulator = new URL(String(announced.stripe));
   return new Stripe('sk_test_newcomer', {
     host: emulator.hostname,

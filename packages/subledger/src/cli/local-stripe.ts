@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 import { type RunningEmulator, startEmulator } from 'stripe-emulator';
 import type { Config, WebhookSecret } from '../config/index.ts';
 import { createStripeClient } from '../stripe/index.ts';
@@ -19,8 +20,44 @@ export async function useEmulatorWhenKeyless(config: Config): Promise<RunningEmu
 }
 
 /**
- * Registers `url` as a webhook endpoint for every event type; returns its signing secret, of the mode of
- * the endpoint (the key's).
+ * How a later start knows the endpoints `start` registered: this description and, since it was added,
+ * this metadata. Endpoints without them (made by hand, or by another tool) are never touched.
+ */
+const ENDPOINT_DESCRIPTION = 'Subledger (registered by subledger start)';
+const ENDPOINT_MARK = { subledger: 'start' };
+
+/**
+ * Deletes the endpoints that earlier starts registered for `url`; returns their ids. An emulator at
+ * `STRIPE_API_BASE` outlives the server: left in place, each would receive every event again, signed with
+ * a secret no one holds any more, so refused with 400 and retried for ever (and Stripe refuses a 17th
+ * endpoint). Stripe shows an endpoint's secret only in the answer that creates it, so an earlier
+ * endpoint cannot be reused: it is deleted, and `registerWebhookEndpoint` creates a new one.
+ */
+export async function removeEarlierEndpoints(config: Config, url: string): Promise<string[]> {
+  const stripe = createStripeClient({
+    secretKey: config.stripeSecretKey as string,
+    apiBase: config.stripeApiBase,
+  });
+  // Listed to the end before any is deleted: a deleted endpoint would be an unknown cursor for the next page.
+  const removed: string[] = [];
+  for await (const endpoint of stripe.webhookEndpoints.list({ limit: 100 }))
+    if (registeredByStart(endpoint, url)) removed.push(endpoint.id);
+  for (const id of removed) await stripe.webhookEndpoints.del(id);
+  return removed;
+}
+
+/**
+ * Whether `start` registered `endpoint` for `url`: the same url, with Subledger's mark, or with its
+ * description (all an endpoint registered before the mark existed carries).
+ */
+function registeredByStart(endpoint: Stripe.WebhookEndpoint, url: string): boolean {
+  const marked = endpoint.metadata.subledger === ENDPOINT_MARK.subledger;
+  return endpoint.url === url && (marked || endpoint.description === ENDPOINT_DESCRIPTION);
+}
+
+/**
+ * Registers `url` as a webhook endpoint for every event type, with Subledger's mark; returns its signing
+ * secret, of the mode of the endpoint (the key's).
  */
 export async function registerWebhookEndpoint(config: Config, url: string): Promise<WebhookSecret> {
   const stripe = createStripeClient({
@@ -30,7 +67,8 @@ export async function registerWebhookEndpoint(config: Config, url: string): Prom
   const endpoint = await stripe.webhookEndpoints.create({
     url,
     enabled_events: ['*'],
-    description: 'Subledger (registered by subledger start)',
+    description: ENDPOINT_DESCRIPTION,
+    metadata: ENDPOINT_MARK,
   });
   if (!endpoint.secret) throw new Error('the webhook endpoint was created without a signing secret');
   return { secret: endpoint.secret, livemode: endpoint.livemode };

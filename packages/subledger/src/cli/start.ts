@@ -7,7 +7,7 @@ import { CommitGate } from '../sync/index.ts';
 import { createLogger } from '../telemetry/index.ts';
 import { setUpDemo } from './demo.ts';
 import { parsePort } from './emulator.ts';
-import { registerWebhookEndpoint, useEmulatorWhenKeyless } from './local-stripe.ts';
+import { registerWebhookEndpoint, removeEarlierEndpoints, useEmulatorWhenKeyless } from './local-stripe.ts';
 import { missingNodeFlags } from './node-flags.ts';
 import { startWorkerThread } from './worker-thread.ts';
 
@@ -36,6 +36,7 @@ export function startCommand(): Command {
         // its secret verifies beside any given one. An emulator at STRIPE_API_BASE keeps its endpoints,
         // so one is registered there only when no secret is given.
         const registered = emulator !== null || !givenSecrets;
+        const removed = registered ? await removeEarlierEndpoints(config, webhookUrl) : [];
         if (registered) config.webhookSecrets.push(await registerWebhookEndpoint(config, webhookUrl));
         logger.info(
           { stripe: config.stripeApiBase, webhookUrl },
@@ -43,6 +44,11 @@ export function startCommand(): Command {
             ? 'No STRIPE_SECRET_KEY: running against the Stripe emulator, with a webhook endpoint registered there'
             : 'No STRIPE_SECRET_KEY: running against the Stripe emulator at STRIPE_API_BASE, whose webhooks STRIPE_WEBHOOK_SECRET verifies',
         );
+        if (removed.length > 0)
+          logger.info(
+            { removed },
+            'Removed the webhook endpoints that earlier starts registered at the emulator for this URL',
+          );
         if (emulator && givenSecrets)
           logger.warn(
             'STRIPE_WEBHOOK_SECRET is set, but it cannot be the in-process emulator’s: the emulator is new ' +
