@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { drainWebhooks } from 'stripe-emulator';
+import { formatEvent } from '../src/cli/inspect.ts';
 import { toReplaySelector } from '../src/cli/replay.ts';
 import { MAX_ATTEMPTS } from '../src/sync/ordering.ts';
-import { replay } from '../src/sync/replay.ts';
+import { describeEvent, type EventRecord, replay } from '../src/sync/replay.ts';
 import { runCli } from './support/run-cli.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
@@ -75,6 +76,41 @@ test('a dead-lettered event is replayed by `subledger replay --failed` and then 
   const row = await customerRow(customer.id);
   assert.equal(row?.last_event_id, createdEvent);
   assert.equal(row?.name, 'Outage');
+});
+
+test('a replayed dead event gets the whole retry budget again: one more failure is retried, not dead', async () => {
+  await stack.database.pool.query(`
+    create trigger refuse_relapse_customer before insert or update on customers for each row
+      when (new.email = 'relapse@example.com') execute function refuse_outage_customer();`);
+  try {
+    const customer = await stack.stripe.customers.create({ email: 'relapse@example.com' });
+    await deliver();
+    const id = await eventOf(customer.id, 'customer.created');
+    await query('update stripe_events set attempts = $2 where id = $1', [id, MAX_ATTEMPTS - 1]);
+    await drain();
+    assert.equal((await event(id)).status, 'dead');
+
+    assert.deepEqual(await replay(stack.database, { eventId: id }), { ok: true, queued: 1, eventIds: [id] });
+    await drain();
+    const retried = await event(id);
+    assert.equal(retried.status, 'pending', 'a replay that fails once is retried');
+    assert.equal(retried.attempts, MAX_ATTEMPTS + 1, 'attempts count on from the history');
+    assert.ok((retried.available_at as Date) > new Date(), 'after a backoff');
+    const record = await describeEvent(stack.database, id);
+    assert.match(formatEvent(record as EventRecord), /^attempts: +11 \(1 since its replay\)$/m);
+
+    // Its budget spent again, the last failure dead-letters it.
+    await query('update stripe_events set attempts = $2, available_at = now() where id = $1', [
+      id,
+      2 * MAX_ATTEMPTS - 1,
+    ]);
+    await drain();
+    const dead = await event(id);
+    assert.equal(dead.status, 'dead');
+    assert.equal(dead.attempts, 2 * MAX_ATTEMPTS);
+  } finally {
+    await query('drop trigger refuse_relapse_customer on customers');
+  }
 });
 
 test('replaying applied events settles them stale: the row is unchanged, nothing applies twice', async () => {

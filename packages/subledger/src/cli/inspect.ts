@@ -137,7 +137,12 @@ export function formatEvent(record: EventRecord): string {
     ['event', `${record.id} (${record.type})`],
     ['object', record.object_id ? `${record.object_type} ${record.object_id}` : '—'],
     ['status', record.outcome ? `${record.status}, ${record.outcome}` : record.status],
-    ['attempts', record.attempts],
+    [
+      'attempts',
+      record.replayed_attempts > 0
+        ? `${record.attempts} (${record.attempts - record.replayed_attempts} since its replay)`
+        : record.attempts,
+    ],
     ['received', record.received_at],
     ['processed', record.processed_at ?? '—'],
     ['next attempt', record.status === 'pending' ? record.available_at : '—'],

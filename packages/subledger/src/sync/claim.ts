@@ -122,7 +122,7 @@ export async function markProcessed(client: pg.PoolClient, outcomes: Map<string,
 
 /**
  * Records a failed attempt: the event is retried after `delaySeconds`, or dead-lettered with the error
- * once it has had `maxAttempts`.
+ * once it has had `maxAttempts` since it was received, or last replayed.
  */
 export async function markFailed(
   pool: pg.Pool,
@@ -131,11 +131,13 @@ export async function markFailed(
   delaySeconds: (attempt: number) => number,
   maxAttempts: number,
 ): Promise<'retry' | 'dead'> {
-  const current = await pool.query<{ attempts: number }>('select attempts from stripe_events where id = $1', [
-    id,
-  ]);
+  const current = await pool.query<{ attempts: number; replayed_attempts: number }>(
+    'select attempts, replayed_attempts from stripe_events where id = $1',
+    [id],
+  );
   const attempt = (current.rows[0]?.attempts ?? 0) + 1;
-  const dead = attempt >= maxAttempts;
+  const sinceReplay = attempt - (current.rows[0]?.replayed_attempts ?? 0);
+  const dead = sinceReplay >= maxAttempts;
   await pool.query(
     `update stripe_events set attempts = $2, last_error = $3,
        status = case when $4 then 'dead' else 'pending' end,
@@ -143,7 +145,7 @@ export async function markFailed(
        processed_at = case when $4 then now() else processed_at end,
        available_at = now() + make_interval(secs => $5)
      where id = $1 and status = 'pending'`,
-    [id, attempt, error.slice(0, 2000), dead, delaySeconds(attempt)],
+    [id, attempt, error.slice(0, 2000), dead, delaySeconds(sinceReplay)],
   );
   return dead ? 'dead' : 'retry';
 }

@@ -6,6 +6,8 @@ import { INBOX_CHANNEL } from './inbox.ts';
  * the same ordering rule as a first delivery. An event whose payload is not newer than the row is
  * settled `stale` (or read from Stripe when that cannot be proven), so a replay never applies an event
  * twice. Its history stays: `received_at`, `attempts` and `last_error` are kept, `outcome` is cleared.
+ * It gets the whole retry budget again (`replayed_attempts`): a replay follows a fix, and one failure
+ * then, an outage say, must not dead-letter it at once.
  */
 
 export type ReplaySelector =
@@ -19,7 +21,8 @@ export type ReplayResult =
   | { ok: true; queued: number; eventIds?: string[] }
   | { ok: false; code: 'event_not_found'; message: string };
 
-const REQUEUE = `update stripe_events set status = 'pending', available_at = now(), outcome = null`;
+const REQUEUE = `update stripe_events
+  set status = 'pending', available_at = now(), outcome = null, replayed_attempts = attempts`;
 
 /** Each `where` is a selector's condition; `$1` is its one parameter, when it has one. */
 const WHERE = {
@@ -65,6 +68,8 @@ export type EventRecord = {
   status: string;
   outcome: string | null;
   attempts: number;
+  /** `attempts` when it was last replayed (0: never). */
+  replayed_attempts: number;
   last_error: string | null;
   received_at: string;
   available_at: string;
@@ -74,7 +79,7 @@ export type EventRecord = {
 export async function describeEvent(database: Database, eventId: string): Promise<EventRecord | null> {
   const { rows } = await database.pool.query<EventRecord>(
     `select id, type, object_type, object_id, stripe_account, livemode, created, status, outcome, attempts,
-       last_error, ${iso('received_at')}, ${iso('available_at')}, ${iso('processed_at')}
+       replayed_attempts, last_error, ${iso('received_at')}, ${iso('available_at')}, ${iso('processed_at')}
      from stripe_events where id = $1`,
     [eventId],
   );

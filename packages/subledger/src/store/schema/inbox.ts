@@ -46,6 +46,8 @@ export const stripeEvents = pgTable(
     /** How it was processed: applied, stale, superseded, refetch, refetched, ignored, replayed… */
     outcome: text('outcome'),
     attempts: integer('attempts').notNull().default(0),
+    /** `attempts` when the event was last replayed: a replay gets the whole retry budget again. */
+    replayedAttempts: integer('replayed_attempts').notNull().default(0),
     lastError: text('last_error'),
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     availableAt: timestamp('available_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),

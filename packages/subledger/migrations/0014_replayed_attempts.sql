@@ -1,0 +1,1 @@
+ALTER TABLE "stripe_events" ADD COLUMN "replayed_attempts" integer DEFAULT 0 NOT NULL;
