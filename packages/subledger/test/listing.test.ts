@@ -46,7 +46,8 @@ async function walk(
 ) {
   const pages: string[][] = [];
   const limiter = createLimiter(1000);
-  for await (const page of listPages(stripe, 'product', PLACE, { limiter, pageSize: 2, ...options })) {
+  const clock = async () => new Date();
+  for await (const page of listPages(stripe, 'product', PLACE, { limiter, clock, pageSize: 2, ...options })) {
     pages.push(page.objects.map((object) => String(object.id)));
     await between(pages.length);
   }

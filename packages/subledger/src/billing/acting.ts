@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
+import { databaseNow } from '../store/index.ts';
 import { requestOptions, type StripeObject } from '../sync/index.ts';
 import { type CurrentSubscription, mirrorSubscription } from './current.ts';
 import type { Billing } from './customers.ts';
@@ -77,7 +78,7 @@ export async function releaseSchedule(
     {},
     writeOptions(billing, 'release', { schedule: current.scheduleId, version: current.version }, options),
   );
-  const askedAt = new Date();
+  const askedAt = await databaseNow(billing.database.pool);
   await mirrorSubscription(
     billing,
     await billing.stripe.subscriptions.retrieve(current.id, {}, requestOptions(billing.place)),

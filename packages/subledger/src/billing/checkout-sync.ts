@@ -1,3 +1,4 @@
+import { databaseNow } from '../store/index.ts';
 import type { AccountView } from '../sync/account-view.ts';
 import {
   checkoutAccountId,
@@ -21,7 +22,7 @@ export async function syncCheckout(
   sessionId: string,
 ): Promise<{ accountId: string; account: AccountView }> {
   return act(async () => {
-    const askedAt = new Date();
+    const askedAt = await databaseNow(billing.database.pool);
     const session = await retrieveSession(billing, sessionId);
     const accountId = session ? checkoutAccountId(session, billing.context.accountKeys) : null;
     if (!session || !accountId)

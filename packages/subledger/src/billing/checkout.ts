@@ -3,7 +3,7 @@ import type Stripe from 'stripe';
 import { LIVE_STATUSES } from '../access/index.ts';
 import type { Catalog } from '../catalog/index.ts';
 import { formatTopUp } from '../credits/index.ts';
-import { inTransaction } from '../store/index.ts';
+import { databaseNow, inTransaction } from '../store/index.ts';
 import {
   ACCOUNT_METADATA_KEY,
   type Answer,
@@ -104,7 +104,7 @@ async function checkoutUnderLock(
   const same = open.find((session) => sessionPurchase(session) === purchase);
   if (same) return resultOf(same, customerId, true);
   // Only one subscription checkout of an account may complete: the others are closed before a new one opens.
-  const askedAt = new Date();
+  const askedAt = await databaseNow(client);
   const expired = mode === 'subscription' ? await expireAll(billing, open) : [];
   const session = await createSession(billing, { ...locked, quantity, purchase, topUp });
   await mirrorAnswers(client, billing, [...expired, session].map(sessionAnswer), askedAt);

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type Stripe from 'stripe';
-import { type Database, inTransaction } from '../store/index.ts';
+import { type Database, databaseNow, inTransaction } from '../store/index.ts';
 import { isMissing } from '../stripe/index.ts';
 import {
   ACCOUNT_METADATA_KEY,
@@ -46,7 +46,7 @@ export async function ensureCustomer(
     ]);
     const linked = await linkedLiveCustomer(client, accountId, place);
     if (linked && linked !== replacing) return linked;
-    const askedAt = new Date();
+    const askedAt = await databaseNow(client);
     const adopted = replacing ? null : await customerByMetadata(billing.stripe, accountId, place);
     const customer = adopted
       ? await billing.stripe.customers.retrieve(adopted, {}, requestOptions(place))

@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import type { Catalog } from '../catalog/index.ts';
+import { databaseNow } from '../store/index.ts';
 import { requestOptions } from '../sync/index.ts';
 import {
   type ActionOptions,
@@ -114,7 +115,7 @@ async function upgrade(billing: Billing, planned: Planned, options: ActionOption
     items: [{ id: current.itemId, price: price.id, quantity }],
     proration_behavior: 'always_invoice',
   };
-  const askedAt = new Date();
+  const askedAt = await databaseNow(billing.database.pool);
   const updated = await billing.stripe.subscriptions.update(
     current.id,
     params,
@@ -158,7 +159,7 @@ async function downgrade(billing: Billing, planned: Planned, options: ActionOpti
     },
     writeOptions(billing, 'downgrade', { ...key, schedule: schedule.id }, options),
   );
-  const askedAt = new Date();
+  const askedAt = await databaseNow(billing.database.pool);
   const subscription = await billing.stripe.subscriptions.retrieve(
     current.id,
     {},

@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { databaseNow } from '../store/index.ts';
 import {
   type ActionOptions,
   act,
@@ -66,7 +67,7 @@ export async function cancelNow(billing: Billing, accountId: string, options: Op
   return act(async () => {
     const current = await currentSubscription(billing, accountId);
     await releaseSchedule(billing, current, options);
-    const askedAt = new Date();
+    const askedAt = await databaseNow(billing.database.pool);
     const canceled = await billing.stripe.subscriptions.cancel(
       current.id,
       {},
@@ -86,7 +87,7 @@ async function update(
     const current = await currentSubscription(billing, accountId);
     const params = change(current);
     await releaseSchedule(billing, current, options);
-    const askedAt = new Date();
+    const askedAt = await databaseNow(billing.database.pool);
     const updated = await billing.stripe.subscriptions.update(
       current.id,
       params,

@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type Stripe from 'stripe';
-import type { Database } from '../store/index.ts';
+import { type Database, databaseNow } from '../store/index.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { type AccountView, accountLink, accountView, RECENT_INVOICES } from './account-view.ts';
 import { lockSerialKey } from './claim.ts';
@@ -83,7 +83,7 @@ async function syncCustomer(
   sessions: StripeObject[],
 ): Promise<{ deleted: boolean }> {
   const { database, stripe, context, place } = options;
-  const readAt = new Date();
+  const readAt = await databaseNow(database.pool);
   const known = await knownVersions(database, customerId, place);
   const { reads, asOf, deleted } = await readCustomerState(stripe, customerId, place);
   const all = [...reads, ...sessions.map(sessionRead)];

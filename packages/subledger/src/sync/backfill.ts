@@ -2,7 +2,7 @@ import { getTableName } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
-import type { Database } from '../store/index.ts';
+import { type Database, databaseNow } from '../store/index.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { isMissing } from '../stripe/index.ts';
 import { objectIdOf, type StripeObject } from './envelope.ts';
@@ -78,8 +78,9 @@ async function backfillKind(
   const target = { pool: database.pool, stripe, place, context: options.context, limiter };
   const expected = await mirrorCount(database.pool, kind, place);
   let done = checkpoint?.objects ?? 0;
+  const clock = () => databaseNow(database.pool);
   const pages = (from: ListPosition | null) =>
-    listPages(stripe, kind, place, { limiter, ...from, pageSize: options.pageSize ?? 100 });
+    listPages(stripe, kind, place, { limiter, clock, ...from, pageSize: options.pageSize ?? 100 });
   const resumeAt = checkpoint?.lastId
     ? { testClock: checkpoint.testClock, startingAfter: checkpoint.lastId }
     : null;

@@ -12,31 +12,37 @@ export const pgArray = (values: unknown[]) => sql.param(values);
  * per cell: a batch of 200 rows is one parameter instead of thousands, which the driver, drizzle's
  * query builder and Postgres's parser each handle far faster. `rows` use the table's field names; the
  * first row's fields name the columns written. Returns the keys of the rows inserted or updated.
+ * `stamped` fields are written the database's clock as the statement runs, not a row's value.
  */
 export async function bulkUpsert(
   db: Executor,
   table: PgTable,
   rows: Record<string, unknown>[],
-  options: { key: string[]; updateWhere?: SQL },
+  options: { key: string[]; updateWhere?: SQL; stamped?: readonly string[] },
 ): Promise<Record<string, unknown>[]> {
   const first = rows[0];
   if (!first) return [];
   const columns = getTableColumns(table);
-  const fields = Object.keys(first).filter((field) => columns[field] !== undefined);
+  const stamped = options.stamped ?? [];
+  const fields = Object.keys(first).filter(
+    (field) => columns[field] !== undefined && !stamped.includes(field),
+  );
   const name = (field: string) => `"${columns[field]?.name}"`;
   const document = JSON.stringify(
     rows.map((row) => Object.fromEntries(fields.map((field) => [columns[field]?.name, row[field] ?? null]))),
   );
-  const names = fields.map(name).join(', ');
+  const written = [...fields, ...stamped];
+  const names = written.map(name).join(', ');
+  const values = [...fields.map(name), ...stamped.map(() => 'clock_timestamp()')].join(', ');
   const definitions = fields.map((field) => `${name(field)} ${columns[field]?.getSQLType()}`).join(', ');
-  const updates = fields
+  const updates = written
     .filter((field) => !options.key.includes(field))
     .map((field) => `${name(field)} = excluded.${name(field)}`)
     .join(', ');
   const target = `"${getTableName(table)}"`;
   const result = await db.execute(sql`
     insert into ${sql.raw(target)} (${sql.raw(names)})
-    select ${sql.raw(names)} from jsonb_to_recordset(${document}::jsonb) as r(${sql.raw(definitions)})
+    select ${sql.raw(values)} from jsonb_to_recordset(${document}::jsonb) as r(${sql.raw(definitions)})
     on conflict (${sql.raw(options.key.map(name).join(', '))}) do update set ${sql.raw(updates)}
     ${options.updateWhere ? sql`where ${options.updateWhere}` : sql``}
     returning ${sql.raw(options.key.map(name).join(', '))}`);

@@ -48,7 +48,7 @@ export type ListedPage = {
   objects: StripeObject[];
   /** Stripe's clock (`Date` header, seconds) at the page's earliest read; the local clock without one. */
   asOf: number;
-  /** The local time just before the page was requested: rows written after it may be newer than it. */
+  /** Just before the page was requested, by `ListOptions.clock`: rows written after it may be newer. */
   readAt: Date;
   /** Where the next page starts (`starting_after`): the last object listed. */
   cursor: string | null;
@@ -57,6 +57,11 @@ export type ListedPage = {
 
 export type ListOptions = {
   limiter: Limiter;
+  /**
+   * When a page's read begins: the database's clock (`databaseNow`) for readers that write pages into
+   * the mirror, whose rows other processes write by that clock.
+   */
+  clock: () => Promise<Date>;
   /** Resume in this test clock's list (a checkpoint's); absent or null: in the account-wide list. */
   testClock?: string | null;
   /** Resume after this object (a checkpoint's cursor); absent: from the newest object of that list. */
@@ -88,14 +93,18 @@ const LIST: Record<Exclude<KindName, 'entitlements.active_entitlement_summary'>,
   'billing.meter': (stripe, params, options) => stripe.billing.meters.list(params, options),
 };
 
-/** Every object of a kind on a place, newest first, one rate-limited request per page. */
+/**
+ * Every object of a kind on a place, newest first, one rate-limited request per page. Without the pages'
+ * read times, so without a clock to take them by.
+ */
 export async function* listObjects(
   stripe: Stripe,
   kind: KindName,
   place: Place,
-  options: ListOptions,
+  options: Omit<ListOptions, 'clock'>,
 ): AsyncGenerator<StripeObject> {
-  for await (const page of listPages(stripe, kind, place, options)) yield* page.objects;
+  const clock = async () => new Date();
+  for await (const page of listPages(stripe, kind, place, { ...options, clock })) yield* page.objects;
 }
 
 /**
@@ -206,7 +215,7 @@ async function plainPage(
   cursor: string | null,
 ): Promise<PageRead> {
   const { options, testClock } = source;
-  const readAt = new Date();
+  const readAt = await options.clock();
   let response: Awaited<ReturnType<ListCall>>;
   try {
     response = await options.limiter(() => list(stripe, pageParams(source, cursor), requestOptions(place)));

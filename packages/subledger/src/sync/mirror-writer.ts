@@ -25,7 +25,8 @@ export type MirrorWrite = {
   | {
       source: 'fetch';
       eventId: null;
-      /** When Stripe was asked: a row written before then holds nothing the read has not seen. */
+      /** When Stripe was asked, by the database's clock (`databaseNow`): a row written before then holds
+       * nothing the read has not seen. */
       readAt: Date;
     }
 );
@@ -64,6 +65,8 @@ async function upsert(db: Executor, kind: KindName, writes: MirrorWrite[], conte
   const returned = await bulkUpsert(db, table, rows, {
     key: MIRROR_KEY,
     updateWhere: newerThanRow(table, earliestRead(writes)),
+    // The database's clock, as every read's start is (see `databaseNow`).
+    stamped: ['syncedAt'],
   });
   const took = new Set(returned.map(rowKeyOf));
   return writes.filter((write) => took.has(keyOf(write)));
@@ -79,7 +82,6 @@ function commonColumns(write: MirrorWrite) {
     lastEventId: write.eventId,
     lastEventCreated: write.version,
     source: write.source,
-    syncedAt: new Date(),
   };
 }
 

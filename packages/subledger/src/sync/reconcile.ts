@@ -2,7 +2,7 @@ import { getTableName } from 'drizzle-orm';
 import type { CronItem, Task, TaskList } from 'graphile-worker';
 import type pg from 'pg';
 import type Stripe from 'stripe';
-import { type Database, PLATFORM } from '../store/index.ts';
+import { type Database, databaseNow, PLATFORM } from '../store/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { type FetchedObject, fetchedOf, writeFetched } from './backfill.ts';
 import { type DriftItem, driftOf, type MirrorState } from './drift.ts';
@@ -136,7 +136,8 @@ async function reconcileKind(
     if (options.fix && drifting.length > 0) result.fixed += await heal(options, kind, limiter, drifting);
     await options.onProgress?.({ job: 'reconcile', kind, done: result.checked, expected, finished: false });
   };
-  for await (const page of listPages(stripe, kind, place, { limiter })) {
+  const clock = () => databaseNow(database.pool);
+  for await (const page of listPages(stripe, kind, place, { limiter, clock })) {
     const reads = fetchedOf(page).filter((read) => !listed.has(read.id));
     for (const read of reads) listed.add(read.id);
     await settle(
@@ -152,7 +153,9 @@ async function reconcileKind(
   const unlisted = (await liveIds(database.pool, kind, place)).filter((id) => !listed.has(id));
   for (let start = 0; start < unlisted.length; start += 100) {
     const ids = unlisted.slice(start, start + 100);
-    const reads = await Promise.all(ids.map((id) => readOne(stripe, kind, id, place, limiter)));
+    const reads = await Promise.all(
+      ids.map((id) => readOne(database.pool, stripe, kind, id, place, limiter)),
+    );
     await settle(reads, await mirrorRows(database.pool, kind, place, ids));
   }
   await options.onProgress?.({ job: 'reconcile', kind, done: result.checked, expected, finished: true });
@@ -182,7 +185,7 @@ async function heal(
   const written = await write(drifting);
   const left = drifting.filter((entry) => !written.has(entry.read.id)).map((entry) => entry.read.id);
   if (left.length === 0) return drifting.length;
-  const again = await Promise.all(left.map((id) => readOne(stripe, kind, id, place, limiter)));
+  const again = await Promise.all(left.map((id) => readOne(database.pool, stripe, kind, id, place, limiter)));
   const still = compare(kind, again, await mirrorRows(database.pool, kind, place, left));
   const rewritten = await write(still);
   return drifting.length - still.filter((entry) => !rewritten.has(entry.read.id)).length;
@@ -203,14 +206,16 @@ function compare(kind: KindName, reads: FetchedObject[], rows: Map<string, Mirro
   return drifting;
 }
 
+/** One object read from Stripe, with when the read began by the database's clock. */
 async function readOne(
+  pool: pg.Pool,
   stripe: Stripe,
   kind: KindName,
   id: string,
   place: Place,
   limiter: Limiter,
 ): Promise<FetchedObject> {
-  const readAt = new Date();
+  const readAt = await databaseNow(pool);
   const fetched = await retrieveListed(stripe, kind, id, place, limiter);
   const tombstone: StripeObject = { id, object: kind, deleted: true };
   return {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
+import { databaseNow } from '../store/index.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { lockSerialKey, tryLockSerialKeys } from './claim.ts';
 import type { StripeObject } from './envelope.ts';
@@ -195,18 +196,21 @@ type Read = {
   object: StripeObject;
   deleted: boolean;
   asOf: number | null;
-  /** `Date.now()` when Stripe was asked. */
+  /** `Date.now()` when Stripe was asked, for how long the read may be held. */
   takenAt: number;
+  /** When Stripe was asked, by the database's clock (`databaseNow`), for the mirror's ordering rule. */
+  readAt: Date;
 };
 
 async function readRow(deps: RefetchDependencies, row: LeasedRefetch): Promise<Read> {
   const stripe = deps.stripeFor(row.livemode) as Stripe;
   const kind = row.objectType as KindName;
   const place = { stripeAccount: row.stripeAccount, livemode: row.livemode };
+  const readAt = await databaseNow(deps.pool);
   const takenAt = Date.now();
   const fetched = await retrieveObject(stripe, kind, row.objectId, place);
   const object = fetched.object ?? { id: row.objectId, object: kind, deleted: true };
-  return { row, object, deleted: fetched.deleted, asOf: fetched.asOf, takenAt };
+  return { row, object, deleted: fetched.deleted, asOf: fetched.asOf, takenAt, readAt };
 }
 
 /** The mirror writes of a batch's reads, each versioned by `fetchVersion`. */
@@ -227,6 +231,6 @@ async function writesOf(deps: RefetchDependencies, reads: Read[]): Promise<Mirro
     version: fetchVersion(read.row.knownCreated, read.asOf, clocked[index] === true),
     eventId: null,
     source: 'fetch',
-    readAt: new Date(read.takenAt),
+    readAt: read.readAt,
   }));
 }

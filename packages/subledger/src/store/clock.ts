@@ -1,0 +1,14 @@
+import type pg from 'pg';
+
+/**
+ * The database's clock. When a read from Stripe began is compared with when a mirror row was written,
+ * the two may have happened in different processes, on different hosts: one clock must give both
+ * times, or a host whose clock runs ahead lets a read replace a row written after it began. Rows take
+ * their `synced_at` from it (as their upsert runs), and reads take their start from here.
+ */
+export async function databaseNow(db: pg.Pool | pg.PoolClient): Promise<Date> {
+  const { rows } = await db.query<{ now: Date }>('select clock_timestamp() as now');
+  const now = rows[0]?.now;
+  if (!(now instanceof Date)) throw new Error('the database did not tell its time');
+  return now;
+}
