@@ -8,6 +8,8 @@ import { createStripeClient } from '../src/stripe/index.ts';
 import { backfill } from '../src/sync/backfill.ts';
 import type { Limiter } from '../src/sync/listing.ts';
 import { writeMirror } from '../src/sync/mirror-writer.ts';
+import { serveRefetches } from '../src/sync/refetch.ts';
+import { holdRefetcherLock, leaseRefetches, requestRefetches } from '../src/sync/refetch-queue.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 
 // Mirror rows are written by several processes, maybe on several hosts. Here this process's clock runs
@@ -73,21 +75,34 @@ test('mirror rows take their synced_at from the database’s clock, not the writ
   assert.ok(Math.abs(Number(rows[0]?.s) - (await databaseSeconds())) < 60, 'stamped by the host’s clock');
 });
 
+/**
+ * A worker on a host with the right clock applies a newer event of the product, of the second a read
+ * begun by this host will carry.
+ */
+const applyNewerEvent = (product: Stripe.Product, second: number) =>
+  database.pool.query(
+    `insert into products (id, stripe_account, livemode, data, deleted, last_event_id, last_event_created,
+       source, synced_at)
+     values ($1, 'platform', false, $2, false, 'evt_newer', $3, 'event', clock_timestamp())
+     on conflict (id, stripe_account, livemode) do update set data = excluded.data,
+       last_event_id = excluded.last_event_id, last_event_created = excluded.last_event_created,
+       source = excluded.source, synced_at = excluded.synced_at`,
+    [product.id, { ...product, name: 'Renamed since' }, second],
+  );
+
+const mirroredName = async (product: Stripe.Product) =>
+  (await database.pool.query(`select data->>'name' as name from products where id = $1`, [product.id]))
+    .rows[0]?.name;
+
 test('a backfill on a host whose clock runs ahead leaves a row written after its read began', async () => {
   const product = await stripe.products.create({ name: 'As listed' });
   await withClockAhead(async (aheadSeconds) => {
     let changed = false;
-    // Between the start of the page's read and its answer, a worker on a host with the right clock
-    // applies a newer event of the product, of the second the listing will carry.
+    // Between the start of the page's read and its answer.
     const limiter: Limiter = async (call) => {
       if (!changed) {
         changed = true;
-        await database.pool.query(
-          `insert into products (id, stripe_account, livemode, data, deleted, last_event_id, last_event_created,
-             source, synced_at)
-           values ($1, 'platform', false, $2, false, 'evt_newer', $3, 'event', clock_timestamp())`,
-          [product.id, { ...product, name: 'Renamed since' }, aheadSeconds],
-        );
+        await applyNewerEvent(product, aheadSeconds);
       }
       return call();
     };
@@ -101,8 +116,55 @@ test('a backfill on a host whose clock runs ahead leaves a row written after its
       limiter,
     });
   });
-  const { rows } = await database.pool.query(`select data->>'name' as name from products where id = $1`, [
-    product.id,
-  ]);
-  assert.equal(rows[0]?.name, 'Renamed since', 'the read replaced a row written after it began');
+  assert.equal(
+    await mirroredName(product),
+    'Renamed since',
+    'the read replaced a row written after it began',
+  );
 });
+
+test('a refetch on a host whose clock runs ahead leaves a row written after its read began', async () => {
+  const product = await stripe.products.create({ name: 'As read' });
+  // The newest event the request knows of is of the second the worker's event has: the read's version.
+  const second = Math.floor((Date.now() + AHEAD_MS) / 1000);
+  const asking = await database.pool.connect();
+  await requestRefetches(asking, [
+    {
+      kind: 'product',
+      id: product.id,
+      ...PLACE,
+      serialKey: `platform/${product.id}`,
+      knownCreated: second,
+      reason: 'unknown_row',
+    },
+  ]);
+  asking.release();
+  const session = await database.pool.connect();
+  await holdRefetcherLock(session, 'skewed');
+  try {
+    const leased = await leaseRefetches(database.pool, 'skewed', { limit: 10 });
+    assert.equal(leased.length, 1);
+    await withClockAhead(async () => {
+      // The event is applied while Stripe is being asked.
+      const reading = createStripeClient({ secretKey: EMULATOR_KEY, apiBase: emulator.url });
+      const retrieve = reading.products.retrieve.bind(reading.products);
+      reading.products.retrieve = (async (...args: Parameters<typeof retrieve>) => {
+        await applyNewerEvent(product, second);
+        return retrieve(...args);
+      }) as typeof retrieve;
+      const deps = { pool: database.pool, stripeFor: () => reading, context: CONTEXT, limiter: now };
+      await serveRefetches(deps, 'skewed', leased);
+    });
+  } finally {
+    session.release(true);
+  }
+  assert.equal(
+    await mirroredName(product),
+    'Renamed since',
+    'the read replaced a row written after it began',
+  );
+  const queued = await database.pool.query('select 1 from sync_refetches where object_id = $1', [product.id]);
+  assert.equal(queued.rowCount, 1, 'a read that cannot be proven newer is read again');
+});
+
+const now: Limiter = (call) => call();

@@ -12,3 +12,14 @@ export async function databaseNow(db: pg.Pool | pg.PoolClient): Promise<Date> {
   if (!(now instanceof Date)) throw new Error('the database did not tell its time');
   return now;
 }
+
+/**
+ * The database's clock read once, then run on by this process's monotonic clock: for many reads in a
+ * row without a query each. A time it gives is never later than the database's at that moment (the
+ * reading is taken as the answer arrives, and truncated to the millisecond).
+ */
+export async function databaseClock(db: pg.Pool | pg.PoolClient): Promise<() => Date> {
+  const start = await databaseNow(db);
+  const startedAt = performance.now();
+  return () => new Date(start.getTime() + (performance.now() - startedAt));
+}

@@ -9,7 +9,7 @@ export {
   encodeChanges,
   NOTIFY_CHANGES,
 } from './changes.ts';
-export { databaseNow } from './clock.ts';
+export { databaseClock, databaseNow } from './clock.ts';
 export { connect, type Database, type Db, migrate } from './database.ts';
 export { type EmbeddedCluster, startEmbeddedPostgres } from './embedded.ts';
 export * as schema from './schema/index.ts';

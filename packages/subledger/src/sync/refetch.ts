@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
-import { databaseNow } from '../store/index.ts';
+import { databaseClock } from '../store/index.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { lockSerialKey, tryLockSerialKeys } from './claim.ts';
 import type { StripeObject } from './envelope.ts';
@@ -69,8 +69,9 @@ export async function serveRefetches(
   const readable = (row: LeasedRefetch) =>
     isKindName(row.objectType) && deps.stripeFor(row.livemode) !== null;
   const readableRows = leased.filter(readable);
+  const clock = await databaseClock(deps.pool);
   const attempts = await Promise.allSettled(
-    readableRows.map((row) => heldRead(options.held, row) ?? deps.limiter(() => readRow(deps, row))),
+    readableRows.map((row) => heldRead(options.held, row) ?? deps.limiter(() => readRow(deps, row, clock))),
   );
   const reads: Read[] = [];
   const failed: Failed[] = [];
@@ -202,11 +203,11 @@ type Read = {
   readAt: Date;
 };
 
-async function readRow(deps: RefetchDependencies, row: LeasedRefetch): Promise<Read> {
+async function readRow(deps: RefetchDependencies, row: LeasedRefetch, clock: () => Date): Promise<Read> {
   const stripe = deps.stripeFor(row.livemode) as Stripe;
   const kind = row.objectType as KindName;
   const place = { stripeAccount: row.stripeAccount, livemode: row.livemode };
-  const readAt = await databaseNow(deps.pool);
+  const readAt = clock();
   const takenAt = Date.now();
   const fetched = await retrieveObject(stripe, kind, row.objectId, place);
   const object = fetched.object ?? { id: row.objectId, object: kind, deleted: true };
