@@ -96,6 +96,48 @@ describe('listing a kind page by page', () => {
     }));
 });
 
+describe('listing by test clock', () => {
+  it('lists each clock’s customers after the account’s, and goes on past a clock deleted meanwhile', () =>
+    withEmulator(async (stripe) => {
+      const now = Math.floor(Date.now() / 1000);
+      const [older, newer] = [
+        await stripe.testHelpers.testClocks.create({ frozen_time: now }),
+        await stripe.testHelpers.testClocks.create({ frozen_time: now }),
+      ];
+      const customer = async (clock?: string) =>
+        (await stripe.customers.create({ email: 'c@example.com', ...(clock ? { test_clock: clock } : {}) }))
+          .id;
+      const plain = await customer();
+      const onOlder = await customer(older.id);
+      const onNewer = [await customer(newer.id), await customer(newer.id), await customer(newer.id)];
+      // Stripe may answer 404 for the list of a clock deleted since the clocks were listed.
+      const deleted = new Set<string>();
+      const list = stripe.customers.list.bind(stripe.customers);
+      stripe.customers.list = ((params?: Stripe.CustomerListParams, options?: Stripe.RequestOptions) => {
+        if (params?.test_clock && deleted.has(params.test_clock))
+          throw Object.assign(new Error('No such test clock'), { statusCode: 404, code: 'resource_missing' });
+        return list(params, options);
+      }) as typeof stripe.customers.list;
+
+      const pages: { testClock: string | null; ids: string[] }[] = [];
+      const clock = async () => new Date();
+      const options = { limiter: createLimiter(1000), clock, pageSize: 2 };
+      for await (const page of listPages(stripe, 'customer', PLACE, options)) {
+        pages.push({ testClock: page.testClock, ids: page.objects.map((object) => String(object.id)) });
+        if (page.testClock === newer.id && !deleted.has(older.id)) {
+          await stripe.testHelpers.testClocks.del(older.id);
+          deleted.add(older.id);
+        }
+      }
+      assert.deepEqual(pages, [
+        { testClock: null, ids: [plain] },
+        { testClock: newer.id, ids: [onNewer[2], onNewer[1]] },
+        { testClock: newer.id, ids: [onNewer[0]] },
+      ]);
+      assert.ok(!pages.some((page) => page.ids.includes(onOlder)));
+    }));
+});
+
 describe('the limiter', () => {
   it('holds its rate per request sent: a call the SDK retries waits for a second slot', () =>
     withEmulator(async (stripe, emulator, statuses) => {

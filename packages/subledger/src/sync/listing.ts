@@ -185,6 +185,7 @@ async function* listPagesOf(
   for (;;) {
     const cursor = trail.at(-1) ?? null;
     const read = await readPage(cursor);
+    if ('clockGone' in read) return;
     if ('cursorMissing' in read) {
       trail.pop();
       if (trail.length === 0 && startingAfter) throw read.cursorMissing;
@@ -202,9 +203,10 @@ type ListSource = { options: ListOptions; testClock: string | null };
 
 /**
  * One page as listed with the ids of the objects the list answered (the cursors it offers), or Stripe's
- * 404 when the object `starting_after` named was deleted since it was listed.
+ * 404 when the object `starting_after` named was deleted since it was listed, or word that the test
+ * clock whose list it is was deleted since the clocks were listed (the list ends there).
  */
-type PageRead = { page: ListedPage; listed: string[] } | { cursorMissing: unknown };
+type PageRead = { page: ListedPage; listed: string[] } | { cursorMissing: unknown } | { clockGone: true };
 
 async function plainPage(
   stripe: Stripe,
@@ -221,6 +223,8 @@ async function plainPage(
     response = await options.limiter(() => list(stripe, pageParams(source, cursor), requestOptions(place)));
   } catch (error) {
     if (cursor !== null && isMissing(error)) return { cursorMissing: error };
+    // Nothing else the request names can be missing: the test clock was deleted, with its objects.
+    if (testClock !== null && isMissing(error)) return { clockGone: true };
     throw error;
   }
   const listed = wireShape(response.data) as StripeObject[];
@@ -261,7 +265,7 @@ async function summaryPage(
   cursor: string | null,
 ): Promise<PageRead> {
   const read = await plainPage(stripe, LIST.customer, 'customer', place, source, cursor);
-  if ('cursorMissing' in read) return read;
+  if (!('page' in read)) return read;
   const customers = read.page;
   const reads = await mapConcurrently(customers.objects, SUMMARY_CONCURRENCY, (customer) =>
     readSummary(stripe, String(customer.id), place, source.options.limiter),
