@@ -15,6 +15,7 @@ import {
   wireShape,
   withAllItems,
 } from './stripe-reads.ts';
+import { listedByTestClock, testClockIds } from './test-clocks.ts';
 
 /**
  * Runs a Stripe call when the shared budget allows. One limiter is passed to every reader of a job, so
@@ -108,16 +109,6 @@ export async function* listObjects(
 }
 
 /**
- * Kinds whose account-wide list leaves out the objects on a test clock: Stripe lists customers and
- * subscriptions of a clock only when that clock is asked for. Entitlement summaries are read by customer.
- */
-const LISTED_BY_TEST_CLOCK: ReadonlySet<KindName> = new Set([
-  'customer',
-  'subscription',
-  'entitlements.active_entitlement_summary',
-]);
-
-/**
  * The pages of `listObjects`, for readers that checkpoint or write page by page: the account-wide list,
  * then, for kinds Stripe lists by test clock (test mode only), each clock's list in turn, clocks newest
  * first. A walk resumed in a clock's list (`testClock`) goes on from there to the clocks after it.
@@ -130,30 +121,9 @@ export async function* listPages(
 ): AsyncGenerator<ListedPage> {
   const resumedIn = options.testClock ?? null;
   yield* listPagesOf(stripe, kind, place, options, resumedIn, options.startingAfter);
-  if (place.livemode || !LISTED_BY_TEST_CLOCK.has(kind)) return;
+  if (!listedByTestClock(kind, place)) return;
   for (const clock of await testClockIds(stripe, place, options.limiter, resumedIn))
     yield* listPagesOf(stripe, kind, place, options, clock, null);
-}
-
-/**
- * The test clocks of a place, newest first, after `after` when given. Stripe answers 404 when `after`
- * was deleted (its objects went with it): that is thrown, as for a lost cursor (see `listPagesOf`).
- */
-async function testClockIds(
-  stripe: Stripe,
-  place: Place,
-  limiter: Limiter,
-  after: string | null,
-): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor = after;
-  for (;;) {
-    const params = { limit: 100, ...(cursor ? { starting_after: cursor } : {}) };
-    const page = await limiter(() => stripe.testHelpers.testClocks.list(params, requestOptions(place)));
-    ids.push(...page.data.map((clock) => clock.id));
-    cursor = page.data.at(-1)?.id ?? null;
-    if (!page.has_more || cursor === null) return ids;
-  }
 }
 
 /**

@@ -2,9 +2,9 @@ import { getTableName } from 'drizzle-orm';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import { idOf, type StripeObject } from './envelope.ts';
-import { KINDS } from './kinds.ts';
+import { KINDS, type KindName } from './kinds.ts';
 import type { Limiter } from './listing.ts';
-import { type Place, retrieveObject } from './stripe-reads.ts';
+import { type Place, requestOptions, retrieveObject } from './stripe-reads.ts';
 
 /**
  * The version of an object read from Stripe, by a refetch, a reconcile, a backfill or an account sync.
@@ -88,4 +88,39 @@ export function onTestClocksAt(
     objects.map((object) => ({ object, place })),
     limiter,
   );
+}
+
+/**
+ * Kinds whose account-wide list leaves out the objects on a test clock: Stripe lists customers and
+ * subscriptions of a clock only when that clock is asked for. Entitlement summaries are read by customer.
+ */
+const LISTED_BY_TEST_CLOCK: ReadonlySet<KindName> = new Set([
+  'customer',
+  'subscription',
+  'entitlements.active_entitlement_summary',
+]);
+
+/** Whether `listPages` walks each test clock's list of this kind too (test mode only). */
+export const listedByTestClock = (kind: KindName, place: Place) =>
+  !place.livemode && LISTED_BY_TEST_CLOCK.has(kind);
+
+/**
+ * The test clocks of a place, newest first, after `after` when given. Stripe answers 404 when `after`
+ * was deleted (its objects went with it): that is thrown, as for a lost cursor (see `listPages`).
+ */
+export async function testClockIds(
+  stripe: Stripe,
+  place: Place,
+  limiter: Limiter,
+  after: string | null,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor = after;
+  for (;;) {
+    const params = { limit: 100, ...(cursor ? { starting_after: cursor } : {}) };
+    const page = await limiter(() => stripe.testHelpers.testClocks.list(params, requestOptions(place)));
+    ids.push(...page.data.map((clock) => clock.id));
+    cursor = page.data.at(-1)?.id ?? null;
+    if (!page.has_more || cursor === null) return ids;
+  }
 }
