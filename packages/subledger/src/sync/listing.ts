@@ -144,11 +144,11 @@ async function* listPagesOf(
   testClock: string | null,
   startingAfter: string | null | undefined,
 ): AsyncGenerator<ListedPage> {
-  const list = { options, testClock };
+  const source = { options, testClock };
   const readPage =
     kind === 'entitlements.active_entitlement_summary'
-      ? (cursor: string | null) => summaryPage(stripe, place, list, cursor)
-      : (cursor: string | null) => plainPage(stripe, LIST[kind], kind, place, list, cursor);
+      ? (cursor: string | null) => summaryPage(stripe, place, source, cursor)
+      : (cursor: string | null) => plainPage(stripe, LIST[kind], kind, place, source, cursor);
   // Where the walk can step back to, in list order: `startingAfter`, then the id of every object listed
   // (a million `cus_…` ids take 50 MB of heap on Node 24, measured).
   const trail = startingAfter ? [startingAfter] : [];
