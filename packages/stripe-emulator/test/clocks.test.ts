@@ -89,6 +89,27 @@ describe('test clocks drive billing', () => {
     ]);
   });
 
+  it('refuses every clock endpoint to a connected account, as Stripe does', async () => {
+    const clock = await h.stripe.testHelpers.testClocks.create({ frozen_time: utc('2031-01-01T00:00:00Z') });
+    const connected = { stripeAccount: 'acct_1ClockRefused' };
+    const clocks = h.stripe.testHelpers.testClocks;
+    const refused = (error: Stripe.errors.StripeError) =>
+      error.statusCode === 400 &&
+      error.type === 'StripeInvalidRequestError' &&
+      error.message === 'Connected account impersonation is not allowed on this endpoint.';
+    for (const call of [
+      () => clocks.create({ frozen_time: clock.frozen_time }, connected),
+      () => clocks.list({}, connected),
+      () => clocks.retrieve(clock.id, {}, connected),
+      () => clocks.advance(clock.id, { frozen_time: clock.frozen_time + DAY }, connected),
+      () => clocks.del(clock.id, {}, connected),
+    ])
+      await assert.rejects(call(), refused);
+    const platform = await clocks.retrieve(clock.id);
+    assert.equal(platform.frozen_time, clock.frozen_time, 'the platform clock was left alone');
+    assert.ok((await clocks.list()).data.some((listed) => listed.id === clock.id));
+  });
+
   it('ends a trial: notice three days before, then active with a paid invoice', async () => {
     const start = utc('2031-02-01T00:00:00Z');
     const clock = await clockAt(h, start);

@@ -12,6 +12,7 @@ import { audit, describeDifferences, MIRROR_TABLES } from './support/auditor.ts'
 import { createBillingHistory, payingCustomer } from './support/billing-history.ts';
 import { runCli } from './support/run-cli.ts';
 import { type Stack, startStack } from './support/stack.ts';
+import { clockDeletedWhileListed } from './support/vanishing-clock.ts';
 
 const PLACE = { stripeAccount: 'platform', livemode: false };
 const CONTEXT = { accountKeys: ['subledger_account_id'] };
@@ -382,5 +383,47 @@ describe('backfill', () => {
       assert.deepEqual(result.byKind, stripeCounts());
     }
     await assertMirrorEqualsStripe();
+  });
+});
+
+// These run last. After them the emulator holds a connected account, which a platform backfill leaves
+// out of the mirror while the auditor checks every account, and a hundred test clocks that slow walks.
+describe('backfill of a connected account', () => {
+  it('reads its customers, subscriptions and summaries in test mode, asking for no test clock', async () => {
+    const shop = { stripeAccount: 'acct_1BackfillShop' };
+    const customer = await stack.stripe.customers.create({ email: 'shop@example.com' }, shop);
+    const { stripe, requests } = countingStripe();
+    const kinds: KindName[] = ['customer', 'subscription', 'entitlements.active_entitlement_summary'];
+    const result = await run({ stripe, place: { ...shop, livemode: false }, kinds });
+    assert.deepEqual(result.byKind, {
+      customer: 1,
+      subscription: 0,
+      'entitlements.active_entitlement_summary': 1,
+    });
+    // Stripe refuses test clocks to a connected account (400, "Connected account impersonation…").
+    assert.deepEqual(
+      requests.filter((request) => request.path.startsWith('/v1/test_helpers/')),
+      [],
+      'no test clock endpoint was called',
+    );
+    const mirrored = await stack.database.pool.query(
+      'select id from customers where stripe_account = $1 and not livemode',
+      [shop.stripeAccount],
+    );
+    assert.deepEqual(mirrored.rows, [{ id: customer.id }]);
+  });
+});
+
+describe('backfill through test clocks deleted meanwhile', () => {
+  it('goes on when a test clock is deleted while the clocks are listed', async () => {
+    await emptyMirror();
+    const { stripe } = countingStripe();
+    const { onOldest, deleted } = await clockDeletedWhileListed(stack.stripe, stripe);
+    const result = await run({ stripe, kinds: ['customer'] });
+    assert.equal(deleted.length, 1, 'a clock was deleted between two pages of clocks');
+    assert.equal(result.resumed, false);
+    assert.equal(result.byKind.customer, stripeCounts().customer);
+    const mirrored = await stack.database.pool.query('select 1 from customers where id = $1', [onOldest]);
+    assert.equal(mirrored.rowCount, 1, 'the customer on the oldest clock, listed after the deleted one');
   });
 });

@@ -5,6 +5,7 @@ import { faultsOf, type RunningEmulator, startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
 import { createStripeClient, isMissing } from '../src/stripe/index.ts';
 import { createLimiter, type ListOptions, listPages } from '../src/sync/listing.ts';
+import { clockDeletedWhileListed } from './support/vanishing-clock.ts';
 
 const PLACE = { stripeAccount: 'platform', livemode: false };
 
@@ -135,6 +136,50 @@ describe('listing by test clock', () => {
         { testClock: newer.id, ids: [onNewer[0]] },
       ]);
       assert.ok(!pages.some((page) => page.ids.includes(onOlder)));
+    }));
+
+  it('steps back over a test clock deleted while the clocks are listed, and walks each clock once', () =>
+    withEmulator(async (stripe) => {
+      const { clocks, onOldest, deleted } = await clockDeletedWhileListed(stripe);
+      const walked: (string | null)[] = [];
+      const list = stripe.customers.list.bind(stripe.customers);
+      stripe.customers.list = ((params?: Stripe.CustomerListParams, options?: Stripe.RequestOptions) => {
+        walked.push(params?.test_clock ?? null);
+        return list(params, options);
+      }) as typeof stripe.customers.list;
+      const listed: string[] = [];
+      const clock = async () => new Date();
+      for await (const page of listPages(stripe, 'customer', PLACE, { limiter: createLimiter(1000), clock }))
+        listed.push(...page.objects.map((object) => String(object.id)));
+      assert.equal(deleted.length, 1, 'a clock was deleted between two pages of clocks');
+      // The deleted clock was listed before it went: its list is asked for, found gone, and ends.
+      assert.deepEqual(walked, [null, ...clocks], 'the account-wide list, then each clock once');
+      assert.deepEqual(listed, [onOldest]);
+    }));
+
+  it("throws Stripe's 404 when the test clock it resumed in is gone before the clocks after it are listed", () =>
+    withEmulator(async (stripe) => {
+      const now = Math.floor(Date.now() / 1000);
+      const resumedIn = await stripe.testHelpers.testClocks.create({ frozen_time: now });
+      const customers = [];
+      for (let index = 0; index < 2; index++)
+        customers.push(await stripe.customers.create({ email: 'c@example.com', test_clock: resumedIn.id }));
+      const clock = async () => new Date();
+      const options = {
+        limiter: createLimiter(1000),
+        clock,
+        testClock: resumedIn.id,
+        startingAfter: customers[1]?.id ?? null,
+      };
+      const pages: string[][] = [];
+      const walk = async () => {
+        for await (const page of listPages(stripe, 'customer', PLACE, options)) {
+          pages.push(page.objects.map((object) => String(object.id)));
+          await stripe.testHelpers.testClocks.del(resumedIn.id);
+        }
+      };
+      await assert.rejects(walk(), isMissing);
+      assert.deepEqual(pages, [[customers[0]?.id]], 'the rest of its list was walked');
     }));
 });
 

@@ -13,6 +13,7 @@ import { audit, describeDifferences } from './support/auditor.ts';
 import { createBillingHistory } from './support/billing-history.ts';
 import { runCli } from './support/run-cli.ts';
 import { type Stack, startStack } from './support/stack.ts';
+import { clockDeletedWhileListed } from './support/vanishing-clock.ts';
 
 const PLACE = { stripeAccount: 'platform', livemode: false };
 
@@ -47,6 +48,18 @@ const reconcileNow = (fix: boolean) =>
     fix,
     requestsPerSecond: 1000,
   });
+
+/** A client on the emulator that records every request it completes. */
+function recordingStripe() {
+  const requests: { path: string; status: number }[] = [];
+  const stripe = createStripeClient({
+    secretKey: 'sk_test_reconcile',
+    apiBase: stack.emulator.url,
+    onResponse: (request) => requests.push(request),
+  });
+  return { stripe, requests };
+}
+type RecordingStripe = ReturnType<typeof recordingStripe>;
 
 const keyOf = (item: { kind: string; id: string }) => `${item.kind} ${item.id}`;
 
@@ -235,17 +248,43 @@ describe('reconcile on connected accounts', () => {
       [[customer.id, 'missing_in_mirror']],
     );
   });
+
+  it('walks its customers, subscriptions and summaries in test mode, asking for no test clock', async () => {
+    const connected = { stripeAccount: 'acct_1ReconcileC' };
+    const customer = await stack.stripe.customers.create({ description: 'not mirrored yet' }, connected);
+    const { stripe, requests } = recordingStripe();
+    const result = await reconcile({
+      database: stack.database,
+      stripe,
+      context: { accountKeys: ['subledger_account_id'] },
+      place: { ...connected, livemode: false },
+      fix: true,
+      requestsPerSecond: 1000,
+      kinds: ['customer', 'subscription', 'entitlements.active_entitlement_summary'],
+    });
+    assert.deepEqual(
+      result.drift.filter((item) => item.kind === 'customer').map((item) => [item.id, item.problem]),
+      [[customer.id, 'missing_in_mirror']],
+    );
+    // Stripe refuses test clocks to a connected account (400, "Connected account impersonation…").
+    assert.deepEqual(
+      requests.filter((request) => request.path.startsWith('/v1/test_helpers/')),
+      [],
+      'no test clock endpoint was called',
+    );
+  });
 });
 
 describe('reconcile through Stripe trouble', () => {
-  /** Reconciles `kinds` with fixes through a client that records the status of every request it sent. */
-  const reconcileRecorded = async (kinds: KindName[], onProgress?: () => Promise<void>) => {
-    const statuses: number[] = [];
-    const stripe = createStripeClient({
-      secretKey: 'sk_test_reconcile',
-      apiBase: stack.emulator.url,
-      onResponse: (request) => statuses.push(request.status),
-    });
+  /** Reconciles `kinds` with fixes through `client`, whose requests it records, on the platform. */
+  const reconcileRecorded = async (
+    kinds: KindName[],
+    {
+      onProgress,
+      client = recordingStripe(),
+    }: { onProgress?: () => Promise<void>; client?: RecordingStripe } = {},
+  ) => {
+    const { stripe, requests } = client;
     const result = await reconcile({
       database: stack.database,
       stripe,
@@ -256,7 +295,7 @@ describe('reconcile through Stripe trouble', () => {
       kinds,
       ...(onProgress ? { onProgress } : {}),
     });
-    return { result, statuses };
+    return { result, statuses: requests.map((request) => request.status) };
   };
 
   it('goes on after a rate-limit 429, which the SDK alone would throw', async () => {
@@ -274,13 +313,34 @@ describe('reconcile through Stripe trouble', () => {
     const listed = await stack.stripe.customers.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 });
     const cursor = listed[99]?.id as string;
     let pages = 0;
-    const { result } = await reconcileRecorded(['customer'], async () => {
-      if (++pages === 1) await stack.stripe.customers.del(cursor);
+    const { result } = await reconcileRecorded(['customer'], {
+      onProgress: async () => {
+        if (++pages === 1) await stack.stripe.customers.del(cursor);
+      },
     });
     assert.ok(
       (result.checked.customer ?? 0) >= listed.length,
       `${result.checked.customer} checked of ${listed.length} customers`,
     );
+  });
+
+  // Last of the tests that walk Stripe: its hundred test clocks would slow every walk after it.
+  it('goes on when a test clock is deleted while the clocks are listed', async () => {
+    faultsOf(stack.emulator.emulator).configure({
+      next: { webhooks: { fault: 'drop', eventType: 'customer.created' } },
+    });
+    const client = recordingStripe();
+    const { onOldest, deleted } = await clockDeletedWhileListed(stack.stripe, client.stripe);
+    await stack.settle();
+    const { result } = await reconcileRecorded(['customer'], { client });
+    assert.equal(deleted.length, 1, 'a clock was deleted between two pages of clocks');
+    assert.deepEqual(
+      result.drift.find((item) => item.id === onOldest),
+      { kind: 'customer', id: onOldest, problem: 'missing_in_mirror' },
+      'the customer on the oldest clock, listed after the deleted one, whose creation was dropped',
+    );
+    const row = await stack.database.pool.query('select 1 from customers where id = $1', [onOldest]);
+    assert.equal(row.rowCount, 1, 'and fixed');
   });
 });
 

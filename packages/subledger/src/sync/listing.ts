@@ -15,7 +15,7 @@ import {
   wireShape,
   withAllItems,
 } from './stripe-reads.ts';
-import { listedByTestClock, testClockIds } from './test-clocks.ts';
+import { listedByTestClock, testClockPage } from './test-clocks.ts';
 
 /**
  * Runs a Stripe call when the shared budget allows. One limiter is passed to every reader of a job, so
@@ -110,8 +110,8 @@ export async function* listObjects(
 
 /**
  * The pages of `listObjects`, for readers that checkpoint or write page by page: the account-wide list,
- * then, for kinds Stripe lists by test clock (test mode only), each clock's list in turn, clocks newest
- * first. A walk resumed in a clock's list (`testClock`) goes on from there to the clocks after it.
+ * then, for kinds Stripe lists by test clock (see `listedByTestClock`), each clock's list in turn, clocks
+ * newest first. A walk resumed in a clock's list (`testClock`) goes on from there to the clocks after it.
  */
 export async function* listPages(
   stripe: Stripe,
@@ -122,21 +122,24 @@ export async function* listPages(
   const resumedIn = options.testClock ?? null;
   yield* listPagesOf(stripe, kind, place, options, resumedIn, options.startingAfter);
   if (!listedByTestClock(kind, place)) return;
-  for (const clock of await testClockIds(stripe, place, options.limiter, resumedIn))
+  for (const clock of await testClockIds(stripe, options.limiter, resumedIn))
     yield* listPagesOf(stripe, kind, place, options, clock, null);
 }
 
 /**
- * The pages of one list: the account-wide one, or one test clock's.
- *
- * The object a page ended on may be deleted before the next page is read; Stripe then answers 404 for
- * it as `starting_after`. The walk steps back to the nearest object it listed that still exists: objects
- * keep their order in a list (new ones join at the top), so the page after that one is the page the lost
- * cursor would have begun, and no object is listed twice or skipped. When nothing listed survives, the
- * walk starts over from the newest object, unless it began after `startingAfter`: that object gone too,
- * Stripe's 404 is thrown, and where to go on from is the caller's choice.
+ * The platform's test clocks, newest first, after `after` when given. A clock deleted while they are
+ * listed is stepped over as any lost cursor, and Stripe's 404 thrown only for `after` (see
+ * `pagesSteppingBack`).
  */
-async function* listPagesOf(
+async function testClockIds(stripe: Stripe, limiter: Limiter, after: string | null): Promise<string[]> {
+  const ids: string[] = [];
+  const readPage = (cursor: string | null) => testClockPage(stripe, limiter, cursor);
+  for await (const page of pagesSteppingBack(readPage, after)) ids.push(...page.ids);
+  return ids;
+}
+
+/** The pages of one list of a kind: the account-wide one, or one test clock's. */
+function listPagesOf(
   stripe: Stripe,
   kind: KindName,
   place: Place,
@@ -149,22 +152,41 @@ async function* listPagesOf(
     kind === 'entitlements.active_entitlement_summary'
       ? (cursor: string | null) => summaryPage(stripe, place, source, cursor)
       : (cursor: string | null) => plainPage(stripe, LIST[kind], kind, place, source, cursor);
+  return pagesSteppingBack(readPage, startingAfter);
+}
+
+/**
+ * The pages of one list, each read after the last object the one before listed (`starting_after`),
+ * from the newest object, or after `startingAfter` when given.
+ *
+ * The object a page ended on may be deleted before the next page is read; Stripe then answers 404 for
+ * it as `starting_after`. The walk steps back to the nearest object it listed that still exists: objects
+ * keep their order in a list (new ones join at the top), so the page after that one is the page the lost
+ * cursor would have begun, and no object is listed twice or skipped. When nothing listed survives, the
+ * walk starts over from the newest object, unless it began after `startingAfter`: that object gone too,
+ * Stripe's 404 is thrown, and where to go on from is the caller's choice.
+ */
+async function* pagesSteppingBack<Page extends { hasMore: boolean }>(
+  readPage: (cursor: string | null) => Promise<PageRead<Page>>,
+  startingAfter: string | null | undefined,
+): AsyncGenerator<Page> {
   // Where the walk can step back to, in list order: `startingAfter`, then the id of every object listed
   // (a million `cus_…` ids take 50 MB of heap on Node 24, measured).
   const trail = startingAfter ? [startingAfter] : [];
   for (;;) {
-    const cursor = trail.at(-1) ?? null;
-    const read = await readPage(cursor);
+    const read = await readPage(trail.at(-1) ?? null);
     if ('clockGone' in read) return;
     if ('cursorMissing' in read) {
       trail.pop();
       if (trail.length === 0 && startingAfter) throw read.cursorMissing;
       continue;
     }
-    const { page } = read;
+    // A page whose objects all went (customers deleted before their summaries were read) still moves
+    // the cursor on; one that lists nothing ends the list.
+    if (read.listed.length === 0) return;
     trail.push(...read.listed);
-    if (page.objects.length > 0 || page.cursor !== cursor) yield page;
-    if (!page.hasMore || page.cursor === null) return;
+    yield read.page;
+    if (!read.page.hasMore) return;
   }
 }
 
@@ -176,7 +198,10 @@ type ListSource = { options: ListOptions; testClock: string | null };
  * 404 when the object `starting_after` named was deleted since it was listed, or word that the test
  * clock whose list it is was deleted since the clocks were listed (the list ends there).
  */
-type PageRead = { page: ListedPage; listed: string[] } | { cursorMissing: unknown } | { clockGone: true };
+export type PageRead<Page> =
+  | { page: Page; listed: string[] }
+  | { cursorMissing: unknown }
+  | { clockGone: true };
 
 async function plainPage(
   stripe: Stripe,
@@ -185,7 +210,7 @@ async function plainPage(
   place: Place,
   source: ListSource,
   cursor: string | null,
-): Promise<PageRead> {
+): Promise<PageRead<ListedPage>> {
   const { options, testClock } = source;
   const readAt = await options.clock();
   let response: Awaited<ReturnType<ListCall>>;
@@ -233,7 +258,7 @@ async function summaryPage(
   place: Place,
   source: ListSource,
   cursor: string | null,
-): Promise<PageRead> {
+): Promise<PageRead<ListedPage>> {
   const read = await plainPage(stripe, LIST.customer, 'customer', place, source, cursor);
   if (!('page' in read)) return read;
   const customers = read.page;
