@@ -2,6 +2,7 @@ import { getTableName } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
+import { embedsWholeList } from './columns.ts';
 import { type ColumnContext, KINDS, type KindName } from './kinds.ts';
 import { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 import { answered, type Place } from './stripe-reads.ts';
@@ -27,7 +28,11 @@ export async function mirrorAnswers(
   askedAt: Date,
 ): Promise<void> {
   const { stripe, place, context } = target;
-  const objects = answers.map(({ kind, result }) => ({ kind, ...answered(result) }));
+  // An answer embedding one page of a list (`has_more`) is not the whole object; its events are, once
+  // their fetch has read every page.
+  const objects = answers
+    .map(({ kind, result }) => ({ kind, ...answered(result) }))
+    .filter(({ kind, object }) => embedsWholeList(kind, object));
   const clocked = await onTestClocksAt(
     client,
     stripe,

@@ -50,10 +50,26 @@ export function subscriptionItemsOf(subscription: StripeObject): StripeObject[] 
   return Array.isArray(data) ? (data as StripeObject[]) : [];
 }
 
-/** False when the embedded list is one page of more (`has_more`): the items are then read from Stripe. */
-export function listsAllItems(subscription: StripeObject): boolean {
-  return field(subscription, 'items', 'has_more') !== true;
+/**
+ * The list each kind embeds: Stripe puts at most one page of it (10 rows) in the object, in events and
+ * in its answers alike, and says `has_more` when there are more.
+ */
+export const EMBEDDED_LISTS = {
+  subscription: 'items',
+  invoice: 'lines',
+  'entitlements.active_entitlement_summary': 'entitlements',
+} as const;
+
+/**
+ * False when the object's embedded list is one page of more (`has_more`): the object is then not whole,
+ * and is read from Stripe, every page of it, rather than written as it is.
+ */
+export function embedsWholeList(kind: string, object: StripeObject): boolean {
+  const list = EMBEDDED_LISTS[kind as keyof typeof EMBEDDED_LISTS];
+  return list === undefined || field(object, list, 'has_more') !== true;
 }
+
+export const listsAllItems = (subscription: StripeObject) => embedsWholeList('subscription', subscription);
 
 /**
  * The subscription's current period, in seconds: on its items since 2025-03-31 (the latest start and the

@@ -2,18 +2,20 @@ import pThrottle from 'p-throttle';
 import type Stripe from 'stripe';
 import { withRequestSlots } from '../stripe/client.ts';
 import { isMissing } from '../stripe/index.ts';
-import { listsAllItems } from './columns.ts';
+import { embedsWholeList } from './columns.ts';
 import { objectIdOf, type StripeObject } from './envelope.ts';
 import type { KindName } from './kinds.ts';
 import {
+  embedsPagedList,
   type Fetched,
+  type PagedKind,
   type Place,
   readSummary,
   requestOptions,
   retrieveObject,
   stripeSecond,
   wireShape,
-  withAllItems,
+  withWholeList,
 } from './stripe-reads.ts';
 import { listedByTestClock, testClockPage } from './test-clocks.ts';
 
@@ -223,7 +225,9 @@ async function plainPage(
     throw error;
   }
   const listed = wireShape(response.data) as StripeObject[];
-  const objects = kind === 'subscription' ? await withAllItemsOf(stripe, listed, place, options) : listed;
+  const objects = embedsPagedList(kind)
+    ? await withWholeListsOf(stripe, kind, listed, place, options)
+    : listed;
   const page: ListedPage = {
     kind,
     testClock,
@@ -236,14 +240,20 @@ async function plainPage(
   return { page, listed: objects.map((object) => objectIdOf(object) ?? String(object.id)) };
 }
 
-/** Subscriptions of a page whose embedded items are one page of more, completed one by one. */
-function withAllItemsOf(stripe: Stripe, subscriptions: StripeObject[], place: Place, options: ListOptions) {
+/** Objects of a page whose embedded list is one page of more, completed one by one. */
+function withWholeListsOf(
+  stripe: Stripe,
+  kind: PagedKind,
+  objects: StripeObject[],
+  place: Place,
+  options: ListOptions,
+) {
   return Promise.all(
-    subscriptions.map((subscription) =>
-      listsAllItems(subscription)
-        ? subscription
+    objects.map((object) =>
+      embedsWholeList(kind, object)
+        ? object
         : (options.limiter(async () =>
-            wireShape(await withAllItems(stripe, subscription, requestOptions(place))),
+            wireShape(await withWholeList(stripe, kind, object, requestOptions(place))),
           ) as Promise<StripeObject>),
     ),
   );

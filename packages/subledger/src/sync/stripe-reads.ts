@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import { PLATFORM } from '../store/schema/mirror.ts';
 import { isMissing } from '../stripe/index.ts';
-import { listsAllItems } from './columns.ts';
+import { EMBEDDED_LISTS, embedsWholeList } from './columns.ts';
 import type { StripeObject } from './envelope.ts';
 import type { KindName } from './kinds.ts';
 import type { Limiter } from './listing.ts';
@@ -38,8 +38,14 @@ const RETRIEVE: Record<Exclude<KindName, typeof SUMMARY>, Retrieve> = {
   product: (stripe, id, options) => stripe.products.retrieve(id, {}, options),
   price: (stripe, id, options) => stripe.prices.retrieve(id, {}, options),
   subscription: async (stripe, id, options) =>
-    withAllItems(stripe, (await stripe.subscriptions.retrieve(id, {}, options)) as never, options),
-  invoice: (stripe, id, options) => stripe.invoices.retrieve(id, {}, options),
+    withWholeList(
+      stripe,
+      'subscription',
+      (await stripe.subscriptions.retrieve(id, {}, options)) as never,
+      options,
+    ),
+  invoice: async (stripe, id, options) =>
+    withWholeList(stripe, 'invoice', (await stripe.invoices.retrieve(id, {}, options)) as never, options),
   invoice_payment: (stripe, id, options) => stripe.invoicePayments.retrieve(id, {}, options),
   'checkout.session': (stripe, id, options) => stripe.checkout.sessions.retrieve(id, {}, options),
   payment_intent: (stripe, id, options) => stripe.paymentIntents.retrieve(id, {}, options),
@@ -140,23 +146,37 @@ export function entitlementSummary(customer: string, entitlements: StripeObject[
   };
 }
 
+/** How every row of a list an object embeds is read: Stripe allows at most 20 items; lines are many. */
+const EMBEDDED_ROWS = {
+  subscription: (stripe: Stripe, id: string, options: Stripe.RequestOptions) =>
+    stripe.subscriptionItems.list({ subscription: id, limit: 100 }, options),
+  invoice: (stripe: Stripe, id: string, options: Stripe.RequestOptions) =>
+    stripe.invoices.listLineItems(id, { limit: 100 }, options),
+};
+
+export type PagedKind = keyof typeof EMBEDDED_ROWS;
+
+export const embedsPagedList = (kind: KindName): kind is PagedKind => kind in EMBEDDED_ROWS;
+
 /**
- * A subscription whose embedded items are one page of more, with every item: the list is read in full
- * (Stripe allows at most 20 items; pages of 100) and the embedded list replaced.
+ * An object whose embedded list (a subscription's items, an invoice's lines) is one page of more, with
+ * every row: the list is read in full, in pages of 100, and the embedded one replaced.
  */
-export async function withAllItems<T extends StripeObject>(
+export async function withWholeList<T extends StripeObject>(
   stripe: Stripe,
-  subscription: T,
+  kind: PagedKind,
+  object: T,
   options: Stripe.RequestOptions,
 ): Promise<T> {
-  if (listsAllItems(subscription)) return subscription;
-  const params = { subscription: String(subscription.id), limit: 100 };
-  const data = await stripe.subscriptionItems.list(params, options).autoPagingToArray({ limit: 10_000 });
-  const items = subscription.items as Record<string, unknown>;
-  const complete = { ...subscription, items: { ...items, data, has_more: false } };
+  if (embedsWholeList(kind, object)) return object;
+  const rows = EMBEDDED_ROWS[kind](stripe, String(object.id), options);
+  const data = await rows.autoPagingToArray({ limit: 10_000 });
+  const field = EMBEDDED_LISTS[kind];
+  const embedded = object[field] as Record<string, unknown>;
+  const whole = { ...object, [field]: { ...embedded, data, has_more: false } };
   // The SDK's non-enumerable lastResponse (its Date header versions a fetch) does not survive a spread.
-  const { lastResponse } = subscription as { lastResponse?: unknown };
-  return Object.defineProperty(complete, 'lastResponse', { value: lastResponse });
+  const { lastResponse } = object as { lastResponse?: unknown };
+  return Object.defineProperty(whole, 'lastResponse', { value: lastResponse });
 }
 
 /** Stripe's clock, in seconds, from a response's `Date` header. */

@@ -2,7 +2,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import { BEGIN_KEYED } from '../store/transaction.ts';
 import { type ClaimedEvent, claimOne, claimReady, markFailed, markProcessed, payloadsOf } from './claim.ts';
-import { listsAllItems } from './columns.ts';
+import { embedsWholeList } from './columns.ts';
 import type { StripeEventPayload } from './envelope.ts';
 import { handlingOf } from './handlers.ts';
 import { INBOX_CHANNEL } from './inbox.ts';
@@ -207,16 +207,17 @@ export function isBehind(
 }
 
 /**
- * A subscription payload that lists one page of its items cannot be applied as the whole object: its
- * decision becomes a fetch, which reads every item.
+ * A payload whose embedded list is one page of more (a subscription's items, an invoice's lines, a
+ * summary's entitlements) cannot be applied as the whole object: its decision becomes a fetch, which
+ * reads every page.
  */
 function refetchIncompleteLists(plan: Plan, payloads: Map<string, StripeEventPayload>): void {
   for (const [objectKey, decision] of plan.decisions) {
     if (decision.action !== 'apply') continue;
     const { event } = decision;
-    if (event.handling.kind !== 'subscription' || event.handling.action === 'tombstone') continue;
+    if (event.handling.action === 'tombstone') continue;
     const object = payloads.get(event.id)?.data.object;
-    if (!object || listsAllItems(object)) continue;
+    if (!object || embedsWholeList(event.handling.kind, object)) continue;
     plan.decisions.set(objectKey, {
       action: 'refetch',
       reason: 'incomplete_list',
