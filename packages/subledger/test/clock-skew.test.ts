@@ -4,13 +4,16 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type Stripe from 'stripe';
 import { type RunningEmulator, startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
-import { createStripeClient } from '../src/stripe/index.ts';
+import { API_VERSION, createStripeClient } from '../src/stripe/index.ts';
 import { backfill } from '../src/sync/backfill.ts';
+import { Inbox } from '../src/sync/inbox.ts';
 import type { Limiter } from '../src/sync/listing.ts';
 import { writeMirror } from '../src/sync/mirror-writer.ts';
 import { serveRefetches } from '../src/sync/refetch.ts';
 import { holdRefetcherLock, leaseRefetches, requestRefetches } from '../src/sync/refetch-queue.ts';
+import { InboxWorker, isBehind } from '../src/sync/worker.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
+import { inboxEventWith } from './support/inbox-events.ts';
 
 // Mirror rows are written by several processes, maybe on several hosts. Here this process's clock runs
 // an hour ahead of the database's, as a badly set host's would, while rows it did not write change.
@@ -168,3 +171,20 @@ test('a refetch on a host whose clock runs ahead leaves a row written after its 
 });
 
 const now: Limiter = (call) => call();
+
+test('an inbox worker on a host whose clock runs ahead measures an event’s wait by the database’s clock', async () => {
+  await new Inbox(database.pool).store(inboxEventWith('evt_skew_wait', { type: 'customer.created' }));
+  const worker = new InboxWorker({
+    pool: database.pool,
+    apiVersion: API_VERSION,
+    context: CONTEXT,
+    batchSize: 100,
+    gatherMs: 50,
+  });
+  const report = await withClockAhead(() => worker.processBatch());
+  assert.equal(report.claimed, 1);
+  // Stored a moment ago: an hour here would be the clocks' difference, not the wait.
+  assert.ok(report.oldestWaitMs < 60_000, `waited ${report.oldestWaitMs} ms`);
+  assert.ok((report.visibleAfterMs[0] ?? Infinity) < 60_000, `visible after ${report.visibleAfterMs[0]} ms`);
+  assert.equal(isBehind(report, 100, 50), false, 'one fresh event is no backlog to work off at once');
+});

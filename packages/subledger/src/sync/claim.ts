@@ -11,11 +11,16 @@ import type { InboxEvent, StripeEventPayload } from './envelope.ts';
  * transaction, so a worker that dies releases everything it held.
  */
 
-/** A claimed event without its payload: ordering needs only the columns, and most payloads are not applied. */
-export type ClaimedEvent = Omit<InboxEvent, 'json'> & { receivedAt: Date };
+/**
+ * A claimed event without its payload: ordering needs only the columns, and most payloads are not
+ * applied. `waitedMs`: how long it had waited in the inbox when claimed, by the database's clock, which
+ * also stamped its arrival: this host's clock may disagree with it.
+ */
+export type ClaimedEvent = Omit<InboxEvent, 'json'> & { waitedMs: number };
 
 const COLUMNS = `id, type, api_version as "apiVersion", livemode, stripe_account as "stripeAccount", created,
-  object_type as "objectType", object_id as "objectId", serial_key as "serialKey", received_at as "receivedAt"`;
+  object_type as "objectType", object_id as "objectId", serial_key as "serialKey",
+  (extract(epoch from clock_timestamp() - received_at) * 1000)::float8 as "waitedMs"`;
 
 /**
  * Keys are tried oldest first and only as many are taken as the oldest `limit` events have: a claim

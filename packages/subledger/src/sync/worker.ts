@@ -126,16 +126,16 @@ export class InboxWorker {
     try {
       await client.query(BEGIN_KEYED);
       claimed = await claim(client);
-      const claimedAt = Date.now();
+      const claimedAt = performance.now();
       const outcomes = await this.#apply(client, claimed);
       await markProcessed(client, outcomes);
       await client.query('commit');
-      const now = Date.now();
+      const sinceClaim = performance.now() - claimedAt;
       const report = {
         claimed: claimed.length,
-        oldestWaitMs: Math.max(0, ...claimed.map((event) => claimedAt - event.receivedAt.getTime())),
+        oldestWaitMs: Math.max(0, ...claimed.map((event) => event.waitedMs)),
         outcomes,
-        visibleAfterMs: claimed.map((event) => now - event.receivedAt.getTime()),
+        visibleAfterMs: claimed.map((event) => event.waitedMs + sinceClaim),
       };
       if (claimed.length > 0) this.#options.onBatch?.(report);
       return report;
