@@ -126,8 +126,32 @@ export async function markProcessed(client: pg.PoolClient, outcomes: Map<string,
 }
 
 /**
- * Records a failed attempt: the event is retried after `delaySeconds`, or dead-lettered with the error
- * once it has had `maxAttempts` since it was received, or last replayed.
+ * The attempt being recorded, counted since the event was received or last replayed: read from the row
+ * as the UPDATE finds it, never from an earlier read (see `RECORD_FAILURE`).
+ */
+const ATTEMPT_SINCE_REPLAY = 'attempts + 1 - replayed_attempts';
+const BUDGET_SPENT = `${ATTEMPT_SINCE_REPLAY} >= $3`;
+
+/**
+ * One statement, computed from the row itself: a `subledger replay` (`replayed_attempts = attempts`)
+ * that commits while this runs is waited for and counted. Read first and written second, the counters
+ * overwrote such a replay, and the event was dead-lettered at once ("attempts: 10 (1 since its
+ * replay)", dead). `$4` is `delaySeconds` as a table by attempt (1-based); the index is kept inside it.
+ */
+const RECORD_FAILURE = `
+  update stripe_events set attempts = attempts + 1, last_error = $2,
+    status = case when ${BUDGET_SPENT} then 'dead' else 'pending' end,
+    outcome = case when ${BUDGET_SPENT} then 'dead' else outcome end,
+    processed_at = case when ${BUDGET_SPENT} then now() else processed_at end,
+    available_at = now() + make_interval(
+      secs => ($4::float8[])[least(greatest(${ATTEMPT_SINCE_REPLAY}, 1), cardinality($4::float8[]))])
+  where id = $1 and status = 'pending'
+  returning status`;
+
+/**
+ * Records a failed attempt: the event is retried after `delaySeconds(n)`, n its attempts since it was
+ * received or last replayed, or dead-lettered with the error once n reaches `maxAttempts`. An event
+ * settled meanwhile is left as it is (`not_pending`).
  */
 export async function markFailed(
   pool: pg.Pool,
@@ -135,22 +159,15 @@ export async function markFailed(
   error: string,
   delaySeconds: (attempt: number) => number,
   maxAttempts: number,
-): Promise<'retry' | 'dead'> {
-  const current = await pool.query<{ attempts: number; replayed_attempts: number }>(
-    'select attempts, replayed_attempts from stripe_events where id = $1',
-    [id],
-  );
-  const attempt = (current.rows[0]?.attempts ?? 0) + 1;
-  const sinceReplay = attempt - (current.rows[0]?.replayed_attempts ?? 0);
-  const dead = sinceReplay >= maxAttempts;
-  await pool.query(
-    `update stripe_events set attempts = $2, last_error = $3,
-       status = case when $4 then 'dead' else 'pending' end,
-       outcome = case when $4 then 'dead' else outcome end,
-       processed_at = case when $4 then now() else processed_at end,
-       available_at = now() + make_interval(secs => $5)
-     where id = $1 and status = 'pending'`,
-    [id, attempt, error.slice(0, 2000), dead, delaySeconds(sinceReplay)],
-  );
-  return dead ? 'dead' : 'retry';
+): Promise<'retry' | 'dead' | 'not_pending'> {
+  const delays = Array.from({ length: maxAttempts }, (_, index) => delaySeconds(index + 1));
+  const { rows } = await pool.query<{ status: 'pending' | 'dead' }>(RECORD_FAILURE, [
+    id,
+    error.slice(0, 2000),
+    maxAttempts,
+    delays,
+  ]);
+  const status = rows[0]?.status;
+  if (status === undefined) return 'not_pending';
+  return status === 'dead' ? 'dead' : 'retry';
 }
