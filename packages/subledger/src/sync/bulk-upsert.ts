@@ -8,17 +8,30 @@ type Executor = Pick<Db, 'execute'>;
 export const pgArray = (values: unknown[]) => sql.param(values);
 
 /**
+ * How an update writes a field over the row's value: `replace` writes the new value; `merge` lays the
+ * new jsonb object's keys over the row's; `coalesce` writes the new value unless it is null.
+ */
+export type UpdateRule = 'replace' | 'merge' | 'coalesce';
+
+/**
  * A multi-row upsert whose rows travel as one JSON document (`jsonb_to_recordset`), not one parameter
  * per cell: a batch of 200 rows is one parameter instead of thousands, which the driver, drizzle's
  * query builder and Postgres's parser each handle far faster. `rows` use the table's field names; the
- * first row's fields name the columns written. Returns the keys of the rows inserted or updated.
- * `stamped` fields are written the database's clock as the statement runs, not a row's value.
+ * first row's fields name the columns written. Returns the keys of the rows inserted or updated, and
+ * the `returning` fields as the rows now hold them. `stamped` fields are written the database's clock as
+ * the statement runs, not a row's value. An update replaces each field unless `rules` says otherwise.
  */
 export async function bulkUpsert(
   db: Executor,
   table: PgTable,
   rows: Record<string, unknown>[],
-  options: { key: string[]; updateWhere?: SQL; stamped?: readonly string[] },
+  options: {
+    key: string[];
+    updateWhere?: SQL;
+    stamped?: readonly string[];
+    rules?: Readonly<Record<string, UpdateRule>>;
+    returning?: readonly string[];
+  },
 ): Promise<Record<string, unknown>[]> {
   const first = rows[0];
   if (!first) return [];
@@ -35,16 +48,32 @@ export async function bulkUpsert(
   const names = written.map(name).join(', ');
   const values = [...fields.map(name), ...stamped.map(() => 'clock_timestamp()')].join(', ');
   const definitions = fields.map((field) => `${name(field)} ${columns[field]?.getSQLType()}`).join(', ');
+  const target = `"${getTableName(table)}"`;
   const updates = written
     .filter((field) => !options.key.includes(field))
-    .map((field) => `${name(field)} = excluded.${name(field)}`)
+    .map(
+      (field) => `${name(field)} = ${updatedValue(target, name(field), options.rules?.[field] ?? 'replace')}`,
+    )
     .join(', ');
-  const target = `"${getTableName(table)}"`;
+  const returned = [...options.key, ...(options.returning ?? [])];
   const result = await db.execute(sql`
     insert into ${sql.raw(target)} (${sql.raw(names)})
     select ${sql.raw(values)} from jsonb_to_recordset(${document}::jsonb) as r(${sql.raw(definitions)})
     on conflict (${sql.raw(options.key.map(name).join(', '))}) do update set ${sql.raw(updates)}
     ${options.updateWhere ? sql`where ${options.updateWhere}` : sql``}
-    returning ${sql.raw(options.key.map(name).join(', '))}`);
+    returning ${sql.raw(returned.map(name).join(', '))}`);
   return (result as unknown as { rows: Record<string, unknown>[] }).rows;
+}
+
+/** What an update writes to `column` of `table`'s row, by its rule. */
+function updatedValue(table: string, column: string, rule: UpdateRule): string {
+  const [current, next] = [`${table}.${column}`, `excluded.${column}`];
+  switch (rule) {
+    case 'replace':
+      return next;
+    case 'merge':
+      return `${current} || ${next}`;
+    case 'coalesce':
+      return `coalesce(${next}, ${current})`;
+  }
 }

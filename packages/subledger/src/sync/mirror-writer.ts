@@ -9,6 +9,7 @@ import { listsAllItems, subscriptionItemColumns, subscriptionItemsOf } from './c
 import { idOf, type StripeObject } from './envelope.ts';
 import { requestCreditGrants } from './grant-requests.ts';
 import { type ColumnContext, KINDS, type KindName } from './kinds.ts';
+import { goneMarks, isBareTombstone } from './tombstones.ts';
 
 /** One object to write into the mirror, with the evidence of how new it is. */
 export type MirrorWrite = {
@@ -45,31 +46,98 @@ export async function writeMirror(
   writes: MirrorWrite[],
   context: ColumnContext,
 ): Promise<MirrorWrite[]> {
-  const written: MirrorWrite[] = [];
-  for (const [kind, group] of groupByKind(writes)) written.push(...(await upsert(db, kind, group, context)));
+  const stored: Stored[] = [];
+  for (const [kind, group] of groupByKind(writes)) stored.push(...(await upsert(db, kind, group, context)));
+  const written = stored.map((entry) => entry.write);
   await replaceSubscriptionItems(
     db,
     written.filter((write) => write.kind === 'subscription'),
   );
   const links = await linkAccounts(db, written, context);
-  await notifyAccess(db, written, links);
+  await notifyAccess(db, stored, links);
   await requestCreditGrants(db, written);
   return written;
 }
 
+/** A write that took effect, and the object its row now holds (see `upsertTombstones`). */
+type Stored = { write: MirrorWrite; object: StripeObject };
+
+/** The objects the rows written now hold, by key (`keyOf`). */
+type Held = Map<string, StripeObject>;
+
 const MIRROR_KEY = ['id', 'stripeAccount', 'livemode'];
 
-async function upsert(db: Executor, kind: KindName, writes: MirrorWrite[], context: ColumnContext) {
-  const { table, columns } = KINDS[kind];
-  const rows = writes.map((write) => ({ ...commonColumns(write), ...columns(write.object, context) }));
-  const returned = await bulkUpsert(db, table, rows, {
+/**
+ * Objects are written over their rows, bare tombstones (see `upsertTombstones`) in a statement of their
+ * own. Both keep the one ordering rule of the kind's writes, taken from their earliest read. Returns
+ * the writes that took effect, in their order.
+ */
+async function upsert(
+  db: Executor,
+  kind: KindName,
+  writes: MirrorWrite[],
+  context: ColumnContext,
+): Promise<Stored[]> {
+  const target: Target = {
+    kind,
+    context,
+    updateWhere: newerThanRow(KINDS[kind].table, earliestRead(writes)),
+  };
+  const objects = writes.filter((write) => !isBareTombstone(write));
+  const tombstones = writes.filter(isBareTombstone);
+  const held = new Map([
+    ...(await upsertObjects(db, target, objects)),
+    ...(await upsertTombstones(db, target, tombstones)),
+  ]);
+  return writes.flatMap((write) => {
+    const object = held.get(keyOf(write));
+    return object ? [{ write, object }] : [];
+  });
+}
+
+type Target = { kind: KindName; context: ColumnContext; updateWhere: SQL };
+
+function upsertRows(
+  db: Executor,
+  target: Target,
+  writes: MirrorWrite[],
+  options: Pick<Parameters<typeof bulkUpsert>[3], 'rules' | 'returning'> = {},
+): Promise<Record<string, unknown>[]> {
+  const { table, columns } = KINDS[target.kind];
+  const rows = writes.map((write) => ({ ...commonColumns(write), ...columns(write.object, target.context) }));
+  return bulkUpsert(db, table, rows, {
     key: MIRROR_KEY,
-    updateWhere: newerThanRow(table, earliestRead(writes)),
+    updateWhere: target.updateWhere,
     // The database's clock, as every read's start is (see `databaseNow`).
     stamped: ['syncedAt'],
+    ...options,
   });
-  const took = new Set(returned.map(rowKeyOf));
-  return writes.filter((write) => took.has(keyOf(write)));
+}
+
+async function upsertObjects(db: Executor, target: Target, writes: MirrorWrite[]): Promise<Held> {
+  const took = new Set((await upsertRows(db, target, writes)).map(rowKeyOf));
+  return new Map(
+    writes.filter((write) => took.has(keyOf(write))).map((write) => [keyOf(write), write.object]),
+  );
+}
+
+/**
+ * A tombstone whose object says nothing but that it is gone (Stripe answered 404 to a read, or showed a
+ * deleted customer as such a stub) is laid over the row's last known object, as a tombstone from an
+ * event keeps its object: the row keeps its typed columns (whose subscription it was, `customer_id`) and
+ * its object, marked gone. Written as it came, the stub wiped them, and no access cache heard of the
+ * customer whose subscription disappeared. The objects the rows now hold are what is notified from.
+ */
+async function upsertTombstones(db: Executor, target: Target, tombstones: MirrorWrite[]): Promise<Held> {
+  const marks = goneMarks(target.kind);
+  const marked = tombstones.map((write) => ({ ...write, object: { ...write.object, ...marks } }));
+  // What the tombstone does not say (a null typed column), the row keeps.
+  const typed = Object.keys(KINDS[target.kind].columns(marks, target.context));
+  const returned = await upsertRows(db, target, marked, {
+    rules: { data: 'merge', ...Object.fromEntries(typed.map((field) => [field, 'coalesce' as const])) },
+    returning: ['data'],
+  });
+  return new Map(returned.map((row) => [rowKeyOf(row), row.data as StripeObject]));
 }
 
 function commonColumns(write: MirrorWrite) {
@@ -176,10 +244,10 @@ async function replaceSubscriptionItems(db: Executor, subscriptions: MirrorWrite
  * Tells access caches what this write changed; Postgres delivers it at commit, to every process. A
  * relinked customer names both its account and itself, so the account it left is refreshed too.
  */
-async function notifyAccess(db: Executor, written: MirrorWrite[], links: Link[]): Promise<void> {
+async function notifyAccess(db: Executor, stored: Stored[], links: Link[]): Promise<void> {
   const changes: AccessChange[] = [];
-  for (const write of written) {
-    const change = accessChangeOf(write);
+  for (const { write, object } of stored) {
+    const change = accessChangeOf(write, object);
     if (change) changes.push(change);
   }
   for (const link of links)
@@ -191,14 +259,15 @@ async function notifyAccess(db: Executor, written: MirrorWrite[], links: Link[])
     );
 }
 
-function accessChangeOf(write: MirrorWrite): AccessChange | null {
+/** The change a write makes to access; a customer is read from the object its row now holds. */
+function accessChangeOf(write: MirrorWrite, stored: StripeObject): AccessChange | null {
   switch (write.kind) {
     case 'product':
     case 'price':
       return { kind: 'catalog' };
     case 'subscription':
     case 'invoice': {
-      const customer = idOf(write.object.customer);
+      const customer = idOf(stored.customer);
       return customer ? { kind: 'customer', id: customer } : null;
     }
     case 'entitlements.active_entitlement_summary':

@@ -6,12 +6,12 @@ import { type Database, databaseNow, PLATFORM } from '../store/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { type FetchedObject, fetchedOf, writeFetched } from './backfill.ts';
 import { type DriftItem, driftOf, type MirrorState } from './drift.ts';
-import type { StripeObject } from './envelope.ts';
 import { everyMinutes } from './jobs.ts';
 import { type ColumnContext, KIND_NAMES, KINDS, type KindName } from './kinds.ts';
 import { createLimiter, type Limiter, listPages, retrieveListed } from './listing.ts';
 import { mirrorCount, type OnProgress } from './progress.ts';
 import type { Place } from './stripe-reads.ts';
+import { missingObject } from './tombstones.ts';
 
 export type ReconcileOptions = {
   database: Database;
@@ -217,11 +217,10 @@ async function readOne(
 ): Promise<FetchedObject> {
   const readAt = await databaseNow(pool);
   const fetched = await retrieveListed(stripe, kind, id, place, limiter);
-  const tombstone: StripeObject = { id, object: kind, deleted: true };
   return {
     kind,
     id,
-    object: fetched.object ?? tombstone,
+    object: fetched.object ?? missingObject(kind, id),
     deleted: fetched.deleted,
     asOf: fetched.asOf ?? Math.floor(readAt.getTime() / 1000),
     readAt,

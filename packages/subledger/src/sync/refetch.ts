@@ -21,6 +21,7 @@ import {
 } from './refetch-queue.ts';
 import { retrieveObject } from './stripe-reads.ts';
 import { fetchVersion, onTestClocks } from './test-clocks.ts';
+import { missingObject } from './tombstones.ts';
 import { objectKeyOf } from './versions.ts';
 import { failureReason } from './worker.ts';
 
@@ -210,7 +211,7 @@ async function readRow(deps: RefetchDependencies, row: LeasedRefetch, clock: () 
   const readAt = clock();
   const takenAt = Date.now();
   const fetched = await retrieveObject(stripe, kind, row.objectId, place);
-  const object = fetched.object ?? { id: row.objectId, object: kind, deleted: true };
+  const object = fetched.object ?? missingObject(kind, row.objectId);
   return { row, object, deleted: fetched.deleted, asOf: fetched.asOf, takenAt, readAt };
 }
 
