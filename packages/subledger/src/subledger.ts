@@ -4,6 +4,7 @@ import {
   DEFAULT_ACCESS_POLICY,
   readTimeline,
 } from './access/index.ts';
+import { validAccountId } from './access/service.ts';
 import { createAuthenticator, createRateLimiter } from './auth/index.ts';
 import {
   type Billing,
@@ -68,18 +69,27 @@ export async function createSubledger(options: SubledgerOptions = {}) {
   const { granter, timeline } = background;
   const creditsApi = { ...credits, grantPending: () => granter.drain() };
   const accounts = {
-    /** The mirror's view of an app account; null when no Stripe customer is linked to it. */
-    view: (accountId: string) => accountView(database, accountId, place),
+    /**
+     * The mirror's view of an app account; null when no Stripe customer is linked to it. An id the HTTP
+     * API refuses throws `AccessError` `invalid_account_id`, as every account call here does.
+     */
+    view: async (accountId: string) => accountView(database, validAccountId(accountId), place),
     /** Reads an app account from Stripe now (the success page's eager sync), then returns its view. */
     async sync(accountId: string) {
-      const synced = await syncAccount({ database, stripe, context, accountId, place });
+      const synced = await syncAccount({
+        database,
+        stripe,
+        context,
+        accountId: validAccountId(accountId),
+        place,
+      });
       await granter.drain();
       return synced;
     },
     /** The account's access transitions, newest first: from, to, the cause event, the time. */
-    timeline: (accountId: string) => readTimeline(database, place, accountId),
+    timeline: async (accountId: string) => readTimeline(database, place, validAccountId(accountId)),
     /** The account's credit ledger entries, newest first (the timeline shows them beside transitions). */
-    creditEntries: (accountId: string) => credits.entries(accountId, { limit: 100 }),
+    creditEntries: async (accountId: string) => credits.entries(validAccountId(accountId), { limit: 100 }),
   };
   const access = createAccessService({
     creditsBalance: async (accountId, creditType) => (await credits.balance(accountId, creditType)).available,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Stripe from 'stripe';
 import { drainWebhooks } from 'stripe-emulator';
 import { quoteSearchValue, toWrites } from '../src/sync/account-sync.ts';
@@ -27,10 +28,14 @@ before(async () => {
 after(() => stack.close());
 
 type Answer = { status: number; body: Record<string, unknown> & { error?: { code: string } } };
-async function call(method: 'GET' | 'POST', path: string): Promise<Answer> {
+async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer> {
   const response = await fetch(`${stack.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${stack.apiKey}` },
+    headers: {
+      authorization: `Bearer ${stack.apiKey}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
   });
   return { status: response.status, body: (await response.json()) as Answer['body'] };
 }
@@ -247,6 +252,102 @@ test('an account whose deleted customer has no successor answers with that custo
   assert.equal(synced.body.customer, null);
   assert.equal((await customerRow(old.customer.id))?.deleted, true);
   assert.deepEqual(await link('team_5'), { customer_id: old.customer.id, source: 'customer_metadata' });
+});
+
+/** Applies every event delivered so far, as the workers would. */
+async function applyWebhooks() {
+  await drainWebhooks(stack.emulator.emulator, 10_000);
+  await stack.subledger.sync.worker.drain();
+  // Events of a read's second, or of a row the mirror lacks, are read again from Stripe.
+  const refetches = await query<{ serial_key: string }>('select distinct serial_key from sync_refetches');
+  for (const row of refetches) await stack.subledger.sync.refetch(row.serial_key);
+}
+
+const customerOf = (answer: Answer) => (answer.body.customer as { id: string } | null)?.id ?? null;
+
+test('the eager sync of a linked account finds a newer checkout that gave it a new customer, as the webhooks then do', async () => {
+  // Bought through a Payment Link (Stripe makes the customer), then synced by the success page.
+  const first = await completedCheckout({ client_reference_id: 'team_p' });
+  assert.equal(customerOf(await call('POST', '/v1/accounts/team_p/sync')), first.customer);
+  await sleep(1_100);
+  // Bought again through a pricing table: another new customer, with the new subscription.
+  const second = await completedCheckout({ client_reference_id: 'team_p' });
+  const synced = await call('POST', '/v1/accounts/team_p/sync');
+  assert.equal(customerOf(synced), second.customer);
+  await applyWebhooks();
+  assert.equal(customerOf(await call('GET', '/v1/accounts/team_p')), second.customer);
+});
+
+test('a lost mapping is rebuilt to the customer the webhooks linked: a newer checkout over older metadata', async () => {
+  // A customer Subledger made for the account (metadata), then a Payment Link that made another one.
+  await stack.stripe.customers.create({ metadata: { subledger_account_id: 'team_m' } });
+  await sleep(1_100);
+  const session = await completedCheckout({ client_reference_id: 'team_m' });
+  await applyWebhooks();
+  assert.equal((await link('team_m'))?.customer_id, session.customer);
+
+  await query(`delete from account_customers where account_id = 'team_m'`);
+  const rebuilt = await call('POST', '/v1/accounts/team_m/sync');
+  assert.equal(customerOf(rebuilt), session.customer);
+  assert.equal((rebuilt.body.subscriptions as unknown[]).length, 1);
+});
+
+test('a customer whose metadata no longer names the account stops answering for it, linked or rebuilt', async () => {
+  const customer = await stack.stripe.customers.create({ metadata: { subledger_account_id: 'team_x' } });
+  assert.equal(customerOf(await call('POST', '/v1/accounts/team_x/sync')), customer.id);
+  await stack.stripe.customers.update(customer.id, { metadata: { subledger_account_id: '' } });
+  // Before the webhooks: the sync reads the customer, and sees the metadata is gone.
+  const unseen = await call('POST', '/v1/accounts/team_x/sync');
+  assert.equal(unseen.body.error?.code, 'account_not_found');
+  await applyWebhooks();
+  assert.equal((await call('GET', '/v1/accounts/team_x')).status, 404);
+  assert.equal((await call('POST', '/v1/accounts/team_x/sync')).status, 404);
+});
+
+test('POST /v1/checkout: a configured account key in its metadata does not give the customer to another account', async () => {
+  const started = await call('POST', '/v1/checkout', {
+    account_id: 'team_k',
+    price: price.id,
+    success_url: 'https://app.example.com/ok',
+    cancel_url: 'https://app.example.com/cancel',
+    metadata: { orgId: 'org_other', campaign: 'spring' },
+  });
+  assert.equal(started.status, 200, JSON.stringify(started.body));
+  const sessionId = started.body.session_id as string;
+  const created = await stack.stripe.checkout.sessions.retrieve(sessionId);
+  assert.deepEqual(
+    [created.metadata?.orgId, created.metadata?.campaign, created.metadata?.subledger_account_id],
+    ['team_k', 'spring', 'team_k'],
+  );
+  const response = await fetch(`${stack.emulator.url}/_emulator/checkout/sessions/${sessionId}/complete`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ payment_method: 'pm_card_visa' }),
+  });
+  assert.equal(response.status, 200);
+  const synced = await call('POST', `/v1/checkout/${sessionId}/sync`);
+  assert.equal((synced.body.account as { account_id: string } | undefined)?.account_id, 'team_k');
+  assert.equal((await link('team_k'))?.customer_id, started.body.customer_id);
+  assert.equal(await link('org_other'), undefined);
+});
+
+test('the library’s account calls refuse an id the HTTP API refuses, with the same invalid_account_id', async () => {
+  const http = await call('GET', `/v1/accounts/${encodeURIComponent('a\u0000b')}`);
+  assert.equal(http.status, 400);
+  const { accounts, access } = stack.subledger;
+  const calls: [string, () => Promise<unknown>][] = [
+    ['accounts.view', () => accounts.view('a\u0000b')],
+    ['accounts.sync', () => accounts.sync('a\u0000b')],
+    ['accounts.timeline', () => accounts.timeline('a\u0001b')],
+    ['accounts.creditEntries', () => accounts.creditEntries('x'.repeat(501))],
+    ['access.entitlements', () => access.entitlements('a\u0000b')],
+    ['access.check', () => access.check('a\u007fb', 'seats')],
+  ];
+  for (const [name, refused] of calls) await assert.rejects(refused, { code: 'invalid_account_id' }, name);
+  await assert.rejects(accounts.view('a\u0000b'), {
+    code: 'invalid_account_id',
+    message: (http.body.error as unknown as { message: string }).message,
+  });
 });
 
 test('a fetch is versioned max(the row it replaces, Stripe clock), on a test clock the row’s; one write per object', () => {

@@ -111,6 +111,7 @@ const KEYS = ['buildingId', 'orgId'];
 
 // biome-ignore format: one case per line
 const ACCOUNT_CASES: [string, StripeObject, readonly string[], string | null][] = [
+  ['subledger_account_id (Subledger’s own checkout) before any other', { metadata: { orgId: 'org_1', subledger_account_id: 'acc_1' }, client_reference_id: 'ref_1' }, KEYS, 'acc_1'],
   ['the first configured metadata key that is set', { metadata: { orgId: 'org_1', buildingId: 'bld_1' }, client_reference_id: 'ref_1' }, KEYS, 'bld_1'],
   ['a later key when the first is missing', { metadata: { orgId: 'org_1' }, client_reference_id: 'ref_1' }, KEYS, 'org_1'],
   ['an empty value does not count', { metadata: { buildingId: '', orgId: 'org_2' } }, KEYS, 'org_2'],

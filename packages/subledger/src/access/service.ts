@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/index.ts';
 import type { AccessChange, Database } from '../store/index.ts';
-import type { Place } from '../sync/index.ts';
+import { accountIdSchema, type Place } from '../sync/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { usageSince } from '../usage/index.ts';
 import { AccessCache, type CacheOptions } from './cache.ts';
@@ -118,9 +118,21 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
   };
 }
 
+/**
+ * The account id, refused as the HTTP API refuses it (`accountIdSchema`, the same message) with the
+ * coded `invalid_account_id`: a library call and its route give one answer, never a database error.
+ */
+export function validAccountId(accountId: unknown): string {
+  const parsed = accountIdSchema.safeParse(accountId);
+  if (parsed.success) return parsed.data;
+  throw new AccessError(
+    'invalid_account_id',
+    `account_id ${parsed.error.issues[0]?.message ?? 'is invalid'}`,
+  );
+}
+
 function validate(accountId: unknown, featureId: unknown, quantity: unknown): void {
-  if (typeof accountId !== 'string' || accountId.length === 0 || accountId.length > 500)
-    throw new AccessError('invalid_account_id', 'account_id must be a string of 1 to 500 characters');
+  validAccountId(accountId);
   if (typeof featureId !== 'string' || featureId.length === 0 || featureId.length > 200)
     throw new AccessError('invalid_feature', 'feature must be a string of 1 to 200 characters');
   if (!Number.isSafeInteger(quantity) || (quantity as number) < 1)

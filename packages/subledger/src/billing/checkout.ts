@@ -118,6 +118,7 @@ function createSession(
   const { request, mode, price, customerId, quantity, purchase, topUp } = locked;
   const metadata = {
     ...request.metadata,
+    ...accountKeysFor(request, billing.context.accountKeys),
     [ACCOUNT_METADATA_KEY]: request.accountId,
     subledger_purchase: purchase,
     ...(topUp ? { [TOP_UP_METADATA_KEY]: topUp } : {}),
@@ -144,6 +145,19 @@ function createSession(
     ...requestOptions(billing.place),
     idempotencyKey: request.idempotencyKey ?? derivedKey('checkout', params),
   });
+}
+
+/**
+ * The configured account keys (`SUBLEDGER_ACCOUNT_KEYS`) the request's metadata holds, set to the
+ * request's account. The session is for `account_id`, the account the caller was authorized for (a JWT
+ * names its own): a key naming another account would tell every reader of that key (the app's own
+ * webhook code, reports) that the purchase is someone else's. Overwritten rather than refused: the
+ * metadata is the app's free-form data, often built once for all its calls, and the mirror reads
+ * `subledger_account_id` first anyway, so the overwrite only keeps every reader agreeing with it.
+ */
+function accountKeysFor(request: CheckoutRequest, accountKeys: readonly string[]) {
+  const held = accountKeys.filter((key) => request.metadata?.[key] !== undefined);
+  return Object.fromEntries(held.map((key) => [key, request.accountId]));
 }
 
 function checkTopUp(catalog: Catalog, topUp: { creditType: string; amount: number }, mode: string) {

@@ -2,6 +2,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type Stripe from 'stripe';
 import { type Database, databaseNow } from '../store/index.ts';
 import { inTransaction } from '../store/transaction.ts';
+import { compareStatements, type Statement } from './account-links.ts';
 import { type AccountView, accountLink, accountView, RECENT_INVOICES } from './account-view.ts';
 import { lockSerialKey } from './claim.ts';
 import { ACCOUNT_METADATA_KEY, checkoutAccountId } from './columns.ts';
@@ -62,13 +63,14 @@ export async function syncAccount(options: AccountSyncOptions): Promise<AccountS
     };
   const sync = { ...options, stripe };
   const link = await accountLink(database, accountId, place);
-  const linkHolds =
-    link !== null && !link.deleted && !(await syncCustomer(sync, link.customerId, [])).deleted;
-  if (!linkHolds) {
-    // A deleted customer bills no one: the account may have checked out again since, with a new one.
-    const found = await findCustomer(sync, link?.customerId ?? null);
-    if (found) await syncCustomer(sync, found.customerId, found.sessions);
-  }
+  if (link && !link.deleted) await syncCustomer(sync, link.customerId, []);
+  // Read again: Stripe may have deleted the customer, or its metadata may no longer name the account.
+  const held = await accountLink(database, accountId, place);
+  // A live link: a checkout completed since may have given the account a newer customer. No link, or a
+  // deleted customer (it bills no one: the account may have checked out again since, with a new one):
+  // the account's customer is looked for.
+  if (held && !held.deleted) await followCheckouts(sync, held.statedAt, null);
+  else await findCustomer(sync, held?.customerId ?? null);
   // When no other is found, an account whose customer was deleted answers with that customer's state,
   // as its `GET /v1/accounts/:id` does: its billing ended (no customer, ended subscriptions, past
   // invoices), which an app must tell apart from an account that never had any (`account_not_found`).
@@ -76,16 +78,14 @@ export async function syncAccount(options: AccountSyncOptions): Promise<AccountS
   return account ? { ok: true, account } : notFound(accountId);
 }
 
-/** Reads one customer's state from Stripe and writes it; says whether Stripe has deleted the customer. */
-async function syncCustomer(
-  options: AccountSyncOptions & { stripe: Stripe },
-  customerId: string,
-  sessions: StripeObject[],
-): Promise<{ deleted: boolean }> {
+type Sync = AccountSyncOptions & { stripe: Stripe };
+
+/** Reads one customer's state from Stripe and writes it. */
+async function syncCustomer(options: Sync, customerId: string, sessions: StripeObject[]): Promise<void> {
   const { database, stripe, context, place } = options;
   const readAt = await databaseNow(database.pool);
   const known = await knownVersions(database, customerId, place);
-  const { reads, asOf, deleted } = await readCustomerState(stripe, customerId, place);
+  const { reads, asOf } = await readCustomerState(stripe, customerId, place);
   const all = [...reads, ...sessions.map(sessionRead)];
   const clocked = await onTestClocksAt(
     database.pool,
@@ -100,7 +100,6 @@ async function syncCustomer(
     place,
   );
   await writeUnderCustomerLock(database, customerId, place, writes, context);
-  return { deleted };
 }
 
 const notFound = (accountId: string): AccountSyncResult => ({
@@ -109,24 +108,39 @@ const notFound = (accountId: string): AccountSyncResult => ({
   message: `no Stripe customer belongs to account ${accountId}`,
 });
 
-type Found = { customerId: string; sessions: StripeObject[] };
-
 /**
  * The account's customer when no live link is mirrored (the link is lost, was never made, or names a
- * deleted customer): the customer whose metadata names the account, else the newest completed checkout
- * session that names it. Neither may answer with the deleted customer: search is eventually consistent
- * and may still list it, and its own checkout is what the account moved on from.
+ * deleted customer). Both kinds of candidate are written, and `linkAccounts` chooses between them by the
+ * rule the webhooks and a backfill follow: the newest customer whose metadata names the account, then
+ * the completed checkout sessions naming it that are not older than that customer (older ones lose to
+ * it). Neither may be the deleted customer: search is eventually consistent and may still list it, and
+ * its own checkout is what the account moved on from.
  */
-async function findCustomer(
-  options: AccountSyncOptions & { stripe: Stripe },
-  deletedId: string | null,
-): Promise<Found | null> {
-  const { stripe, context, accountId, place } = options;
-  const byMetadata = await customerByMetadata(stripe, accountId, place);
-  if (byMetadata && byMetadata !== deletedId) return { customerId: byMetadata, sessions: [] };
-  const session = await sessionNaming(stripe, accountId, context, place, deletedId);
-  const customerId = session ? idOf(session.customer) : null;
-  return session && customerId ? { customerId, sessions: [session] } : null;
+async function findCustomer(options: Sync, deletedId: string | null): Promise<void> {
+  const { stripe, accountId, place } = options;
+  const byMetadata = await newestCustomerNaming(stripe, accountId, place, deletedId);
+  if (byMetadata) await syncCustomer(options, byMetadata.id, []);
+  await followCheckouts(options, byMetadata?.created ?? null, deletedId);
+}
+
+/**
+ * Follows the completed checkout sessions naming the account created since `since` (Unix seconds; null:
+ * any), newest first: each one's customer is synced with it until the account is linked to that customer
+ * (its statement is the newest `linkAccounts` accepts), or the session is on the linked customer. With a
+ * live link, `since` is its statement's time: one list request finds a newer purchase that gave the
+ * account a new customer (a Payment Link or a pricing table makes one), which the webhooks will link.
+ */
+async function followCheckouts(options: Sync, since: number | null, deletedId: string | null) {
+  const { database, accountId, place } = options;
+  let linked = (await accountLink(database, accountId, place))?.customerId ?? null;
+  for await (const session of sessionsNaming(options, since)) {
+    const customerId = idOf(session.customer);
+    if (customerId === deletedId || !customerId) continue;
+    if (customerId === linked) return;
+    await syncCustomer(options, customerId, [session]);
+    linked = (await accountLink(database, accountId, place))?.customerId ?? null;
+    if (customerId === linked) return;
+  }
 }
 
 /**
@@ -138,34 +152,52 @@ export async function customerByMetadata(
   accountId: string,
   place: Place,
 ): Promise<string | null> {
+  return (await newestCustomerNaming(stripe, accountId, place, null))?.id ?? null;
+}
+
+/**
+ * The newest customer whose metadata names the account, other than `skipped`, in the order `linkAccounts`
+ * gives their statements (of two created in the same second, the same one wins).
+ */
+async function newestCustomerNaming(
+  stripe: Stripe,
+  accountId: string,
+  place: Place,
+  skipped: string | null,
+): Promise<Stripe.Customer | null> {
   const query = `metadata['${ACCOUNT_METADATA_KEY}']:'${quoteSearchValue(accountId)}'`;
   const result = await stripe.customers.search({ query, limit: 10 }, requestOptions(place));
   // Search matches case-insensitively; the account id must match exactly.
-  const named = result.data.filter((customer) => customer.metadata?.[ACCOUNT_METADATA_KEY] === accountId);
-  const newest = named.sort((a, b) => b.created - a.created)[0];
-  return newest?.id ?? null;
+  const named = result.data.filter(
+    (customer) => customer.metadata?.[ACCOUNT_METADATA_KEY] === accountId && customer.id !== skipped,
+  );
+  const statement = (customer: Stripe.Customer): Statement => ({
+    ...place,
+    accountId,
+    customerId: customer.id,
+    source: 'customer_metadata',
+    statedAt: customer.created,
+    customerDeleted: false,
+  });
+  return named.sort((a, b) => compareStatements(statement(b), statement(a)))[0] ?? null;
 }
 
 /** A value inside single quotes in Stripe's search language: quotes and backslashes escaped. */
 export const quoteSearchValue = (value: string) => value.replace(/[\\']/g, (char) => `\\${char}`);
 
-async function sessionNaming(
-  stripe: Stripe,
-  accountId: string,
-  context: ColumnContext,
-  place: Place,
-  skipped: string | null,
-): Promise<StripeObject | null> {
+/** The completed checkout sessions naming the account, newest first, at most `MAX_SCANNED_SESSIONS` read. */
+async function* sessionsNaming(options: Sync, since: number | null): AsyncGenerator<StripeObject> {
+  const { stripe, context, accountId, place } = options;
   let scanned = 0;
-  const sessions = stripe.checkout.sessions.list({ status: 'complete', limit: 100 }, requestOptions(place));
+  const sessions = stripe.checkout.sessions.list(
+    { status: 'complete', limit: 100, ...(since === null ? {} : { created: { gte: since } }) },
+    requestOptions(place),
+  );
   for await (const session of sessions) {
     const object = session as unknown as StripeObject;
-    const customerId = idOf(object.customer);
-    if (customerId && customerId !== skipped && checkoutAccountId(object, context.accountKeys) === accountId)
-      return object;
-    if (++scanned >= MAX_SCANNED_SESSIONS) break;
+    if (checkoutAccountId(object, context.accountKeys) === accountId) yield object;
+    if (++scanned >= MAX_SCANNED_SESSIONS) return;
   }
-  return null;
 }
 
 /**
@@ -230,7 +262,7 @@ async function readCustomerState(stripe: Stripe, customerId: string, place: Plac
       object: entitlements.object,
       deleted: false,
     });
-  return { reads, asOf: customer.asOf, deleted: customer.deleted };
+  return { reads, asOf: customer.asOf };
 }
 
 const readOf = (kind: KindName, object: StripeObject): Read => ({

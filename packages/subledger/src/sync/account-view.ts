@@ -69,14 +69,21 @@ export async function linkedCustomer(database: Database, accountId: string, plac
   return (await accountLink(database, accountId, place))?.customerId ?? null;
 }
 
-/** The account's link and whether the mirror holds its customer's tombstone; null when no link is mirrored. */
+/**
+ * The account's link, when its statement was made (`statedAt`, Unix seconds) and whether the mirror
+ * holds its customer's tombstone; null when no link is mirrored.
+ */
 export async function accountLink(
   database: Database,
   accountId: string,
   place: Place,
-): Promise<{ customerId: string; deleted: boolean } | null> {
+): Promise<{ customerId: string; statedAt: number; deleted: boolean } | null> {
   const [link] = await database.db
-    .select({ customerId: accountCustomers.customerId, deleted: customers.deleted })
+    .select({
+      customerId: accountCustomers.customerId,
+      statedAt: accountCustomers.statedAt,
+      deleted: customers.deleted,
+    })
     .from(accountCustomers)
     .leftJoin(
       customers,
@@ -93,7 +100,9 @@ export async function accountLink(
         eq(accountCustomers.livemode, place.livemode),
       ),
     );
-  return link ? { customerId: link.customerId, deleted: link.deleted === true } : null;
+  return link
+    ? { customerId: link.customerId, statedAt: link.statedAt, deleted: link.deleted === true }
+    : null;
 }
 
 /** The mirror's view of an account, or null when no customer is linked to it. */

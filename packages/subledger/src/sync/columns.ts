@@ -132,12 +132,14 @@ export function invoicePaymentColumns(payment: StripeObject): Row {
 }
 
 /**
- * The app account a checkout session names: the first configured metadata key that is set, else its
- * `client_reference_id`. Customer metadata's `subledger_account_id` is read separately.
+ * The app account a checkout session names: its `subledger_account_id` metadata first (Subledger's own
+ * checkout sets it to the account it was asked for, whatever else the app put in the metadata), then the
+ * first configured metadata key that is set, else its `client_reference_id`. Customer metadata's
+ * `subledger_account_id` is read separately.
  */
 export function checkoutAccountId(session: StripeObject, accountKeys: readonly string[]): string | null {
   const metadata = (session.metadata ?? {}) as Row;
-  for (const key of accountKeys) {
+  for (const key of [ACCOUNT_METADATA_KEY, ...accountKeys]) {
     const value = text(metadata[key]);
     if (value) return value;
   }
