@@ -4,6 +4,7 @@ import { type Database, databaseNow, inTransaction } from '../store/index.ts';
 import { isMissing } from '../stripe/index.ts';
 import {
   ACCOUNT_METADATA_KEY,
+  type Answer,
   type ColumnContext,
   customerByMetadata,
   mirrorAnswers,
@@ -51,8 +52,10 @@ export async function ensureCustomer(
     const customer = adopted
       ? await billing.stripe.customers.retrieve(adopted, {}, requestOptions(place))
       : await createCustomer(billing, accountId, replacing);
-    // Written as a fetch: the mirror links it to the account its metadata names.
-    await mirrorAnswers(client, billing, [{ kind: 'customer', result: customer }], askedAt);
+    // Written as fetches: the mirror links the customer to the account its metadata names, and the one
+    // it replaces is known gone, even when both were created in the same second.
+    const replaced = replacing ? await deletedCustomer(billing, replacing) : [];
+    await mirrorAnswers(client, billing, [...replaced, { kind: 'customer', result: customer }], askedAt);
     return customer.id;
   });
 }
@@ -82,6 +85,17 @@ function createCustomer(billing: Billing, accountId: string, replacing: string |
     { metadata: { [ACCOUNT_METADATA_KEY]: accountId } },
     { ...requestOptions(place), idempotencyKey: key },
   );
+}
+
+/** A customer Stripe answered "no such customer" for, as Stripe shows it now, if it shows it at all. */
+async function deletedCustomer(billing: Billing, customerId: string): Promise<Answer[]> {
+  try {
+    const customer = await billing.stripe.customers.retrieve(customerId, {}, requestOptions(billing.place));
+    return customer.deleted === true ? [{ kind: 'customer', result: customer }] : [];
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
 }
 
 /** The linked customer, unless the mirror knows it was deleted. */

@@ -50,7 +50,8 @@ export async function mirrorAnswers(
       id: String(object.id),
       ...place,
       object,
-      deleted: false,
+      // Stripe answers a deleted customer's retrieval with the customer, `deleted: true`.
+      deleted: object.deleted === true,
       version: fetchVersion(
         known.get(objectKeyOf(kind, place, String(object.id))) ?? 0,
         version,
