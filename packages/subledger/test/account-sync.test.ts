@@ -3,7 +3,8 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Stripe from 'stripe';
 import { drainWebhooks } from 'stripe-emulator';
-import { quoteSearchValue, toWrites } from '../src/sync/account-sync.ts';
+import { quoteSearchValue } from '../src/sync/account-sync.ts';
+import { toWrites } from '../src/sync/customer-state.ts';
 import { objectKeyOf } from '../src/sync/versions.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
