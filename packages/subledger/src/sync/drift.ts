@@ -1,14 +1,17 @@
 import type { StripeObject } from './envelope.ts';
 import type { KindName } from './kinds.ts';
 
-/** How the mirror disagrees with Stripe about one object. */
-export type DriftProblem = 'missing_in_mirror' | 'missing_in_stripe' | 'different';
+/**
+ * How the mirror disagrees with Stripe about one object; `account_link`: a link of the customer to an
+ * account that its mirrored customer or checkout sessions state is missing, or one they do not state.
+ */
+export type DriftProblem = 'missing_in_mirror' | 'missing_in_stripe' | 'different' | 'account_link';
 
 export type DriftItem = {
   kind: KindName;
   id: string;
   problem: DriftProblem;
-  /** For `different`: the top-level fields whose values differ, sorted. */
+  /** For `different`: the top-level fields whose values differ, sorted; for `account_link`, the account. */
   fields?: string[];
 };
 

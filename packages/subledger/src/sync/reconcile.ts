@@ -10,6 +10,7 @@ import { everyMinutes } from './jobs.ts';
 import { type ColumnContext, KIND_NAMES, KINDS, type KindName } from './kinds.ts';
 import { createLimiter, type Limiter, listPages, retrieveListed } from './listing.ts';
 import { mirrorCount, type OnProgress } from './progress.ts';
+import { relinkRows } from './relink.ts';
 import type { Place } from './stripe-reads.ts';
 import { missingObject } from './tombstones.ts';
 
@@ -134,6 +135,14 @@ async function reconcileKind(
     result.checked += reads.length;
     result.drift.push(...drifting.map((entry) => entry.drift));
     if (options.fix && drifting.length > 0) result.fixed += await heal(options, kind, limiter, drifting);
+    const links = await relinkRows(
+      database.pool,
+      kind,
+      reads.map((read) => read.id),
+      options,
+    );
+    result.drift.push(...links);
+    if (options.fix) result.fixed += links.length;
     await options.onProgress?.({ job: 'reconcile', kind, done: result.checked, expected, finished: false });
   };
   const clock = () => databaseNow(database.pool);
