@@ -241,8 +241,9 @@ async function replaceSubscriptionItems(db: Executor, subscriptions: MirrorWrite
 }
 
 /**
- * Tells access caches what this write changed; Postgres delivers it at commit, to every process. A
- * relinked customer names both its account and itself, so the account it left is refreshed too.
+ * Tells access caches what this write changed; Postgres delivers it at commit, to every process. Each
+ * link made or withdrawn names its account and customer, so the account a customer left is refreshed
+ * as well as the one it joined.
  */
 async function notifyAccess(db: Executor, stored: Stored[], links: Link[]): Promise<void> {
   const changes: AccessChange[] = [];
