@@ -238,6 +238,42 @@ test('a signed event whose ids or type the columns cannot hold is refused with 4
   await assertRefused(() => post(payload, { 'stripe-signature': sign(payload) }), 400, 'event_unstorable');
 });
 
+test('a live Connect secret vouches for the test events of live-connected accounts, never the reverse', async () => {
+  // Stripe sends a live Connect endpoint the test events of accounts connected in live mode, signed
+  // with its live secret; the platform's live endpoint receives live events only.
+  const secrets = stack.subledger.config.webhookSecrets;
+  const original = [...secrets];
+  secrets.splice(0, secrets.length, { secret: 'whsec_live_connect', livemode: true });
+  const signedWith = (event: object, secret: string, path: string) => {
+    const payload = JSON.stringify(event);
+    return () => post(payload, { 'stripe-signature': sign(payload, { secret }) }, path);
+  };
+  try {
+    const test = anEvent({ account: 'acct_1LiveConnected', livemode: false });
+    assert.equal((await signedWith(test, 'whsec_live_connect', '/webhooks/stripe/connect')()).status, 200);
+    const stored = await stack.database.pool.query(
+      'select livemode, stripe_account from stripe_events where id = $1',
+      [test.id],
+    );
+    assert.deepEqual(stored.rows[0], { livemode: false, stripe_account: 'acct_1LiveConnected' });
+    const onPlatform = anEvent({ livemode: false });
+    await assertRefused(
+      signedWith(onPlatform, 'whsec_live_connect', '/webhooks/stripe'),
+      400,
+      'livemode_mismatch',
+    );
+    secrets.push({ secret: 'whsec_test_connect', livemode: false });
+    const live = anEvent({ account: 'acct_1LiveConnected', livemode: true });
+    await assertRefused(
+      signedWith(live, 'whsec_test_connect', '/webhooks/stripe/connect'),
+      400,
+      'livemode_mismatch',
+    );
+  } finally {
+    secrets.splice(0, secrets.length, ...original);
+  }
+});
+
 test('the Connect endpoint refuses events without an account and stores those with one', async () => {
   await assertRefused(() => deliver(anEvent(), '/webhooks/stripe/connect'), 400, 'account_missing');
   const connected = anEvent({ account: 'acct_1Connected' });

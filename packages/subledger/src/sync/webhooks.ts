@@ -78,7 +78,8 @@ export function createWebhookAcceptor(
     try {
       if (delivery.method !== 'POST') throw new Refusal(405, 'method_not_allowed', 'webhooks are POSTed');
       const raw = await readBody(delivery);
-      const event = verify(raw, delivery.header('stripe-signature'), options.secrets(), tolerance, now());
+      const signature = delivery.header('stripe-signature');
+      const event = verify(raw, signature, options.secrets(), tolerance, now(), options.connect === true);
       if (options.connect && event.stripeAccount === 'platform')
         throw new Refusal(400, 'account_missing', 'a Connect webhook must name the connected account');
       const result = await options.store(event);
@@ -125,7 +126,9 @@ async function readBody(delivery: WebhookDelivery): Promise<Buffer> {
 /**
  * Verifies the signature, then reads the event. A secret belongs to the endpoint of one mode, and
  * vouches only for events of that mode: an event whose `livemode` differs from that of every secret
- * that verifies it is refused, so that a test secret cannot sign an event into the live mirror.
+ * that verifies it is refused, so that a test secret cannot sign an event into the live mirror. One
+ * exception, Stripe's: a live Connect endpoint also receives the test events of accounts connected in
+ * live mode, signed with its live secret (`connect`). They are stored as test events, as they are.
  */
 function verify(
   raw: Buffer,
@@ -133,6 +136,7 @@ function verify(
   secrets: readonly WebhookSecret[],
   tolerance: number,
   nowMs: number,
+  connect: boolean,
 ): InboxEvent {
   if (!header) throw new Refusal(400, 'signature_missing', 'the Stripe-Signature header is missing');
   const signs = (candidate: WebhookSecret) => signedWith(raw, header, candidate.secret, tolerance, nowMs);
@@ -145,7 +149,8 @@ function verify(
   }
   const event = parseEvent(raw);
   // Another secret may verify it too (a header signed with several): one of the event's mode will do.
-  const vouched = (candidate: WebhookSecret) => candidate.livemode === event.livemode;
+  const vouched = (candidate: WebhookSecret) =>
+    candidate.livemode === event.livemode || (connect && candidate.livemode && !event.livemode);
   if (!vouched(signer) && !secrets.some((candidate) => vouched(candidate) && signs(candidate)))
     throw new Refusal(
       400,
