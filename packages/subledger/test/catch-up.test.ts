@@ -122,6 +122,43 @@ describe('catch-up from /v1/events', () => {
     assert.deepEqual(future, { listed: 0, stored: 0, duplicates: 0 });
   });
 
+  it('stores the events listed for a connected account under it, whether or not Stripe names it in them', async () => {
+    const account = 'acct_1CatchUpConnected';
+    const email = 'connected-outage@example.com';
+    const since = await duringOutage(async () => {
+      await stack.stripe.customers.create({ email }, { stripeAccount: account });
+    });
+    const { stripe } = countingStripe();
+    // As an event listed with Stripe-Account might come: without the `account` a webhook carries.
+    const unnamed = new Proxy(stripe, {
+      get: (target, name) =>
+        name !== 'events'
+          ? Reflect.get(target, name)
+          : new Proxy(target.events, {
+              get: (events, method) =>
+                method !== 'list'
+                  ? Reflect.get(events, method)
+                  : async (...args: Parameters<typeof events.list>) => {
+                      const page = await events.list(...args);
+                      return { ...page, data: page.data.map(({ account: _, ...event }) => event) };
+                    },
+            }),
+    });
+    const result = await catchUpNow({
+      stripe: unnamed,
+      since,
+      place: { stripeAccount: account, livemode: false },
+    });
+    assert.ok(result.stored >= 1, `stored ${result.stored}`);
+    const stored = await stack.database.pool.query(
+      `select stripe_account from stripe_events
+       where type = 'customer.created' and payload->'data'->'object'->>'email' = $1`,
+      [email],
+    );
+    assert.deepEqual(stored.rows, [{ stripe_account: account }]);
+    await stack.settle();
+  });
+
   it('runs from `subledger reconcile --catch-up --since <time>`', async () => {
     const [customer] = (await stack.stripe.customers.list({ email: 'acct_before@example.com' })).data;
     const since = await duringOutage(async () => {

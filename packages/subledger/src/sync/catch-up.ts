@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import type { Database } from '../store/index.ts';
+import { type Database, PLATFORM } from '../store/index.ts';
 import { toInboxEvent } from './envelope.ts';
 import { EVENT_HANDLERS } from './handlers.ts';
 import { Inbox } from './inbox.ts';
@@ -53,7 +53,7 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
       };
       const page = await limiter(() => options.stripe.events.list(params, requestOptions(options.place)));
       const outcomes = await Promise.all(
-        page.data.map((event) => inbox.store(toInboxEvent(wireShape(event)))),
+        page.data.map((event) => inbox.store(toInboxEvent(inPlace(wireShape(event), options.place)))),
       );
       result.listed += outcomes.length;
       result.stored += outcomes.filter((outcome) => outcome === 'stored').length;
@@ -63,6 +63,16 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
     }
   }
   return result;
+}
+
+/**
+ * The event as it belongs to the place it was listed from: its `account` is the place's connected
+ * account, or none on the platform. A webhook names the account; a listed event is the place's by being
+ * listed there, whether or not Stripe repeats it in the event.
+ */
+function inPlace(event: unknown, place: Place): unknown {
+  const { account: _, ...rest } = event as { account?: unknown };
+  return place.stripeAccount === PLATFORM ? rest : { ...rest, account: place.stripeAccount };
 }
 
 function chunks<T>(items: T[], size: number): T[][] {
