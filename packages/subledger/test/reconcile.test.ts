@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import type Stripe from 'stripe';
 import { faultsOf } from 'stripe-emulator';
 import { toReconcileInput } from '../src/cli/reconcile.ts';
 import { loadConfig } from '../src/config/index.ts';
@@ -8,9 +10,10 @@ import type { DriftItem } from '../src/sync/drift.ts';
 import { everyMinutes } from '../src/sync/jobs.ts';
 import { KIND_NAMES, type KindName } from '../src/sync/kinds.ts';
 import { writeMirror } from '../src/sync/mirror-writer.ts';
-import { mirroredPlaces, RECONCILE_TASK, reconcile } from '../src/sync/reconcile.ts';
+import { mirroredPlaces, RECONCILE_TASK, reconcile, scheduledReconcile } from '../src/sync/reconcile.ts';
 import { audit, describeDifferences } from './support/auditor.ts';
 import { createBillingHistory } from './support/billing-history.ts';
+import { revokingProxy } from './support/revoking-proxy.ts';
 import { runCli } from './support/run-cli.ts';
 import { type Stack, startStack } from './support/stack.ts';
 import { clockDeletedWhileListed } from './support/vanishing-clock.ts';
@@ -60,6 +63,55 @@ function recordingStripe() {
   return { stripe, requests };
 }
 type RecordingStripe = ReturnType<typeof recordingStripe>;
+
+/** Mirrors an older state of `customer` than Stripe's: the webhook of its latest change never came. */
+async function mirrorMissedChange(customer: Stripe.Customer, stripeAccount: string) {
+  await writeMirror(
+    stack.database.db,
+    [
+      {
+        kind: 'customer',
+        id: customer.id,
+        stripeAccount,
+        livemode: false,
+        object: { id: customer.id, object: 'customer', description: 'missed a change' },
+        deleted: false,
+        version: customer.created - 10,
+        eventId: `evt_older_${stripeAccount}`,
+        source: 'event',
+      },
+    ],
+    { accountKeys: [] },
+  );
+}
+
+async function mirroredDescription(customer: string, stripeAccount: string) {
+  const row = await stack.database.pool.query<{ description: string }>(
+    `select data->>'description' as description from customers where id = $1 and stripe_account = $2`,
+    [customer, stripeAccount],
+  );
+  return row.rows[0]?.description;
+}
+
+type LogLine = { level: number; msg: string; stripeAccount?: string; err?: { code?: string } };
+
+/** One run of the scheduled reconcile task, through Stripe at `apiBase`, logging into `logged`. */
+async function scheduledReconcileTask(apiBase: string, logged: LogLine[]) {
+  const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
+  const { tasks } = scheduledReconcile(
+    {
+      database: stack.database,
+      stripe: createStripeClient({ secretKey: 'sk_test_reconcile', apiBase, maxNetworkRetries: 0 }),
+      context: { accountKeys: ['subledger_account_id'] },
+      place: PLACE,
+      requestsPerSecond: 1000,
+    },
+    0,
+    logger,
+  );
+  const task = tasks[RECONCILE_TASK] as (payload: unknown, helpers: unknown) => Promise<void>;
+  await task({}, {});
+}
 
 const keyOf = (item: { kind: string; id: string }) => `${item.kind} ${item.id}`;
 
@@ -197,24 +249,7 @@ describe('reconcile on connected accounts', () => {
   it('heals the objects of every connected account the mirror holds, on schedule', async () => {
     const connected = { stripeAccount: 'acct_1ReconcileA' };
     const customer = await stack.stripe.customers.create({ description: 'as Stripe has it' }, connected);
-    // The mirror holds an older state of it: the change's webhook never came.
-    await writeMirror(
-      stack.database.db,
-      [
-        {
-          kind: 'customer',
-          id: customer.id,
-          stripeAccount: connected.stripeAccount,
-          livemode: false,
-          object: { id: customer.id, object: 'customer', description: 'missed a change' },
-          deleted: false,
-          version: customer.created - 10,
-          eventId: 'evt_connected_older',
-          source: 'event',
-        },
-      ],
-      { accountKeys: [] },
-    );
+    await mirrorMissedChange(customer, connected.stripeAccount);
     assert.deepEqual(
       (await mirroredPlaces(stack.database.pool, false)).map((place) => place.stripeAccount),
       ['platform', connected.stripeAccount],
@@ -223,11 +258,7 @@ describe('reconcile on connected accounts', () => {
       RECONCILE_TASK,
     ]);
     await stack.settle();
-    const row = await stack.database.pool.query(
-      `select data->>'description' as description from customers where id = $1 and stripe_account = $2`,
-      [customer.id, connected.stripeAccount],
-    );
-    assert.equal(row.rows[0]?.description, 'as Stripe has it');
+    assert.equal(await mirroredDescription(customer.id, connected.stripeAccount), 'as Stripe has it');
   });
 
   it('reads one connected account from `subledger reconcile --account`', async () => {
@@ -271,6 +302,54 @@ describe('reconcile on connected accounts', () => {
       requests.filter((request) => request.path.startsWith('/v1/test_helpers/')),
       [],
       'no test clock endpoint was called',
+    );
+  });
+
+  it('goes on past a connected account that revoked access, then fails the job naming it', async () => {
+    // Sorted before the other connected accounts, so a run that stopped at it would skip them all.
+    const revoked = 'acct_1AAARevoked';
+    const healthy = 'acct_1ZZZHealthy';
+    const customers = new Map<string, string>();
+    for (const account of [revoked, healthy]) {
+      const customer = await stack.stripe.customers.create(
+        { description: 'as Stripe has it' },
+        { stripeAccount: account },
+      );
+      await mirrorMissedChange(customer, account);
+      customers.set(account, customer.id);
+    }
+    const places = (await mirroredPlaces(stack.database.pool, false)).map((place) => place.stripeAccount);
+    assert.equal(places[1], revoked);
+    assert.equal(places.at(-1), healthy);
+    const logged: LogLine[] = [];
+    const proxy = await revokingProxy(stack.emulator.url, revoked);
+    const failure = await scheduledReconcileTask(proxy.url, logged)
+      .then(
+        () => null,
+        (error: unknown) => error,
+      )
+      .finally(proxy.close);
+    const description = (account: string) => mirroredDescription(customers.get(account) as string, account);
+    assert.equal(await description(healthy), 'as Stripe has it', 'the places after it were reconciled');
+    assert.equal(await description(revoked), 'missed a change');
+    assert.ok(failure instanceof AggregateError, 'the job fails, so graphile-worker retries it and shows it');
+    assert.match(failure.message, /^reconcile failed in test mode for acct_1AAARevoked;/);
+    assert.equal(failure.errors.length, 1);
+    const linesOf = (account: string) => logged.filter((line) => line.stripeAccount === account);
+    assert.deepEqual(
+      linesOf(revoked).map((line) => [line.msg, line.err?.code]),
+      [['reconcile: this place failed; the other places go on', 'account_invalid']],
+    );
+    assert.deepEqual(
+      linesOf(healthy).map((line) => line.msg),
+      ['reconcile: drift found and fixed'],
+    );
+    for (const account of places.filter((place) => place !== revoked))
+      assert.equal(linesOf(account).length, 1, `${account}: the one line of a place that succeeds`);
+    // The stack is shared: a later scheduled run must not fail on this account.
+    await stack.database.pool.query('delete from customers where stripe_account = $1', [revoked]);
+    assert.ok(
+      !(await mirroredPlaces(stack.database.pool, false)).some((place) => place.stripeAccount === revoked),
     );
   });
 });

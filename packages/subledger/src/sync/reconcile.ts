@@ -41,9 +41,12 @@ export const RECONCILE_TASK = 'subledger_reconcile';
 /**
  * The scheduled reconcile: a task that reconciles with fixes and logs what drifted (a missed webhook, a
  * change Stripe sends no event for), and its crontab entry, every `minutes` minutes. It covers the
- * platform and every connected account the mirror holds objects of, in the place's mode. The job runs in
- * a queue of its own, so a reconcile slower than the interval never runs beside the next one; runs missed
- * while no worker was up are not made up. Without a Stripe client, or with `minutes` 0, nothing is scheduled.
+ * platform and every connected account the mirror holds objects of, in the place's mode, each on its own:
+ * a place that fails (a connected account that revoked access answers every request 403) is logged and
+ * the others are still reconciled; the job then fails naming those places, so that it is retried and seen.
+ * The job runs in a queue of its own, so a reconcile slower than the interval never runs beside the next
+ * one; runs missed while no worker was up are not made up. Without a Stripe client, or with `minutes` 0,
+ * nothing is scheduled.
  */
 export function scheduledReconcile(
   options: Omit<ReconcileOptions, 'fix' | 'onProgress'> | null,
@@ -52,11 +55,12 @@ export function scheduledReconcile(
 ): { tasks: TaskList; schedules: CronItem[] } {
   if (!options) return { tasks: {}, schedules: [] };
   const task: Task = async () => {
-    for (const place of await mirroredPlaces(options.database.pool, options.place.livemode))
-      logResult(
-        await reconcile({ ...options, place, fix: true }),
-        logger.child({ stripeAccount: place.stripeAccount }),
-      );
+    const failures: PlaceFailure[] = [];
+    for (const place of await mirroredPlaces(options.database.pool, options.place.livemode)) {
+      const failure = await reconcileLogged({ ...options, place, fix: true }, logger);
+      if (failure) failures.push(failure);
+    }
+    if (failures.length > 0) throw placesFailed(failures, options.place.livemode);
   };
   if (minutes === 0) return { tasks: { [RECONCILE_TASK]: task }, schedules: [] };
   return {
@@ -80,6 +84,29 @@ export async function mirroredPlaces(pool: pg.Pool, livemode: boolean): Promise<
   const { rows } = await pool.query<{ stripe_account: string }>(accounts, [livemode]);
   const connected = rows.map((row) => row.stripe_account).filter((account) => account !== PLATFORM);
   return [PLATFORM, ...connected.sort()].map((stripeAccount) => ({ stripeAccount, livemode }));
+}
+
+type PlaceFailure = { place: Place; error: unknown };
+
+/** Reconciles one place and logs the outcome; a failure is logged and handed back, not thrown. */
+async function reconcileLogged(options: ReconcileOptions, logger: Logger): Promise<PlaceFailure | null> {
+  const placeLogger = logger.child({ stripeAccount: options.place.stripeAccount });
+  try {
+    logResult(await reconcile(options), placeLogger);
+    return null;
+  } catch (error) {
+    placeLogger.error({ err: error }, 'reconcile: this place failed; the other places go on');
+    return { place: options.place, error };
+  }
+}
+
+/** The error that fails the scheduled job, naming each place that failed; their errors are its `errors`. */
+function placesFailed(failures: PlaceFailure[], livemode: boolean): AggregateError {
+  const accounts = failures.map((failure) => failure.place.stripeAccount).join(', ');
+  return new AggregateError(
+    failures.map((failure) => failure.error),
+    `reconcile failed in ${livemode ? 'live' : 'test'} mode for ${accounts}; the other places were reconciled`,
+  );
 }
 
 function logResult(result: ReconcileResult, logger: Logger): void {
