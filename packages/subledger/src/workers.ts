@@ -5,6 +5,7 @@ import type { Config } from './config/index.ts';
 import { createGranter } from './credits/index.ts';
 import { connect, type Database } from './store/index.ts';
 import { createStripeClient } from './stripe/index.ts';
+import { isLiveKey } from './stripe/key-mode.ts';
 import { type CommitGate, createSyncEngine, defaultPlace, type SyncEngine } from './sync/index.ts';
 import { createLogger, type Logger, Metrics } from './telemetry/index.ts';
 
@@ -22,7 +23,7 @@ export function syncParts(
   commitGate?: CommitGate,
 ) {
   const stripe = config.stripeSecretKey ? stripeClient(config, metrics) : null;
-  const livemode = config.stripeSecretKey?.includes('_live_') ?? false;
+  const livemode = isLiveKey(config.stripeSecretKey);
   const sync = createSyncEngine({
     database,
     config,

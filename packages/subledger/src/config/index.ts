@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLiveKey } from '../stripe/key-mode.ts';
 
 /** A configuration value that cannot be used; `code` is stable, `message` names the variable. */
 export class ConfigError extends Error {
@@ -163,8 +164,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     throw new ConfigError(`${String(issue?.path[0] ?? 'environment')} ${issue?.message ?? 'is invalid'}`);
   }
   const env = parsed.data;
-  // The key's mode, test without a key (`start` then runs the emulator with a test key).
-  const keyLivemode = env.STRIPE_SECRET_KEY?.includes('_live_') ?? false;
+  const keyLivemode = isLiveKey(env.STRIPE_SECRET_KEY);
   const withModes = (entries: typeof env.STRIPE_WEBHOOK_SECRET): WebhookSecret[] =>
     entries.map(({ secret, mode }) => ({
       secret,

@@ -10,6 +10,7 @@ import {
   subscriptionItems,
   subscriptions,
 } from '../store/schema/mirror.ts';
+import { isLiveKey } from '../stripe/key-mode.ts';
 import type { Place } from './stripe-reads.ts';
 
 /**
@@ -61,7 +62,7 @@ export const RECENT_INVOICES = 10;
 
 /** The platform, in the mode of the configured key: where the HTTP API and the CLI look accounts up. */
 export function defaultPlace(secretKey: string | undefined): Place {
-  return { stripeAccount: PLATFORM, livemode: secretKey?.includes('_live_') ?? false };
+  return { stripeAccount: PLATFORM, livemode: isLiveKey(secretKey) };
 }
 
 /** The customer linked to an account, or null when no link is mirrored. */
