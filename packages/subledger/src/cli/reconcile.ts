@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { type Config, loadConfig } from '../config/index.ts';
+import { explainRefusedAccess } from '../sync/connected-accounts.ts';
 import {
   CATCH_UP_DAYS,
   type CatchUpResult,
@@ -109,7 +110,11 @@ export function reconcileCommand(): Command {
       const input = toReconcileInput(flags, config, new Date());
       await withStripeJob('reconcile', config, input.account, async ({ database, stripe, place }) => {
         const common = { database, stripe, place, requestsPerSecond: input.rps };
-        const caughtUp = input.catchUpSince ? await catchUp({ ...common, since: input.catchUpSince }) : null;
+        // Run even for an account recorded as having revoked access (the operator asked); a 403 says so.
+        const refused = explainRefusedAccess(database.pool, place);
+        const caughtUp = input.catchUpSince
+          ? await catchUp({ ...common, since: input.catchUpSince }).catch(refused)
+          : null;
         const progress = progressDisplay();
         const result = await reconcile({
           ...common,
@@ -117,7 +122,9 @@ export function reconcileCommand(): Command {
           fix: input.fix,
           ...(input.kinds ? { kinds: input.kinds } : {}),
           onProgress: progress.onProgress,
-        }).finally(progress.stop);
+        })
+          .finally(progress.stop)
+          .catch(refused);
         const unfixed = input.fix ? result.drift.length - result.fixed : result.drift.length;
         if (input.json) console.log(JSON.stringify({ ...result, unfixed, catchUp: caughtUp }, null, 2));
         else {

@@ -63,6 +63,19 @@ export const EVENT_HANDLERS: Readonly<Record<string, Handling>> = {
   'billing.meter.reactivated': upsert('billing.meter'),
 };
 
+/** What a Connect event says of the platform's access to its connected account. */
+export type AccountAuthorization = 'authorized' | 'deauthorized';
+
+/**
+ * The events that grant or revoke the platform's access to a connected account, one per line. They
+ * write no mirror row: they are recorded per account (`connected_accounts`, see `connected-accounts.ts`),
+ * and the account's mirror rows stay as they are.
+ */
+export const ACCESS_EVENTS: Readonly<Record<string, AccountAuthorization>> = {
+  'account.application.authorized': 'authorized',
+  'account.application.deauthorized': 'deauthorized',
+};
+
 /**
  * Stripe announces invoice payments and entitlement summaries with no creation event: the first event
  * of such an object is as good as its creation.

@@ -5,6 +5,7 @@ import type Stripe from 'stripe';
 import { type Database, databaseNow, PLATFORM } from '../store/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { type FetchedObject, fetchedOf, writeFetched } from './backfill.ts';
+import { deauthorizedAmong } from './connected-accounts.ts';
 import { type DriftItem, driftOf, type MirrorState } from './drift.ts';
 import { everyMinutes } from './jobs.ts';
 import { type ColumnContext, KIND_NAMES, KINDS, type KindName } from './kinds.ts';
@@ -41,8 +42,9 @@ export const RECONCILE_TASK = 'subledger_reconcile';
 /**
  * The scheduled reconcile: a task that reconciles with fixes and logs what drifted (a missed webhook, a
  * change Stripe sends no event for), and its crontab entry, every `minutes` minutes. It covers the
- * platform and every connected account the mirror holds objects of, in the place's mode, each on its own:
- * a place that fails (a connected account that revoked access answers every request 403) is logged and
+ * platform and every connected account the mirror holds objects of, in the place's mode, each on its own,
+ * less those recorded as having revoked the platform's access (`reconcilablePlaces`): a place that fails
+ * (an account that revoked access without our hearing of it answers every request 403) is logged and
  * the others are still reconciled; the job then fails naming those places, so that it is retried and seen.
  * The job runs in a queue of its own, so a reconcile slower than the interval never runs beside the next
  * one; runs missed while no worker was up are not made up. Without a Stripe client, or with `minutes` 0,
@@ -56,7 +58,7 @@ export function scheduledReconcile(
   if (!options) return { tasks: {}, schedules: [] };
   const task: Task = async () => {
     const failures: PlaceFailure[] = [];
-    for (const place of await mirroredPlaces(options.database.pool, options.place.livemode)) {
+    for (const place of await reconcilablePlaces(options.database.pool, options.place.livemode, logger)) {
       const failure = await reconcileLogged({ ...options, place, fix: true }, logger);
       if (failure) failures.push(failure);
     }
@@ -84,6 +86,23 @@ export async function mirroredPlaces(pool: pg.Pool, livemode: boolean): Promise<
   const { rows } = await pool.query<{ stripe_account: string }>(accounts, [livemode]);
   const connected = rows.map((row) => row.stripe_account).filter((account) => account !== PLATFORM);
   return [PLATFORM, ...connected.sort()].map((stripeAccount) => ({ stripeAccount, livemode }));
+}
+
+/**
+ * The mirrored places, less the connected accounts that revoked the platform's access: Stripe would
+ * refuse every request for them (403) until they grant it again, and their mirror rows are kept as their
+ * history. Those left out are logged, in one line per run.
+ */
+async function reconcilablePlaces(pool: pg.Pool, livemode: boolean, logger: Logger): Promise<Place[]> {
+  const places = await mirroredPlaces(pool, livemode);
+  const revoked = await deauthorizedAmong(pool, places);
+  if (revoked.length === 0) return places;
+  const accounts = revoked.map((place) => place.stripeAccount);
+  logger.info(
+    { deauthorized: accounts },
+    `reconcile: leaving out ${accounts.join(', ')}: access revoked (account.application.deauthorized)`,
+  );
+  return places.filter((place) => !revoked.includes(place));
 }
 
 type PlaceFailure = { place: Place; error: unknown };

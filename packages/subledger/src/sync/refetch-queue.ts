@@ -126,6 +126,13 @@ const keysOf = (rows: LeasedRefetch[]) => [
   rows.map((row) => row.livemode),
 ];
 
+/** Records `outcome` on the events still waiting for a read of an object in `done`. */
+const RECORD_OUTCOME = (outcome: string) => `
+  update stripe_events e set outcome = ${outcome}
+  from done
+  where e.object_type = done.object_type and e.object_id = done.object_id
+    and e.stripe_account = done.stripe_account and e.livemode = done.livemode and e.outcome = 'refetch'`;
+
 /**
  * Deletes the refetches that were served (only as the generation read: a request made meanwhile stays)
  * and records the outcome on the events that asked for them: those of the same object in the same
@@ -142,11 +149,30 @@ export async function settleRefetches(client: pg.ClientBase, rows: LeasedRefetch
          and r.generation = d.g
        returning r.object_type, r.object_id, r.stripe_account, r.livemode
      )
-     update stripe_events e set outcome = $6
-     from done
-     where e.object_type = done.object_type and e.object_id = done.object_id
-       and e.stripe_account = done.stripe_account and e.livemode = done.livemode and e.outcome = 'refetch'`,
+     ${RECORD_OUTCOME('$6')}`,
     [...keysOf(rows), rows.map((row) => row.generation), outcome],
+  );
+}
+
+/**
+ * Deletes every refetch of these places, whatever its generation or lease, and records the outcome on
+ * the events that asked for them (as `settleRefetches`): for an account no read can reach any more.
+ */
+export async function settlePlaceRefetches(
+  client: pg.ClientBase,
+  places: { stripeAccount: string; livemode: boolean }[],
+  outcome: string,
+) {
+  if (places.length === 0) return;
+  await client.query(
+    `with done as (
+       delete from sync_refetches r
+       using unnest($1::text[], $2::boolean[]) as p(a, l)
+       where r.stripe_account = p.a and r.livemode = p.l
+       returning r.object_type, r.object_id, r.stripe_account, r.livemode
+     )
+     ${RECORD_OUTCOME('$3')}`,
+    [places.map((place) => place.stripeAccount), places.map((place) => place.livemode), outcome],
   );
 }
 

@@ -5,6 +5,7 @@ import type Stripe from 'stripe';
 import { databaseClock } from '../store/index.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { lockSerialKey, tryLockSerialKeys } from './claim.ts';
+import { deauthorizedAmong } from './connected-accounts.ts';
 import type { StripeObject } from './envelope.ts';
 import { type ColumnContext, isKindName, type KindName } from './kinds.ts';
 import type { Limiter } from './listing.ts';
@@ -65,10 +66,12 @@ export async function serveRefetches(
   options: { waitForKeys?: boolean; held?: HeldReads } = {},
 ): Promise<Served> {
   if (leased.length === 0) return { written: 0, failures: [] };
-  // An object of a mode no key is configured for can never be read: retrying would keep it queued
+  // An object of a mode no key is configured for, or of a connected account that revoked the platform's
+  // access (Stripe answers 403 until it grants it again), cannot be read: retrying would keep it queued
   // forever, so it is settled `unfetchable` (its events stay in the inbox for replay).
+  const revoked = new Set(await deauthorizedAmong(deps.pool, leased));
   const readable = (row: LeasedRefetch) =>
-    isKindName(row.objectType) && deps.stripeFor(row.livemode) !== null;
+    isKindName(row.objectType) && deps.stripeFor(row.livemode) !== null && !revoked.has(row);
   const readableRows = leased.filter(readable);
   const clock = await databaseClock(deps.pool);
   const attempts = await Promise.allSettled(

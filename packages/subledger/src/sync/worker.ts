@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { BEGIN_KEYED } from '../store/transaction.ts';
 import { type ClaimedEvent, claimOne, claimReady, markFailed, markProcessed, payloadsOf } from './claim.ts';
 import { embedsWholeList } from './columns.ts';
+import { applyAccessEvents } from './connected-accounts.ts';
 import type { StripeEventPayload } from './envelope.ts';
 import { handlingOf } from './handlers.ts';
 import { INBOX_CHANNEL } from './inbox.ts';
@@ -159,6 +160,8 @@ export class InboxWorker {
       if (!handling || !event.objectId) outcomes.set(event.id, 'ignored');
       else facts.push({ ...event, handling, objectKey: objectKeyOf(handling.kind, event, event.objectId) });
     }
+    // A connected account granting or revoking access: no query unless the batch holds such an event.
+    for (const [id, outcome] of await applyAccessEvents(client, claimed)) outcomes.set(id, outcome);
     if (facts.length === 0) return outcomes;
     const versions: Map<string, RowVersion> = await loadVersions(client, facts, byId);
     const plan = planBatch(facts, versions, this.#options.apiVersion);
