@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type Stripe from 'stripe';
 import { syncAccount } from '../src/sync/account-sync.ts';
+import { subscribedToManyPrices } from './support/billing-history.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 // Workers are off: what the mirror holds after the eager sync is what the sync wrote.
@@ -49,32 +50,13 @@ function listingOnePage(stripe: Stripe): Stripe {
 }
 
 test('the eager sync reads every item of a listed subscription and every line of a listed invoice', async () => {
-  const { stripe } = stack;
-  const product = await stripe.products.create({ name: 'Seats and add-ons' });
-  const prices = await Promise.all(
-    Array.from({ length: 12 }, (_, index) =>
-      stripe.prices.create({
-        product: product.id,
-        currency: 'usd',
-        unit_amount: 100 + index,
-        recurring: { interval: 'month' },
-      }),
-    ),
-  );
-  const customer = await stripe.customers.create({
-    payment_method: 'pm_card_visa',
-    metadata: { subledger_account_id: 'team_many_items' },
-  });
-  const [card] = (await stripe.paymentMethods.list({ customer: customer.id })).data;
-  const subscription = await stripe.subscriptions.create({
-    customer: customer.id,
-    items: prices.map((price) => ({ price: price.id })),
-    default_payment_method: card?.id ?? '',
+  const { subscription } = await subscribedToManyPrices(stack.stripe, 12, {
+    subledger_account_id: 'team_many_items',
   });
 
   const synced = await syncAccount({
     database: stack.database,
-    stripe: listingOnePage(stripe),
+    stripe: listingOnePage(stack.stripe),
     context: { accountKeys: [] },
     accountId: 'team_many_items',
     place: { stripeAccount: 'platform', livemode: false },

@@ -4,6 +4,7 @@ import type Stripe from 'stripe';
 import { API_VERSION } from '../src/stripe/index.ts';
 import type { StripeObject } from '../src/sync/envelope.ts';
 import { withWholeList } from '../src/sync/stripe-reads.ts';
+import { subscribedToManyPrices } from './support/billing-history.ts';
 import { type Stack, startStack } from './support/stack.ts';
 import { webhookClient } from './support/webhook-client.ts';
 
@@ -42,29 +43,11 @@ async function deliverSettled(type: string, object: object): Promise<string | un
     ?.outcome;
 }
 
-/** A customer subscribed, with a card, to twelve prices of one product, and the subscription. */
+/** A customer subscribed to twelve prices, mirrored: more items and lines than Stripe embeds. */
 async function subscribedToTwelvePrices() {
-  const { stripe } = stack;
-  const product = await stripe.products.create({ name: 'Seats and add-ons' });
-  const prices = await Promise.all(
-    Array.from({ length: 12 }, (_, index) =>
-      stripe.prices.create({
-        product: product.id,
-        currency: 'usd',
-        unit_amount: 100 + index,
-        recurring: { interval: 'month' },
-      }),
-    ),
-  );
-  const customer = await stripe.customers.create({ payment_method: 'pm_card_visa' });
-  const [card] = (await stripe.paymentMethods.list({ customer: customer.id })).data;
-  const subscription = await stripe.subscriptions.create({
-    customer: customer.id,
-    items: prices.map((price) => ({ price: price.id })),
-    default_payment_method: card?.id ?? '',
-  });
+  const subscribed = await subscribedToManyPrices(stack.stripe, 12);
   await stack.settle();
-  return { product, customer, subscription };
+  return subscribed;
 }
 
 test('an event listing one page of a subscription’s items is settled by a fetch that reads every item', async () => {

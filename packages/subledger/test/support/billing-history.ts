@@ -91,3 +91,33 @@ export async function createBillingHistory(
 /** A customer with a default card, mapped to an app account through its metadata. */
 export const payingCustomer = (stripe: Stripe, accountId: string): Promise<string> =>
   customerWithCard(stripe, accountId, 'pm_card_visa');
+
+/**
+ * A customer (with `metadata`) subscribed, with a card, to `count` monthly prices of one product: more
+ * than 10 makes a subscription whose items, and an invoice whose lines, Stripe embeds one page of.
+ */
+export async function subscribedToManyPrices(
+  stripe: Stripe,
+  count: number,
+  metadata: Record<string, string> = {},
+): Promise<{ customer: Stripe.Customer; subscription: Stripe.Subscription }> {
+  const product = await stripe.products.create({ name: 'Seats and add-ons' });
+  const prices = await Promise.all(
+    Array.from({ length: count }, (_, index) =>
+      stripe.prices.create({
+        product: product.id,
+        currency: 'usd',
+        unit_amount: 100 + index,
+        recurring: { interval: 'month' },
+      }),
+    ),
+  );
+  const customer = await stripe.customers.create({ payment_method: 'pm_card_visa', metadata });
+  const [card] = (await stripe.paymentMethods.list({ customer: customer.id })).data;
+  const subscription = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: prices.map((price) => ({ price: price.id })),
+    default_payment_method: card?.id ?? '',
+  });
+  return { customer, subscription };
+}
