@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Stripe from 'stripe';
+import { teamMonthlyPrice } from './support/billing-history.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 // A customer changing accounts, end to end: webhooks applied by the workers, access and the timeline
@@ -10,13 +11,7 @@ let stack: Stack;
 let price: Stripe.Price;
 before(async () => {
   stack = await startStack();
-  const product = await stack.stripe.products.create({ name: 'Team' });
-  price = await stack.stripe.prices.create({
-    product: product.id,
-    currency: 'usd',
-    unit_amount: 1500,
-    recurring: { interval: 'month' },
-  });
+  price = await teamMonthlyPrice(stack.stripe);
 });
 after(() => stack.close());
 

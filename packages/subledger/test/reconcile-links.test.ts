@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import type Stripe from 'stripe';
 import { createStripeClient } from '../src/stripe/index.ts';
 import { reconcile } from '../src/sync/reconcile.ts';
+import { teamMonthlyPrice } from './support/billing-history.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 const PLACE = { stripeAccount: 'platform', livemode: false };
@@ -11,13 +12,7 @@ let stack: Stack;
 let price: Stripe.Price;
 before(async () => {
   stack = await startStack();
-  const product = await stack.stripe.products.create({ name: 'Team' });
-  price = await stack.stripe.prices.create({
-    product: product.id,
-    currency: 'usd',
-    unit_amount: 1500,
-    recurring: { interval: 'month' },
-  });
+  price = await teamMonthlyPrice(stack.stripe);
 });
 after(() => stack.close());
 

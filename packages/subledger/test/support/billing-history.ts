@@ -121,3 +121,14 @@ export async function subscribedToManyPrices(
   });
   return { customer, subscription };
 }
+
+/** A 'Team' product and its $15 monthly price, for tests that need a plan to subscribe to. */
+export async function teamMonthlyPrice(stripe: Stripe): Promise<Stripe.Price> {
+  const product = await stripe.products.create({ name: 'Team' });
+  return stripe.prices.create({
+    product: product.id,
+    currency: 'usd',
+    unit_amount: 1500,
+    recurring: { interval: 'month' },
+  });
+}
