@@ -111,7 +111,8 @@ export async function runWorkload(
   const checkoutSessions = await checkoutSubscriptions(stripe, emulatorUrl, catalog, options.checkouts ?? 2);
   await step('checkouts');
 
-  await deletions(stripe, customers);
+  // Its owner is not on the test clock, whose frozen time would put the deletion in the draft's second.
+  await deletions(stripe, customers[0] as string);
   await step('deletions');
 
   await advanceClock(stripe, clock.id, clock.frozen_time + 35 * DAY);
@@ -255,20 +256,31 @@ async function checkoutSubscriptions(
   return sessions;
 }
 
-/** A draft invoice deleted, a customer with nothing left deleted, a product with no prices deleted. */
-async function deletions(stripe: Stripe, customers: string[]): Promise<void> {
-  const owner = customers[customers.length - 1] as string;
+/**
+ * A draft invoice deleted, a customer with nothing left deleted, a product with no prices deleted. Each
+ * deletion comes a second after the object's last change, so its event is provably the newest and is
+ * applied as a tombstone (in the same second it would be read back from Stripe instead).
+ */
+async function deletions(stripe: Stripe, owner: string): Promise<void> {
   const draft = await stripe.invoices.create({ customer: owner, auto_advance: false });
-  await stripe.invoices.del(draft.id);
   const leaving = await stripe.customers.create({
     email: 'leaving@example.com',
     metadata: { subledger_account_id: 'gone' },
   });
   await stripe.customers.update(leaving.id, { name: 'Leaving soon' });
-  await stripe.customers.del(leaving.id);
   const retired = await stripe.products.create({ name: 'Retired' });
   await stripe.products.update(retired.id, { active: false });
+  await nextSecond();
+  await stripe.invoices.del(draft.id);
+  await stripe.customers.del(leaving.id);
   await stripe.products.del(retired.id);
+}
+
+/** Waits until the wall clock (Stripe's `created` outside test clocks) has moved to a later second. */
+async function nextSecond(): Promise<void> {
+  const second = Math.floor(Date.now() / 1000);
+  while (Math.floor(Date.now() / 1000) === second)
+    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
 }
 
 /** Advances a test clock and waits until it is ready, as an SDK user does. */

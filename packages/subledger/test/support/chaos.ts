@@ -1,0 +1,28 @@
+import type { FaultOptions } from 'stripe-emulator';
+import { installWriteLog } from './apply-audit.ts';
+import { testDatabase } from './database.ts';
+import { type Stack, startStack } from './stack.ts';
+import { runWorkload, type WorkloadOptions } from './workload.ts';
+
+/**
+ * One chaos run: a fresh database with the write log, the stack with the emulator's delivery faults,
+ * the seeded workload driven through the SDK until everything settled; then `run` inspects the result.
+ */
+export async function chaosRun(
+  faults: FaultOptions,
+  seed: number,
+  run: (stack: Stack) => Promise<void>,
+  workload: Omit<WorkloadOptions, 'seed'> = {},
+): Promise<void> {
+  const database = await testDatabase();
+  await installWriteLog(database.pool);
+  const stack = await startStack({ database, faults, seed });
+  try {
+    await runWorkload(stack.stripe, stack.emulator.url, { ...workload, seed });
+    await stack.settle();
+    await run(stack);
+  } finally {
+    await stack.close();
+    await database.drop();
+  }
+}
