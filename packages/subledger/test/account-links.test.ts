@@ -4,6 +4,13 @@ import { linkAccounts } from '../src/sync/account-links.ts';
 import { type MirrorWrite, writeMirror } from '../src/sync/mirror-writer.ts';
 import type { Place } from '../src/sync/stripe-reads.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
+import {
+  customerWrite,
+  deletedCustomerWrite,
+  freshPlace,
+  PLATFORM,
+  sessionWrite,
+} from './support/link-writes.ts';
 
 // The account ↔ customer mapping, written through the same writer as webhooks and backfill.
 
@@ -12,62 +19,6 @@ before(async () => {
   database = await testDatabase();
 });
 after(() => database.drop());
-
-const PLATFORM = { stripeAccount: 'platform', livemode: false };
-let places = 0;
-/** A Stripe account of its own, so that a test's links meet no other test's. */
-const freshPlace = (): Place => ({ stripeAccount: `acct_links_${++places}`, livemode: false });
-
-let eventNumber = 0;
-
-/** A customer as an event carries it: `accountId` null, its metadata names no account. */
-const customerWrite = (
-  id: string,
-  accountId: string | null,
-  created: number,
-  version = created,
-  place: Place = PLATFORM,
-): MirrorWrite => ({
-  kind: 'customer',
-  id,
-  ...place,
-  object: { id, object: 'customer', created, metadata: accountId ? { subledger_account_id: accountId } : {} },
-  deleted: false,
-  version,
-  eventId: `evt_${id}_${++eventNumber}`,
-  source: 'event',
-});
-
-const deletedCustomerWrite = (id: string, version: number, place: Place = PLATFORM): MirrorWrite => ({
-  ...customerWrite(id, null, 0, version, place),
-  object: { id, object: 'customer', deleted: true },
-  deleted: true,
-});
-
-/** A completed checkout session naming the account by `client_reference_id`. */
-const sessionWrite = (
-  id: string,
-  customer: string,
-  accountId: string,
-  created: number,
-  place: Place = PLATFORM,
-): MirrorWrite => ({
-  kind: 'checkout.session',
-  id,
-  ...place,
-  object: {
-    id,
-    object: 'checkout.session',
-    status: 'complete',
-    customer,
-    client_reference_id: accountId,
-    created,
-  },
-  deleted: false,
-  version: created,
-  eventId: `evt_${id}_${++eventNumber}`,
-  source: 'event',
-});
 
 const write = (writes: MirrorWrite[]) => writeMirror(database.db, writes, { accountKeys: [] });
 

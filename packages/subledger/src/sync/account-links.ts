@@ -41,11 +41,12 @@ export async function linkAccounts(
   context: ColumnContext,
 ): Promise<Link[]> {
   const claims = customerClaims(written);
+  const stated = written.flatMap((write) => statementOf(write, context) ?? []);
+  await lockLinksOf(db, [...claims.values()], stated);
   const withdrawn = await withdrawDisowned(
     db,
     [...claims.values()].filter((claim) => !claim.deleted),
   );
-  const stated = written.flatMap((write) => statementOf(write, context) ?? []);
   const allowed = await allowedStatements(db, stated, claims);
   const rows = (await withoutOutdated(db, newestOf(allowed))).map(linkOf);
   if (rows.length === 0) return withdrawn;
@@ -63,6 +64,25 @@ export async function linkAccounts(
       },
     });
   return [...withdrawn, ...left, ...rows];
+}
+
+/**
+ * Takes, until the transaction ends, a lock on each account and customer whose links this batch may
+ * change. Links are weighed against the stored ones, which a concurrent batch (another worker, a
+ * backfill) may be changing: without the lock both read before either commits, and the later commit
+ * wins whatever its statement's age (or fails on the customer's unique index). With it, the second
+ * waits, then reads what the first committed. Taken in one order, so two batches cannot deadlock on them.
+ */
+async function lockLinksOf(db: Executor, claims: CustomerClaim[], statements: Link[]): Promise<void> {
+  const keys = new Set([
+    ...claims.map((claim) => `customer|${customerKey(claim)}`),
+    ...statements.flatMap((link) => [`customer|${customerKey(link)}`, `account|${accountKey(link)}`]),
+  ]);
+  if (keys.size === 0) return;
+  await db.execute(sql`
+    select pg_advisory_xact_lock(lock) from (
+      select distinct hashtextextended('account_customers|' || key, 0) as lock
+      from unnest(${pgArray([...keys])}::text[]) as key order by lock) as ordered`);
 }
 
 /** A link weighed against others: also whether the mirror knows its customer is deleted. */

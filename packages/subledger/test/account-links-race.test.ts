@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type pg from 'pg';
+import { type MirrorWrite, writeMirror } from '../src/sync/mirror-writer.ts';
+import type { Place } from '../src/sync/stripe-reads.ts';
+import { type TestDatabase, testDatabase } from './support/database.ts';
+import { customerWrite, freshPlace, sessionWrite } from './support/link-writes.ts';
+
+/**
+ * Account links written by concurrent transactions (two workers, a worker and a backfill): whichever
+ * commits last, the newest statement holds the account, as it does when the same writes come one after
+ * the other.
+ */
+
+let database: TestDatabase;
+before(async () => {
+  database = await testDatabase();
+});
+after(() => database.drop());
+
+type Open = { client: pg.PoolClient; commit: () => Promise<void> };
+
+/** A transaction that has written `writes` and waits to commit. */
+async function openWrite(writes: MirrorWrite[]): Promise<Open> {
+  const client = await database.pool.connect();
+  await client.query('begin');
+  await writeMirror(drizzle(client), writes, { accountKeys: [] });
+  return {
+    client,
+    commit: async () => {
+      await client.query('commit');
+      client.release();
+    },
+  };
+}
+
+/** Writes `writes` in a transaction started while `first` is open; resolves once it committed. */
+async function writeBehind(first: Open, writes: MirrorWrite[]): Promise<void> {
+  const client = await database.pool.connect();
+  const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+  const second = (async () => {
+    await client.query('begin');
+    await writeMirror(drizzle(client), writes, { accountKeys: [] });
+    await client.query('commit');
+  })();
+  await untilWaiting(pid);
+  await first.commit();
+  try {
+    await second;
+  } finally {
+    client.release();
+  }
+}
+
+/** Until the backend waits for a lock (a row or an advisory lock the open transaction holds). */
+async function untilWaiting(pid: number | undefined): Promise<void> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const { rows } = await database.pool.query<{ waiting: boolean }>(
+      `select wait_event_type = 'Lock' as waiting from pg_stat_activity where pid = $1`,
+      [pid],
+    );
+    if (rows[0]?.waiting) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('the second transaction never waited for the first');
+}
+
+const linkOf = async (accountId: string, place: Place) =>
+  (
+    await database.pool.query<{ customer_id: string }>(
+      `select customer_id from account_customers where account_id = $1 and stripe_account = $2 and livemode = $3`,
+      [accountId, place.stripeAccount, place.livemode],
+    )
+  ).rows[0]?.customer_id;
+
+test('an older checkout written while a newer one commits does not take the account', async () => {
+  const place = freshPlace();
+  const newer = await openWrite([sessionWrite('cs_new', 'cus_new', 'team_race', 2_000, place)]);
+  await writeBehind(newer, [sessionWrite('cs_old', 'cus_old', 'team_race', 1_000, place)]);
+  assert.equal(await linkOf('team_race', place), 'cus_new');
+});
+
+test('an older customer naming the account, written while a newer one commits, does not take it', async () => {
+  const place = freshPlace();
+  const newer = await openWrite([customerWrite('cus_late', 'team_meta', 2_000, 2_000, place)]);
+  await writeBehind(newer, [customerWrite('cus_early', 'team_meta', 1_000, 1_000, place)]);
+  assert.equal(await linkOf('team_meta', place), 'cus_late');
+});
+
+test('one customer claimed for two accounts at once ends with the newer claim, without an error', async () => {
+  const place = freshPlace();
+  const newer = await openWrite([sessionWrite('cs_b', 'cus_both', 'team_b', 2_000, place)]);
+  await writeBehind(newer, [sessionWrite('cs_a', 'cus_both', 'team_a', 1_000, place)]);
+  assert.equal(await linkOf('team_b', place), 'cus_both');
+  assert.equal(await linkOf('team_a', place), undefined);
+});
