@@ -52,6 +52,9 @@ const heldKey = (row: LeasedRefetch) => objectKeyOf(row.objectType as KindName, 
 
 type Failed = { row: LeasedRefetch; error: unknown };
 
+/** What one step leased and read: the reads, the reads that failed, and what cannot be read. */
+type Batch = { leased: LeasedRefetch[]; reads: Read[]; failed: Failed[]; unfetchable: LeasedRefetch[] };
+
 /**
  * Reads leased refetches from Stripe side by side, then writes them in one transaction under their
  * serial keys' locks, and settles or hands back each lease. A read taken after every event we knew of is
@@ -83,13 +86,13 @@ export async function serveRefetches(
     if (attempt.status === 'fulfilled') reads.push(attempt.value);
     else failed.push({ row: readableRows[index] as LeasedRefetch, error: attempt.reason });
   });
-  let written = 0;
+  const batch: Batch = { leased, reads, failed, unfetchable: leased.filter((row) => !readable(row)) };
   try {
-    const unfetchable = leased.filter((row) => !readable(row));
-    const outcome = await writeReads(deps, refetcher, { leased, reads, failed, unfetchable }, options);
-    written = outcome.written;
+    const outcome = await writeReads(deps, refetcher, batch, options);
     holdReads(options.held, reads, outcome.busy);
+    return { written: outcome.written, failures: failed.map((failure) => failure.error) };
   } catch (error) {
+    if (reads.length > 1) return writeOneByOne(deps, refetcher, batch, options);
     // Leases are never taken again by the refetcher holding them: hand them back, to be retried.
     await returnRefetches(deps.pool, refetcher, leased, {
       error: failureReason(error),
@@ -97,7 +100,41 @@ export async function serveRefetches(
     });
     throw error;
   }
-  return { written, failures: failed.map((failure) => failure.error) };
+}
+
+/**
+ * After a batch's write failed: each read written in a transaction of its own, so that one the database
+ * refuses is handed back with its error and backoff, alone, as the worker retries a failed batch's
+ * events; the others are written. A database that is down fails the first, and the error goes up.
+ */
+async function writeOneByOne(
+  deps: RefetchDependencies,
+  refetcher: string,
+  batch: Batch,
+  options: { waitForKeys?: boolean; held?: HeldReads },
+): Promise<Served> {
+  let written = 0;
+  const busy: Read[] = [];
+  const failures = batch.failed.map((failure) => failure.error);
+  for (const read of batch.reads) {
+    const alone = { leased: [read.row], reads: [read], failed: [], unfetchable: [] };
+    try {
+      const outcome = await writeReads(deps, refetcher, alone, options);
+      written += outcome.written;
+      busy.push(...outcome.busy);
+    } catch (error) {
+      await returnRefetches(deps.pool, refetcher, [read.row], {
+        error: failureReason(error),
+        delaySeconds: retryDelaySeconds,
+      });
+      failures.push(error);
+    }
+  }
+  const readRows = new Set(batch.reads.map((read) => read.row));
+  const unread = { ...batch, leased: batch.leased.filter((row) => !readRows.has(row)), reads: [] };
+  await writeReads(deps, refetcher, unread, options);
+  holdReads(options.held, batch.reads, busy);
+  return { written, failures };
 }
 
 /** The read a refetcher holds for this lease's request, if it is still good. */
@@ -124,7 +161,7 @@ function holdReads(held: HeldReads | undefined, reads: Read[], busy: Read[]): vo
 async function writeReads(
   deps: RefetchDependencies,
   refetcher: string,
-  batch: { leased: LeasedRefetch[]; reads: Read[]; failed: Failed[]; unfetchable: LeasedRefetch[] },
+  batch: Batch,
   options: { waitForKeys?: boolean },
 ): Promise<{ written: number; busy: Read[] }> {
   const { leased, reads, failed, unfetchable } = batch;
