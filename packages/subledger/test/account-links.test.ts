@@ -165,6 +165,18 @@ test('a customer recreated in the second its deleted predecessor was created tak
   assert.deepEqual(await links(place), [{ account_id: 'team_del', customer_id: 'cus_a1' }]);
 });
 
+test('a customer whose deletion is the first of it written keeps the link its payload states', async () => {
+  // customer.created, .updated and .deleted claimed in one batch: the deletion, newest, is written alone.
+  const together = freshPlace();
+  await write([{ ...customerWrite('cus_gone', 'team_gone', 5_000, 5_001, together), deleted: true }]);
+  // The same events in two batches: the live customer, then its deletion.
+  const apart = freshPlace();
+  await write([customerWrite('cus_gone', 'team_gone', 5_000, 5_000, apart)]);
+  await write([{ ...customerWrite('cus_gone', 'team_gone', 5_000, 5_001, apart), deleted: true }]);
+  assert.deepEqual(await links(together), [{ account_id: 'team_gone', customer_id: 'cus_gone' }]);
+  assert.deepEqual(await links(apart), await links(together));
+});
+
 test('a backfill, in any order and any batches, ends with the links the webhooks made', async () => {
   // Each function makes one object of the same Stripe state, in the order it happened.
   const history: ((place: Place) => MirrorWrite)[] = [

@@ -278,12 +278,15 @@ const linksOf = (result: unknown): Link[] => rowsOf(result).map(linkFrom);
 
 /**
  * A customer's statement is dated by its `created`, not by the event that carried it: a backfill reads
- * the same customer at another time and must reach the links the webhooks did.
+ * the same customer at another time and must reach the links the webhooks did. A deleted customer still
+ * states its account when its object says it (a `customer.deleted` payload does; Stripe's read of a
+ * deleted customer does not): the link outlives the deletion, whether or not the live customer was
+ * written before its tombstone (its events claimed in one batch write the deletion alone).
  */
 function statementOf(write: MirrorWrite, context: ColumnContext): Link | null {
   const place = placeOf(write);
   const statedAt = Number(write.object.created ?? 0);
-  if (write.kind === 'customer' && !write.deleted) {
+  if (write.kind === 'customer') {
     const accountId = customerAccountId(write.object);
     return accountId
       ? { ...place, accountId, customerId: write.id, source: 'customer_metadata', statedAt }
