@@ -22,13 +22,18 @@ export type EventFacts = {
 
 export type RowVersion = { lastEventId: string | null; lastEventCreated: number; deleted: boolean };
 
-/** `incomplete_list`: the payload lists one page of a longer embedded list (a subscription's items). */
+/**
+ * `incomplete_list`: the payload lists one page of a longer embedded list (a subscription's items).
+ * `lost_race`: the event was planned against a row another transaction wrote before it committed (a
+ * reconcile creating it), and the database's check refused the write.
+ */
 export type RefetchReason =
   | 'same_second'
   | 'api_version'
   | 'unknown_row'
   | 'after_delete'
-  | 'incomplete_list';
+  | 'incomplete_list'
+  | 'lost_race';
 
 export type Outcome = 'applied' | 'stale' | 'superseded' | 'refetch';
 

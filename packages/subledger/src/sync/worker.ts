@@ -188,7 +188,8 @@ export class InboxWorker {
         reason: decision.reason,
       });
     }
-    await writeMirror(drizzle(client), writes, this.#options.context);
+    const written = new Set(await writeMirror(drizzle(client), writes, this.#options.context));
+    for (const write of writes) if (!written.has(write)) refetches.push(lostRace(write, byId, plan));
     await requestRefetches(client, refetches);
     for (const [id, outcome] of plan.outcomes) outcomes.set(id, outcome);
     return outcomes;
@@ -228,6 +229,26 @@ function refetchIncompleteLists(plan: Plan, payloads: Map<string, StripeEventPay
     });
     plan.outcomes.set(event.id, 'refetch');
   }
+}
+
+/**
+ * An applied write the database refused: a row the batch could not see when it planned (a reconcile or
+ * backfill creating it, uncommitted, takes no serial-key lock) is of the event's second or newer. Which
+ * of the two is newer cannot be told, so the object is read from Stripe, and the event counts as a
+ * refetch; otherwise a deletion of that second would be lost until the next reconcile.
+ */
+function lostRace(write: MirrorWrite, byId: Map<string, ClaimedEvent>, plan: Plan): RefetchRequest {
+  const event = byId.get(write.eventId as string) as ClaimedEvent;
+  plan.outcomes.set(event.id, 'refetch');
+  return {
+    kind: write.kind,
+    id: write.id,
+    stripeAccount: write.stripeAccount,
+    livemode: write.livemode,
+    serialKey: event.serialKey,
+    knownCreated: write.version,
+    reason: 'lost_race',
+  };
 }
 
 /**
