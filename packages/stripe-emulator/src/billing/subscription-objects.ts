@@ -58,7 +58,10 @@ export function newSubscriptionItem(fields: ItemFields): WireSubscriptionItem {
   };
 }
 
-/** An embedded list as Stripe renders it inside an object: every row, with `total_count`. */
+/**
+ * An embedded list with `total_count`, as the store keeps it inside an object: every row. Answers and
+ * events carry its first page (`core/embedded-pages.ts`).
+ */
 export function fullList<T>(data: T[], url: string): ListObject<T> & { total_count: number } {
   return { object: 'list', data, has_more: false, total_count: data.length, url };
 }

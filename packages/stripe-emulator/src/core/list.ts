@@ -43,7 +43,10 @@ export function paginate<T extends { id: string }>(
   return { object: 'list', data, has_more: start + limit < rowsNewestFirst.length, url };
 }
 
-/** A list embedded in another object (subscription items, invoice lines): all rows, first page. */
+/**
+ * A list embedded in another object, as the store keeps it: every row. What leaves the emulator is its
+ * first page (`embedded-pages.ts`).
+ */
 export function embeddedList<T>(data: T[], url: string): ListObject<T> & { total_count?: number } {
   return { object: 'list', data, has_more: false, url };
 }

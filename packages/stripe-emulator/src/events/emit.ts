@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { withFirstPage } from '../core/embedded-pages.ts';
 import type { Scope } from '../core/scope.ts';
 import type { StripeObject, Wire } from '../core/wire.ts';
 
@@ -7,7 +8,8 @@ export type WireEvent = Wire<Stripe.Event>;
 /**
  * Records that something happened to an object, as Stripe does: an `event` row readable through
  * `/v1/events`, carrying a snapshot of the object and, for updates, the previous values of the fields
- * that changed; then hands it to webhook delivery.
+ * that changed; then hands it to webhook delivery. Like Stripe's, the snapshot embeds one page of a
+ * list (a subscription's items), with `has_more` when there are more.
  */
 export function emitEvent(
   scope: Scope,
@@ -17,6 +19,7 @@ export function emitEvent(
   at?: number,
 ): WireEvent {
   const { emulator, partition, cause } = scope;
+  const kind = object.object;
   const event = {
     id: emulator.random.id('evt', 24),
     object: 'event',
@@ -24,8 +27,10 @@ export function emitEvent(
     api_version: emulator.apiVersion,
     created: at ?? emulator.clock.nowSeconds(),
     data: {
-      object: structuredClone(object),
-      ...(previousAttributes ? { previous_attributes: structuredClone(previousAttributes) } : {}),
+      object: withFirstPage(structuredClone(object), kind),
+      ...(previousAttributes
+        ? { previous_attributes: withFirstPage(structuredClone(previousAttributes), kind) }
+        : {}),
     },
     livemode: partition.livemode,
     pending_webhooks: emulator.webhooks.pendingFor(partition, type),

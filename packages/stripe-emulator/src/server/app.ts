@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { embeddedPages } from '../core/embedded-pages.ts';
 import { notAuthenticated, StripeError, urlNotFound } from '../core/errors.ts';
 import { expand } from '../core/expand.ts';
 import { fingerprint } from '../core/idempotency.ts';
@@ -111,7 +112,8 @@ async function execute(
       () => route.handle({ scope, params, path }),
       expandResult,
     );
-    return [200, JSON.stringify(expanded)];
+    // Stored objects hold every row of their embedded lists; Stripe's answers embed the first page.
+    return [200, JSON.stringify(expanded, embeddedPages)];
   } catch (error) {
     if (!(error instanceof StripeError)) throw error;
     return [
