@@ -23,6 +23,9 @@ after(async () => {
   await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
 });
 
+/** Longer than any step of a start takes on a loaded machine, well inside a test's timeout. */
+const WAIT_MS = 45_000;
+
 export type LogLine = { msg: string; [field: string]: unknown };
 
 /** A fresh data dir, as a newcomer's first `npm start` finds it. */
@@ -74,22 +77,48 @@ export async function start(
   running.add(child);
   child.once('exit', () => running.delete(child));
   const lines: LogLine[] = [];
+  let errors = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    errors += chunk.toString();
+  });
   const waiters: { match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
   createInterface({ input: child.stdout }).on('line', (text) => {
     const line = JSON.parse(text) as LogLine;
     lines.push(line);
     for (const waiter of waiters.filter((candidate) => candidate.match(line))) waiter.resolve(line);
   });
-  const logged = (pattern: RegExp) =>
-    new Promise<LogLine>((resolve) => {
-      const found = lines.find((line) => pattern.test(line.msg));
-      if (found) resolve(found);
-      else waiters.push({ match: (line) => pattern.test(line.msg), resolve });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  // A wait that cannot end says why, instead of running into the test's timeout without a word.
+  const story = (what: string) =>
+    new Error(
+      `${what}\nlast log lines:\n${lines
+        .slice(-15)
+        .map((line) => JSON.stringify(line))
+        .join('\n')}\nstderr:\n${errors.slice(-4000)}`,
+    );
+  const bounded = <T>(waiting: Promise<T>, what: string) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(story(`${what}: still waiting after ${WAIT_MS / 1000} s`)), WAIT_MS);
     });
+    return Promise.race([waiting, late]).finally(() => clearTimeout(timer));
+  };
+  const logged = (pattern: RegExp) =>
+    bounded(
+      new Promise<LogLine>((resolve, reject) => {
+        const found = lines.find((line) => pattern.test(line.msg));
+        if (found) return resolve(found);
+        waiters.push({ match: (line) => pattern.test(line.msg), resolve });
+        void exited.then(([code, signal]) =>
+          reject(story(`the server exited (${code ?? signal}) before logging ${pattern}`)),
+        );
+      }),
+      `no log line matched ${pattern}`,
+    );
   /** SIGTERM, as a newcomer's Ctrl-C or a deploy does; the process must exit cleanly. */
   const stop = async () => {
     child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
+    const [code] = await bounded(exited, 'the server did not exit on SIGTERM');
     assert.equal(code, 0);
   };
   return { child, port, lines, logged, stop };
