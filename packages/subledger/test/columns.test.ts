@@ -75,6 +75,7 @@ table('invoiceColumns', invoiceColumns, [
   ['no subscription at all', { subscription: null, parent: null }, { subscriptionId: null }],
   ['amounts, status and period', { status: 'paid', billing_reason: 'subscription_cycle', currency: 'usd', amount_due: 2000, amount_paid: 2000, period_end: 1000 }, { status: 'paid', billingReason: 'subscription_cycle', currency: 'usd', amountDue: 2000, amountPaid: 2000, periodEndAt: at(1000) }],
   ['real 2020-03-02 event payload', eventObject('sync-engine/invoice_paid.json'), { customerId: 'cus_JsuO3bmrj0QlAw', subscriptionId: 'sub_JsuPyCPhXWfZar', status: 'paid', periodEndAt: at(1642645280) }],
+  ['real open invoice after a declined charge: nothing paid of 2000 due; its own period end, not its line’s', eventObject('stripe-ruby-mock/invoice.payment_failed.json'), { status: 'open', amountDue: 2000, amountPaid: 0, periodEndAt: at(1648320007) }],
 ]);
 
 // biome-ignore format: one case per line
@@ -95,7 +96,10 @@ table('other readers', (object) => ({ ...productColumns(object), ...invoicePayme
   ['product', { active: false, name: 'Pro' }, { active: false, name: 'Pro' }],
   ['invoice payment, invoice as an id', { invoice: 'in_1', status: 'paid', amount_paid: 500 }, { invoiceId: 'in_1', status: 'paid', amountPaid: 500 }],
   ['invoice payment, expanded invoice', { invoice: { id: 'in_2', object: 'invoice' } }, { invoiceId: 'in_2' }],
+  ['invoice payment, real: paid what was requested', eventObject('sync-engine/invoice_payment_paid.json'), { invoiceId: 'in_103Q0w2eZvKYlo2C5PYwf6Wf', status: 'paid', amountPaid: 2000 }],
+  ['invoice payment, current fixture: requested, nothing paid yet', fixture('invoice_payment'), { amountPaid: null }],
   ['payment intent', { customer: 'cus_1', status: 'succeeded', amount: 1500, currency: 'eur' }, { customerId: 'cus_1', status: 'succeeded', amount: 1500, currency: 'eur' }],
+  ['payment intent, real failed payment: the amount asked, not the 0 received', eventObject('stripe-ruby-mock/payment_intent.payment_failed.json'), { status: 'requires_payment_method', amount: 2000, currency: 'usd' }],
   ['billing meter', { event_name: 'api_calls', status: 'inactive' }, { eventName: 'api_calls', status: 'inactive' }],
 ]);
 

@@ -1,7 +1,22 @@
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { Emulator } from 'stripe-emulator';
+import { ACCOUNT_KEY, type ColumnContext, columnDifferences, typedColumnSelects } from './auditor-columns.ts';
+import { differingPaths, type Json, toJson, without } from './auditor-json.ts';
+import { compareLinks } from './auditor-links.ts';
+import {
+  announcedIds,
+  expectedSummaries,
+  type Partition,
+  type Place,
+  rowsOf,
+  type StoredObject,
+  SUMMARY,
+  summaryOf,
+} from './auditor-stripe.ts';
 import { historyOf } from './history.ts';
+
+export { rowsOf };
 
 /**
  * An auditor that trusts nothing of the code under test: it reads the emulator's own store (Stripe's
@@ -12,16 +27,18 @@ import { historyOf } from './history.ts';
  * answers the stored object itself (expansion is off unless asked for, and JSON drops `undefined`), so
  * this is exactly what `stripe.X.retrieve` renders, read without an API call that could change state.
  * The entitlement summary has no endpoint of its own: it is predicted from the customer's active
- * entitlements as the emulator builds the summary its events carry.
+ * entitlements as the emulator builds the summary its events carry. Each row's typed columns are
+ * predicted from the same object (`auditor-columns.ts`), and the account links from the customers and
+ * checkout sessions (`auditor-links.ts`).
  * How each event was applied (the inbox, a log of every mirror write) is audited in `apply-audit.ts`.
  */
 
 export type Problem =
-  /** Stripe has it (and announced it), the mirror does not. */
+  /** Stripe has it (and announced it), or its state implies a link; the mirror does not. */
   | 'missing'
-  /** The mirror has a live row Stripe does not have. */
+  /** The mirror has a live row (or a link) Stripe does not have. */
   | 'unexpected'
-  /** Both have it; `fields` are the paths whose values differ. */
+  /** Both have it; `fields` are the paths (or `column x`, the typed columns) whose values differ. */
   | 'different'
   /** Stripe deleted it; the mirror still shows it live. */
   | 'not_deleted'
@@ -37,6 +54,8 @@ export type AuditOptions = {
    * `all`: every object of a mirrored kind must be mirrored, every field equal, as after reconcile.
    */
   require?: 'announced' | 'all';
+  /** The checkout-session metadata keys the stack names accounts with (`SUBLEDGER_ACCOUNT_KEYS`). */
+  accountKeys?: readonly string[];
 };
 
 /**
@@ -48,10 +67,7 @@ export const SILENT_FIELDS: Readonly<Record<string, readonly string[]>> = {
   customer: ['next_invoice_sequence'],
 };
 
-type Json = unknown;
-type StoredObject = { id: string; object?: string; customer?: unknown; [key: string]: unknown };
-type Partition = ReturnType<Emulator['partition']>;
-type MirrorRow = { id: string; data: Json; deleted: boolean };
+type MirrorRow = { id: string; data: Json; deleted: boolean; columns: Json };
 
 /** A mirrored kind: the emulator tables that hold it (live, and deleted stubs) and its mirror table. */
 type KindSource = { kind: string; live: string; deleted?: string; mirror: string };
@@ -68,8 +84,6 @@ const SOURCES: KindSource[] = [
   { kind: 'billing.meter', live: 'billing.meter', mirror: 'billing_meters' },
 ];
 
-const SUMMARY = 'entitlements.active_entitlement_summary';
-
 /** Every mirror table, for the write log. */
 export const MIRROR_TABLES = [
   ...SOURCES.map((source) => source.mirror),
@@ -77,42 +91,55 @@ export const MIRROR_TABLES = [
   'active_entitlements',
 ];
 
+/** What is required of one kind's rows, and how they are read. */
+type Check = {
+  table: string;
+  /** Whether the object must be mirrored by now (else its absence is no difference). */
+  required: (id: string) => boolean;
+  /** Fields not compared: Stripe changes them without an event. */
+  silent?: readonly string[];
+  context: ColumnContext;
+};
+
 /** Compares the mirror with the emulator's state, in every partition (platform and connected, test and live). */
 export async function audit(
   emulator: Emulator,
   pool: pg.Pool,
   options: AuditOptions = {},
 ): Promise<Difference[]> {
+  const selects = await typedColumnSelects(pool, MIRROR_TABLES);
+  const context = { accountKeys: options.accountKeys ?? [ACCOUNT_KEY] };
   const differences: Difference[] = [];
   for (const partition of emulator.store.partitions()) {
     const place = { stripeAccount: partition.account ?? 'platform', livemode: partition.livemode };
+    const read = (table: string) => mirrorRows(pool, table, place, selects.get(table) ?? `'{}'::jsonb`);
     const announced = announcedIds(partition);
     const required = (kind: string, id: string) =>
       options.require === 'all' || announced.get(kind)?.has(id) === true;
+    const checkOf = (table: string, kind: string, silent: readonly string[] = []): Check => ({
+      table,
+      required: (id) => required(kind, id),
+      silent,
+      context,
+    });
     for (const source of SOURCES) {
-      const rows = await mirrorRows(pool, source.mirror, place);
+      const rows = await read(source.mirror);
       const live = new Map(rowsOf(partition, source.live).map((object) => [object.id, object]));
       const deleted = new Set(
         source.deleted ? rowsOf(partition, source.deleted).map((object) => object.id) : [],
       );
       const silent = options.require === 'all' ? [] : (SILENT_FIELDS[source.kind] ?? []);
       differences.push(
-        ...compareKind(source.kind, live, deleted, rows, (id) => required(source.kind, id), silent),
+        ...compareKind(source.kind, live, deleted, rows, checkOf(source.mirror, source.kind, silent)),
       );
-      differences.push(...(await compareItems(pool, source, live, rows, place)));
+      if (source.kind === 'subscription')
+        differences.push(...compareItems(live, rows, await read('subscription_items'), context));
     }
-    // A deleted customer has no summary in Stripe: its row may be absent or a tombstone, or (as reconcile
-    // agrees) live with no entitlements.
-    const gone = new Set(rowsOf(partition, 'deleted_customer').map((customer) => customer.id));
-    const summaries = expectedSummaries(partition, announced.get(SUMMARY) ?? new Set());
-    const rows = await mirrorRows(pool, 'active_entitlements', place);
-    for (const id of gone) {
-      summaries.delete(id);
-      if (rows.get(id) && isEmptySummaryRow(rows.get(id) as MirrorRow)) rows.delete(id);
-    }
-    for (const id of rows.keys())
-      if (!summaries.has(id) && !gone.has(id)) summaries.set(id, summaryOf(partition, id));
-    differences.push(...compareKind(SUMMARY, summaries, gone, rows, (id) => required(SUMMARY, id)));
+    const summaries = await read('active_entitlements');
+    differences.push(
+      ...compareSummaries(partition, announced, summaries, checkOf('active_entitlements', SUMMARY)),
+    );
+    differences.push(...(await compareLinks(pool, partition, place, context, required)));
   }
   return differences;
 }
@@ -131,20 +158,23 @@ function compareKind(
   live: Map<string, Json>,
   deleted: Set<string>,
   rows: Map<string, MirrorRow>,
-  required: (id: string) => boolean,
-  silent: readonly string[] = [],
+  check: Check,
 ): Difference[] {
   const differences: Difference[] = [];
+  const silent = check.silent ?? [];
   const comparable = (value: Json) => (silent.length === 0 ? value : without(value, silent));
   const add = (id: string, problem: Problem, fields: string[] = []) =>
     differences.push({ kind, id, problem, fields });
   for (const [id, object] of live) {
     const row = rows.get(id);
     if (!row) {
-      if (required(id)) add(id, 'missing');
+      if (check.required(id)) add(id, 'missing');
     } else if (row.deleted) add(id, 'wrongly_deleted');
     else {
-      const fields = differingPaths(comparable(toJson(object)), comparable(row.data));
+      const fields = [
+        ...differingPaths(comparable(toJson(object)), comparable(row.data)),
+        ...columnDifferences(check.table, object, row.columns, check.context),
+      ];
       if (fields.length > 0) add(id, 'different', fields);
     }
   }
@@ -156,152 +186,81 @@ function compareKind(
   return differences;
 }
 
-/** A mirrored subscription's items are the items it lists, each equal to Stripe's. */
-async function compareItems(
-  pool: pg.Pool,
-  source: KindSource,
+/**
+ * A mirrored subscription's items are the items it lists, each equal to Stripe's, columns and all; an
+ * item of no live mirrored subscription is unexpected.
+ */
+function compareItems(
   live: Map<string, StoredObject>,
   rows: Map<string, MirrorRow>,
-  place: { stripeAccount: string; livemode: boolean },
-): Promise<Difference[]> {
-  if (source.kind !== 'subscription') return [];
-  const items = await pool.query<MirrorRow & { subscription_id: string }>(
-    `select id, data, deleted, subscription_id from subscription_items where stripe_account = $1 and livemode = $2`,
-    [place.stripeAccount, place.livemode],
-  );
+  items: Map<string, MirrorRow>,
+  context: ColumnContext,
+): Difference[] {
   const bySubscription = new Map<string, Map<string, MirrorRow>>();
-  for (const row of items.rows) {
-    const group = bySubscription.get(row.subscription_id) ?? new Map<string, MirrorRow>();
-    group.set(row.id, row);
-    bySubscription.set(row.subscription_id, group);
+  for (const item of items.values()) {
+    const subscription = String((item.columns as { subscription_id?: unknown }).subscription_id);
+    bySubscription.set(subscription, (bySubscription.get(subscription) ?? new Map()).set(item.id, item));
   }
+  const check = { table: 'subscription_items', required: () => true, context };
   const differences: Difference[] = [];
   for (const [id, row] of rows) {
     const subscription = live.get(id);
     if (!subscription || row.deleted) continue;
-    const expected = new Map(
-      ((subscription.items as { data?: StoredObject[] } | undefined)?.data ?? []).map((item) => [
-        item.id,
-        item,
-      ]),
-    );
+    const listed = (subscription.items as { data?: StoredObject[] } | undefined)?.data ?? [];
+    const expected = new Map(listed.map((item) => [item.id, item]));
     differences.push(
-      ...compareKind(
-        'subscription_item',
-        expected,
-        new Set(),
-        bySubscription.get(id) ?? new Map(),
-        () => true,
-      ),
+      ...compareKind('subscription_item', expected, new Set(), bySubscription.get(id) ?? new Map(), check),
     );
+    bySubscription.delete(id);
   }
+  for (const [subscription, orphans] of bySubscription)
+    for (const id of orphans.keys())
+      differences.push({
+        kind: 'subscription_item',
+        id,
+        problem: 'unexpected',
+        fields: [`column subscription_id: ${subscription}`],
+      });
   return differences;
 }
 
-/** Ids of each kind that some event carried: a webhook could have told the mirror about them. */
-function announcedIds(partition: Partition): Map<string, Set<string>> {
-  const announced = new Map<string, Set<string>>();
-  for (const event of rowsOf(partition, 'event')) {
-    const object = (event.data as { object?: StoredObject } | undefined)?.object;
-    if (!object?.object) continue;
-    const id = object.object === SUMMARY ? idOf(object.customer) : object.id;
-    if (!id) continue;
-    const ids = announced.get(object.object) ?? new Set<string>();
-    ids.add(id);
-    announced.set(object.object, ids);
+/**
+ * Each customer's entitlement summary. A deleted customer has no summary in Stripe: its row may be
+ * absent or a tombstone, or (as reconcile agrees) live with no entitlements.
+ */
+function compareSummaries(
+  partition: Partition,
+  announced: Map<string, Set<string>>,
+  rows: Map<string, MirrorRow>,
+  check: Check,
+): Difference[] {
+  const gone = new Set(rowsOf(partition, 'deleted_customer').map((customer) => customer.id));
+  const summaries = expectedSummaries(partition, announced.get(SUMMARY) ?? new Set());
+  for (const id of gone) {
+    summaries.delete(id);
+    if (rows.get(id) && isEmptySummaryRow(rows.get(id) as MirrorRow)) rows.delete(id);
   }
-  return announced;
-}
-
-/** The summary of every customer who holds entitlements or was announced to (even with none left). */
-function expectedSummaries(partition: Partition, announced: Set<string>): Map<string, Json> {
-  const customers = new Set(announced);
-  for (const holding of rowsOf(partition, 'active_entitlement_holding'))
-    customers.add(String(holding.customer));
-  return new Map([...customers].map((customer) => [customer, summaryOf(partition, customer)]));
+  for (const id of rows.keys())
+    if (!summaries.has(id) && !gone.has(id)) summaries.set(id, summaryOf(partition, id));
+  return compareKind(SUMMARY, summaries, gone, rows, check);
 }
 
 const isEmptySummaryRow = (row: MirrorRow) =>
   !row.deleted &&
   ((row.data as { entitlements?: { data?: unknown[] } }).entitlements?.data ?? []).length === 0;
 
-/** Stripe's `entitlements.active_entitlement_summary` of a customer, newest entitlement first. */
-function summaryOf(partition: Partition, customer: string): Json {
-  const held = new Set(
-    rowsOf(partition, 'active_entitlement_holding')
-      .filter((holding) => holding.customer === customer)
-      .map((holding) => holding.id),
-  );
-  const data = partition
-    .table<StoredObject>('entitlements.active_entitlement')
-    .newestFirst()
-    .filter((entitlement) => held.has(entitlement.id));
-  return toJson({
-    object: SUMMARY,
-    customer,
-    entitlements: { object: 'list', data, has_more: false, url: `/v1/customer/${customer}/entitlements` },
-    livemode: partition.livemode,
-  });
-}
-
+/** A mirror table's rows of one place, with their typed columns read by `columns` (a SQL expression). */
 async function mirrorRows(
   pool: pg.Pool,
   table: string,
-  place: { stripeAccount: string; livemode: boolean },
+  place: Place,
+  columns: string,
 ): Promise<Map<string, MirrorRow>> {
   const result = await pool.query<MirrorRow>(
-    `select id, data, deleted from ${table} where stripe_account = $1 and livemode = $2`,
+    `select id, data, deleted, ${columns} as columns from ${table} where stripe_account = $1 and livemode = $2`,
     [place.stripeAccount, place.livemode],
   );
   return new Map(result.rows.map((row) => [row.id, row]));
-}
-
-export const rowsOf = (partition: Partition, table: string): StoredObject[] => [
-  ...partition.table<StoredObject>(table).values(),
-];
-
-const toJson = (value: unknown): Json => JSON.parse(JSON.stringify(value));
-
-function without(value: Json, fields: readonly string[]): Json {
-  if (!isRecord(value)) return value;
-  const copy = { ...value };
-  for (const field of fields) delete copy[field];
-  return copy;
-}
-
-function idOf(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  const id = (value as { id?: unknown } | null)?.id;
-  return typeof id === 'string' ? id : null;
-}
-
-/** The paths (`items.data[0].quantity`) at which two JSON values differ, at most `limit` of them. */
-export function differingPaths(expected: Json, actual: Json, limit = 12): string[] {
-  const paths: string[] = [];
-  const walk = (a: Json, b: Json, path: string) => {
-    if (paths.length >= limit) return;
-    if (Object.is(a, b)) return;
-    const bothArrays = Array.isArray(a) && Array.isArray(b);
-    const bothObjects = isRecord(a) && isRecord(b);
-    if (bothArrays) {
-      if (a.length !== b.length) paths.push(`${path || '.'}.length ${a.length} ≠ ${b.length}`);
-      for (let index = 0; index < Math.min(a.length, b.length); index++)
-        walk(a[index], b[index], `${path}[${index}]`);
-    } else if (bothObjects) {
-      for (const key of new Set([...Object.keys(a), ...Object.keys(b)]))
-        walk(a[key], b[key], path ? `${path}.${key}` : key);
-    } else paths.push(`${path || '.'}: ${brief(a)} ≠ ${brief(b)}`);
-  };
-  walk(expected, actual, '');
-  return paths;
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
-
-function brief(value: Json): string {
-  const text = value === undefined ? 'absent' : JSON.stringify(value);
-  return text.length > 40 ? `${text.slice(0, 37)}…` : text;
 }
 
 /** How many differing objects a failure tells the history of. */

@@ -1,8 +1,15 @@
+import type pg from 'pg';
 import type { FaultOptions } from 'stripe-emulator';
 import { installWriteLog } from './apply-audit.ts';
 import { testDatabase } from './database.ts';
 import { type Stack, startStack } from './stack.ts';
 import { runWorkload, type WorkloadOptions } from './workload.ts';
+
+export type ChaosSetup = {
+  /** Runs on the new database before the first event arrives (e.g. a test-only trigger). */
+  prepare?: (pool: pg.Pool) => Promise<void>;
+  workload?: (stack: Stack) => Omit<WorkloadOptions, 'seed'>;
+};
 
 /**
  * One chaos run: a fresh database with the write log, the stack with the emulator's delivery faults,
@@ -12,13 +19,14 @@ export async function chaosRun(
   faults: FaultOptions,
   seed: number,
   run: (stack: Stack) => Promise<void>,
-  workload: Omit<WorkloadOptions, 'seed'> = {},
+  setup: ChaosSetup = {},
 ): Promise<void> {
   const database = await testDatabase();
   await installWriteLog(database.pool);
+  await setup.prepare?.(database.pool);
   const stack = await startStack({ database, faults, seed });
   try {
-    await runWorkload(stack.stripe, stack.emulator.url, { ...workload, seed });
+    await runWorkload(stack.stripe, stack.emulator.url, { ...setup.workload?.(stack), seed });
     await stack.settle();
     await run(stack);
   } finally {
