@@ -10,6 +10,7 @@ import { reconcile } from '../src/sync/reconcile.ts';
 import { createLogger } from '../src/telemetry/index.ts';
 import { assertEachEventAppliedOnce, installWriteLog } from './support/apply-audit.ts';
 import { assertMirrorEqualsStripe } from './support/auditor.ts';
+import { assertItemsAndLinksCovered } from './support/coverage.ts';
 import { testDatabase } from './support/database.ts';
 import { startStack } from './support/stack.ts';
 import { runWorkload } from './support/workload.ts';
@@ -87,6 +88,7 @@ test('three instances on one inbox settle each event once and end equal to Strip
       counts.filter((count) => count > 0).length >= 2,
       `the work was not shared: ${counts.join(', ')}`,
     );
+    await assertItemsAndLinksCovered(stack.emulator.emulator, database.pool);
   } finally {
     for (const other of others) await other.close();
     await stack.close();

@@ -1,11 +1,25 @@
 import type Stripe from 'stripe';
+import { type Catalog, createCatalog } from './workload-catalog.ts';
+import {
+  addSecondItems,
+  changeBeyondFirstPage,
+  moveAccount,
+  nextSecond,
+  removeItems,
+  subscribeToManyPrices,
+} from './workload-items.ts';
 
 /**
  * A seeded billing workload driven through the official SDK, as an app and its customers would: a
  * catalog with entitlement features and a meter, customers with cards (some that decline), subscriptions
  * (some trialing, some on a test clock), quantity, price and metadata changes, cancellations, checkout
  * sessions, a deleted draft invoice, a deleted customer and product, and a test clock advanced past a
- * renewal. It yields a few hundred events of every mirrored type; the same seed makes the same calls.
+ * renewal. Then, last, so that every event before is as it always was: one customer's account is
+ * moved twice within a second and twice again in the next; some subscriptions are given a second item;
+ * one customer subscribes to 12 prices (more items than the page of 10 Stripe embeds in events). A
+ * while later the account is moved once more, each subscription given a second item loses one of its
+ * two, and the 11th item of the 12 changes, beyond the page its events show. It yields a few hundred
+ * events of every mirrored type; the same seed makes the same calls.
  */
 
 export type WorkloadOptions = {
@@ -32,6 +46,12 @@ export type WorkloadResult = {
   subscriptions: string[];
   checkoutSessions: string[];
   clock: string;
+  /** The subscription of 12 items (not among `subscriptions`). */
+  manyItems: string;
+  /** Items removed from a subscription that had two. */
+  removedItems: string[];
+  /** The customer whose account was moved, and the account it ended at. */
+  moved: { customer: string; account: string };
 };
 
 const DAY = 86_400;
@@ -49,8 +69,6 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
 }
-
-type Catalog = { prices: Stripe.Price[]; upgrade: Stripe.Price };
 
 export async function runWorkload(
   stripe: Stripe,
@@ -138,44 +156,54 @@ export async function runWorkload(
   if (clockCustomer) await stripe.customers.update(clockCustomer, { metadata: { after_renewal: 'yes' } });
   await step('clock');
 
-  return { customers, subscriptions, checkoutSessions, clock: clock.id };
+  // Every other API subscription; the first ones have declining cards and are skipped as incomplete.
+  const pairs = subscriptions.slice(0, count).filter((_, index) => index % 2 === 0);
+  const changed = await itemAndAccountChanges(stripe, catalog, random, {
+    pairs,
+    moving: customers[failing] as string,
+    step,
+  });
+  customers.push(changed.manyItemsOwner);
+  return { customers, subscriptions, checkoutSessions, clock: clock.id, ...changed.result };
 }
 
-async function createCatalog(stripe: Stripe): Promise<Catalog> {
-  const api = await stripe.entitlements.features.create({ name: 'API access', lookup_key: 'api_access' });
-  const sso = await stripe.entitlements.features.create({ name: 'SSO', lookup_key: 'sso' });
-  const basic = await stripe.products.create({ name: 'Basic' });
-  const pro = await stripe.products.create({ name: 'Pro' });
-  const team = await stripe.products.create({ name: 'Team' });
-  await stripe.products.createFeature(pro.id, { entitlement_feature: api.id });
-  await stripe.products.createFeature(team.id, { entitlement_feature: api.id });
-  await stripe.products.createFeature(team.id, { entitlement_feature: sso.id });
-  await stripe.products.update(team.id, { metadata: { tier: 'top' }, description: 'For teams' });
-  const monthly = (product: Stripe.Product, unit_amount: number) =>
-    stripe.prices.create({
-      product: product.id,
-      currency: 'usd',
-      unit_amount,
-      recurring: { interval: 'month' },
-    });
-  const prices = [await monthly(basic, 900), await monthly(pro, 2900), await monthly(team, 9900)];
-  const yearly = await stripe.prices.create({
-    product: pro.id,
-    currency: 'usd',
-    unit_amount: 29_000,
-    recurring: { interval: 'year' },
-    lookup_key: 'pro_yearly',
+/**
+ * `moving` moved to another account twice within a second, then twice again in the next; second items
+ * for `pairs`, and a subscription of 12 items. Then, a while later and in a later second, when what
+ * those made is mirrored, changes newer than every version the mirror holds: `moving` moved once more,
+ * alone in its second so that its event is applied as it came; one of each pair's items removed; and
+ * the 12-item subscription's 11th item changed.
+ */
+async function itemAndAccountChanges(
+  stripe: Stripe,
+  catalog: Catalog,
+  random: () => number,
+  { pairs, moving, step }: { pairs: string[]; moving: string; step: (name: string) => Promise<void> },
+) {
+  const accounts = [1, 2, 3, 4, 5].map((move) => `acct_moved_${move}`);
+  await moveAccount(stripe, moving, accounts.slice(0, 2));
+  await nextSecond();
+  await moveAccount(stripe, moving, accounts.slice(2, 4));
+  const paired = await addSecondItems(stripe, pairs, catalog.prices, random);
+  const manyItemsOwner = await customerWithCard(stripe, 'pm_card_visa', {
+    metadata: { subledger_account_id: 'acct_many_items' },
   });
-  await stripe.prices.update(yearly.id, { nickname: 'Pro, yearly', metadata: { promoted: 'true' } });
-  const meter = await stripe.billing.meters.create({
-    display_name: 'API calls',
-    event_name: 'api_calls',
-    default_aggregation: { formula: 'sum' },
-  });
-  await stripe.billing.meters.update(meter.id, { display_name: 'API requests' });
-  await stripe.billing.meters.deactivate(meter.id);
-  await stripe.billing.meters.reactivate(meter.id);
-  return { prices: [...prices, yearly], upgrade: prices[2] as Stripe.Price };
+  const manyItems = await subscribeToManyPrices(stripe, catalog.prices, manyItemsOwner);
+  await step('items');
+  await new Promise((resolve) => setTimeout(resolve, ROUND_PAUSE_MS));
+  await nextSecond();
+  await moveAccount(stripe, moving, accounts.slice(4));
+  await removeItems(stripe, paired);
+  await changeBeyondFirstPage(stripe, manyItems);
+  await step('last changes');
+  return {
+    manyItemsOwner,
+    result: {
+      manyItems,
+      removedItems: paired.map((pair) => pair.removed),
+      moved: { customer: moving, account: accounts.at(-1) as string },
+    },
+  };
 }
 
 /** A customer whose default payment method is the card a test token stands for. */
@@ -267,20 +295,16 @@ async function deletions(stripe: Stripe, owner: string): Promise<void> {
     email: 'leaving@example.com',
     metadata: { subledger_account_id: 'gone' },
   });
-  await stripe.customers.update(leaving.id, { name: 'Leaving soon' });
   const retired = await stripe.products.create({ name: 'Retired' });
+  // An object's two events in one second would be read back from Stripe, maybe after its deletion,
+  // leaving the deletion event nothing to apply.
+  await nextSecond();
+  await stripe.customers.update(leaving.id, { name: 'Leaving soon' });
   await stripe.products.update(retired.id, { active: false });
   await nextSecond();
   await stripe.invoices.del(draft.id);
   await stripe.customers.del(leaving.id);
   await stripe.products.del(retired.id);
-}
-
-/** Waits until the wall clock (Stripe's `created` outside test clocks) has moved to a later second. */
-async function nextSecond(): Promise<void> {
-  const second = Math.floor(Date.now() / 1000);
-  while (Math.floor(Date.now() / 1000) === second)
-    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
 }
 
 /** Advances a test clock and waits until it is ready, as an SDK user does. */
