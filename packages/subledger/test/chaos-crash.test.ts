@@ -1,110 +1,107 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
-import { drainWebhooks, faultsOf, type RunningEmulator, startEmulator } from 'stripe-emulator';
+import { faultsOf, startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
 import { assertEachEventAppliedOnce, installWriteLog } from './support/apply-audit.ts';
 import { assertMirrorEqualsStripe } from './support/auditor.ts';
+import { holds, kill, settle, startSubledger, until } from './support/crash.ts';
 import { freePort, type TestDatabase, testDatabase } from './support/database.ts';
+import { deliveryAttempts } from './support/deliveries.ts';
 import { runWorkload } from './support/workload.ts';
 
 /**
  * `subledger start` processes killed with SIGKILL while they work, then started again on the same port:
- * once inside an open inbox batch (a test-only trigger makes subscription writes slow, so the kill
- * lands before the commit), once while a refetch is reading Stripe (the emulator delays reads).
- * Events acknowledged but not applied wait in Postgres, deliveries refused meanwhile come again through
- * the emulator's retries, open transactions are rolled back by Postgres. Afterwards the mirror equals
- * Stripe and no event was applied twice.
+ * once while a webhook is being stored (a test-only trigger makes inbox inserts slow, so the kill lands
+ * after the event was received and before it was acknowledged), once inside an open inbox batch
+ * (subscription writes made slow the same way, so the kill lands before the commit), once while a
+ * refetch is reading Stripe (the emulator delays reads). Deliveries cut or refused meanwhile come again
+ * through the emulator's retries, events acknowledged but not applied wait in Postgres, open
+ * transactions are rolled back by Postgres. Afterwards every event Stripe saw acknowledged is in the
+ * inbox, the mirror equals Stripe and no event was applied twice.
  */
 
-const BIN = fileURLToPath(new URL('../bin/subledger.js', import.meta.url));
-
-type Child = { process: ChildProcess; output: string[] };
-
-/** `subledger start --port <port>` against the emulator and the test database; resolves once it listens. */
-async function startSubledger(port: number, environment: Record<string, string>): Promise<Child> {
-  // The test already runs on the project's Node (through `npx node`), so the child uses the same binary.
-  const child = spawn(process.execPath, [BIN, 'start', '--port', String(port)], {
-    env: { ...process.env, ...environment },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output.push(chunk.toString());
-      if (output.join('').includes('Subledger is listening')) resolve();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code, signal) =>
-      reject(new Error(`subledger start exited (${code ?? signal}) before listening:\n${output.join('')}`)),
-    );
-  });
-  return { process: child, output };
-}
-
-async function kill(child: Child): Promise<void> {
-  if (child.process.exitCode !== null || child.process.signalCode !== null) return;
-  const exited = once(child.process, 'exit');
-  child.process.kill('SIGKILL');
-  await exited;
-}
-
-async function holds(database: TestDatabase, query: string): Promise<boolean> {
-  return (await database.pool.query<{ yes: boolean }>(`select (${query}) as yes`)).rows[0]?.yes === true;
-}
-
-/** Waits until `ready` holds, checking every few milliseconds. */
-async function until(ready: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ready())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** Every delivery done and every inbox event, refetch and job settled, twice in a row. */
-async function settle(emulator: RunningEmulator, database: TestDatabase): Promise<void> {
-  let quiet = 0;
-  const unsettled = `select (select count(*) from stripe_events where status = 'pending')::int as pending,
-      (select count(*) from sync_refetches)::int as refetches,
-      (select count(*) from sync_refetches where leased_by is not null)::int as leased_refetches,
-      (select count(*) from graphile_worker.jobs)::int as jobs`;
-  try {
-    await until(
-      async () => {
-        await drainWebhooks(emulator.emulator, 20_000);
-        const counts = Object.values((await database.pool.query(unsettled)).rows[0] ?? {});
-        quiet = counts.every((count) => count === 0) ? quiet + 1 : 0;
-        return quiet >= 2;
-      },
-      'the inbox, refetches and jobs are settled',
-      20_000,
-    );
-  } catch (error) {
-    const state = (await database.pool.query(unsettled)).rows[0];
-    throw new Error(`${(error as Error).message}: still ${JSON.stringify(state)}`);
-  }
-}
-
+/** An inbox insert held in the slow trigger: a webhook received and not answered yet. */
+const INBOX_INSERT_SLEEPING = `exists (select 1 from pg_stat_activity
+  where datname = current_database() and pid <> pg_backend_pid() and wait_event = 'PgSleep'
+    and query ilike '%insert into stripe_events%')`;
 /** A batch is inside a (slowed) mirror write: its transaction is open and holds its claimed events. */
 const BATCH_OPEN = `exists (select 1 from pg_stat_activity
   where datname = current_database() and wait_event = 'PgSleep' and xact_start is not null)`;
 /** A refetch is leased by a refetcher (and waiting on the delayed read from Stripe). */
 const REFETCH_RUNNING = `exists (select 1 from sync_refetches where leased_by is not null)`;
 
-test('workers killed with SIGKILL mid-batch and mid-refetch, then restarted, lose nothing and apply nothing twice', async () => {
+/** Makes every row written to `table` wait in a test-only trigger, so that a kill lands mid-write. */
+async function slowWrites(
+  database: TestDatabase,
+  table: string,
+  operations: string,
+  seconds: number,
+): Promise<void> {
+  await database.pool.query(`
+    create function test_slow_${table}() returns trigger language plpgsql as $$
+      begin perform pg_sleep(${seconds}); return new; end $$;
+    create trigger test_slow_${table} before ${operations} on ${table}
+      for each row execute function test_slow_${table}();`);
+}
+
+async function fastWrites(database: TestDatabase, table: string): Promise<void> {
+  await database.pool.query(`drop trigger test_slow_${table} on ${table}`);
+}
+
+/**
+ * Postgres notices that a client is gone only when it next writes to it, so a killed process's insert
+ * would still run to its end and commit. Checking the connection while the trigger sleeps rolls the
+ * insert back instead: the worst case for an acknowledgement, an event received and never stored.
+ */
+async function rollBackStatementsOfKilledClients(database: TestDatabase): Promise<void> {
+  await database.pool.query(`do $$ begin
+    execute format('alter database %I set client_connection_check_interval = 20', current_database());
+  end $$`);
+}
+
+/** The last line of the delivery log so far, and the database's clock, just before a kill. */
+type KillMark = { sequence: number; at: Date };
+
+async function markKill(database: TestDatabase, emulatorUrl: string, endpoint: string): Promise<KillMark> {
+  const attempts = await deliveryAttempts(emulatorUrl, { endpoint });
+  const now = await database.pool.query<{ at: Date }>('select clock_timestamp() as at');
+  return { sequence: attempts.at(-1)?.sequence ?? 0, at: now.rows[0]?.at as Date };
+}
+
+/**
+ * The delivery in flight when the process was killed (the one whose insert slept) was cut, not
+ * acknowledged; its insert was rolled back; the event reached the inbox only when Stripe delivered it
+ * again, and that delivery was acknowledged.
+ */
+async function assertCutDeliveryCameAgain(
+  database: TestDatabase,
+  emulatorUrl: string,
+  endpoint: string,
+  mark: KillMark,
+): Promise<void> {
+  const attempts = await deliveryAttempts(emulatorUrl, { endpoint });
+  const cut = attempts.find((attempt) => attempt.sequence > mark.sequence);
+  assert.ok(cut, 'no delivery was attempted after the kill');
+  assert.equal(cut.status, 'retrying', `the delivery of ${cut.event} in flight at the kill was not cut`);
+  assert.match(cut.error ?? '', /ECONNRESET/, 'the delivery in flight at the kill was refused, not cut');
+  const again = attempts.find(
+    (attempt) =>
+      attempt.event === cut.event && attempt.sequence > cut.sequence && attempt.status === 'succeeded',
+  );
+  assert.ok(again, `${cut.event}, cut at the kill, was never delivered again`);
+  const stored = await database.pool.query<{ after_kill: boolean }>(
+    'select received_at > $2 as after_kill from stripe_events where id = $1',
+    [cut.event, mark.at],
+  );
+  assert.equal(stored.rows[0]?.after_kill, true, `${cut.event} was stored by the insert the kill cut short`);
+}
+
+test('processes killed with SIGKILL while storing a webhook, mid-batch and mid-refetch, then restarted, lose no acknowledged event and apply nothing twice', async () => {
   const database = await testDatabase();
   await installWriteLog(database.pool);
-  await database.pool.query(`
-    create function test_slow_write() returns trigger language plpgsql as $$
-      begin perform pg_sleep(0.2); return new; end $$;
-    create trigger test_slow_write before insert or update on subscriptions
-      for each row execute function test_slow_write();`);
-  // Retries for about 20 s, so deliveries refused while no process listens are made again.
+  await rollBackStatementsOfKilledClients(database);
+  // Retries for about 20 s, so deliveries cut or refused while no process listens are made again.
   const emulator = await startEmulator({
     port: 0,
     seed: 31,
@@ -132,10 +129,22 @@ test('workers killed with SIGKILL mid-batch and mid-refetch, then restarted, los
   };
   let child = await startSubledger(port, environment);
   try {
-    const workload = runWorkload(stripe, emulator.url, { seed: 31 });
+    // Inbox inserts turn slow once the subscriptions exist, while the workload still makes events.
+    const workload = runWorkload(stripe, emulator.url, {
+      seed: 31,
+      onStep: (step) =>
+        step === 'subscriptions' ? slowWrites(database, 'stripe_events', 'insert', 1) : undefined,
+    });
+    await until(() => holds(database, INBOX_INSERT_SLEEPING), 'a webhook is being stored');
+    const inboxKill = await markKill(database, emulator.url, endpoint.id);
+    await kill(child);
+    await fastWrites(database, 'stripe_events');
+
+    await slowWrites(database, 'subscriptions', 'insert or update', 0.2);
+    child = await startSubledger(port, environment);
     await until(() => holds(database, BATCH_OPEN), 'a batch is open');
     await kill(child);
-    await database.pool.query('drop trigger test_slow_write on subscriptions');
+    await fastWrites(database, 'subscriptions');
     const result = await workload;
 
     // Stripe reads now take a while, so a refetch is caught in the middle.
@@ -155,8 +164,16 @@ test('workers killed with SIGKILL mid-batch and mid-refetch, then restarted, los
     child = await startSubledger(port, environment);
     await settle(emulator, database);
 
+    // Stripe does not deliver an acknowledged event again: acknowledged before it was stored, it is lost.
+    const acknowledged = await deliveryAttempts(emulator.url, { endpoint: endpoint.id, status: 'succeeded' });
+    const acknowledgedIds = new Set(acknowledged.map((attempt) => attempt.event));
+    await assertEachEventAppliedOnce(emulator.emulator, database.pool, {
+      expectDelivered: (id) => acknowledgedIds.has(id),
+    });
+    const givenUp = await deliveryAttempts(emulator.url, { endpoint: endpoint.id, status: 'failed' });
+    assert.deepEqual(givenUp, [], 'deliveries ran out of retries: the events Stripe gave up on are unproven');
     await assertMirrorEqualsStripe(emulator.emulator, database.pool);
-    await assertEachEventAppliedOnce(emulator.emulator, database.pool);
+    await assertCutDeliveryCameAgain(database, emulator.url, endpoint.id, inboxKill);
   } finally {
     await kill(child);
     await emulator.close();
