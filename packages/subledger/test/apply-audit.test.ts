@@ -43,24 +43,17 @@ const subscription = (id: string): StripeObject => ({
 const write = (written: MirrorWrite) =>
   inTransaction(database.pool, (client) => writeMirror(drizzle(client), [written], CONTEXT));
 
+const subscriptionAt = (id: string, version: number) =>
+  ({ kind: 'subscription', id, ...PLACE, object: subscription(id), deleted: false, version }) as const;
+
 const fromEvent = (id: string, eventId: string, version: number): MirrorWrite => ({
-  kind: 'subscription',
-  id,
-  ...PLACE,
-  object: subscription(id),
-  deleted: false,
-  version,
+  ...subscriptionAt(id, version),
   eventId,
   source: 'event',
 });
 
 const fromFetch = (id: string, version: number, readAt: Date): MirrorWrite => ({
-  kind: 'subscription',
-  id,
-  ...PLACE,
-  object: subscription(id),
-  deleted: false,
-  version,
+  ...subscriptionAt(id, version),
   eventId: null,
   source: 'fetch',
   readAt,
