@@ -1,34 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type RunningEmulator, startEmulator } from 'stripe-emulator';
-import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
-import { createStripeClient } from '../src/stripe/index.ts';
-import { createLimiter } from '../src/sync/listing.ts';
 import { type RefetchDependencies, serveRefetches } from '../src/sync/refetch.ts';
 import { leaseRefetches } from '../src/sync/refetch-queue.ts';
 import { failureReason } from '../src/sync/worker.ts';
-import { type TestDatabase, testDatabase } from './support/database.ts';
-import { refetchQueue, request } from './support/refetches.ts';
+import type { TestDatabase } from './support/database.ts';
+import { openRefetchFixture, refetchQueue, request } from './support/refetches.ts';
 
 // A read whose write the database refuses must not hold back the other reads of its batch.
 let database: TestDatabase;
-let emulator: RunningEmulator;
 let deps: RefetchDependencies;
+let close: () => Promise<void>;
 before(async () => {
-  database = await testDatabase();
-  emulator = await startEmulator({ port: 0, seed: 6 });
-  const stripe = createStripeClient({ secretKey: EMULATOR_KEY, apiBase: emulator.url, maxNetworkRetries: 0 });
-  deps = {
-    pool: database.pool,
-    stripeFor: (livemode) => (livemode ? null : stripe),
-    context: { accountKeys: [] },
-    limiter: createLimiter(100),
-  };
+  ({ database, deps, close } = await openRefetchFixture(6));
 });
-after(async () => {
-  await emulator.close();
-  await database.drop();
-});
+after(() => close());
 
 const { ask, liveRefetcher, queued } = refetchQueue(() => database.pool);
 

@@ -1,35 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { faultsOf, type RunningEmulator, startEmulator } from 'stripe-emulator';
-import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
-import { createStripeClient } from '../src/stripe/index.ts';
-import { createLimiter, type Limiter } from '../src/sync/listing.ts';
+import { faultsOf, type RunningEmulator } from 'stripe-emulator';
+import type { Limiter } from '../src/sync/listing.ts';
 import { type HeldReads, type RefetchDependencies, refetchNow, serveRefetches } from '../src/sync/refetch.ts';
 import { leaseRefetches, type RefetchRequest, settleRefetches } from '../src/sync/refetch-queue.ts';
 import { Refetcher } from '../src/sync/refetcher.ts';
 import { failureReason } from '../src/sync/worker.ts';
-import { type TestDatabase, testDatabase } from './support/database.ts';
-import { ids, refetchQueue, request } from './support/refetches.ts';
+import type { TestDatabase } from './support/database.ts';
+import { ids, openRefetchFixture, refetchQueue, request } from './support/refetches.ts';
 
 // Serving leased refetches: reading from Stripe, writing the mirror, handing back what failed.
 let database: TestDatabase;
 let emulator: RunningEmulator;
 let deps: RefetchDependencies;
+let close: () => Promise<void>;
 before(async () => {
-  database = await testDatabase();
-  emulator = await startEmulator({ port: 0, seed: 5 });
-  const stripe = createStripeClient({ secretKey: EMULATOR_KEY, apiBase: emulator.url, maxNetworkRetries: 0 });
-  deps = {
-    pool: database.pool,
-    stripeFor: (livemode) => (livemode ? null : stripe),
-    context: { accountKeys: [] },
-    limiter: createLimiter(100),
-  };
+  ({ database, emulator, deps, close } = await openRefetchFixture(5));
 });
-after(async () => {
-  await emulator.close();
-  await database.drop();
-});
+after(() => close());
 
 const { ask, liveRefetcher, queued, leasedBy } = refetchQueue(() => database.pool);
 

@@ -1,5 +1,11 @@
 import type pg from 'pg';
+import { startEmulator } from 'stripe-emulator';
+import { EMULATOR_KEY } from '../../src/cli/local-stripe.ts';
+import { createStripeClient } from '../../src/stripe/index.ts';
+import { createLimiter } from '../../src/sync/listing.ts';
+import type { RefetchDependencies } from '../../src/sync/refetch.ts';
 import { holdRefetcherLock, type RefetchRequest, requestRefetches } from '../../src/sync/refetch-queue.ts';
+import { testDatabase } from './database.ts';
 
 /** A refetch request for a test-mode platform customer. */
 export const request = (id: string, serialKey = `platform/${id}`): RefetchRequest => ({
@@ -52,4 +58,22 @@ export function refetchQueue(pool: () => pg.Pool) {
       return rows.map((row) => row.leased_by);
     },
   };
+}
+
+/** A test database and an emulator, and a refetcher's dependencies on them (test mode only, no retries). */
+export async function openRefetchFixture(seed: number) {
+  const database = await testDatabase();
+  const emulator = await startEmulator({ port: 0, seed });
+  const stripe = createStripeClient({ secretKey: EMULATOR_KEY, apiBase: emulator.url, maxNetworkRetries: 0 });
+  const deps: RefetchDependencies = {
+    pool: database.pool,
+    stripeFor: (livemode) => (livemode ? null : stripe),
+    context: { accountKeys: [] },
+    limiter: createLimiter(100),
+  };
+  const close = async () => {
+    await emulator.close();
+    await database.drop();
+  };
+  return { database, emulator, deps, close };
 }

@@ -74,7 +74,7 @@ export class StripeTimeline {
     return match ? Number(match[1]) : Number.NaN;
   }
 
-  /** What a retrieval answers now: a deleted customer is a stub, as Stripe answers it. */
+  /** What a retrieval answers now: for a deleted customer, its id and `deleted: true`, as Stripe answers. */
   read(customerId: string): StripeObject | null {
     const latest = this.latestOf(customerId);
     if (!latest) return null;
