@@ -87,8 +87,9 @@ table('priceColumns', priceColumns, [
 
 // biome-ignore format: one case per line
 table('customerColumns', customerColumns, [
-  ['email, name and creation', { email: 'a@example.com', name: 'A', created: 1700000000 }, { email: 'a@example.com', name: 'A', createdAt: at(1700000000) }],
-  ['deleted stub', { id: 'cus_1', deleted: true }, { email: null, name: null, createdAt: null }],
+  ['email, name and creation', { email: 'a@example.com', name: 'A', created: 1700000000 }, { email: 'a@example.com', name: 'A', createdAt: at(1700000000), accountId: null }],
+  ['the account its metadata names', { metadata: { subledger_account_id: 'team_1', orgId: 'org_1' } }, { accountId: 'team_1' }],
+  ['deleted stub', { id: 'cus_1', deleted: true }, { email: null, name: null, createdAt: null, accountId: null }],
 ]);
 
 // biome-ignore format: one case per line
@@ -163,6 +164,7 @@ test('customerAccountId reads subledger_account_id from customer metadata only',
   assert.equal(customerAccountId({ metadata: { subledger_account_id: 'acc_1' } }), 'acc_1');
   assert.equal(customerAccountId({ metadata: { orgId: 'org_1' } }), null);
   assert.equal(customerAccountId({ metadata: null }), null);
+  assert.equal(customerAccountId({ metadata: { subledger_account_id: '' } }), null);
 });
 
 test('listsAllItems is false only for an embedded list that says it has more', () => {

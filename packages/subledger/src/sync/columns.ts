@@ -25,6 +25,7 @@ export function customerColumns(customer: StripeObject): Row {
     email: text(customer.email),
     name: text(customer.name),
     createdAt: secondsToDate(customer.created),
+    accountId: customerAccountId(customer),
   };
 }
 
@@ -180,6 +181,7 @@ export function billingMeterColumns(meter: StripeObject): Row {
 /** The metadata key on a Stripe customer that names its app account. */
 export const ACCOUNT_METADATA_KEY = 'subledger_account_id';
 
+/** The account a customer's metadata names; an empty value (Stripe's way of removing a key) names none. */
 export function customerAccountId(customer: StripeObject): string | null {
-  return text(field(customer, 'metadata', ACCOUNT_METADATA_KEY));
+  return text(field(customer, 'metadata', ACCOUNT_METADATA_KEY)) || null;
 }

@@ -52,9 +52,20 @@ export function sessionAccount(session: StoredObject, context: ColumnContext): s
   return typeof session.client_reference_id === 'string' ? session.client_reference_id : null;
 }
 
+/** The account a customer's metadata names (README): its `subledger_account_id`; an empty value names none. */
+const customerAccount: Expectation = (customer) => {
+  const value = valueAt(customer, ['metadata', ACCOUNT_KEY]);
+  return typeof value === 'string' && value !== '' ? value : null;
+};
+
 /** Every typed column of every mirror table, by table; times in Unix seconds, as Stripe gives them. */
 export const TYPED_COLUMNS: Readonly<Record<string, Readonly<Record<string, Expectation>>>> = {
-  customers: { email: field('email'), name: field('name'), created_at: field('created') },
+  customers: {
+    email: field('email'),
+    name: field('name'),
+    created_at: field('created'),
+    account_id: customerAccount,
+  },
   products: { active: field('active'), name: field('name') },
   prices: {
     product_id: reference('product'),

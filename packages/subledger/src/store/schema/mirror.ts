@@ -43,8 +43,19 @@ const key = (table: Keyed) => primaryKey({ columns: [table.id, table.stripeAccou
 
 export const customers = pgTable(
   'customers',
-  { ...mirrorColumns(), email: text('email'), name: text('name'), createdAt: at('created_at') },
-  (table) => [key(table), index('customers_email_idx').on(table.email)],
+  {
+    ...mirrorColumns(),
+    email: text('email'),
+    name: text('name'),
+    createdAt: at('created_at'),
+    /** The app account its metadata names (`subledger_account_id`): an account's candidate customers. */
+    accountId: text('account_id'),
+  },
+  (table) => [
+    key(table),
+    index('customers_email_idx').on(table.email),
+    index('customers_account_idx').on(table.accountId),
+  ],
 );
 
 export const products = pgTable(
