@@ -51,6 +51,21 @@ test('a customer moved to another account in Stripe: the account it left loses a
   await untilNewest('team_t2', /^none->active$/);
 });
 
+test('an account whose newer customer stops naming it falls back on its older one at once, not at the next reconcile', async () => {
+  await subscribedCustomer({ subledger_account_id: 'team_f1' });
+  await stack.settle();
+  await untilNewest('team_f1', /->active$/);
+  // A second later, so that the new customer's statement is the newer: the account moves to it, unpaid.
+  await sleep(1_100);
+  const newer = await stack.stripe.customers.create({ metadata: { subledger_account_id: 'team_f1' } });
+  await stack.settle();
+  assert.equal(await stateOf('team_f1'), 'none');
+  await stack.stripe.customers.update(newer.id, { metadata: { subledger_account_id: '' } });
+  await stack.settle();
+  assert.equal(await stateOf('team_f1'), 'active');
+  await untilNewest('team_f1', /^none->active$/);
+});
+
 test('a checkout on an account’s own customer that names another account leaves the customer with its account', async () => {
   const customerId = await stack.subledger.billing.customer('team_c1');
   await stack.settle();

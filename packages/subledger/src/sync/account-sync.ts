@@ -1,11 +1,11 @@
 import type Stripe from 'stripe';
 import type { Database } from '../store/index.ts';
-import { compareStatements, type Statement } from './account-links.ts';
 import { type AccountView, accountLink, accountView } from './account-view.ts';
 import { ACCOUNT_METADATA_KEY, checkoutAccountId } from './columns.ts';
 import { syncCustomer } from './customer-state.ts';
 import { idOf, type StripeObject } from './envelope.ts';
 import type { ColumnContext } from './kinds.ts';
+import { compareStatements, type Statement } from './link-rule.ts';
 import { type Place, requestOptions } from './stripe-reads.ts';
 
 /**

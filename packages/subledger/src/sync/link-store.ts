@@ -1,0 +1,204 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from '../store/database.ts';
+import { accountCustomers, checkoutSessions, customers } from '../store/schema/mirror.ts';
+import { pgArray } from './bulk-upsert.ts';
+import { customerAccountId } from './columns.ts';
+import {
+  accountKey,
+  type CustomerClaim,
+  compareStatements,
+  customerKey,
+  type Link,
+  type LinkSource,
+  type Statement,
+} from './link-rule.ts';
+
+/** The statements `account_customers` holds, and the mirror rows that state links (see `linkAccounts`). */
+
+export type Executor = Pick<Db, 'insert' | 'execute'>;
+
+type Placed = { stripeAccount: string; livemode: boolean };
+type AccountRef = Placed & { accountId: string };
+type CustomerRef = Placed & { customerId: string };
+
+/**
+ * The relation `c(id, account, livemode, named)` of one row per ref: `id` what `idOf` gives, `named` the
+ * account `namedOf` gives (or null). Joined to a table on its key's index, it reads one row per ref.
+ */
+function refRows<Ref extends Placed>(
+  refs: Ref[],
+  idOf: (ref: Ref) => string,
+  namedOf: (ref: Ref) => string | null = () => null,
+) {
+  return sql`unnest(${pgArray(refs.map(idOf))}::text[], ${pgArray(refs.map((ref) => ref.stripeAccount))}::text[],
+                    ${pgArray(refs.map((ref) => ref.livemode))}::boolean[], ${pgArray(refs.map(namedOf))}::text[])
+             with ordinality as c(id, account, livemode, named, ordinality)`;
+}
+
+/**
+ * Takes, until the transaction ends, a lock on each account and customer whose links may change. Links
+ * are weighed against the stored ones, which a concurrent batch (another worker, a backfill) may be
+ * changing: without the lock both read before either commits, and the later commit wins whatever its
+ * statement's age (or fails on the customer's unique index). With it, the second waits, then reads what
+ * the first committed. Taken in one order, so two batches each locking once cannot deadlock on them.
+ */
+export async function lockLinks(db: Executor, accounts: AccountRef[], customers: CustomerRef[]) {
+  const keys = new Set([
+    ...accounts.map((account) => `account|${accountKey(account)}`),
+    ...customers.map((customer) => `customer|${customerKey(customer)}`),
+  ]);
+  if (keys.size === 0) return;
+  await db.execute(sql`
+    select pg_advisory_xact_lock(lock) from (
+      select distinct hashtextextended('account_customers|' || key, 0) as lock
+      from unnest(${pgArray([...keys])}::text[]) as key order by lock) as ordered`);
+}
+
+/**
+ * Deletes the links the written live customers no longer back: to any account but the one their
+ * metadata names, and, when it names none, the link their metadata made. (A deleted customer's
+ * tombstone withdraws nothing: its link is kept, its billing ended.) Returns the links deleted.
+ */
+export function withdrawDisowned(db: Executor, claims: CustomerClaim[]): Promise<Link[]> {
+  return unlinkFromOthers(db, claims, (claim) => claim.accountId);
+}
+
+/**
+ * Deletes each customer's links to any account but the one `namedOf` names; one that names none loses
+ * the link its metadata made. Returns the links deleted.
+ */
+async function unlinkFromOthers<Ref extends CustomerRef>(
+  db: Executor,
+  refs: Ref[],
+  namedOf: (ref: Ref) => string | null,
+): Promise<Link[]> {
+  if (refs.length === 0) return [];
+  const result = await db.execute(sql`
+    delete from ${accountCustomers} a
+    using ${refRows(refs, (ref) => ref.customerId, namedOf)}
+    where a.customer_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode
+      and (a.account_id <> c.named or (c.named is null and a.source = 'customer_metadata'))
+    returning a.*`);
+  return linksOf(result);
+}
+
+/** The claims of customers the mirror holds, by one join on the customers' key. */
+export async function mirroredClaims(db: Executor, refs: CustomerRef[]): Promise<Map<string, CustomerClaim>> {
+  if (refs.length === 0) return new Map();
+  const result = await db.execute(sql`
+    select m.id, m.stripe_account, m.livemode, m.deleted, m.data->'metadata' as metadata from ${customers} m
+    join ${refRows(refs, (ref) => ref.customerId)}
+      on m.id = c.id and m.stripe_account = c.account and m.livemode = c.livemode`);
+  const claims = rowsOf(result).map((row) => ({
+    customerId: String(row.id),
+    stripeAccount: String(row.stripe_account),
+    livemode: row.livemode === true,
+    accountId: customerAccountId({ metadata: row.metadata }),
+    deleted: row.deleted === true,
+  }));
+  return new Map(claims.map((claim) => [customerKey(claim), claim]));
+}
+
+/** The statements newer (`compareStatements`) than the stored link of their account and of their customer. */
+export async function withoutOutdated(db: Executor, statements: Statement[]): Promise<Statement[]> {
+  if (statements.length === 0) return statements;
+  // Two joins, each on a unique index (the account's, the customer's): an OR of the two is a scan per link.
+  const result = await db.execute(sql`
+    with stored as (
+      select a.* from ${accountCustomers} a
+      join ${refRows(statements, (statement) => statement.accountId)}
+        on a.account_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode
+      union
+      select a.* from ${accountCustomers} a
+      join ${refRows(statements, (statement) => statement.customerId)}
+        on a.customer_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode)
+    select s.*, coalesce(m.deleted, false) as customer_deleted from stored s
+    left join ${customers} m
+      on m.id = s.customer_id and m.stripe_account = s.stripe_account and m.livemode = s.livemode`);
+  const stored = rowsOf(result).map((row) => ({
+    ...linkFrom(row),
+    customerDeleted: row.customer_deleted === true,
+  }));
+  const byAccount = new Map(stored.map((statement) => [accountKey(statement), statement]));
+  const byCustomer = new Map(stored.map((statement) => [customerKey(statement), statement]));
+  const newerThan = (statement: Statement, held: Statement | undefined) =>
+    !held || compareStatements(statement, held) > 0;
+  return statements.filter(
+    (statement) =>
+      newerThan(statement, byAccount.get(accountKey(statement))) &&
+      newerThan(statement, byCustomer.get(customerKey(statement))),
+  );
+}
+
+/**
+ * Stores the links: each replaces its account's. A customer maps to one account, so the links'
+ * customers first leave the accounts they held before, by one join on the customer's unique index (a
+ * condition per row, OR-ed, would read the whole table). Returns the links deleted.
+ */
+export async function saveLinks(db: Executor, links: Link[]): Promise<Link[]> {
+  if (links.length === 0) return [];
+  const left = await unlinkFromOthers(db, links, (link) => link.accountId);
+  await db
+    .insert(accountCustomers)
+    .values(links.map((link) => ({ ...link, linkedAt: new Date() })))
+    .onConflictDoUpdate({
+      target: [accountCustomers.accountId, accountCustomers.stripeAccount, accountCustomers.livemode],
+      set: {
+        customerId: sql`excluded.customer_id`,
+        source: sql`excluded.source`,
+        linkedAt: sql`excluded.linked_at`,
+        statedAt: sql`excluded.stated_at`,
+      },
+    });
+  return left;
+}
+
+/**
+ * Every statement the mirror holds naming these accounts: the customers whose metadata names one (a
+ * deleted customer's row keeps the metadata it last had), and the completed checkout sessions naming
+ * one, each by its account index.
+ */
+export async function statementsNaming(db: Executor, accounts: AccountRef[]): Promise<Link[]> {
+  if (accounts.length === 0) return [];
+  const named = refRows(accounts, (account) => account.accountId);
+  const result = await db.execute(sql`
+    select m.account_id, m.stripe_account, m.livemode, m.id as customer_id,
+           'customer_metadata' as source, coalesce((m.data->>'created')::bigint, 0) as stated_at
+    from ${customers} m join ${named}
+      on m.account_id = c.id and m.stripe_account = c.account and m.livemode = c.livemode
+    union all
+    select s.account_id, s.stripe_account, s.livemode, s.customer_id,
+           'checkout_session', coalesce((s.data->>'created')::bigint, 0)
+    from ${checkoutSessions} s join ${named}
+      on s.account_id = c.id and s.stripe_account = c.account and s.livemode = c.livemode
+    where s.status = 'complete' and s.customer_id is not null`);
+  return linksOf(result);
+}
+
+const rowsOf = (result: unknown) => (result as { rows: Record<string, unknown>[] }).rows;
+
+/** An `account_customers` row, as the database returns it, to a link. */
+const linkFrom = (row: Record<string, unknown>): Link => ({
+  accountId: String(row.account_id),
+  stripeAccount: String(row.stripe_account),
+  livemode: row.livemode === true,
+  customerId: String(row.customer_id),
+  source: row.source as LinkSource,
+  statedAt: Number(row.stated_at),
+});
+
+const linksOf = (result: unknown): Link[] => rowsOf(result).map(linkFrom);
+
+/** Of these accounts, the ones that hold no link, by one join on the account's key. */
+export async function withoutLink<Account extends AccountRef>(
+  db: Executor,
+  accounts: Account[],
+): Promise<Account[]> {
+  if (accounts.length === 0) return [];
+  const result = await db.execute(sql`
+    select c.ordinality::int - 1 as index
+    from ${refRows(accounts, (account) => account.accountId)}
+    where not exists (select 1 from ${accountCustomers} a
+                      where a.account_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode)`);
+  return rowsOf(result).map((row) => accounts[Number(row.index)] as Account);
+}
