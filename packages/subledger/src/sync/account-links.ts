@@ -15,11 +15,11 @@ import {
   type Executor,
   lockLinks,
   mirroredClaims,
+  newerThanStored,
   saveLinks,
   statementsNaming,
+  storedLinks,
   withdrawDisowned,
-  withoutLink,
-  withoutOutdated,
 } from './link-store.ts';
 import type { MirrorWrite } from './mirror-writer.ts';
 
@@ -53,12 +53,15 @@ export async function linkAccounts(
     [...claims.values()].filter((claim) => !claim.deleted),
   );
   const allowed = await allowedStatements(db, stated, claims);
-  const made = (await withoutOutdated(db, newestOf(allowed))).map(linkOf);
+  const stored = await storedLinks(db, stated);
+  const made = newerThanStored(newestOf(allowed), stored).map(linkOf);
   const left = await saveLinks(db, made);
   // Besides the accounts left, an account whose newest statement in the batch lost to its customer's
-  // newer link may hold none: its older statements are weighed as well.
+  // newer link (or was refused by its customer) may hold none: its older statements are weighed too.
   const lost = unlinked([...withdrawn, ...left], made);
-  const outstated = await withoutLink(db, unlinked(stated, [...made, ...lost]));
+  const outstated = unlinked(stated, [...made, ...lost]).filter(
+    (account) => !stored.byAccount.has(accountKey(account)),
+  );
   const fallen = await fallBack(db, [...lost, ...outstated], claims);
   return [...withdrawn, ...left, ...made, ...fallen];
 }
@@ -90,7 +93,7 @@ async function fallBack(db: Executor, lost: Link[], claims: Map<string, Customer
     await lockLinks(db, accounts, fromMirror(await statementsNaming(db, accounts)));
     const candidates = fromMirror(await statementsNaming(db, accounts));
     const allowed = await allowedStatements(db, candidates, claims);
-    const chosen = newestOf(await withoutOutdated(db, allowed)).map(linkOf);
+    const chosen = newestOf(newerThanStored(allowed, await storedLinks(db, allowed))).map(linkOf);
     const left = await saveLinks(db, chosen);
     changed.push(...left, ...chosen);
     accounts = unlinked(left, chosen);

@@ -99,18 +99,20 @@ export async function mirroredClaims(db: Executor, refs: CustomerRef[]): Promise
   return new Map(claims.map((claim) => [customerKey(claim), claim]));
 }
 
-/** The statements newer (`compareStatements`) than the stored link of their account and of their customer. */
-export async function withoutOutdated(db: Executor, statements: Statement[]): Promise<Statement[]> {
-  if (statements.length === 0) return statements;
+/** The links stored for the accounts and the customers of `links`, by account and by customer. */
+export type StoredLinks = { byAccount: Map<string, Statement>; byCustomer: Map<string, Statement> };
+
+export async function storedLinks(db: Executor, links: Link[]): Promise<StoredLinks> {
+  if (links.length === 0) return { byAccount: new Map(), byCustomer: new Map() };
   // Two joins, each on a unique index (the account's, the customer's): an OR of the two is a scan per link.
   const result = await db.execute(sql`
     with stored as (
       select a.* from ${accountCustomers} a
-      join ${refRows(statements, (statement) => statement.accountId)}
+      join ${refRows(links, (link) => link.accountId)}
         on a.account_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode
       union
       select a.* from ${accountCustomers} a
-      join ${refRows(statements, (statement) => statement.customerId)}
+      join ${refRows(links, (link) => link.customerId)}
         on a.customer_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode)
     select s.*, coalesce(m.deleted, false) as customer_deleted from stored s
     left join ${customers} m
@@ -119,14 +121,20 @@ export async function withoutOutdated(db: Executor, statements: Statement[]): Pr
     ...linkFrom(row),
     customerDeleted: row.customer_deleted === true,
   }));
-  const byAccount = new Map(stored.map((statement) => [accountKey(statement), statement]));
-  const byCustomer = new Map(stored.map((statement) => [customerKey(statement), statement]));
+  return {
+    byAccount: new Map(stored.map((statement) => [accountKey(statement), statement])),
+    byCustomer: new Map(stored.map((statement) => [customerKey(statement), statement])),
+  };
+}
+
+/** The statements newer (`compareStatements`) than the stored link of their account and of their customer. */
+export function newerThanStored(statements: Statement[], stored: StoredLinks): Statement[] {
   const newerThan = (statement: Statement, held: Statement | undefined) =>
     !held || compareStatements(statement, held) > 0;
   return statements.filter(
     (statement) =>
-      newerThan(statement, byAccount.get(accountKey(statement))) &&
-      newerThan(statement, byCustomer.get(customerKey(statement))),
+      newerThan(statement, stored.byAccount.get(accountKey(statement))) &&
+      newerThan(statement, stored.byCustomer.get(customerKey(statement))),
   );
 }
 
@@ -188,17 +196,3 @@ const linkFrom = (row: Record<string, unknown>): Link => ({
 });
 
 const linksOf = (result: unknown): Link[] => rowsOf(result).map(linkFrom);
-
-/** Of these accounts, the ones that hold no link, by one join on the account's key. */
-export async function withoutLink<Account extends AccountRef>(
-  db: Executor,
-  accounts: Account[],
-): Promise<Account[]> {
-  if (accounts.length === 0) return [];
-  const result = await db.execute(sql`
-    select c.ordinality::int - 1 as index
-    from ${refRows(accounts, (account) => account.accountId)}
-    where not exists (select 1 from ${accountCustomers} a
-                      where a.account_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode)`);
-  return rowsOf(result).map((row) => accounts[Number(row.index)] as Account);
-}
