@@ -10,7 +10,7 @@ import { createLimiter, listObjects } from '../src/sync/listing.ts';
 import { retrieveObject } from '../src/sync/stripe-reads.ts';
 import { audit, describeDifferences, MIRROR_TABLES } from './support/auditor.ts';
 import { createBillingHistory, payingCustomer } from './support/billing-history.ts';
-import { runCli } from './support/run-cli.ts';
+import { stackCli } from './support/run-cli.ts';
 import { type Stack, startStack } from './support/stack.ts';
 import { clockDeletedWhileListed } from './support/vanishing-clock.ts';
 
@@ -25,14 +25,7 @@ before(async () => {
 });
 after(() => stack.close());
 
-/** `subledger …` in a subprocess, configured for the stack's database and emulator. */
-const cli = (args: string[], environment: Record<string, string> = {}) =>
-  runCli(args, {
-    DATABASE_URL: stack.database.url,
-    STRIPE_API_BASE: stack.emulator.url,
-    STRIPE_SECRET_KEY: 'sk_test_cli',
-    ...environment,
-  });
+const cli = (args: string[], environment: Record<string, string> = {}) => stackCli(stack, args, environment);
 
 /** A Stripe client on the emulator that records every request it completes. */
 function countingStripe() {

@@ -6,7 +6,7 @@ import { type CatchUpOptions, catchUp } from '../src/sync/catch-up.ts';
 import { EVENT_HANDLERS } from '../src/sync/handlers.ts';
 import { audit, describeDifferences } from './support/auditor.ts';
 import { payingCustomer } from './support/billing-history.ts';
-import { runCli } from './support/run-cli.ts';
+import { stackCli } from './support/run-cli.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 const PLACE = { stripeAccount: 'platform', livemode: false };
@@ -164,14 +164,15 @@ describe('catch-up from /v1/events', () => {
     const since = await duringOutage(async () => {
       await stack.stripe.customers.update(customer?.id ?? '', { metadata: { plan: 'gold' } });
     });
-    const result = await runCli(
-      ['reconcile', '--catch-up', '--since', since.toISOString(), '--fix', '--kinds', 'customer'],
-      {
-        DATABASE_URL: stack.database.url,
-        STRIPE_API_BASE: stack.emulator.url,
-        STRIPE_SECRET_KEY: 'sk_test_cli',
-      },
-    );
+    const result = await stackCli(stack, [
+      'reconcile',
+      '--catch-up',
+      '--since',
+      since.toISOString(),
+      '--fix',
+      '--kinds',
+      'customer',
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,

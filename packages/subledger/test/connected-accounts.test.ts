@@ -12,7 +12,7 @@ import { RECONCILE_TASK, scheduledReconcile } from '../src/sync/reconcile.ts';
 import { serveRefetches } from '../src/sync/refetch.ts';
 import { leaseRefetches } from '../src/sync/refetch-queue.ts';
 import { revokingProxy } from './support/revoking-proxy.ts';
-import { runCli } from './support/run-cli.ts';
+import { stackCli } from './support/run-cli.ts';
 import { type Stack, startStack } from './support/stack.ts';
 import { webhookClient } from './support/webhook-client.ts';
 
@@ -280,10 +280,8 @@ describe('reads of a connected account that revoked access', () => {
 
   it('`subledger reconcile --account` still runs for it, and says in one line why Stripe refused', async () => {
     const proxy = await revokingProxy(stack.emulator.url, account);
-    const result = await runCli(['reconcile', '--account', account], {
-      DATABASE_URL: stack.database.url,
+    const result = await stackCli(stack, ['reconcile', '--account', account], {
       STRIPE_API_BASE: proxy.url,
-      STRIPE_SECRET_KEY: 'sk_test_cli',
     }).finally(proxy.close);
     assert.equal(result.code, 1);
     // Progress lines may come before it; the error is the last line.

@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
-import type Stripe from 'stripe';
 import { faultsOf } from 'stripe-emulator';
-import { toReconcileInput } from '../src/cli/reconcile.ts';
-import { loadConfig } from '../src/config/index.ts';
 import { createStripeClient } from '../src/stripe/index.ts';
 import type { DriftItem } from '../src/sync/drift.ts';
-import { everyMinutes } from '../src/sync/jobs.ts';
 import { KIND_NAMES, type KindName } from '../src/sync/kinds.ts';
-import { writeMirror } from '../src/sync/mirror-writer.ts';
-import { mirroredPlaces, RECONCILE_TASK, reconcile, scheduledReconcile } from '../src/sync/reconcile.ts';
+import { RECONCILE_TASK, reconcile } from '../src/sync/reconcile.ts';
 import { audit, describeDifferences } from './support/auditor.ts';
 import { createBillingHistory } from './support/billing-history.ts';
-import { revokingProxy } from './support/revoking-proxy.ts';
-import { runCli } from './support/run-cli.ts';
+import { type RecordingStripe, recordingClient } from './support/recording-stripe.ts';
+import { stackCli } from './support/run-cli.ts';
 import { type Stack, startStack } from './support/stack.ts';
 import { clockDeletedWhileListed } from './support/vanishing-clock.ts';
 
@@ -34,13 +28,8 @@ before(async () => {
 });
 after(() => stack.close());
 
-/** `subledger …` in a subprocess, configured for the stack's database and emulator. */
-const cli = (args: string[]) =>
-  runCli(args, {
-    DATABASE_URL: stack.database.url,
-    STRIPE_API_BASE: stack.emulator.url,
-    STRIPE_SECRET_KEY: 'sk_test_cli',
-  });
+const cli = (args: string[]) => stackCli(stack, args);
+const recordingStripe = () => recordingClient(stack.emulator.url);
 
 const reconcileNow = (fix: boolean) =>
   reconcile({
@@ -51,67 +40,6 @@ const reconcileNow = (fix: boolean) =>
     fix,
     requestsPerSecond: 1000,
   });
-
-/** A client on the emulator that records every request it completes. */
-function recordingStripe() {
-  const requests: { path: string; status: number }[] = [];
-  const stripe = createStripeClient({
-    secretKey: 'sk_test_reconcile',
-    apiBase: stack.emulator.url,
-    onResponse: (request) => requests.push(request),
-  });
-  return { stripe, requests };
-}
-type RecordingStripe = ReturnType<typeof recordingStripe>;
-
-/** Mirrors an older state of `customer` than Stripe's: the webhook of its latest change never came. */
-async function mirrorMissedChange(customer: Stripe.Customer, stripeAccount: string) {
-  await writeMirror(
-    stack.database.db,
-    [
-      {
-        kind: 'customer',
-        id: customer.id,
-        stripeAccount,
-        livemode: false,
-        object: { id: customer.id, object: 'customer', description: 'missed a change' },
-        deleted: false,
-        version: customer.created - 10,
-        eventId: `evt_older_${stripeAccount}`,
-        source: 'event',
-      },
-    ],
-    { accountKeys: [] },
-  );
-}
-
-async function mirroredDescription(customer: string, stripeAccount: string) {
-  const row = await stack.database.pool.query<{ description: string }>(
-    `select data->>'description' as description from customers where id = $1 and stripe_account = $2`,
-    [customer, stripeAccount],
-  );
-  return row.rows[0]?.description;
-}
-
-type LogLine = { level: number; msg: string; stripeAccount?: string; err?: { code?: string } };
-
-/** One run of the scheduled reconcile task, through Stripe at `apiBase`, logging into `logged`. */
-async function scheduledReconcileTask(apiBase: string, logged: LogLine[]) {
-  const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
-  const { tasks } = scheduledReconcile(
-    {
-      database: stack.database,
-      stripe: createStripeClient({ secretKey: 'sk_test_reconcile', apiBase, maxNetworkRetries: 0 }),
-      context: { accountKeys: ['subledger_account_id'] },
-      place: PLACE,
-      requestsPerSecond: 1000,
-    },
-    0,
-    logger,
-  );
-  const task = tasks[RECONCILE_TASK] as (payload: unknown, helpers: unknown) => Promise<void>;
-  await task({}, {});
-}
 
 const keyOf = (item: { kind: string; id: string }) => `${item.kind} ${item.id}`;
 
@@ -245,115 +173,6 @@ describe('reconcile', () => {
   });
 });
 
-describe('reconcile on connected accounts', () => {
-  it('heals the objects of every connected account the mirror holds, on schedule', async () => {
-    const connected = { stripeAccount: 'acct_1ReconcileA' };
-    const customer = await stack.stripe.customers.create({ description: 'as Stripe has it' }, connected);
-    await mirrorMissedChange(customer, connected.stripeAccount);
-    assert.deepEqual(
-      (await mirroredPlaces(stack.database.pool, false)).map((place) => place.stripeAccount),
-      ['platform', connected.stripeAccount],
-    );
-    await stack.database.pool.query(`select graphile_worker.add_job($1, '{}'::json, queue_name := $1)`, [
-      RECONCILE_TASK,
-    ]);
-    await stack.settle();
-    assert.equal(await mirroredDescription(customer.id, connected.stripeAccount), 'as Stripe has it');
-  });
-
-  it('reads one connected account from `subledger reconcile --account`', async () => {
-    const connected = { stripeAccount: 'acct_1ReconcileB' };
-    const customer = await stack.stripe.customers.create({ description: 'only in Stripe' }, connected);
-    const found = await cli([
-      'reconcile',
-      '--account',
-      connected.stripeAccount,
-      '--kinds',
-      'customer',
-      '--json',
-    ]);
-    assert.equal(found.code, 2, found.stderr);
-    const report = JSON.parse(found.stdout) as { drift: DriftItem[] };
-    assert.deepEqual(
-      report.drift.map((item) => [item.id, item.problem]),
-      [[customer.id, 'missing_in_mirror']],
-    );
-  });
-
-  it('walks its customers, subscriptions and summaries in test mode, asking for no test clock', async () => {
-    const connected = { stripeAccount: 'acct_1ReconcileC' };
-    const customer = await stack.stripe.customers.create({ description: 'not mirrored yet' }, connected);
-    const { stripe, requests } = recordingStripe();
-    const result = await reconcile({
-      database: stack.database,
-      stripe,
-      context: { accountKeys: ['subledger_account_id'] },
-      place: { ...connected, livemode: false },
-      fix: true,
-      requestsPerSecond: 1000,
-      kinds: ['customer', 'subscription', 'entitlements.active_entitlement_summary'],
-    });
-    assert.deepEqual(
-      result.drift.filter((item) => item.kind === 'customer').map((item) => [item.id, item.problem]),
-      [[customer.id, 'missing_in_mirror']],
-    );
-    // Stripe refuses test clocks to a connected account (400, "Connected account impersonation…").
-    assert.deepEqual(
-      requests.filter((request) => request.path.startsWith('/v1/test_helpers/')),
-      [],
-      'no test clock endpoint was called',
-    );
-  });
-
-  it('goes on past a connected account that revoked access, then fails the job naming it', async () => {
-    // Sorted before the other connected accounts, so a run that stopped at it would skip them all.
-    const revoked = 'acct_1AAARevoked';
-    const healthy = 'acct_1ZZZHealthy';
-    const customers = new Map<string, string>();
-    for (const account of [revoked, healthy]) {
-      const customer = await stack.stripe.customers.create(
-        { description: 'as Stripe has it' },
-        { stripeAccount: account },
-      );
-      await mirrorMissedChange(customer, account);
-      customers.set(account, customer.id);
-    }
-    const places = (await mirroredPlaces(stack.database.pool, false)).map((place) => place.stripeAccount);
-    assert.equal(places[1], revoked);
-    assert.equal(places.at(-1), healthy);
-    const logged: LogLine[] = [];
-    const proxy = await revokingProxy(stack.emulator.url, revoked);
-    const failure = await scheduledReconcileTask(proxy.url, logged)
-      .then(
-        () => null,
-        (error: unknown) => error,
-      )
-      .finally(proxy.close);
-    const description = (account: string) => mirroredDescription(customers.get(account) as string, account);
-    assert.equal(await description(healthy), 'as Stripe has it', 'the places after it were reconciled');
-    assert.equal(await description(revoked), 'missed a change');
-    assert.ok(failure instanceof AggregateError, 'the job fails, so graphile-worker retries it and shows it');
-    assert.match(failure.message, /^reconcile failed in test mode for acct_1AAARevoked;/);
-    assert.equal(failure.errors.length, 1);
-    const linesOf = (account: string) => logged.filter((line) => line.stripeAccount === account);
-    assert.deepEqual(
-      linesOf(revoked).map((line) => [line.msg, line.err?.code]),
-      [['reconcile: this place failed; the other places go on', 'account_invalid']],
-    );
-    assert.deepEqual(
-      linesOf(healthy).map((line) => line.msg),
-      ['reconcile: drift found and fixed'],
-    );
-    for (const account of places.filter((place) => place !== revoked))
-      assert.equal(linesOf(account).length, 1, `${account}: the one line of a place that succeeds`);
-    // The stack is shared: a later scheduled run must not fail on this account.
-    await stack.database.pool.query('delete from customers where stripe_account = $1', [revoked]);
-    assert.ok(
-      !(await mirroredPlaces(stack.database.pool, false)).some((place) => place.stripeAccount === revoked),
-    );
-  });
-});
-
 describe('reconcile through Stripe trouble', () => {
   /** Reconciles `kinds` with fixes through `client`, whose requests it records, on the platform. */
   const reconcileRecorded = async (
@@ -420,52 +239,5 @@ describe('reconcile through Stripe trouble', () => {
     );
     const row = await stack.database.pool.query('select 1 from customers where id = $1', [onOldest]);
     assert.equal(row.rowCount, 1, 'and fixed');
-  });
-});
-
-describe('the reconcile schedule', () => {
-  const at = (hour: number, min: number) => ({ hour, min, date: 1, month: 1, dow: 0 });
-  const cases: [number, [number, number], boolean][] = [
-    [15, [0, 0], true],
-    [15, [13, 45], true],
-    [15, [0, 10], false],
-    [90, [1, 30], true],
-    [90, [3, 0], true],
-    [90, [1, 0], false],
-    [1, [17, 23], true],
-  ];
-  for (const [minutes, [hour, min], runs] of cases)
-    it(`every ${minutes} min ${runs ? 'runs' : 'does not run'} at ${hour}:${String(min).padStart(2, '0')}`, () =>
-      assert.equal(everyMinutes(minutes)(at(hour, min)), runs));
-  it('refuses a period that is not a whole number of minutes', () => {
-    assert.throws(() => everyMinutes(0), RangeError);
-    assert.throws(() => everyMinutes(2.5), RangeError);
-  });
-});
-
-describe('reconcile options', () => {
-  const config = loadConfig({});
-  const now = new Date('2026-03-01T12:00:00Z');
-  it('defaults catch-up to the last 30 days, and reads --since', () => {
-    assert.deepEqual(
-      toReconcileInput({ catchUp: true }, config, now).catchUpSince,
-      new Date('2026-01-30T12:00:00Z'),
-    );
-    assert.deepEqual(
-      toReconcileInput({ catchUp: true, since: '2h' }, config, now).catchUpSince,
-      new Date('2026-03-01T10:00:00Z'),
-    );
-    assert.equal(toReconcileInput({ fix: true, rps: '5' }, config, now).catchUpSince, null);
-  });
-  it('rejects bad options with one clear line', () => {
-    for (const [flags, message] of [
-      [{ since: '2h' }, /^--since needs --catch-up$/],
-      [{ catchUp: true, since: 'yesterday' }, /^--since must be a past ISO 8601 time/],
-      [{ catchUp: true, since: '2027-01-01T00:00:00Z' }, /^--since must be a past ISO 8601 time/],
-      [{ rps: '-3' }, /^--rps must be a positive whole number$/],
-      [{ kinds: 'invoice,charge' }, /^--kinds: unknown kind 'charge'/],
-      [{ account: 'cus_123' }, /^--account must be a connected account id \(acct_…\)$/],
-    ] as const)
-      assert.throws(() => toReconcileInput(flags, config, now), { message });
   });
 });

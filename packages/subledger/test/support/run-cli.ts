@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { Stack } from './stack.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/subledger.js', import.meta.url));
 
@@ -26,3 +27,12 @@ export async function runCli(args: string[], environment: Record<string, string>
   const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdout, stderr };
 }
+
+/** `subledger …` in a subprocess, configured for the stack's database and emulator, then `environment`. */
+export const stackCli = (stack: Stack, args: string[], environment: Record<string, string> = {}) =>
+  runCli(args, {
+    DATABASE_URL: stack.database.url,
+    STRIPE_API_BASE: stack.emulator.url,
+    STRIPE_SECRET_KEY: 'sk_test_cli',
+    ...environment,
+  });
