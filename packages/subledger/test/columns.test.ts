@@ -89,7 +89,7 @@ table('priceColumns', priceColumns, [
 table('customerColumns', customerColumns, [
   ['email, name and creation', { email: 'a@example.com', name: 'A', created: 1700000000 }, { email: 'a@example.com', name: 'A', createdAt: at(1700000000), accountId: null }],
   ['the account its metadata names', { metadata: { subledger_account_id: 'team_1', orgId: 'org_1' } }, { accountId: 'team_1' }],
-  ['deleted stub', { id: 'cus_1', deleted: true }, { email: null, name: null, createdAt: null, accountId: null }],
+  ['a deleted customer as Stripe reads it', { id: 'cus_1', deleted: true }, { email: null, name: null, createdAt: null, accountId: null }],
 ]);
 
 // biome-ignore format: one case per line

@@ -7,6 +7,7 @@ import {
   customerKey,
   type Link,
   linkOf,
+  newerThanStored,
   newestOf,
   type Statement,
   statementOf,
@@ -15,7 +16,6 @@ import {
   type Executor,
   lockLinks,
   mirroredClaims,
-  newerThanStored,
   saveLinks,
   statementsNaming,
   storedLinks,
@@ -83,11 +83,11 @@ function unlinked(links: Link[], made: Link[]): Link[] {
  * customer's link with a newer statement, so it ends.
  */
 async function fallBack(db: Executor, lost: Link[], claims: Map<string, CustomerClaim>): Promise<Link[]> {
+  // The batch's customers state only what the batch wrote of them; the mirror may not hold it yet.
+  const fromMirror = (statements: Link[]) =>
+    statements.filter((s) => s.source !== 'customer_metadata' || !claims.has(customerKey(s)));
   const changed: Link[] = [];
   for (let accounts = lost; accounts.length > 0; ) {
-    // The batch's customers state only what the batch wrote of them; the mirror may not hold it yet.
-    const fromMirror = (statements: Link[]) =>
-      statements.filter((s) => s.source !== 'customer_metadata' || !claims.has(customerKey(s)));
     // Locked as the batch's own were, in a second round: a batch waiting on one of these while holding
     // one of the batch's is a deadlock PostgreSQL ends by failing one, whose events are then retried.
     await lockLinks(db, accounts, fromMirror(await statementsNaming(db, accounts)));

@@ -53,7 +53,7 @@ export function newestOf(statements: Statement[]): Statement[] {
   return [...byCustomer.values()];
 }
 
-type Placed = { stripeAccount: string; livemode: boolean };
+export type Placed = { stripeAccount: string; livemode: boolean };
 
 const placeOf = (write: MirrorWrite): Placed => ({
   stripeAccount: write.stripeAccount,
@@ -65,6 +65,20 @@ export const customerKey = (link: Placed & { customerId: string }) =>
   `${link.customerId}|${link.stripeAccount}|${link.livemode}`;
 
 export const linkOf = ({ customerDeleted: _, ...link }: Statement): Link => link;
+
+/** Stored links, by account and by customer (keys of `accountKey`, `customerKey`). */
+export type StoredLinks = { byAccount: Map<string, Statement>; byCustomer: Map<string, Statement> };
+
+/** The statements newer (`compareStatements`) than the stored link of their account and of their customer. */
+export function newerThanStored(statements: Statement[], stored: StoredLinks): Statement[] {
+  const newerThan = (statement: Statement, held: Statement | undefined) =>
+    !held || compareStatements(statement, held) > 0;
+  return statements.filter(
+    (statement) =>
+      newerThan(statement, stored.byAccount.get(accountKey(statement))) &&
+      newerThan(statement, stored.byCustomer.get(customerKey(statement))),
+  );
+}
 
 /** What a customer says of itself: the account its metadata names (or none), and whether it is deleted. */
 export type CustomerClaim = Placed & { customerId: string; accountId: string | null; deleted: boolean };

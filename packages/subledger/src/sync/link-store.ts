@@ -2,22 +2,20 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../store/database.ts';
 import { accountCustomers, checkoutSessions, customers } from '../store/schema/mirror.ts';
 import { pgArray } from './bulk-upsert.ts';
-import { customerAccountId } from './columns.ts';
 import {
   accountKey,
   type CustomerClaim,
-  compareStatements,
   customerKey,
   type Link,
   type LinkSource,
-  type Statement,
+  type Placed,
+  type StoredLinks,
 } from './link-rule.ts';
 
 /** The statements `account_customers` holds, and the mirror rows that state links (see `linkAccounts`). */
 
 export type Executor = Pick<Db, 'insert' | 'execute'>;
 
-type Placed = { stripeAccount: string; livemode: boolean };
 type AccountRef = Placed & { accountId: string };
 type CustomerRef = Placed & { customerId: string };
 
@@ -32,7 +30,7 @@ function refRows<Ref extends Placed>(
 ) {
   return sql`unnest(${pgArray(refs.map(idOf))}::text[], ${pgArray(refs.map((ref) => ref.stripeAccount))}::text[],
                     ${pgArray(refs.map((ref) => ref.livemode))}::boolean[], ${pgArray(refs.map(namedOf))}::text[])
-             with ordinality as c(id, account, livemode, named, ordinality)`;
+             as c(id, account, livemode, named)`;
 }
 
 /**
@@ -86,22 +84,20 @@ async function unlinkFromOthers<Ref extends CustomerRef>(
 export async function mirroredClaims(db: Executor, refs: CustomerRef[]): Promise<Map<string, CustomerClaim>> {
   if (refs.length === 0) return new Map();
   const result = await db.execute(sql`
-    select m.id, m.stripe_account, m.livemode, m.deleted, m.data->'metadata' as metadata from ${customers} m
+    select m.id, m.stripe_account, m.livemode, m.deleted, m.account_id from ${customers} m
     join ${refRows(refs, (ref) => ref.customerId)}
       on m.id = c.id and m.stripe_account = c.account and m.livemode = c.livemode`);
   const claims = rowsOf(result).map((row) => ({
     customerId: String(row.id),
     stripeAccount: String(row.stripe_account),
     livemode: row.livemode === true,
-    accountId: customerAccountId({ metadata: row.metadata }),
+    accountId: row.account_id === null ? null : String(row.account_id),
     deleted: row.deleted === true,
   }));
   return new Map(claims.map((claim) => [customerKey(claim), claim]));
 }
 
 /** The links stored for the accounts and the customers of `links`, by account and by customer. */
-export type StoredLinks = { byAccount: Map<string, Statement>; byCustomer: Map<string, Statement> };
-
 export async function storedLinks(db: Executor, links: Link[]): Promise<StoredLinks> {
   if (links.length === 0) return { byAccount: new Map(), byCustomer: new Map() };
   // Two joins, each on a unique index (the account's, the customer's): an OR of the two is a scan per link.
@@ -125,17 +121,6 @@ export async function storedLinks(db: Executor, links: Link[]): Promise<StoredLi
     byAccount: new Map(stored.map((statement) => [accountKey(statement), statement])),
     byCustomer: new Map(stored.map((statement) => [customerKey(statement), statement])),
   };
-}
-
-/** The statements newer (`compareStatements`) than the stored link of their account and of their customer. */
-export function newerThanStored(statements: Statement[], stored: StoredLinks): Statement[] {
-  const newerThan = (statement: Statement, held: Statement | undefined) =>
-    !held || compareStatements(statement, held) > 0;
-  return statements.filter(
-    (statement) =>
-      newerThan(statement, stored.byAccount.get(accountKey(statement))) &&
-      newerThan(statement, stored.byCustomer.get(customerKey(statement))),
-  );
 }
 
 /**
