@@ -1,79 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { toBackfillInput } from '../src/cli/backfill.ts';
-import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
-import { loadConfig } from '../src/config/index.ts';
-import { createStripeClient } from '../src/stripe/index.ts';
-import { type BackfillOptions, backfill } from '../src/sync/backfill.ts';
 import { KIND_NAMES, type KindName } from '../src/sync/kinds.ts';
 import { createLimiter, listObjects } from '../src/sync/listing.ts';
 import { retrieveObject } from '../src/sync/stripe-reads.ts';
-import { audit, describeDifferences, MIRROR_TABLES } from './support/auditor.ts';
-import { createBillingHistory, payingCustomer } from './support/billing-history.ts';
-import { stackCli } from './support/run-cli.ts';
-import { type Stack, startStack } from './support/stack.ts';
-import { clockDeletedWhileListed } from './support/vanishing-clock.ts';
+import { audit, describeDifferences } from './support/auditor.ts';
+import { type BackfillStack, backfillStack } from './support/backfill-runs.ts';
+import { payingCustomer } from './support/billing-history.ts';
+import type { Stack } from './support/stack.ts';
 
 const PLACE = { stripeAccount: 'platform', livemode: false };
-const CONTEXT = { accountKeys: ['subledger_account_id'] };
 
 let stack: Stack;
+let runs: BackfillStack['runs'];
 before(async () => {
-  // No webhook endpoint: the emulator's history reaches Subledger only through the backfill.
-  stack = await startStack({ webhookEndpoint: false });
-  await createBillingHistory(stack.stripe, stack.emulator.url, { customers: 7, clocks: [3, 2] });
+  ({ stack, runs } = await backfillStack({ customers: 7, clocks: [3, 2] }));
 });
 after(() => stack.close());
 
-const cli = (args: string[], environment: Record<string, string> = {}) => stackCli(stack, args, environment);
-
-/** A Stripe client on the emulator that records every request it completes. */
-function countingStripe() {
-  const requests: { method: string; path: string }[] = [];
-  const stripe = createStripeClient({
-    secretKey: EMULATOR_KEY,
-    apiBase: stack.emulator.url,
-    onResponse: (response) => requests.push(response),
-  });
-  return { stripe, requests };
-}
-
-const run = (options: Partial<BackfillOptions> = {}) =>
-  backfill({
-    database: stack.database,
-    stripe: countingStripe().stripe,
-    context: CONTEXT,
-    place: PLACE,
-    requestsPerSecond: 1000,
-    ...options,
-  });
-
-/**
- * Empties the mirror. The stack's readers (access cache, jobs) may hold one of these tables while
- * waiting for another, so the truncate can lose a deadlock; Postgres then aborts it and it is tried again.
- */
-async function emptyMirror(): Promise<void> {
-  const tables = [...MIRROR_TABLES, 'account_customers', 'sync_checkpoints'].join(', ');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await stack.database.pool.query(`truncate ${tables}`);
-      return;
-    } catch (error) {
-      if ((error as { code?: string }).code !== '40P01' || attempt === 5) throw error;
-    }
-  }
-}
-
-/** How many objects of each kind the emulator holds (deleted customers and products excluded). */
-function stripeCounts(): Record<string, number> {
-  const partition = stack.emulator.emulator.partition(null, false);
-  const counts: Record<string, number> = {};
-  for (const kind of KIND_NAMES) {
-    const table = kind === 'entitlements.active_entitlement_summary' ? 'customer' : kind;
-    counts[kind] = partition.table(table).size;
-  }
-  return counts;
-}
+const countingStripe = () => runs.countingStripe();
+const run: BackfillStack['runs']['run'] = (options) => runs.run(options);
+const emptyMirror = () => runs.emptyMirror();
+const stripeCounts = () => runs.stripeCounts();
 
 /**
  * How many objects of a kind each of its lists holds: the account's list first, then each test clock's,
@@ -315,48 +262,6 @@ describe('backfill', () => {
     assert.equal(result.byKind.product, stripeCounts().product, 'counted over from the first page');
   });
 
-  it('runs as `subledger backfill` with plain progress lines off a terminal', async () => {
-    const result = await cli(['backfill', '--kinds', 'customer,price', '--rps', '50']);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /^backfill: customer \d+\/(…|\d+)$/m);
-    assert.match(result.stderr, /^backfill: price \d+\/\d+ done$/m);
-    const customers = stripeCounts().customer;
-    assert.match(
-      result.stdout,
-      new RegExp(`^backfill: \\d+ objects in [\\d.]+ s: customer ${customers}, price 2$`, 'm'),
-    );
-  });
-
-  it('refuses to run without STRIPE_SECRET_KEY, in one line', async () => {
-    const result = await cli(['backfill'], { STRIPE_SECRET_KEY: '' });
-    assert.equal(result.code, 1);
-    assert.equal(result.stderr.trim(), 'subledger: STRIPE_SECRET_KEY is required for backfill');
-  });
-
-  it('rejects bad options with one clear line', async () => {
-    const config = loadConfig({});
-    for (const [options, message] of [
-      [{ rps: '0' }, /^--rps must be a positive whole number$/],
-      [{ rps: '2.5' }, /^--rps must be a positive whole number$/],
-      [{ kinds: 'customer,coupon' }, /^--kinds: unknown kind 'coupon'; use customer, product/],
-      [{ account: 'platform' }, /^--account must be a connected account id \(acct_…\)$/],
-    ] as const)
-      assert.throws(() => toBackfillInput(options, config), { message });
-    assert.deepEqual(toBackfillInput({ kinds: 'customer, price', rps: '7', account: 'acct_1Shop' }, config), {
-      kinds: ['customer', 'price'],
-      rps: 7,
-      account: 'acct_1Shop',
-    });
-    assert.deepEqual(toBackfillInput({}, config), {
-      kinds: undefined,
-      rps: config.stripeRequestsPerSecond,
-      account: undefined,
-    });
-    const result = await cli(['backfill', '--rps', 'fast']);
-    assert.equal(result.code, 1);
-    assert.equal(result.stderr.trim(), 'subledger: --rps must be a positive whole number');
-  });
-
   it('measures backfill throughput (figures printed, nothing timed asserted)', async () => {
     for (let index = 0; index < 60; index++) {
       const customer = await payingCustomer(stack.stripe, `bench_${index}`);
@@ -376,47 +281,5 @@ describe('backfill', () => {
       assert.deepEqual(result.byKind, stripeCounts());
     }
     await assertMirrorEqualsStripe();
-  });
-});
-
-// These run last. After them the emulator holds a connected account, which a platform backfill leaves
-// out of the mirror while the auditor checks every account, and a hundred test clocks that slow walks.
-describe('backfill of a connected account', () => {
-  it('reads its customers, subscriptions and summaries in test mode, asking for no test clock', async () => {
-    const shop = { stripeAccount: 'acct_1BackfillShop' };
-    const customer = await stack.stripe.customers.create({ email: 'shop@example.com' }, shop);
-    const { stripe, requests } = countingStripe();
-    const kinds: KindName[] = ['customer', 'subscription', 'entitlements.active_entitlement_summary'];
-    const result = await run({ stripe, place: { ...shop, livemode: false }, kinds });
-    assert.deepEqual(result.byKind, {
-      customer: 1,
-      subscription: 0,
-      'entitlements.active_entitlement_summary': 1,
-    });
-    // Stripe refuses test clocks to a connected account (400, "Connected account impersonation…").
-    assert.deepEqual(
-      requests.filter((request) => request.path.startsWith('/v1/test_helpers/')),
-      [],
-      'no test clock endpoint was called',
-    );
-    const mirrored = await stack.database.pool.query(
-      'select id from customers where stripe_account = $1 and not livemode',
-      [shop.stripeAccount],
-    );
-    assert.deepEqual(mirrored.rows, [{ id: customer.id }]);
-  });
-});
-
-describe('backfill through test clocks deleted meanwhile', () => {
-  it('goes on when a test clock is deleted while the clocks are listed', async () => {
-    await emptyMirror();
-    const { stripe } = countingStripe();
-    const { onOldest, deleted } = await clockDeletedWhileListed(stack.stripe, stripe);
-    const result = await run({ stripe, kinds: ['customer'] });
-    assert.equal(deleted.length, 1, 'a clock was deleted between two pages of clocks');
-    assert.equal(result.resumed, false);
-    assert.equal(result.byKind.customer, stripeCounts().customer);
-    const mirrored = await stack.database.pool.query('select 1 from customers where id = $1', [onOldest]);
-    assert.equal(mirrored.rowCount, 1, 'the customer on the oldest clock, listed after the deleted one');
   });
 });
