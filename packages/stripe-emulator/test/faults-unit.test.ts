@@ -28,6 +28,7 @@ describe('the Emulator-Fault header', () => {
     for (const [header, expected] of table) assert.deepEqual(parseFaultHeader(header), expected, header);
     assert.equal(parseFaultHeader(undefined), null);
     assert.equal(parseFaultHeader('  '), null);
+    assert.deepEqual(parseFaultHeader(' None '), [], 'none is a header that asks for no fault');
   });
 
   it('refuses unknown faults and bad durations', () => {
@@ -83,6 +84,13 @@ describe('choosing API faults', () => {
     assert.deepEqual(planApiFaults(request, null, queue, rates, random).faults[1], { kind: 'unavailable' });
     assert.deepEqual(planApiFaults(request, null, queue, rates, random).faults[1], { kind: 'server_error' });
     assert.deepEqual(planApiFaults(request, null, [], {}, random), { faults: [], source: 'none' });
+  });
+
+  it('exempts a request whose header asks for none, latency included, and leaves the queue alone', () => {
+    const queue: QueuedApiFault[] = [{ fault: 'unavailable', count: 1 }];
+    const plan = planApiFaults(request, [], queue, { serverError: 1, latencyMs: 10 }, new Random(1));
+    assert.deepEqual(plan, { faults: [], source: 'header' });
+    assert.equal(queue.length, 1);
   });
 
   it('draws at most one status fault, in proportion to the rates, reproducibly', () => {

@@ -125,6 +125,29 @@ describe('API faults', () => {
     assert.deepEqual((await h.stripe.customers.list()).data, []);
   });
 
+  it('counts the faults that acted; a call marked Emulator-Fault: none meets none of them', async () => {
+    const h = await harness();
+    await setFaults(h, { api: { serverError: 1, latencyMs: 200 } });
+    const started = performance.now();
+    const exempt = await fetch(`${h.emulator.url}/v1/customers`, {
+      headers: { authorization: 'Bearer sk_test_emulator', 'emulator-fault': 'none' },
+    });
+    assert.equal(exempt.status, 200);
+    assert.ok(performance.now() - started < 200, 'an exempt call waits for no latency');
+    await assert.rejects(
+      h.stripe.customers.list(),
+      (error: Stripe.errors.StripeError) => error.statusCode === 500,
+    );
+    await control(h, 'POST', 'faults', { api: {}, next: { api: [{ fault: '429', count: 2 }] } });
+    for (let call = 0; call < 2; call++) await assert.rejects(h.stripe.customers.list());
+    await control(h, 'DELETE', 'faults');
+    // Turning faults off keeps the count; a reset of the emulator clears it.
+    const applied = { server_error: 1, latency: 1, rate_limit: 2 };
+    assert.deepEqual((await control(h, 'GET', 'faults')).body.applied, { api: applied });
+    await control(h, 'POST', 'reset');
+    assert.deepEqual((await control(h, 'GET', 'faults')).body.applied, { api: {} });
+  });
+
   it('replays the same failures for the same seed', async () => {
     const outcomes = async (seed: number) => {
       const h = await harness({ seed, faults: { api: { serverError: 0.3, unavailable: 0.2 } } });

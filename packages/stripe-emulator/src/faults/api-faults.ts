@@ -29,6 +29,7 @@ export function createApiFaultInjector(state: FaultState, apiVersion: string): A
       const line = { method: request.method, path: url.pathname };
       const plan = planApiFaults(line, header, state.apiQueue, state.api, state.apiRandom);
       for (const fault of plan.faults) {
+        if (fault.kind !== 'latency' || fault.ms > 0) state.countApplied(fault.kind);
         if (fault.kind === 'latency') await sleep(fault.ms, request.signal);
         else if (fault.kind === 'timeout') await holdPastClientTimeout(request, fault.holdMs);
         else return faultResponse(fault.kind, requestId, version);

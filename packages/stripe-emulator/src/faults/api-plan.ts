@@ -21,7 +21,8 @@ export type ApiFaultPlan = { faults: ApiFault[]; source: 'header' | 'queue' | 'r
 /**
  * Chooses what happens to one request. A fault named in the request's `Emulator-Fault` header wins;
  * otherwise the first queued fault that matches the request is consumed; otherwise the per-run rates
- * are drawn. Per-run latency applies in every case.
+ * are drawn. Per-run latency applies in every case but one: `Emulator-Fault: none` exempts the request
+ * from every fault (a test's own calls, while the code under test meets the faults).
  */
 export function planApiFaults(
   request: RequestLine,
@@ -31,7 +32,7 @@ export function planApiFaults(
   random: Random,
 ): ApiFaultPlan {
   const ambient: ApiFault[] = rates.latencyMs ? [{ kind: 'latency', ms: rates.latencyMs }] : [];
-  if (header && header.length > 0) return { faults: [...ambient, ...header], source: 'header' };
+  if (header) return { faults: header.length > 0 ? [...ambient, ...header] : [], source: 'header' };
   const queued = takeQueuedFault(queue, request);
   if (queued) return { faults: [...ambient, queued], source: 'queue' };
   const drawn = drawRateFault(rates, random);
@@ -99,10 +100,11 @@ export class FaultHeaderError extends Error {}
 
 /**
  * Parses `Emulator-Fault: 429`, `500`, `503`, `lock_timeout`, `timeout`, `timeout=5000`, `latency=250`,
- * or several separated by commas (`latency=250, 503`).
+ * or several separated by commas (`latency=250, 503`); `none` is no fault at all (an empty list).
  */
 export function parseFaultHeader(value: string | null | undefined): ApiFault[] | null {
   if (value === null || value === undefined || value.trim() === '') return null;
+  if (value.trim().toLowerCase() === 'none') return [];
   return value.split(',').map((part) => {
     const [name = '', argument] = part.split('=', 2).map((piece) => piece.trim());
     const kind = apiFaultKind(name);

@@ -58,6 +58,9 @@ export const faultsModule: EmulatorModule = {
   control: faultControl,
   install: (emulator) => {
     emulator.apiFaults = createApiFaultInjector(faultsOf(emulator), emulator.apiVersion);
-    emulator.onReset.push(() => faultsOf(emulator).reset());
+    emulator.onReset.push(() => {
+      faultsOf(emulator).reset();
+      faultsOf(emulator).appliedApi.clear();
+    });
   },
 };

@@ -1,6 +1,7 @@
 import { Random } from '../core/random.ts';
 import type { Emulator } from '../emulator.ts';
 import {
+  type ApiFaultKind,
   type ApiFaultRates,
   describeIssue,
   type FaultOptions,
@@ -30,6 +31,11 @@ export class FaultState {
    * shuffle drawn at a time-dependent moment must not shift the drop/duplicate/delay draws after it.
    */
   readonly reorderRandom: Random;
+  /**
+   * The API faults that acted, by kind, since the emulator started or was reset: proof for a test that
+   * the code it drives met them. Turning faults off keeps the count.
+   */
+  readonly appliedApi = new Map<ApiFaultKind, number>();
   readonly #listeners: (() => void)[] = [];
 
   constructor(seed: number) {
@@ -59,6 +65,11 @@ export class FaultState {
     this.#changed();
   }
 
+  /** Records a fault that acted on a request (a latency of 0 did not). */
+  countApplied(kind: ApiFaultKind): void {
+    this.appliedApi.set(kind, (this.appliedApi.get(kind) ?? 0) + 1);
+  }
+
   /** Called whenever the configuration changes (the webhook publisher releases its reorder windows). */
   onChange(listener: () => void): void {
     this.#listeners.push(listener);
@@ -70,6 +81,7 @@ export class FaultState {
       api: this.api,
       webhooks: this.webhooks,
       next: { api: [...this.apiQueue], webhooks: [...this.webhookQueue] },
+      applied: { api: Object.fromEntries(this.appliedApi) },
     };
   }
 
