@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { KIND_NAMES, type KindName } from '../src/sync/kinds.ts';
-import { createLimiter, listObjects } from '../src/sync/listing.ts';
+import { createLimiter } from '../src/sync/limiter.ts';
+import { listObjects } from '../src/sync/listing.ts';
 import { retrieveObject } from '../src/sync/stripe-reads.ts';
 import { audit, describeDifferences } from './support/auditor.ts';
 import { type BackfillStack, backfillStack } from './support/backfill-runs.ts';

@@ -7,7 +7,7 @@ import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
 import { API_VERSION, createStripeClient } from '../src/stripe/index.ts';
 import { backfill } from '../src/sync/backfill.ts';
 import { Inbox } from '../src/sync/inbox.ts';
-import type { Limiter } from '../src/sync/listing.ts';
+import type { Limiter } from '../src/sync/limiter.ts';
 import { writeMirror } from '../src/sync/mirror-writer.ts';
 import { serveRefetches } from '../src/sync/refetch.ts';
 import { holdRefetcherLock, leaseRefetches, requestRefetches } from '../src/sync/refetch-queue.ts';

@@ -4,7 +4,8 @@ import type Stripe from 'stripe';
 import { faultsOf, type RunningEmulator, startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
 import { createStripeClient, isMissing } from '../src/stripe/index.ts';
-import { createLimiter, type ListOptions, listPages } from '../src/sync/listing.ts';
+import { createLimiter } from '../src/sync/limiter.ts';
+import { type ListOptions, listPages } from '../src/sync/listing.ts';
 import { clockDeletedWhileListed } from './support/vanishing-clock.ts';
 
 const PLACE = { stripeAccount: 'platform', livemode: false };

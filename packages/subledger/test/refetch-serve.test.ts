@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { faultsOf, type RunningEmulator } from 'stripe-emulator';
-import type { Limiter } from '../src/sync/listing.ts';
+import type { Limiter } from '../src/sync/limiter.ts';
 import { type HeldReads, type RefetchDependencies, refetchNow, serveRefetches } from '../src/sync/refetch.ts';
 import { leaseRefetches, type RefetchRequest, settleRefetches } from '../src/sync/refetch-queue.ts';
 import { Refetcher } from '../src/sync/refetcher.ts';

@@ -4,7 +4,8 @@ import type Stripe from 'stripe';
 import { startEmulator } from 'stripe-emulator';
 import { customerWithCard } from '../src/cli/demo-accounts.ts';
 import { createStripeClient } from '../src/stripe/index.ts';
-import { createLimiter, retrieveListed } from '../src/sync/listing.ts';
+import { createLimiter } from '../src/sync/limiter.ts';
+import { retrieveListed } from '../src/sync/listing.ts';
 import { retrieveObject } from '../src/sync/stripe-reads.ts';
 
 const items = (count: number) => Array.from({ length: count }, (_, index) => ({ id: `si_${index}` }));

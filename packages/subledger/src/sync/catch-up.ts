@@ -3,7 +3,7 @@ import { type Database, PLATFORM } from '../store/index.ts';
 import { toInboxEvent } from './envelope.ts';
 import { EVENT_HANDLERS } from './handlers.ts';
 import { Inbox } from './inbox.ts';
-import { createLimiter, type Limiter } from './listing.ts';
+import { createLimiter, type Limiter } from './limiter.ts';
 import { type Place, requestOptions, wireShape } from './stripe-reads.ts';
 
 export type CatchUpOptions = {

@@ -7,10 +7,10 @@ import type { Logger, Metrics } from '../telemetry/index.ts';
 import type { CommitGate } from './commit-gate.ts';
 import { Inbox } from './inbox.ts';
 import { startJobs } from './jobs.ts';
-import { createLimiter } from './listing.ts';
-import { scheduledReconcile } from './reconcile.ts';
+import { createLimiter } from './limiter.ts';
 import { refetchNow } from './refetch.ts';
 import { Refetcher } from './refetcher.ts';
+import { scheduledReconcile } from './scheduled-reconcile.ts';
 import { createWebhookAcceptor, createWebhookHandler, type WebhookOptions } from './webhooks.ts';
 import { type BatchReport, InboxWorker } from './worker.ts';
 

@@ -20,11 +20,13 @@ export { EVENT_HANDLERS } from './handlers.ts';
 export { Inbox } from './inbox.ts';
 export { migrateJobs } from './jobs.ts';
 export { type ColumnContext, KINDS, type KindName } from './kinds.ts';
-export { createLimiter, type Limiter, listObjects } from './listing.ts';
+export { createLimiter, type Limiter } from './limiter.ts';
+export { listObjects } from './listing.ts';
 export { type MirrorWrite, writeMirror } from './mirror-writer.ts';
 export type { OnProgress, SyncProgress } from './progress.ts';
-export { RECONCILE_TASK, type ReconcileOptions, type ReconcileResult, reconcile } from './reconcile.ts';
+export { type ReconcileOptions, type ReconcileResult, reconcile } from './reconcile.ts';
 export { describeEvent, type EventRecord, type ReplayResult, type ReplaySelector, replay } from './replay.ts';
+export { RECONCILE_TASK } from './scheduled-reconcile.ts';
 export { type Place, requestOptions } from './stripe-reads.ts';
 export { connectionStringOf, WakeLoop } from './wake-loop.ts';
 export {

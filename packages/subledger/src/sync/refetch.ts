@@ -8,7 +8,7 @@ import { lockSerialKey, tryLockSerialKeys } from './claim.ts';
 import { deauthorizedAmong } from './connected-accounts.ts';
 import type { StripeObject } from './envelope.ts';
 import { type ColumnContext, isKindName, type KindName } from './kinds.ts';
-import type { Limiter } from './listing.ts';
+import type { Limiter } from './limiter.ts';
 import { type MirrorWrite, unprovenReads, writeMirror } from './mirror-writer.ts';
 import { retryDelaySeconds } from './ordering.ts';
 import {

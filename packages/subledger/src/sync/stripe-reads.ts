@@ -4,7 +4,7 @@ import { isMissing } from '../stripe/index.ts';
 import { EMBEDDED_LISTS, embedsWholeList } from './columns.ts';
 import type { StripeObject } from './envelope.ts';
 import type { KindName } from './kinds.ts';
-import type { Limiter } from './listing.ts';
+import type { Limiter } from './limiter.ts';
 
 /** Where an object lives: the platform or a connected account, in test or live mode. */
 export type Place = { stripeAccount: string; livemode: boolean };

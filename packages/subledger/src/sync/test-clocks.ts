@@ -5,7 +5,8 @@ import { PLATFORM } from '../store/schema/mirror.ts';
 import { isMissing } from '../stripe/index.ts';
 import { idOf, type StripeObject } from './envelope.ts';
 import { KINDS, type KindName } from './kinds.ts';
-import type { Limiter, PageRead } from './listing.ts';
+import type { Limiter } from './limiter.ts';
+import type { PageRead } from './listing.ts';
 import { type Place, retrieveObject } from './stripe-reads.ts';
 
 /**

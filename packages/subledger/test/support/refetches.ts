@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../../src/cli/local-stripe.ts';
 import { createStripeClient } from '../../src/stripe/index.ts';
-import { createLimiter } from '../../src/sync/listing.ts';
+import { createLimiter } from '../../src/sync/limiter.ts';
 import type { RefetchDependencies } from '../../src/sync/refetch.ts';
 import { holdRefetcherLock, type RefetchRequest, requestRefetches } from '../../src/sync/refetch-queue.ts';
 import { testDatabase } from './database.ts';

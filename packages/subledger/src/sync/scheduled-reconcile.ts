@@ -1,0 +1,123 @@
+import { getTableName } from 'drizzle-orm';
+import type { CronItem, Task, TaskList } from 'graphile-worker';
+import type pg from 'pg';
+import { PLATFORM } from '../store/index.ts';
+import type { Logger } from '../telemetry/index.ts';
+import { deauthorizedAmong } from './connected-accounts.ts';
+import type { DriftItem } from './drift.ts';
+import { everyMinutes } from './jobs.ts';
+import { KIND_NAMES, KINDS } from './kinds.ts';
+import { type ReconcileOptions, type ReconcileResult, reconcile } from './reconcile.ts';
+import type { Place } from './stripe-reads.ts';
+
+/** The graphile-worker task that reconciles on a schedule. */
+export const RECONCILE_TASK = 'subledger_reconcile';
+
+/**
+ * The scheduled reconcile: a task that reconciles with fixes and logs what drifted (a missed webhook, a
+ * change Stripe sends no event for), and its crontab entry, every `minutes` minutes. It covers the
+ * platform and every connected account the mirror holds objects of, in the place's mode, each on its own,
+ * less those recorded as having revoked the platform's access (`reconcilablePlaces`): a place that fails
+ * (an account that revoked access without our hearing of it answers every request 403) is logged and
+ * the others are still reconciled; the job then fails naming those places, so that it is retried and seen.
+ * The job runs in a queue of its own, so a reconcile slower than the interval never runs beside the next
+ * one; runs missed while no worker was up are not made up. Without a Stripe client, or with `minutes` 0,
+ * nothing is scheduled.
+ */
+export function scheduledReconcile(
+  options: Omit<ReconcileOptions, 'fix' | 'onProgress'> | null,
+  minutes: number,
+  logger: Logger,
+): { tasks: TaskList; schedules: CronItem[] } {
+  if (!options) return { tasks: {}, schedules: [] };
+  const task: Task = async () => {
+    const failures: PlaceFailure[] = [];
+    for (const place of await reconcilablePlaces(options.database.pool, options.place.livemode, logger)) {
+      const failure = await reconcileLogged({ ...options, place, fix: true }, logger);
+      if (failure) failures.push(failure);
+    }
+    if (failures.length > 0) throw placesFailed(failures, options.place.livemode);
+  };
+  if (minutes === 0) return { tasks: { [RECONCILE_TASK]: task }, schedules: [] };
+  return {
+    tasks: { [RECONCILE_TASK]: task },
+    schedules: [
+      {
+        task: RECONCILE_TASK,
+        identifier: RECONCILE_TASK,
+        match: everyMinutes(minutes),
+        options: { queueName: RECONCILE_TASK, jobKey: RECONCILE_TASK, maxAttempts: 3 },
+      },
+    ],
+  };
+}
+
+/** The platform, then each connected account the mirror holds objects of, in one mode. */
+export async function mirroredPlaces(pool: pg.Pool, livemode: boolean): Promise<Place[]> {
+  const accounts = KIND_NAMES.map(
+    (kind) => `select stripe_account from "${getTableName(KINDS[kind].table)}" where livemode = $1`,
+  ).join(' union ');
+  const { rows } = await pool.query<{ stripe_account: string }>(accounts, [livemode]);
+  const connected = rows.map((row) => row.stripe_account).filter((account) => account !== PLATFORM);
+  return [PLATFORM, ...connected.sort()].map((stripeAccount) => ({ stripeAccount, livemode }));
+}
+
+/**
+ * The mirrored places, less the connected accounts that revoked the platform's access: Stripe would
+ * refuse every request for them (403) until they grant it again, and their mirror rows are kept as their
+ * history. Those left out are logged, in one line per run.
+ */
+async function reconcilablePlaces(pool: pg.Pool, livemode: boolean, logger: Logger): Promise<Place[]> {
+  const places = await mirroredPlaces(pool, livemode);
+  const revoked = await deauthorizedAmong(pool, places);
+  if (revoked.length === 0) return places;
+  const accounts = revoked.map((place) => place.stripeAccount);
+  logger.info(
+    { deauthorized: accounts },
+    `reconcile: leaving out ${accounts.join(', ')}: access revoked (account.application.deauthorized)`,
+  );
+  return places.filter((place) => !revoked.includes(place));
+}
+
+type PlaceFailure = { place: Place; error: unknown };
+
+/** Reconciles one place and logs the outcome; a failure is logged and handed back, not thrown. */
+async function reconcileLogged(options: ReconcileOptions, logger: Logger): Promise<PlaceFailure | null> {
+  const placeLogger = logger.child({ stripeAccount: options.place.stripeAccount });
+  try {
+    logResult(await reconcile(options), placeLogger);
+    return null;
+  } catch (error) {
+    placeLogger.error({ err: error }, 'reconcile: this place failed; the other places go on');
+    return { place: options.place, error };
+  }
+}
+
+/** The error that fails the scheduled job, naming each place that failed; their errors are its `errors`. */
+function placesFailed(failures: PlaceFailure[], livemode: boolean): AggregateError {
+  const accounts = failures.map((failure) => failure.place.stripeAccount).join(', ');
+  return new AggregateError(
+    failures.map((failure) => failure.error),
+    `reconcile failed in ${livemode ? 'live' : 'test'} mode for ${accounts}; the other places were reconciled`,
+  );
+}
+
+function logResult(result: ReconcileResult, logger: Logger): void {
+  const checked = Object.values(result.checked).reduce((sum, count) => sum + count, 0);
+  if (result.drift.length === 0) {
+    logger.info({ checked }, 'reconcile: the mirror equals Stripe');
+    return;
+  }
+  const { drift, fixed } = result;
+  const sample = drift.slice(0, 20);
+  logger.warn(
+    { checked, drift: drift.length, fixed, byKind: countByKind(drift), sample },
+    'reconcile: drift found and fixed',
+  );
+}
+
+function countByKind(drift: DriftItem[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of drift) counts[item.kind] = (counts[item.kind] ?? 0) + 1;
+  return counts;
+}
