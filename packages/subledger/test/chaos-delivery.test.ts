@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type Stripe from 'stripe';
 import type { Emulator, FaultOptions } from 'stripe-emulator';
 import type { DriftProblem } from '../src/sync/drift.ts';
 import { isKindName } from '../src/sync/kinds.ts';
-import { reconcile } from '../src/sync/reconcile.ts';
 import { assertEachEventAppliedOnce, readWriteLog } from './support/apply-audit.ts';
 import { assertMirrorEqualsStripe, audit, type Difference, type Problem } from './support/auditor.ts';
-import { chaosRun } from './support/chaos.ts';
+import { chaosRun, reconcileWithFixes } from './support/chaos.ts';
 import { assertDeletionsApplied, assertItemsAndLinksCovered } from './support/coverage.ts';
 import { acknowledgedCopies, deliveredEventIds, setFaults } from './support/delivery-faults.ts';
 import { crossSecondInversions, readArrivals, recordArrivals } from './support/inbox-arrivals.ts';
@@ -172,14 +170,3 @@ const sameAs =
     difference.kind === expected.kind &&
     difference.id === expected.id &&
     difference.problem === expected.problem;
-
-function reconcileWithFixes(stack: Stack) {
-  return reconcile({
-    database: stack.database,
-    stripe: stack.subledger.stripe as Stripe,
-    context: { accountKeys: ['subledger_account_id'] },
-    place: { stripeAccount: 'platform', livemode: false },
-    fix: true,
-    requestsPerSecond: 1000,
-  });
-}

@@ -1,5 +1,7 @@
 import type pg from 'pg';
+import type Stripe from 'stripe';
 import type { FaultOptions } from 'stripe-emulator';
+import { reconcile } from '../../src/sync/reconcile.ts';
 import { installWriteLog } from './apply-audit.ts';
 import { testDatabase } from './database.ts';
 import { type Stack, startStack } from './stack.ts';
@@ -9,6 +11,8 @@ export type ChaosSetup = {
   /** Runs on the new database before the first event arrives (e.g. a test-only trigger). */
   prepare?: (pool: pg.Pool) => Promise<void>;
   workload?: (stack: Stack) => Omit<WorkloadOptions, 'seed'>;
+  /** The workload's calls meet none of the emulator's API faults; Subledger's do. */
+  exemptWorkload?: boolean;
 };
 
 /**
@@ -24,7 +28,7 @@ export async function chaosRun(
   const database = await testDatabase();
   await installWriteLog(database.pool);
   await setup.prepare?.(database.pool);
-  const stack = await startStack({ database, faults, seed });
+  const stack = await startStack({ database, faults, seed, exemptFromApiFaults: setup.exemptWorkload });
   try {
     await runWorkload(stack.stripe, stack.emulator.url, { ...setup.workload?.(stack), seed });
     await stack.settle();
@@ -33,4 +37,16 @@ export async function chaosRun(
     await stack.close();
     await database.drop();
   }
+}
+
+/** Reconcile of the stack's platform test mode with fixes, through Subledger's own Stripe client. */
+export function reconcileWithFixes(stack: Stack) {
+  return reconcile({
+    database: stack.database,
+    stripe: stack.subledger.stripe as Stripe,
+    context: { accountKeys: ['subledger_account_id'] },
+    place: { stripeAccount: 'platform', livemode: false },
+    fix: true,
+    requestsPerSecond: 1000,
+  });
 }

@@ -1,7 +1,7 @@
 import type { FaultOptions } from 'stripe-emulator';
 import { deliveryAttempts } from './deliveries.ts';
 
-/** Webhook faults set at the emulator while a workload runs, and what its delivery log says they did. */
+/** Faults set at the emulator while a workload runs, and what its logs say they did. */
 
 /** Replaces the fault rates `options` names and queues its one-shot faults (`POST /_emulator/faults`). */
 export async function setFaults(emulatorUrl: string, options: FaultOptions): Promise<void> {
@@ -11,6 +11,13 @@ export async function setFaults(emulatorUrl: string, options: FaultOptions): Pro
     body: JSON.stringify(options),
   });
   if (!response.ok) throw new Error(`the emulator refused the faults: ${await response.text()}`);
+}
+
+/** The API faults that acted since the emulator started, by kind (`rate_limit`, `server_error` …). */
+export async function appliedApiFaults(emulatorUrl: string): Promise<Record<string, number>> {
+  const response = await fetch(`${emulatorUrl}/_emulator/faults`);
+  const body = (await response.json()) as { applied: { api: Record<string, number> } };
+  return body.applied.api;
 }
 
 /** Events the emulator delivered with a 2xx answer at least once (the others were dropped). */

@@ -41,6 +41,8 @@ export type StackOptions = {
   /** Register Subledger's webhook endpoint at the emulator (default true); false: no event is delivered. */
   webhookEndpoint?: boolean;
   environment?: Record<string, string>;
+  /** The test's own client sends `Emulator-Fault: none`: only Subledger meets the emulator's API faults. */
+  exemptFromApiFaults?: boolean;
   seed?: number;
   catalog?: Catalog;
 };
@@ -80,6 +82,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     protocol: 'http',
     maxNetworkRetries: 0,
     telemetry: false,
+    ...(options.exemptFromApiFaults ? { httpClient: faultExemptHttpClient() } : {}),
   });
   const { key: apiKey } = await createApiKey(subledger.database, { scope: 'admin', livemode: false });
   return {
@@ -133,4 +136,14 @@ async function settle(emulator: RunningEmulator, database: TestDatabase, timeout
     quietRounds = quiet ? quietRounds + 1 : 0;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The SDK's Node HTTP client, each request marked to meet none of the emulator's API faults. */
+function faultExemptHttpClient(): Stripe.HttpClient {
+  const http = Stripe.createNodeHttpClient();
+  return {
+    getClientName: () => http.getClientName(),
+    makeRequest: (host, port, path, method, headers, ...rest) =>
+      http.makeRequest(host, port, path, method, { ...headers, 'Emulator-Fault': 'none' }, ...rest),
+  };
 }
