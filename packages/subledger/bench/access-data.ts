@@ -8,7 +8,7 @@
  */
 import { addMonths } from '../src/access/periods.ts';
 import { defineCatalog, type PlanFeature } from '../src/catalog/index.ts';
-import { seededRandom } from '../test/support/workload.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 export const benchCatalog = defineCatalog({
   features: {

@@ -8,7 +8,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { seededRandom } from '../test/support/workload.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 import type { Profile } from './access-data.ts';
 import { openSubledger, sharedClock } from './access-instance.ts';
 import type { FromWatcher, ToWatcher, WatcherJob } from './access-watcher.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
 import { signatureHeader } from 'stripe-emulator';
-import { seededRandom } from '../test/support/workload.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 import type { Customer, Population } from './emulator.ts';
 
 /**

@@ -110,3 +110,13 @@ const FEW_CALLS_MS = 250;
 async function startOfASecond(): Promise<void> {
   if (1000 - (Date.now() % 1000) < FEW_CALLS_MS) await nextSecond();
 }
+
+/** Advances a test clock and waits until it is ready, as an SDK user does. */
+export async function advanceClock(stripe: Stripe, clockId: string, to: number): Promise<void> {
+  await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if ((await stripe.testHelpers.testClocks.retrieve(clockId)).status === 'ready') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`test clock ${clockId} did not become ready`);
+}

@@ -1,7 +1,9 @@
 import type Stripe from 'stripe';
+import { seededRandom } from './seeded-random.ts';
 import { type Catalog, createCatalog } from './workload-catalog.ts';
 import {
   addSecondItems,
+  advanceClock,
   changeBeyondFirstPage,
   moveAccount,
   nextSecond,
@@ -57,18 +59,6 @@ export type WorkloadResult = {
 const DAY = 86_400;
 /** Long enough for a refetch to be read and written between two rounds of clock changes. */
 const ROUND_PAUSE_MS = 500;
-
-/** A small deterministic generator (mulberry32): the workload's only source of choices. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export async function runWorkload(
   stripe: Stripe,
@@ -305,14 +295,4 @@ async function deletions(stripe: Stripe, owner: string): Promise<void> {
   await stripe.invoices.del(draft.id);
   await stripe.customers.del(leaving.id);
   await stripe.products.del(retired.id);
-}
-
-/** Advances a test clock and waits until it is ready, as an SDK user does. */
-async function advanceClock(stripe: Stripe, clockId: string, to: number): Promise<void> {
-  await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if ((await stripe.testHelpers.testClocks.retrieve(clockId)).status === 'ready') return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`test clock ${clockId} did not become ready`);
 }
