@@ -218,7 +218,8 @@ function correctnessTable(phases: [string, PhaseResult][]): string {
       [
         `${name}: events`,
         `${phase.distinctSent} distinct sent (${phase.load.sent} deliveries) · ${phase.storedEvents} stored · ` +
-          `${phase.load.duplicates}/${phase.load.sent - phase.distinctSent} redeliveries answered as duplicates`,
+          `${phase.load.duplicates}/${phase.load.sent - phase.distinctSent} redeliveries answered as duplicates · ` +
+          `${unansweredOf(phase)} · lost ${phase.lost.length}${phase.lost.length > 0 ? ` (${phase.lost.join(', ')})` : ''}`,
       ],
       [
         `${name}: inbox`,
@@ -230,10 +231,21 @@ function correctnessTable(phases: [string, PhaseResult][]): string {
   return table('Correctness, same runs', rows);
 }
 
+/**
+ * A delivery answered without a 2xx (a connection error is status 0) is one Stripe delivers again; its
+ * event missing from the inbox is not lost. An acknowledged one missing is.
+ */
+function unansweredOf(phase: PhaseResult): string {
+  const { unanswered, statuses } = phase.load;
+  if (unanswered.length === 0) return 'every delivery answered 2xx';
+  const refused = Object.entries(statuses).filter(([status]) => !status.startsWith('2'));
+  return `unanswered ${unanswered.length} (status ${refused.map(([status, count]) => `${status} ×${count}`).join(', ')})`;
+}
+
 function lossless(phase: PhaseResult): boolean {
   return (
-    phase.storedEvents === phase.distinctSent &&
-    phase.statuses.processed === phase.distinctSent &&
+    phase.lost.length === 0 &&
+    phase.statuses.processed === phase.storedEvents &&
     phase.notOneAttempt === 0 &&
     phase.repeatedCommits === 0
   );

@@ -22,6 +22,11 @@ export type LoadResult = {
   latencyMs: Summary;
   /** From the moment a delivery actually left, without waiting for its scheduled time. */
   serviceMs: Summary;
+  /**
+   * Positions (in the deliveries sent) of those answered with no 2xx: a connection error (status 0) or
+   * a refusal. Stripe delivers such an event again, so its absence from the inbox is not a loss.
+   */
+  unanswered: number[];
 };
 
 export async function sendAll<Delivery = SignedDelivery>(
@@ -32,19 +37,24 @@ export async function sendAll<Delivery = SignedDelivery>(
   const latencies: number[] = [];
   const service: number[] = [];
   const statuses: Record<string, number> = {};
+  const unanswered: number[] = [];
   let duplicates = 0;
-  const send = async (delivery: Delivery, scheduled: number) => {
+  const send = async (position: number, scheduled: number) => {
     const sentAt = performance.now();
-    const answer = await deliver(delivery).catch(() => ({ status: 0, duplicate: false }));
+    const answer = await deliver(deliveries[position] as Delivery).catch(() => ({
+      status: 0,
+      duplicate: false,
+    }));
     const answeredAt = performance.now();
     latencies.push(answeredAt - scheduled);
     service.push(answeredAt - sentAt);
     statuses[String(answer.status)] = (statuses[String(answer.status)] ?? 0) + 1;
+    if (answer.status < 200 || answer.status > 299) unanswered.push(position);
     if (answer.duplicate) duplicates++;
   };
   const startedAt = Date.now();
-  if (pace.mode === 'rate') await openLoop(deliveries, pace.perSecond, send);
-  else await closedLoops(deliveries, pace.lanes, send);
+  if (pace.mode === 'rate') await openLoop(deliveries.length, pace.perSecond, send);
+  else await closedLoops(deliveries.length, pace.lanes, send);
   return {
     sent: deliveries.length,
     statuses,
@@ -53,13 +63,15 @@ export async function sendAll<Delivery = SignedDelivery>(
     endedAt: Date.now(),
     latencyMs: summarize(latencies),
     serviceMs: summarize(service),
+    unanswered: unanswered.sort((a, b) => a - b),
   };
 }
 
-type Send<Delivery> = (delivery: Delivery, scheduled: number) => Promise<void>;
+/** Sends the delivery at `position`, scheduled for `scheduled` (`performance.now()` time). */
+type Send = (position: number, scheduled: number) => Promise<void>;
 
 /** Sends delivery `i` at `start + i / perSecond`, whatever happened to the ones before it. */
-function openLoop<Delivery>(deliveries: Delivery[], perSecond: number, send: Send<Delivery>): Promise<void> {
+function openLoop(count: number, perSecond: number, send: Send): Promise<void> {
   const interval = 1000 / perSecond;
   const start = performance.now();
   const inFlight: Promise<void>[] = [];
@@ -67,25 +79,19 @@ function openLoop<Delivery>(deliveries: Delivery[], perSecond: number, send: Sen
     let next = 0;
     const tick = () => {
       const now = performance.now();
-      for (; next < deliveries.length && start + next * interval <= now; next++)
-        inFlight.push(send(deliveries[next] as Delivery, start + next * interval));
-      if (next < deliveries.length)
-        setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
+      for (; next < count && start + next * interval <= now; next++)
+        inFlight.push(send(next, start + next * interval));
+      if (next < count) setTimeout(tick, Math.max(0, start + next * interval - performance.now()));
       else void Promise.all(inFlight).then(() => resolve());
     };
     tick();
   });
 }
 
-async function closedLoops<Delivery>(
-  deliveries: Delivery[],
-  lanes: number,
-  send: Send<Delivery>,
-): Promise<void> {
+async function closedLoops(count: number, lanes: number, send: Send): Promise<void> {
   let next = 0;
   const lane = async () => {
-    for (let index = next++; index < deliveries.length; index = next++)
-      await send(deliveries[index] as Delivery, performance.now());
+    for (let position = next++; position < count; position = next++) await send(position, performance.now());
   };
   await Promise.all(Array.from({ length: lanes }, lane));
 }

@@ -7,7 +7,7 @@ import { runChild } from './children.ts';
 import { checkpoint } from './cluster.ts';
 import { type DiskStalls, watchDiskStalls } from './disk-stalls.ts';
 import type { EmulatorProcess } from './emulator.ts';
-import type { Stream } from './event-stream.ts';
+import type { Stream, StreamEvent } from './event-stream.ts';
 import type { LoadJob } from './load.ts';
 import type { LoadResult, Pace } from './senders.ts';
 import type { Summary } from './stats.ts';
@@ -37,6 +37,10 @@ export type PhaseSetup = {
 export type PhaseResult = {
   load: LoadResult;
   distinctSent: number;
+  /** Sent events the inbox does not hold. */
+  notStored: string[];
+  /** Of those, the ones some delivery of which was acknowledged (2xx): lost, where Stripe would not retry. */
+  lost: string[];
   /** Epoch ms when every sent event was committed and no refetch or job was left. */
   settledAt: number;
   /** Epoch ms the workers started. */
@@ -63,7 +67,7 @@ export type PhaseResult = {
 };
 
 /** What the server process measures: everything but what this process adds. */
-export type ServerResult = Omit<PhaseResult, 'diskStalls'>;
+export type ServerResult = Omit<PhaseResult, 'diskStalls' | 'lost'>;
 
 /** What the server process is told to run. */
 export type ServerJob = {
@@ -75,6 +79,8 @@ export type ServerJob = {
   streamFile: string;
   baseSeconds: number;
   distinctSent: number;
+  /** The ids of the events sent, once each. */
+  sentEventIds: string[];
   load: PhaseSetup['load'];
   workersAfterLoad: boolean;
   environment: Record<string, string>;
@@ -98,7 +104,9 @@ const WARMUP: Pick<LoadJob, 'from' | 'count' | 'pace'> = {
  * (`subledger-server.ts`), the load generator in another (`load.ts`), this process only between them.
  */
 export async function runSubledgerPhase(setup: PhaseSetup): Promise<PhaseResult> {
-  const sent = setup.stream.deliveries.slice(setup.load.from, setup.load.from + setup.load.count);
+  const sent = setup.stream.deliveries
+    .slice(setup.load.from, setup.load.from + setup.load.count)
+    .map((index) => (setup.stream.events[index] as StreamEvent).id);
   const job: ServerJob = {
     databaseUrl: setup.databaseUrl,
     warmupDatabaseUrl: setup.warmupDatabaseUrl,
@@ -108,6 +116,7 @@ export async function runSubledgerPhase(setup: PhaseSetup): Promise<PhaseResult>
     streamFile: setup.streamFile,
     baseSeconds: Math.floor(Date.now() / 1000),
     distinctSent: new Set(sent).size,
+    sentEventIds: [...new Set(sent)],
     load: setup.load,
     workersAfterLoad: setup.workersAfterLoad ?? false,
     environment: setup.environment ?? {},
@@ -126,7 +135,15 @@ export async function runSubledgerPhase(setup: PhaseSetup): Promise<PhaseResult>
   await checkpoint({ url: setup.databaseUrl });
   const diskStalls = watchDiskStalls();
   if (setup.load.transport === 'http') server.tell({ type: 'loaded', load: await send(url, setup.load) });
-  return { ...(await server.result), diskStalls: diskStalls() };
+  const result = await server.result;
+  return { ...result, lost: lostOf(result, sent), diskStalls: diskStalls() };
+}
+
+/** The events not stored of which some delivery (`sent`, by position) was acknowledged. */
+function lostOf(result: ServerResult, sent: string[]): string[] {
+  const unanswered = new Set(result.load.unanswered);
+  const acknowledged = new Set(sent.filter((_, position) => !unanswered.has(position)));
+  return result.notStored.filter((id) => acknowledged.has(id));
 }
 
 async function startServer(job: ServerJob, dir: string) {

@@ -147,7 +147,7 @@ async function serveAndMeasure(setup: ServerJob): Promise<ServerResult> {
     if (setup.workersAfterLoad) await startWorkers();
     const settledAt = await settled;
     await observing.flush();
-    const measured = await figures(database.pool, probe);
+    const measured = await figures(database.pool, probe, setup.sentEventIds);
     return { load, distinctSent: setup.distinctSent, settledAt, workersStartedAt, ...measured };
   } finally {
     await workers?.stop();
@@ -220,7 +220,7 @@ const stored = async (pool: pg.Pool) =>
 
 type EventRow = { id: string; object_type: string; object_id: string; outcome: string; received_ms: number };
 
-async function figures(pool: pg.Pool, probe: Probe) {
+async function figures(pool: pg.Pool, probe: Probe, sentEventIds: string[]) {
   const events = (
     await pool.query<EventRow>(
       `select id, object_type, object_id, outcome, attempts, status,
@@ -250,6 +250,7 @@ async function figures(pool: pg.Pool, probe: Probe) {
     outcomes: tally(events.map((event) => event.outcome ?? 'none')),
     statuses: tally(events.map((event) => event.status)),
     storedEvents: events.length,
+    notStored: notIn(sentEventIds, new Set(events.map((event) => event.id))),
     notOneAttempt: events.filter((event) => event.attempts !== 1).length,
     repeatedCommits: probe.commits - probe.eventCommits.size,
     refetchRequests: probe.refetchRequests,
@@ -296,3 +297,7 @@ function nextMessage(type: ToServer['type']): Promise<ToServer> {
 }
 send({ type: 'result', result: await serveAndMeasure(job) });
 process.disconnect();
+
+function notIn(ids: string[], held: Set<string>): string[] {
+  return ids.filter((id) => !held.has(id));
+}
