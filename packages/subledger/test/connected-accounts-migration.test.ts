@@ -1,28 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { type Database, migrate } from '../src/store/index.ts';
-import { type TestDatabase, testDatabase } from './support/database.ts';
-import { type DatabaseBefore, databaseBefore } from './support/migrations.ts';
+import { test } from 'node:test';
+import { migrate } from '../src/store/index.ts';
+import { useDatabaseBefore } from './support/migrations.ts';
 
 // The migration that adds `connected_accounts`, applied to a database that already holds rows.
 
 const ACCOUNT = 'acct_1MigratedWithRows';
 
-let server: TestDatabase;
-let before0015: DatabaseBefore;
-let database: Database;
-before(async () => {
-  server = await testDatabase();
-  before0015 = await databaseBefore(server, /_connected_accounts$/);
-  database = before0015.database;
-});
-after(async () => {
-  await before0015.close();
-  await server.drop();
-});
+const databaseBefore0015 = useDatabaseBefore(/_connected_accounts$/);
 
 test('the connected_accounts migration applies to a database with rows, and leaves them as they were', async () => {
-  await before0015.migrateToBefore();
+  const { database, migrateToBefore } = databaseBefore0015();
+  await migrateToBefore();
   // Written as a database of that schema holds it: today's writer knows columns added since.
   await database.pool.query(
     `insert into customers (id, stripe_account, livemode, data, last_event_id, last_event_created, source)

@@ -1,26 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { migrate } from '../src/store/index.ts';
-import { type TestDatabase, testDatabase } from './support/database.ts';
-import { type DatabaseBefore, databaseBefore } from './support/migrations.ts';
+import { useDatabaseBefore } from './support/migrations.ts';
 
 // The migration that adds `customers.account_id` fills it from the customers the mirror already holds:
 // an account that loses its customer falls back on them (`linkAccounts`).
 
-let server: TestDatabase;
-let before0016: DatabaseBefore;
-before(async () => {
-  server = await testDatabase();
-  before0016 = await databaseBefore(server, /_customer_account$/);
-});
-after(async () => {
-  await before0016.close();
-  await server.drop();
-});
+const databaseBefore0016 = useDatabaseBefore(/_customer_account$/);
 
 test('the customer account migration fills the column from each customer’s metadata', async () => {
-  const { pool } = before0016.database;
-  await before0016.migrateToBefore();
+  const { database, migrateToBefore } = databaseBefore0016();
+  const { pool } = database;
+  await migrateToBefore();
   const customers = [
     ['cus_named', { subledger_account_id: 'team_m' }, false],
     ['cus_unnamed', { plan: 'pro' }, false],
@@ -34,7 +25,7 @@ test('the customer account migration fills the column from each customer’s met
       [id, { id, object: 'customer', metadata }, deleted],
     );
 
-  await migrate(before0016.database);
+  await migrate(database);
 
   const { rows } = await pool.query('select id, account_id from customers order by id');
   assert.deepEqual(rows, [

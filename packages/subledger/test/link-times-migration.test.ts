@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { migrate } from '../src/store/index.ts';
-import { type TestDatabase, testDatabase } from './support/database.ts';
-import { type DatabaseBefore, databaseBefore } from './support/migrations.ts';
+import { useDatabaseBefore } from './support/migrations.ts';
 
 // Links stored before `stated_at` existed hold 0: any statement wins over them, and an eager sync of
 // their account reads checkout sessions from the first. The migration gives each the time of the
 // statement that made it, as far as the mirror holds it.
 
-let server: TestDatabase;
-let before0017: DatabaseBefore;
-before(async () => {
-  server = await testDatabase();
-  before0017 = await databaseBefore(server, /_link_statement_times$/);
-});
-after(async () => {
-  await before0017.close();
-  await server.drop();
-});
+const databaseBefore0017 = useDatabaseBefore(/_link_statement_times$/);
 
 const mirrorRow = (table: string, columns: Record<string, unknown>) => {
   const names = ['stripe_account', 'livemode', 'last_event_created', 'source', ...Object.keys(columns)];
@@ -47,8 +37,9 @@ const link = (accountId: string, customerId: string, source: string, statedAt: n
 });
 
 test('the link statement times migration dates each old link by the statement the mirror holds', async () => {
-  const { pool } = before0017.database;
-  await before0017.migrateToBefore();
+  const { database, migrateToBefore } = databaseBefore0017();
+  const { pool } = database;
+  await migrateToBefore();
   const rows = [
     customer('cus_meta', 1_700_000_100, 'team_meta'),
     link('team_meta', 'cus_meta', 'customer_metadata', 0),
@@ -73,7 +64,7 @@ test('the link statement times migration dates each old link by the statement th
   ];
   for (const row of rows) await pool.query(row);
 
-  await migrate(before0017.database);
+  await migrate(database);
 
   const { rows: links } = await pool.query<{ account_id: string; stated_at: string }>(
     'select account_id, stated_at from account_customers order by account_id',

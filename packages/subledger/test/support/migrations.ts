@@ -1,11 +1,12 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate as applyMigrations } from 'drizzle-orm/node-postgres/migrator';
 import { connect, type Database } from '../../src/store/index.ts';
-import type { TestDatabase } from './database.ts';
+import { type TestDatabase, testDatabase } from './database.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -17,7 +18,28 @@ export type DatabaseBefore = {
   close: () => Promise<void>;
 };
 
-export async function databaseBefore(server: TestDatabase, tag: RegExp): Promise<DatabaseBefore> {
+/**
+ * For a test file of one migration: before its tests, a test server and a database on it that stops
+ * before the migration tagged `tag`; after them, both are dropped. Returns the database, once made.
+ */
+export function useDatabaseBefore(tag: RegExp): () => DatabaseBefore {
+  let server: TestDatabase | undefined;
+  let made: DatabaseBefore | undefined;
+  before(async () => {
+    server = await testDatabase();
+    made = await databaseBefore(server, tag);
+  });
+  after(async () => {
+    await made?.close();
+    await server?.drop();
+  });
+  return () => {
+    if (!made) throw new Error(`the database before ${tag} is made in the file's before hook`);
+    return made;
+  };
+}
+
+async function databaseBefore(server: TestDatabase, tag: RegExp): Promise<DatabaseBefore> {
   const url = new URL(server.url);
   const name = `subledger_migration_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
   await server.pool.query(`create database ${name}`);
