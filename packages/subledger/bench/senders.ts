@@ -63,7 +63,7 @@ export async function sendAll<Delivery = SignedDelivery>(
     endedAt: Date.now(),
     latencyMs: summarize(latencies),
     serviceMs: summarize(service),
-    unanswered: unanswered.sort((a, b) => a - b),
+    unanswered,
   };
 }
 

@@ -78,7 +78,6 @@ export type ServerJob = {
   secret: string;
   streamFile: string;
   baseSeconds: number;
-  distinctSent: number;
   /** The ids of the events sent, once each. */
   sentEventIds: string[];
   load: PhaseSetup['load'];
@@ -115,7 +114,6 @@ export async function runSubledgerPhase(setup: PhaseSetup): Promise<PhaseResult>
     secret: setup.secret,
     streamFile: setup.streamFile,
     baseSeconds: Math.floor(Date.now() / 1000),
-    distinctSent: new Set(sent).size,
     sentEventIds: [...new Set(sent)],
     load: setup.load,
     workersAfterLoad: setup.workersAfterLoad ?? false,

@@ -127,7 +127,7 @@ async function serveAndMeasure(setup: ServerJob): Promise<ServerResult> {
   if (!setup.workersAfterLoad) await startWorkers();
   try {
     let loadDone = false;
-    const settled = waitSettled(database.pool, probe, setup.distinctSent, () => loadDone);
+    const settled = waitSettled(database.pool, probe, setup.sentEventIds.length, () => loadDone);
     const loaded = nextMessage('loaded');
     send({ type: 'listening', url });
     const load =
@@ -148,7 +148,7 @@ async function serveAndMeasure(setup: ServerJob): Promise<ServerResult> {
     const settledAt = await settled;
     await observing.flush();
     const measured = await figures(database.pool, probe, setup.sentEventIds);
-    return { load, distinctSent: setup.distinctSent, settledAt, workersStartedAt, ...measured };
+    return { load, distinctSent: setup.sentEventIds.length, settledAt, workersStartedAt, ...measured };
   } finally {
     await workers?.stop();
     observing.close();
