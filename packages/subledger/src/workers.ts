@@ -82,7 +82,7 @@ export type WorkersOptions = {
   /** The database the server migrated; the workers open a pool of their own on it. */
   databaseUrl: string;
   logger?: Logger;
-  /** The server's inbox commits in flight: each statement of the workers waits for them (bounded). */
+  /** The server's inbox commits in flight: each transaction of the workers waits for them to begin (bounded). */
   commitGate?: CommitGate;
 };
 

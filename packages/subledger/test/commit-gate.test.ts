@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
 import { connect } from '../src/store/index.ts';
@@ -83,12 +83,18 @@ test('the inbox counts its commit while it is in flight, and not after it, store
   assert.ok(seen.length >= 2 && seen.every((count) => count === 1), `counted ${seen}`);
 });
 
-test('held statements are sent in the order they were given, promise or callback', async (t) => {
+/** A test database, and a one-connection pool on it whose statements the returned gate holds. */
+async function heldPool(t: TestContext) {
   const database = await testDatabase();
   t.after(() => database.drop());
   const gate = new CommitGate();
   const workers = connect(database.url, { max: 1, holdStatements: () => gate.holdBack(5_000) });
   t.after(() => workers.close());
+  return { database, gate, workers };
+}
+
+test('held statements are sent in the order they were given, promise or callback', async (t) => {
+  const { database, gate, workers } = await heldPool(t);
   await workers.pool.query('create table held_order (seq bigserial, n int)');
   gate.enter();
   const client = await workers.pool.connect();
@@ -118,4 +124,45 @@ test('held statements are sent in the order they were given, promise or callback
   assert.equal(answered, false, "the pool's own query, a callback underneath, is held too");
   gate.leave();
   await poolQuery;
+});
+
+test("a transaction's start is held, its statements and its end are not, and the next start is held again", async (t) => {
+  const { gate, workers } = await heldPool(t);
+  await workers.pool.query('create table held_transaction (n int)');
+  const client = await workers.pool.connect();
+  const settledWithin = async (work: Promise<unknown>, ms: number) =>
+    Promise.race([work.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), ms))]);
+
+  try {
+    gate.enter();
+    const begun = client.query('begin');
+    assert.equal(
+      await settledWithin(begun, 50),
+      false,
+      'a transaction does not begin while a commit is in flight',
+    );
+    gate.leave();
+    await begun;
+
+    gate.enter();
+    assert.equal(await settledWithin(client.query('insert into held_transaction values (1)'), 2_000), true);
+    assert.equal(await settledWithin(client.query('savepoint inner_step'), 2_000), true);
+    assert.equal(await settledWithin(client.query('rollback to savepoint inner_step'), 2_000), true);
+    assert.equal(
+      await settledWithin(
+        client.query({ text: 'insert into held_transaction values ($1)', values: [2] }),
+        2_000,
+      ),
+      true,
+      'a rollback to a savepoint leaves the transaction open, its statements unheld',
+    );
+    assert.equal(await settledWithin(client.query('commit'), 2_000), true, 'nor is its commit');
+
+    const outside = client.query('select count(*)::int as n from held_transaction');
+    assert.equal(await settledWithin(outside, 50), false, 'a statement after the commit is held again');
+    gate.leave();
+    assert.equal((await outside).rows[0].n, 2);
+  } finally {
+    client.release();
+  }
 });

@@ -52,19 +52,29 @@ export function connect(url: string, options: ConnectOptions = {}): Database {
   };
 }
 
+/** A statement that opens a transaction, or one that ends it (a rollback to a savepoint ends nothing). */
+const OPENS_TRANSACTION = /^\s*(begin|start\s+transaction)\b/i;
+const ENDS_TRANSACTION = /^\s*(commit|end|abort|rollback)\b(?!\s+(to|prepared)\b)/i;
+
 /**
- * Makes the client ask `hold` before sending each statement. Statements keep the order they were given
- * in: one given while an earlier one is held waits for it to be sent, then asks in its turn. A
- * submittable (a cursor, a stream) is returned at once by design, so it is never held. Called with a
- * callback (as the pool's own `query` does), a held statement returns nothing and reports any error to
- * the callback, as `pg` does.
+ * Makes the client ask `hold` before sending a statement that opens a transaction or runs outside one.
+ * A transaction once begun runs to its end unheld: holding each of its statements multiplied the hold
+ * by their number, and kept its row locks that much longer. Statements keep the order they were given
+ * in: one given while an earlier one is held waits for it to be sent. A submittable (a cursor, a
+ * stream) is returned at once by design, so it is never held. Called with a callback (as the pool's own
+ * `query` does), a held statement returns nothing and reports any error to the callback, as `pg` does.
  */
 function holdEachStatement(client: pg.PoolClient, hold: StatementHold): void {
   const send = client.query.bind(client) as (...args: unknown[]) => unknown;
   let queue: Promise<void> | null = null;
+  let inTransaction = false;
   const held = (...args: unknown[]) => {
     if (typeof (args[0] as { submit?: unknown } | null)?.submit === 'function') return send(...args);
-    const holding = queue ? queue.then(hold) : hold();
+    const asks = !inTransaction;
+    const text = statementText(args[0]);
+    if (OPENS_TRANSACTION.test(text)) inTransaction = true;
+    else if (ENDS_TRANSACTION.test(text)) inTransaction = false;
+    const holding = asks ? (queue ? queue.then(hold) : hold()) : queue;
     if (!holding) return send(...args);
     let result: unknown;
     const sent = holding.then(() => {
@@ -84,6 +94,10 @@ function holdEachStatement(client: pg.PoolClient, hold: StatementHold): void {
   };
   client.query = held as typeof client.query;
 }
+
+/** The SQL of a statement given as text or as a query config. */
+const statementText = (statement: unknown): string =>
+  typeof statement === 'string' ? statement : String((statement as { text?: unknown } | null)?.text ?? '');
 
 /**
  * Applies the numbered migrations in `migrations/`. Holds an advisory lock meanwhile, so several

@@ -4,13 +4,20 @@
  * acknowledgement p99 was lower in all twelve, 6.7–13.3 ms against 8.4–257 ms, and webhook-to-visible
  * p99 rose from 145–185 ms (one round 1,033) to 152–241 ms. Held back 3 ms at most, it was lower in two
  * rounds of three.
+ *
+ * Only a statement that opens a transaction, or runs outside one, is held (see `connect`). When every
+ * statement was, a worker's batch of some fifteen statements waited up to 150 ms on a machine whose
+ * inbox committed most of the time: on a slower day, in turns of two rounds each, webhook-to-visible
+ * p50 / p99 was 236–373 / 575–840 ms held at each statement, 97–127 / 286–317 ms held at the
+ * transaction's start (and 258 / 731 in a round whose acknowledgement p50 was 22 ms, three times the
+ * others'), 109–126 / 290–329 ms not held; the acknowledgement p99 was alike in all three (22–62 ms).
  */
 export const WORKERS_YIELD_MS = 10;
 
 /**
  * How many inbox commits are in flight, in memory the server's thread and the workers' thread share.
- * The server counts its commits in and out; the workers' connections hold each statement back while one
- * is in flight, up to `WORKERS_YIELD_MS`. On a small machine the workers' statements take the cores an
+ * The server counts its commits in and out; the workers' connections hold each transaction's start back
+ * while one is in flight, up to `WORKERS_YIELD_MS`. On a small machine the workers' statements take the cores an
  * acknowledgement waits for, in PostgreSQL as much as in Node; a webhook is answered only once its
  * commit is done, while applying an event may take a few milliseconds longer.
  */
