@@ -19,8 +19,8 @@ const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 /**
- * Asked before each statement a connection sends: null to send it at once, or a promise to send it when
- * that settles.
+ * Asked before a connection sends a statement that opens a transaction or runs outside one: null to
+ * send it at once, or a promise to send it when that settles.
  */
 export type StatementHold = () => Promise<void> | null;
 
@@ -39,7 +39,7 @@ export function connect(url: string, options: ConnectOptions = {}): Database {
   pool.on('error', () => {});
   pool.on('connect', (client) => {
     client.on('error', () => {});
-    if (holdStatements) holdEachStatement(client, holdStatements);
+    if (holdStatements) holdOutsideTransactions(client, holdStatements);
   });
   return {
     pool,
@@ -64,7 +64,7 @@ const ENDS_TRANSACTION = /^\s*(commit|end|abort|rollback)\b(?!\s+(to|prepared)\b
  * stream) is returned at once by design, so it is never held. Called with a callback (as the pool's own
  * `query` does), a held statement returns nothing and reports any error to the callback, as `pg` does.
  */
-function holdEachStatement(client: pg.PoolClient, hold: StatementHold): void {
+function holdOutsideTransactions(client: pg.PoolClient, hold: StatementHold): void {
   const send = client.query.bind(client) as (...args: unknown[]) => unknown;
   let queue: Promise<void> | null = null;
   let inTransaction = false;

@@ -16,10 +16,10 @@ export const WORKERS_YIELD_MS = 10;
 
 /**
  * How many inbox commits are in flight, in memory the server's thread and the workers' thread share.
- * The server counts its commits in and out; the workers' connections hold each transaction's start back
- * while one is in flight, up to `WORKERS_YIELD_MS`. On a small machine the workers' statements take the cores an
- * acknowledgement waits for, in PostgreSQL as much as in Node; a webhook is answered only once its
- * commit is done, while applying an event may take a few milliseconds longer.
+ * The server counts its commits in and out; the workers' connections hold each transaction's start
+ * back while one is in flight, up to `WORKERS_YIELD_MS`. On a small machine the workers' statements take
+ * the cores an acknowledgement waits for, in PostgreSQL as much as in Node; a webhook is answered only
+ * once its commit is done, while applying an event may take a few milliseconds longer.
  */
 export class CommitGate {
   readonly buffer: SharedArrayBuffer;
