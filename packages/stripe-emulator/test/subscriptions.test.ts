@@ -377,6 +377,43 @@ describe('subscriptions through the official SDK', () => {
     );
   });
 
+  it('holds at most 20 items, whether created with them or given them one at a time', async () => {
+    const { customer } = await customerWithCard(h);
+    const prices = await Promise.all(
+      Array.from({ length: 21 }, (_, index) =>
+        recurringPrice(h, 100 + index, { interval: 'month' }, `Add-on ${index}`),
+      ),
+    );
+    const refusedAsTooMany = (error: Stripe.errors.StripeError) =>
+      error.statusCode === 400 &&
+      error.type === 'StripeInvalidRequestError' &&
+      /at most 20 items/.test(error.message);
+    await assert.rejects(
+      h.stripe.subscriptions.create({
+        customer: customer.id,
+        items: prices.map((price) => ({ price: price.id })),
+      }),
+      refusedAsTooMany,
+    );
+    const subscription = await h.stripe.subscriptions.create({
+      customer: customer.id,
+      items: prices.slice(0, 20).map((price) => ({ price: price.id })),
+    });
+    const itemCount = async () =>
+      (await h.stripe.subscriptionItems.list({ subscription: subscription.id, limit: 100 })).data.length;
+    assert.equal(await itemCount(), 20);
+    const last = prices[20] as Stripe.Price;
+    await assert.rejects(
+      h.stripe.subscriptionItems.create({ subscription: subscription.id, price: last.id }),
+      refusedAsTooMany,
+    );
+    await assert.rejects(
+      h.stripe.subscriptions.update(subscription.id, { items: [{ price: last.id }] }),
+      refusedAsTooMany,
+    );
+    assert.equal(await itemCount(), 20, 'a refused change leaves the items as they were');
+  });
+
   it('cancels the subscriptions of a deleted customer', async () => {
     const { customer } = await customerWithCard(h);
     const subscription = await h.stripe.subscriptions.create({

@@ -108,9 +108,20 @@ export function planItems(
   return { items: result, transitions, newRecurrence };
 }
 
-/** Stripe's rules for one subscription's items: one currency, one interval, each price once. */
+/**
+ * Stripe documents `items` as "a list of up to 20 subscription items"; its refusal's wording is not in
+ * the reference, so this message is the emulator's own.
+ */
+const MAX_SUBSCRIPTION_ITEMS = 20;
+
+/** Stripe's rules for one subscription's items: 1 to 20, one currency, one interval, each price once. */
 export function checkItems(items: WireSubscriptionItem[], currency: string, param: string): void {
   if (items.length === 0) throw parameterInvalid(param, 'A subscription must have at least one active plan.');
+  if (items.length > MAX_SUBSCRIPTION_ITEMS)
+    throw parameterInvalid(
+      param,
+      `A subscription can have at most ${MAX_SUBSCRIPTION_ITEMS} items; this one would have ${items.length}.`,
+    );
   const first = items[0];
   const seen = new Set<string>();
   for (const item of items) {
