@@ -69,7 +69,7 @@ const environmentSchema = z.object({
   SUBLEDGER_RECONCILE_MINUTES: wholeNumber(15),
   SUBLEDGER_STRIPE_RPS: positiveInt(20),
   SUBLEDGER_WORKER_BATCH: positiveInt(2000),
-  SUBLEDGER_WORKER_GATHER_MS: wholeNumber(100),
+  SUBLEDGER_WORKER_GATHER_MS: wholeNumber(50),
   SUBLEDGER_CATALOG: z
     .string()
     .regex(
