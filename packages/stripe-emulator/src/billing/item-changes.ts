@@ -108,15 +108,13 @@ export function planItems(
   return { items: result, transitions, newRecurrence };
 }
 
-/**
- * Stripe documents `items` as "a list of up to 20 subscription items"; its refusal's wording is not in
- * the reference, so this message is the emulator's own.
- */
+/** Stripe documents `items` as "a list of up to 20 subscription items". */
 const MAX_SUBSCRIPTION_ITEMS = 20;
 
 /** Stripe's rules for one subscription's items: 1 to 20, one currency, one interval, each price once. */
 export function checkItems(items: WireSubscriptionItem[], currency: string, param: string): void {
   if (items.length === 0) throw parameterInvalid(param, 'A subscription must have at least one active plan.');
+  // Stripe's wording of this refusal is not in the reference; this one is the emulator's own.
   if (items.length > MAX_SUBSCRIPTION_ITEMS)
     throw parameterInvalid(
       param,
