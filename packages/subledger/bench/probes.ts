@@ -134,9 +134,12 @@ function installQueryTap(): void {
   installed = true;
   const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
   pg.Client.prototype.query = function tapped(this: pg.Client, ...args: unknown[]) {
-    const [config, values] = args;
-    const text = typeof config === 'string' ? config : '';
-    note(this, text, values as unknown[][] | undefined);
+    // Statements come as text, or as a config (the pool's clients name the ones they prepare).
+    const [statement, values] = args;
+    const config =
+      typeof statement === 'string' ? { text: statement, values } : (statement as pg.QueryConfig);
+    const text = typeof config?.text === 'string' ? config.text : '';
+    note(this, text, (config?.values ?? values) as unknown[][] | undefined);
     const result = query.apply(this, args);
     if ((text === 'commit' || text === 'rollback') && result instanceof Promise) {
       const pending = pendingByClient.get(this);

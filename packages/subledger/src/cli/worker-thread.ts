@@ -127,16 +127,17 @@ function waitStarted(thread: Worker): Promise<void> {
   });
 }
 
-/**
- * The thread's side: runs the workers on the data it was started with, answers the server's requests
- * for metrics, and stops when asked. `onStarted` sees the workers once they run.
- */
 /** The server's `CommitGate`, seen from the workers' thread, as `createWorkers` options; none if not shared. */
 export function sharedCommitGate({ commitGateBuffer }: WorkerThreadData): { commitGate?: CommitGate } {
   return commitGateBuffer ? { commitGate: new CommitGate(commitGateBuffer) } : {};
 }
 
-export async function runWorkersInThread(onStarted?: (workers: Workers) => void): Promise<void> {
+/**
+ * The thread's side: runs the workers on the data it was started with, answers the server's requests
+ * for metrics, and stops when asked. `beforeStart` sees the workers before their first batch, so that
+ * an observer misses none of their work.
+ */
+export async function runWorkersInThread(beforeStart?: (workers: Workers) => void): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('runWorkersInThread runs in a worker thread');
   const { config, databaseUrl } = workerData as WorkerThreadData;
@@ -150,8 +151,8 @@ export async function runWorkersInThread(onStarted?: (workers: Workers) => void)
     logger,
     ...sharedCommitGate(workerData as WorkerThreadData),
   });
+  beforeStart?.(workers);
   await workers.start();
-  onStarted?.(workers);
   port.on('message', (message: ToThread) => {
     if (message.type === 'metrics')
       void workers.metrics
