@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate as applyMigrations } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import { prepareRepeatedStatements } from './prepared.ts';
 import * as schema from './schema/index.ts';
 
 export type Db = NodePgDatabase<typeof schema>;
@@ -39,6 +40,7 @@ export function connect(url: string, options: ConnectOptions = {}): Database {
   pool.on('error', () => {});
   pool.on('connect', (client) => {
     client.on('error', () => {});
+    prepareRepeatedStatements(client);
     if (holdStatements) holdOutsideTransactions(client, holdStatements);
   });
   return {

@@ -33,7 +33,10 @@ export async function loadVersions(
     byKind.set(fact.handling.kind, list);
   }
   const parameters: unknown[] = [];
-  const locks = [...byKind].map(([kind, events], index) => {
+  // Kinds in one order, whatever the batch's: the same set of kinds is then the same statement, which
+  // the connection has prepared.
+  const kinds = [...byKind].sort(([a], [b]) => a.localeCompare(b));
+  const locks = kinds.map(([kind, events], index) => {
     parameters.push(
       kind,
       events.map((event) => event.objectId),
