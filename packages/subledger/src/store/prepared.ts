@@ -27,16 +27,16 @@ export function prepareRepeatedStatements(client: pg.PoolClient): void {
     names.set(text, name);
     return name;
   };
-  const prepared = (...args: unknown[]) => {
+  const prepared = (...args: unknown[]): unknown => {
     const [statement, values] = args;
-    if (typeof statement === 'string') {
-      const name = Array.isArray(values) && values.length > 0 ? nameOf(statement) : undefined;
-      return name ? send({ name, text: statement, values }, ...args.slice(2)) : send(...args);
-    }
+    // Text with values is the same statement as a config: one path names both.
+    if (typeof statement === 'string')
+      return Array.isArray(values) ? prepared({ text: statement, values }, ...args.slice(2)) : send(...args);
     const config = statement as (pg.QueryConfig & { submit?: unknown }) | null;
-    if (!config || typeof config.submit === 'function' || config.name || !config.values?.length)
-      return send(...args);
-    const name = nameOf(config.text);
+    const name =
+      config && typeof config.submit !== 'function' && !config.name && config.values?.length
+        ? nameOf(config.text)
+        : undefined;
     return name ? send({ ...config, name }, ...args.slice(1)) : send(...args);
   };
   client.query = prepared as typeof client.query;
