@@ -6,14 +6,10 @@ import type { Catalog } from '../src/catalog/index.ts';
 import { ACCESS_CHANNEL, type AccessChange, decodeChanges } from '../src/store/changes.ts';
 import { inTransaction } from '../src/store/transaction.ts';
 import type { StripeObject } from '../src/sync/envelope.ts';
-import type { KindName } from '../src/sync/kinds.ts';
 import { type MirrorWrite, writeMirror } from '../src/sync/mirror-writer.ts';
 import { missingObject } from '../src/sync/tombstones.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
-
-const CONTEXT = { accountKeys: ['subledger_account_id'] };
-const PLACE = { stripeAccount: 'platform', livemode: false };
-const MIRRORED_AT = 1_800_000_000;
+import { CONTEXT, fromEvent, MIRRORED_AT, missingOnRead, PLACE } from './support/mirror-writes.ts';
 
 let database: TestDatabase;
 before(async () => {
@@ -24,39 +20,6 @@ after(() => database.drop());
 /** Writes as the worker and the refetcher do: in one transaction, whose notifications go out at commit. */
 const write = (writes: MirrorWrite[]) =>
   inTransaction(database.pool, (client) => writeMirror(drizzle(client), writes, CONTEXT));
-
-const fromEvent = (
-  kind: KindName,
-  object: StripeObject,
-  options: { deleted?: boolean } = {},
-): MirrorWrite => ({
-  kind,
-  id: String(object.id),
-  ...PLACE,
-  object,
-  deleted: options.deleted ?? false,
-  version: MIRRORED_AT,
-  eventId: `evt_${object.id}`,
-  source: 'event',
-});
-
-/** What a refetch or a reconcile writes when Stripe answers 404 for the object. */
-const missingOnRead = (
-  kind: KindName,
-  id: string,
-  version = MIRRORED_AT + 100,
-  readAt = new Date(),
-): MirrorWrite => ({
-  kind,
-  id,
-  ...PLACE,
-  object: missingObject(kind, id),
-  deleted: true,
-  version,
-  eventId: null,
-  source: 'fetch',
-  readAt,
-});
 
 const row = async (table: string, id: string) =>
   (await database.pool.query(`select * from ${table} where id = $1`, [id])).rows[0];

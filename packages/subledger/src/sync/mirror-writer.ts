@@ -4,7 +4,7 @@ import { ACCESS_CHANNEL, type AccessChange, encodeChanges } from '../store/chang
 import type { Db } from '../store/database.ts';
 import { subscriptionItems } from '../store/schema/mirror.ts';
 import { type Link, linkAccounts } from './account-links.ts';
-import { bulkUpsert, pgArray } from './bulk-upsert.ts';
+import { pgArray, type UpsertOptions, upsertStatement, writeTogether } from './bulk-upsert.ts';
 import { listsAllItems, subscriptionItemColumns, subscriptionItemsOf } from './columns.ts';
 import { idOf, type StripeObject } from './envelope.ts';
 import { requestCreditGrants } from './grant-requests.ts';
@@ -46,8 +46,7 @@ export async function writeMirror(
   writes: MirrorWrite[],
   context: ColumnContext,
 ): Promise<MirrorWrite[]> {
-  const stored: Stored[] = [];
-  for (const [kind, group] of groupByKind(writes)) stored.push(...(await upsert(db, kind, group, context)));
+  const stored = await upsert(db, writes, context);
   const written = stored.map((entry) => entry.write);
   await replaceSubscriptionItems(
     db,
@@ -59,66 +58,73 @@ export async function writeMirror(
   return written;
 }
 
-/** A write that took effect, and the object its row now holds (see `upsertTombstones`). */
+/** A write that took effect, and the object its row now holds (see `tombstonesUpsert`). */
 type Stored = { write: MirrorWrite; object: StripeObject };
-
-/** The objects the rows written now hold, by key (`keyOf`). */
-type Held = Map<string, StripeObject>;
 
 const MIRROR_KEY = ['id', 'stripeAccount', 'livemode'];
 
 /**
- * Objects are written over their rows, bare tombstones (see `upsertTombstones`) in a statement of their
- * own. Both keep the one ordering rule of the kind's writes, taken from their earliest read. Returns
- * the writes that took effect, in their order.
+ * One upsert of a kind's objects, and one of its bare tombstones (see `tombstonesUpsert`), each keeping
+ * the one ordering rule of the kind's writes, taken from their earliest read. They are sent together, as
+ * one statement, unless two of them would write one row. Returns the writes that took effect, kind by
+ * kind.
  */
-async function upsert(
-  db: Executor,
-  kind: KindName,
-  writes: MirrorWrite[],
-  context: ColumnContext,
-): Promise<Stored[]> {
-  const target: Target = {
-    kind,
-    context,
-    updateWhere: newerThanRow(KINDS[kind].table, earliestRead(writes)),
-  };
-  const objects = writes.filter((write) => !isBareTombstone(write));
-  const tombstones = writes.filter(isBareTombstone);
-  const held = new Map([
-    ...(await upsertObjects(db, target, objects)),
-    ...(await upsertTombstones(db, target, tombstones)),
-  ]);
-  return writes.flatMap((write) => {
-    const object = held.get(keyOf(write));
-    return object ? [{ write, object }] : [];
-  });
+async function upsert(db: Executor, writes: MirrorWrite[], context: ColumnContext): Promise<Stored[]> {
+  const upserts: KindUpsert[] = [];
+  for (const [kind, group] of groupByKind(writes)) {
+    const target: Target = {
+      kind,
+      context,
+      updateWhere: newerThanRow(KINDS[kind].table, earliestRead(group)),
+    };
+    const objects = group.filter((write) => !isBareTombstone(write));
+    const tombstones = group.filter(isBareTombstone);
+    if (objects.length > 0) upserts.push(objectsUpsert(target, objects));
+    if (tombstones.length > 0) upserts.push(tombstonesUpsert(target, tombstones));
+  }
+  const statements = upserts.map((each) => each.statement);
+  const returned: Record<string, unknown>[][] = [];
+  if (!writesOneRowTwice(writes)) returned.push(...(await writeTogether(db, statements)));
+  else for (const statement of statements) returned.push(...(await writeTogether(db, [statement])));
+  return upserts.flatMap((each, index) => each.stored(returned[index] ?? []));
 }
+
+/** An upsert, and how to tell the writes that took effect from the rows it returned. */
+type KindUpsert = { statement: SQL; stored: (returned: Record<string, unknown>[]) => Stored[] };
 
 type Target = { kind: KindName; context: ColumnContext; updateWhere: SQL };
 
-function upsertRows(
-  db: Executor,
+const writesOneRowTwice = (writes: MirrorWrite[]) =>
+  new Set(writes.map((write) => `${write.kind}|${keyOf(write)}`)).size < writes.length;
+
+function upsertOf(
   target: Target,
   writes: MirrorWrite[],
-  options: Pick<Parameters<typeof bulkUpsert>[3], 'rules' | 'returning'> = {},
-): Promise<Record<string, unknown>[]> {
+  options: Pick<UpsertOptions, 'rules' | 'returning'> = {},
+): SQL {
   const { table, columns } = KINDS[target.kind];
   const rows = writes.map((write) => ({ ...commonColumns(write), ...columns(write.object, target.context) }));
-  return bulkUpsert(db, table, rows, {
+  const statement = upsertStatement(table, rows, {
     key: MIRROR_KEY,
     updateWhere: target.updateWhere,
     // The database's clock, as every read's start is (see `databaseNow`).
     stamped: ['syncedAt'],
     ...options,
   });
+  if (!statement) throw new Error('an upsert of no rows');
+  return statement;
 }
 
-async function upsertObjects(db: Executor, target: Target, writes: MirrorWrite[]): Promise<Held> {
-  const took = new Set((await upsertRows(db, target, writes)).map(rowKeyOf));
-  return new Map(
-    writes.filter((write) => took.has(keyOf(write))).map((write) => [keyOf(write), write.object]),
-  );
+function objectsUpsert(target: Target, writes: MirrorWrite[]): KindUpsert {
+  return {
+    statement: upsertOf(target, writes),
+    stored: (returned) => {
+      const took = new Set(returned.map(rowKeyOf));
+      return writes
+        .filter((write) => took.has(keyOf(write)))
+        .map((write) => ({ write, object: write.object }));
+    },
+  };
 }
 
 /**
@@ -128,16 +134,24 @@ async function upsertObjects(db: Executor, target: Target, writes: MirrorWrite[]
  * its object, marked gone. Written as it came, the stub wiped them, and no access cache heard of the
  * customer whose subscription disappeared. The objects the rows now hold are what is notified from.
  */
-async function upsertTombstones(db: Executor, target: Target, tombstones: MirrorWrite[]): Promise<Held> {
+function tombstonesUpsert(target: Target, tombstones: MirrorWrite[]): KindUpsert {
   const marks = goneMarks(target.kind);
   const marked = tombstones.map((write) => ({ ...write, object: { ...write.object, ...marks } }));
   // What the tombstone does not say (a null typed column), the row keeps.
   const typed = Object.keys(KINDS[target.kind].columns(marks, target.context));
-  const returned = await upsertRows(db, target, marked, {
-    rules: { data: 'merge', ...Object.fromEntries(typed.map((field) => [field, 'coalesce' as const])) },
-    returning: ['data'],
-  });
-  return new Map(returned.map((row) => [rowKeyOf(row), row.data as StripeObject]));
+  return {
+    statement: upsertOf(target, marked, {
+      rules: { data: 'merge', ...Object.fromEntries(typed.map((field) => [field, 'coalesce' as const])) },
+      returning: ['data'],
+    }),
+    stored: (returned) => {
+      const held = new Map(returned.map((row) => [rowKeyOf(row), row.data as StripeObject]));
+      return tombstones.flatMap((write) => {
+        const object = held.get(keyOf(write));
+        return object ? [{ write, object }] : [];
+      });
+    },
+  };
 }
 
 function commonColumns(write: MirrorWrite) {
@@ -230,14 +244,17 @@ async function replaceSubscriptionItems(db: Executor, subscriptions: MirrorWrite
   ) as (typeof subscriptionItems.$inferInsert)[];
   // A list that is one page of more says nothing about the items it leaves out: none is removed for it.
   const complete = subscriptions.filter((write) => write.deleted || listsAllItems(write.object));
-  await db.execute(sql`
+  const removed = sql`
     delete from ${subscriptionItems} i
     using unnest(${pgArray(complete.map((write) => write.id))}::text[],
                  ${pgArray(complete.map((write) => write.stripeAccount))}::text[],
                  ${pgArray(complete.map((write) => write.livemode))}::boolean[]) as s(id, account, livemode)
     where i.subscription_id = s.id and i.stripe_account = s.account and i.livemode = s.livemode
-      and i.id <> all(${pgArray(rows.map((row) => row.id))}::text[])`);
-  await bulkUpsert(db, subscriptionItems, rows, { key: MIRROR_KEY });
+      and i.id <> all(${pgArray(rows.map((row) => row.id))}::text[])
+    returning i.id`;
+  // The items removed and the items written are not the same rows: one statement holds both.
+  const written = upsertStatement(subscriptionItems, rows, { key: MIRROR_KEY });
+  await writeTogether(db, written ? [removed, written] : [removed]);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { MirrorWrite } from './mirror-writer.ts';
 
 /**
  * The object a read writes for one Stripe answers 404 for: no more than that it is gone. The writer lays
- * it over the row's last known object (see `upsertTombstones`).
+ * it over the row's last known object (see `tombstonesUpsert`).
  */
 export const missingObject = (kind: KindName, id: string): StripeObject => ({
   id,
