@@ -15,16 +15,16 @@ after(() => database.drop());
 
 /**
  * Writes in one transaction, as the worker does, and returns the writes that took effect with the
- * statements that wrote mirror rows (an `insert into` the mirror, alone or in a `with`).
+ * statements that wrote mirror rows (an `insert into` the mirror, alone or in a `with`) and those that
+ * notified.
  */
 async function writeCounting(writes: MirrorWrite[]) {
-  const upserts: string[] = [];
+  const statements: string[] = [];
   const written = await inTransaction(database.pool, (client) => {
     const send = client.query.bind(client) as (...args: unknown[]) => unknown;
     const counting = (...args: unknown[]) => {
       const text = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string }).text);
-      if (/insert into "(?!account_customers)|delete from "subscription_items"/.test(text))
-        upserts.push(text);
+      statements.push(text);
       return send(...args);
     };
     return writeMirror(
@@ -33,7 +33,10 @@ async function writeCounting(writes: MirrorWrite[]) {
       CONTEXT,
     );
   });
-  return { written, upserts };
+  const upserts = statements.filter((text) =>
+    /insert into "(?!account_customers)|delete from "subscription_items"/.test(text),
+  );
+  return { written, upserts, notices: statements.filter((text) => text.includes('pg_notify')) };
 }
 
 const row = async (table: string, id: string) =>
@@ -131,5 +134,21 @@ test("a subscription's items are removed and written in one statement", async ()
   assert.deepEqual(
     rows.map((row) => row.id),
     ['si_2', 'si_3'],
+  );
+});
+
+test("a paid invoice's access notice and credit grant request are one statement", async () => {
+  const invoice = { id: 'in_paid_told', object: 'invoice', customer: 'cus_told', status: 'paid' };
+
+  const { notices } = await writeCounting([fromEvent('invoice', invoice)]);
+
+  assert.equal(notices.length, 1);
+  assert.match(notices[0] as string, /credit_grant_requests/);
+  const { rows } = await database.pool.query(
+    `select source_kind from credit_grant_requests where source_id = 'in_paid_told'`,
+  );
+  assert.deepEqual(
+    rows.map((row) => row.source_kind),
+    ['invoice'],
   );
 });

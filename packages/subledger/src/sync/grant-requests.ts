@@ -1,5 +1,4 @@
-import { sql } from 'drizzle-orm';
-import type { Db } from '../store/database.ts';
+import { type SQL, sql } from 'drizzle-orm';
 import { pgArray } from './bulk-upsert.ts';
 import type { MirrorWrite } from './mirror-writer.ts';
 
@@ -28,24 +27,20 @@ function grantSourceOf(write: MirrorWrite): GrantSource | null {
 }
 
 /**
- * Asks for the credits the written objects grant, in the transaction that writes them. A source asked
- * for before is not asked again; the credits side decides what (if anything) it grants.
+ * Asks for the credits the written objects grant, in the transaction that writes them: the statement,
+ * to be run with the writer's others (`writeTogether`), or null when nothing is to be asked. A source
+ * asked for before is not asked again; the credits side decides what (if anything) it grants.
+ * PostgreSQL sends one notice per channel and transaction, however many rows ask.
  */
-export async function requestCreditGrants(
-  db: Pick<Db, 'execute'>,
-  written: readonly MirrorWrite[],
-): Promise<void> {
+export function creditGrantRequests(written: readonly MirrorWrite[]): SQL | null {
   const sources = written.map(grantSourceOf).filter((source) => source !== null);
-  if (sources.length === 0) return;
-  await db.execute(sql`
-    with asked as (
-      insert into credit_grant_requests (source_kind, source_id, stripe_account, livemode)
-      select * from unnest(${pgArray(sources.map((source) => source.kind))}::text[],
-                           ${pgArray(sources.map((source) => source.write.id))}::text[],
-                           ${pgArray(sources.map((source) => source.write.stripeAccount))}::text[],
-                           ${pgArray(sources.map((source) => source.write.livemode))}::boolean[])
-      on conflict do nothing
-      returning 1
-    )
-    select pg_notify(${CREDIT_GRANTS_CHANNEL}, '') from asked limit 1`);
+  if (sources.length === 0) return null;
+  return sql`
+    insert into credit_grant_requests (source_kind, source_id, stripe_account, livemode)
+    select * from unnest(${pgArray(sources.map((source) => source.kind))}::text[],
+                         ${pgArray(sources.map((source) => source.write.id))}::text[],
+                         ${pgArray(sources.map((source) => source.write.stripeAccount))}::text[],
+                         ${pgArray(sources.map((source) => source.write.livemode))}::boolean[])
+    on conflict do nothing
+    returning pg_notify(${CREDIT_GRANTS_CHANNEL}, '') is null as notified`;
 }

@@ -7,7 +7,7 @@ import { type Link, linkAccounts } from './account-links.ts';
 import { pgArray, type UpsertOptions, upsertStatement, writeTogether } from './bulk-upsert.ts';
 import { listsAllItems, subscriptionItemColumns, subscriptionItemsOf } from './columns.ts';
 import { idOf, type StripeObject } from './envelope.ts';
-import { requestCreditGrants } from './grant-requests.ts';
+import { creditGrantRequests } from './grant-requests.ts';
 import { type ColumnContext, KINDS, type KindName } from './kinds.ts';
 import { goneMarks, isBareTombstone } from './tombstones.ts';
 
@@ -53,8 +53,11 @@ export async function writeMirror(
     written.filter((write) => write.kind === 'subscription'),
   );
   const links = await linkAccounts(db, written, context);
-  await notifyAccess(db, stored, links);
-  await requestCreditGrants(db, written);
+  const notices = [accessNotice(stored, links), creditGrantRequests(written)];
+  await writeTogether(
+    db,
+    notices.filter((statement) => statement !== null),
+  );
   return written;
 }
 
@@ -260,9 +263,9 @@ async function replaceSubscriptionItems(db: Executor, subscriptions: MirrorWrite
 /**
  * Tells access caches what this write changed; Postgres delivers it at commit, to every process. Each
  * link made or withdrawn names its account and customer, so the account a customer left is refreshed
- * as well as the one it joined.
+ * as well as the one it joined. Null when nothing changed.
  */
-async function notifyAccess(db: Executor, stored: Stored[], links: Link[]): Promise<void> {
+function accessNotice(stored: Stored[], links: Link[]): SQL | null {
   const changes: AccessChange[] = [];
   for (const { write, object } of stored) {
     const change = accessChangeOf(write, object);
@@ -271,10 +274,9 @@ async function notifyAccess(db: Executor, stored: Stored[], links: Link[]): Prom
   for (const link of links)
     changes.push({ kind: 'account', id: link.accountId }, { kind: 'customer', id: link.customerId });
   const payloads = encodeChanges(changes);
-  if (payloads.length > 0)
-    await db.execute(
-      sql`select pg_notify(${ACCESS_CHANNEL}, payload) from unnest(${pgArray(payloads)}::text[]) as payload`,
-    );
+  if (payloads.length === 0) return null;
+  return sql`select pg_notify(${ACCESS_CHANNEL}, payload) is null as notified
+             from unnest(${pgArray(payloads)}::text[]) as payload`;
 }
 
 /** The change a write makes to access; a customer is read from the object its row now holds. */
