@@ -10,7 +10,7 @@ export const MAX_PREPARED_PER_CONNECTION = 256;
 /**
  * Makes the client prepare each statement that has parameters the first time it sends that text, and
  * reuse it after: PostgreSQL then parses it once per connection and, once it has seen a few runs, may
- * keep one plan for it. A worker's batch sends some twenty statements, several of them joins whose
+ * keep one plan for it. A worker's batch then sent some twenty statements, several of them joins whose
  * planning alone took 0.5–4 ms each (`pg_stat_statements`, at 500 webhooks/s). Prepared, PostgreSQL
  * spent 18.3–19.2 s of CPU on the bench's steady phase against 19.4–19.7 s, and workers draining in
  * batches of 40 applied a median 1,295 events/s against 1,235 (six rounds each, in turns, ±15% apart).
