@@ -157,17 +157,30 @@ function installQueryTap(): void {
 function note(client: pg.Client, text: string, values: unknown[][] | undefined): void {
   if (!values || text.length < 20) return;
   const pending = pendingByClient.get(client) ?? {};
-  const head = text.trimStart();
-  if (head.startsWith("update stripe_events set status = 'processed'"))
-    pending.events = [...(pending.events ?? []), ...(values[0] as string[])];
-  else if (head.startsWith('insert into sync_refetches')) {
-    pending.kinds = [...(pending.kinds ?? []), ...(values[0] as string[])];
-    pending.reasons = [...(pending.reasons ?? []), ...(values[6] as string[])];
-  } else if (head.startsWith('with done as (') && head.includes('delete from sync_refetches')) {
+  // A worker sends these alone or as parts of one statement (`writeTogether`): they are found anywhere
+  // in the text, and their arrays by the parameters their `unnest` names.
+  const marked = parametersAfter(text, "update stripe_events set status = 'processed'");
+  const requested = parametersAfter(text, 'insert into sync_refetches');
+  const array = (parameter: number | undefined) => (values[(parameter ?? 0) - 1] ?? []) as string[];
+  if (marked) pending.events = [...(pending.events ?? []), ...array(marked[0])];
+  if (requested) {
+    pending.kinds = [...(pending.kinds ?? []), ...array(requested[0])];
+    pending.reasons = [...(pending.reasons ?? []), ...array(requested[6])];
+  }
+  if (text.trimStart().startsWith('with done as (') && text.includes('delete from sync_refetches')) {
     const types = values[0] as string[];
     pending.refetched = (values[1] as string[]).map((id, index) => `${types[index]}|${id}`);
-  } else return;
+  } else if (!marked && !requested) return;
   pendingByClient.set(client, pending);
+}
+
+/** The parameter numbers of the first `unnest(...)` after `statement` in `text`, or null without it. */
+function parametersAfter(text: string, statement: string): number[] | null {
+  const at = text.indexOf(statement);
+  if (at < 0) return null;
+  const unnest = text.indexOf('unnest(', at);
+  const list = text.slice(unnest, text.indexOf(')', unnest));
+  return [...list.matchAll(/\$(\d+)/g)].map((match) => Number(match[1]));
 }
 
 function settle(probe: Probe, { at, ...pending }: Settled): void {

@@ -1,4 +1,6 @@
+import { type SQL, sql } from 'drizzle-orm';
 import type pg from 'pg';
+import { pgArray } from './bulk-upsert.ts';
 import type { InboxEvent, StripeEventPayload } from './envelope.ts';
 
 /**
@@ -114,15 +116,18 @@ export async function payloadsOf(
   return new Map(rows.map((row) => [row.id, row.payload]));
 }
 
-export async function markProcessed(client: pg.PoolClient, outcomes: Map<string, string>): Promise<void> {
-  if (outcomes.size === 0) return;
-  await client.query(
-    `update stripe_events set status = 'processed', outcome = o.outcome, processed_at = now(),
-       attempts = attempts + 1, last_error = null
-     from unnest($1::text[], $2::text[]) as o(id, outcome)
-     where stripe_events.id = o.id`,
-    [[...outcomes.keys()], [...outcomes.values()]],
-  );
+/**
+ * Settles a batch's events with their outcomes: the statement, to be run with the batch's last others
+ * (`writeTogether`), or null for no events.
+ */
+export function processedMarks(outcomes: Map<string, string>): SQL | null {
+  if (outcomes.size === 0) return null;
+  return sql`
+    update stripe_events set status = 'processed', outcome = o.outcome, processed_at = now(),
+      attempts = attempts + 1, last_error = null
+    from unnest(${pgArray([...outcomes.keys()])}::text[], ${pgArray([...outcomes.values()])}::text[]) as o(id, outcome)
+    where stripe_events.id = o.id
+    returning stripe_events.id`;
 }
 
 /**

@@ -39,12 +39,14 @@ type Executor = Pick<Db, 'insert' | 'delete' | 'execute'>;
  * write that lost a race to a newer one changes nothing: an event must be strictly newer than the row;
  * a fetch, which read Stripe after every event it knew of, must be newer too, or of the same second as
  * a row written before its read began. A row of that second written later may hold a change the read
- * missed (see `unprovenReads`). Returns the writes that took effect.
+ * missed (see `unprovenReads`). Returns the writes that took effect. `alongside` gives, from those,
+ * the caller's own last writes, sent with the writer's last statement rather than after it.
  */
 export async function writeMirror(
   db: Executor,
   writes: MirrorWrite[],
   context: ColumnContext,
+  alongside: (written: MirrorWrite[]) => (SQL | null)[] = () => [],
 ): Promise<MirrorWrite[]> {
   const stored = await upsert(db, writes, context);
   const written = stored.map((entry) => entry.write);
@@ -53,10 +55,10 @@ export async function writeMirror(
     written.filter((write) => write.kind === 'subscription'),
   );
   const links = await linkAccounts(db, written, context);
-  const notices = [accessNotice(stored, links), creditGrantRequests(written)];
+  const last = [accessNotice(stored, links), creditGrantRequests(written), ...alongside(written)];
   await writeTogether(
     db,
-    notices.filter((statement) => statement !== null),
+    last.filter((statement) => statement !== null),
   );
   return written;
 }

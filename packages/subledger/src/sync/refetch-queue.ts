@@ -1,4 +1,7 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
+import { pgArray, writeTogether } from './bulk-upsert.ts';
 import type { KindName } from './kinds.ts';
 
 /**
@@ -23,30 +26,32 @@ export const REFETCH_CHANNEL = 'subledger_refetch';
  * Records objects to read from Stripe, in the caller's transaction; one row per object. A new request
  * for an object whose read failed ends its backoff: a change has been announced since, and the failure
  * (an outage, a rate limit) may be over. Its attempts are kept, so that a read failing again backs off
- * from where it was.
+ * from where it was. The statement, to be run with the caller's others (`writeTogether`), or null when
+ * nothing is asked.
  */
+export function refetchRequests(requests: RefetchRequest[]): SQL | null {
+  if (requests.length === 0) return null;
+  const column = <T>(read: (request: RefetchRequest) => T) => pgArray(requests.map(read));
+  return sql`
+    insert into sync_refetches (object_type, object_id, stripe_account, livemode, serial_key, known_created, reason)
+    select * from unnest(${column((request) => request.kind)}::text[], ${column((request) => request.id)}::text[],
+                         ${column((request) => request.stripeAccount)}::text[],
+                         ${column((request) => request.livemode)}::boolean[],
+                         ${column((request) => request.serialKey)}::text[],
+                         ${column((request) => request.knownCreated)}::bigint[],
+                         ${column((request) => request.reason)}::text[])
+    on conflict (object_type, object_id, stripe_account, livemode) do update
+      set known_created = greatest(sync_refetches.known_created, excluded.known_created),
+          reason = excluded.reason, serial_key = excluded.serial_key, requested_at = now(),
+          available_at = least(sync_refetches.available_at, now()),
+          generation = nextval(pg_get_serial_sequence('sync_refetches', 'generation'))
+    returning pg_notify(${REFETCH_CHANNEL}, '') is null as notified`;
+}
+
+/** `refetchRequests`, alone. */
 export async function requestRefetches(client: pg.PoolClient, requests: RefetchRequest[]): Promise<void> {
-  if (requests.length === 0) return;
-  const column = <T>(read: (request: RefetchRequest) => T) => requests.map(read);
-  await client.query(
-    `insert into sync_refetches (object_type, object_id, stripe_account, livemode, serial_key, known_created, reason)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[], $7::text[])
-     on conflict (object_type, object_id, stripe_account, livemode) do update
-       set known_created = greatest(sync_refetches.known_created, excluded.known_created),
-           reason = excluded.reason, serial_key = excluded.serial_key, requested_at = now(),
-           available_at = least(sync_refetches.available_at, now()),
-           generation = nextval(pg_get_serial_sequence('sync_refetches', 'generation'))
-     returning pg_notify('${REFETCH_CHANNEL}', '')`,
-    [
-      column((request) => request.kind),
-      column((request) => request.id),
-      column((request) => request.stripeAccount),
-      column((request) => request.livemode),
-      column((request) => request.serialKey),
-      column((request) => request.knownCreated),
-      column((request) => request.reason),
-    ],
-  );
+  const statement = refetchRequests(requests);
+  if (statement) await writeTogether(drizzle(client), [statement]);
 }
 
 export type LeasedRefetch = {

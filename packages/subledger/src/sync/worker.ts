@@ -1,7 +1,8 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import { BEGIN_KEYED } from '../store/transaction.ts';
-import { type ClaimedEvent, claimOne, claimReady, markFailed, markProcessed, payloadsOf } from './claim.ts';
+import { writeTogether } from './bulk-upsert.ts';
+import { type ClaimedEvent, claimOne, claimReady, markFailed, payloadsOf, processedMarks } from './claim.ts';
 import { embedsWholeList } from './columns.ts';
 import { applyAccessEvents } from './connected-accounts.ts';
 import type { StripeEventPayload } from './envelope.ts';
@@ -17,7 +18,7 @@ import {
   type RowVersion,
   retryDelaySeconds,
 } from './ordering.ts';
-import { type RefetchRequest, requestRefetches } from './refetch-queue.ts';
+import { type RefetchRequest, refetchRequests } from './refetch-queue.ts';
 import { loadVersions, objectKeyOf } from './versions.ts';
 import { connectionStringOf, WakeLoop } from './wake-loop.ts';
 
@@ -129,7 +130,6 @@ export class InboxWorker {
       claimed = await claim(client);
       const claimedAt = performance.now();
       const outcomes = await this.#apply(client, claimed);
-      await markProcessed(client, outcomes);
       await client.query('commit');
       const sinceClaim = performance.now() - claimedAt;
       const report = {
@@ -151,7 +151,9 @@ export class InboxWorker {
     }
   }
 
+  /** Applies and settles the claimed events; returns their outcomes. */
   async #apply(client: pg.PoolClient, claimed: ClaimedEvent[]): Promise<Map<string, string>> {
+    const db = drizzle(client);
     const outcomes = new Map<string, string>();
     const facts: EventFacts[] = [];
     const byId = new Map(claimed.map((event) => [event.id, event]));
@@ -162,7 +164,13 @@ export class InboxWorker {
     }
     // A connected account granting or revoking access: no query unless the batch holds such an event.
     for (const [id, outcome] of await applyAccessEvents(client, claimed)) outcomes.set(id, outcome);
-    if (facts.length === 0) return outcomes;
+    if (facts.length === 0) {
+      await writeTogether(
+        db,
+        [processedMarks(outcomes)].filter((statement) => statement !== null),
+      );
+      return outcomes;
+    }
     const versions: Map<string, RowVersion> = await loadVersions(client, facts, byId);
     const plan = planBatch(facts, versions, this.#options.apiVersion);
     const applied = [...plan.decisions.values()].flatMap((decision) =>
@@ -188,10 +196,13 @@ export class InboxWorker {
         reason: decision.reason,
       });
     }
-    const written = new Set(await writeMirror(drizzle(client), writes, this.#options.context));
-    for (const write of writes) if (!written.has(write)) refetches.push(lostRace(write, byId, plan));
-    await requestRefetches(client, refetches);
-    for (const [id, outcome] of plan.outcomes) outcomes.set(id, outcome);
+    // The refetches asked and the events settled go with the writer's last statement: one round trip.
+    await writeMirror(db, writes, this.#options.context, (taken) => {
+      const written = new Set(taken);
+      for (const write of writes) if (!written.has(write)) refetches.push(lostRace(write, byId, plan));
+      for (const [id, outcome] of plan.outcomes) outcomes.set(id, outcome);
+      return [refetchRequests(refetches), processedMarks(outcomes)];
+    });
     return outcomes;
   }
 }
