@@ -4,6 +4,7 @@ import { linkAccounts } from '../src/sync/account-links.ts';
 import { type MirrorWrite, writeMirror } from '../src/sync/mirror-writer.ts';
 import type { Place } from '../src/sync/stripe-reads.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
+import { linksIn, linksFromScratch as scratchLinks } from './support/link-state.ts';
 import { customerWrite, deletedCustomerWrite, freshPlace, sessionWrite } from './support/link-writes.ts';
 
 // An account that loses its customer falls back on the newest other statement the mirror holds for it,
@@ -18,38 +19,8 @@ after(() => database.drop());
 const context = { accountKeys: [] };
 const write = (writes: MirrorWrite[]) => writeMirror(database.db, writes, context);
 
-const links = async (place: Place) =>
-  (
-    await database.pool.query<{ account_id: string; customer_id: string; source: string }>(
-      `select account_id, customer_id, source from account_customers
-       where stripe_account = $1 and livemode = $2 order by account_id`,
-      [place.stripeAccount, place.livemode],
-    )
-  ).rows;
-
-/** The links a backfill of the mirror's objects makes in an empty place: what the rule says they are. */
-async function linksFromScratch(place: Place) {
-  const rows = await database.pool.query<{ kind: string; id: string; data: Record<string, unknown> }>(
-    `select 'customer' as kind, id, data from customers where stripe_account = $1 and not deleted
-     union all select 'checkout.session', id, data from checkout_sessions where stripe_account = $1`,
-    [place.stripeAccount],
-  );
-  const scratch = freshPlace();
-  await write(
-    rows.rows.map((row) => ({
-      kind: row.kind as MirrorWrite['kind'],
-      id: row.id,
-      ...scratch,
-      object: row.data,
-      deleted: false,
-      version: 1,
-      eventId: null,
-      source: 'fetch',
-      readAt: new Date(),
-    })),
-  );
-  return links(scratch);
-}
+const links = (place: Place) => linksIn(database, place);
+const linksFromScratch = (place: Place) => scratchLinks(database, place);
 
 const pairs = (changed: { accountId: string; customerId: string }[]) =>
   changed.map((link) => `${link.accountId}:${link.customerId}`).sort();
@@ -149,6 +120,87 @@ test('an account falls back on no statement its customer’s metadata refuses; a
   await write([customerWrite('cus_now', 'team_d', 2_000, 2_000, deleted)]);
   await write([customerWrite('cus_now', null, 2_000, 3_000, deleted)]);
   assert.deepEqual(pairs(await accountsOf(deleted)), ['team_d:cus_gone']);
+});
+
+test('a checkout its customer’s metadata refused links the customer once the metadata names no account', async () => {
+  const place = freshPlace();
+  await write([
+    customerWrite('cus_freed', 'team_meta', 1_000, 1_000, place),
+    sessionWrite('cs_refused', 'cus_freed', 'team_buyer', 2_000, place),
+  ]);
+  assert.deepEqual(pairs(await accountsOf(place)), ['team_meta:cus_freed']);
+
+  const cleared = customerWrite('cus_freed', null, 1_000, 3_000, place);
+  const changed = await linkAccounts(database.db, [cleared], context);
+  assert.deepEqual(await links(place), [
+    { account_id: 'team_buyer', customer_id: 'cus_freed', source: 'checkout_session' },
+  ]);
+  // The account the customer left and the one its checkout now links are both told.
+  assert.deepEqual(pairs(changed), ['team_buyer:cus_freed', 'team_meta:cus_freed']);
+  await write([cleared]);
+  assert.deepEqual(await links(place), await linksFromScratch(place));
+});
+
+test('a freed customer’s checkout does not take an account that holds a newer statement', async () => {
+  const place = freshPlace();
+  await write([
+    customerWrite('cus_freed', 'team_meta', 1_000, 1_000, place),
+    sessionWrite('cs_refused', 'cus_freed', 'team_buyer', 2_000, place),
+    customerWrite('cus_newer', 'team_buyer', 2_500, 2_500, place),
+  ]);
+  await write([customerWrite('cus_freed', null, 1_000, 3_000, place)]);
+  assert.deepEqual(pairs(await accountsOf(place)), ['team_buyer:cus_newer']);
+  assert.deepEqual(await links(place), await linksFromScratch(place));
+});
+
+test('a customer whose account takes a newer customer falls back on its older checkout of another account', async () => {
+  const place = freshPlace();
+  for (const event of [
+    customerWrite('cus_moved', null, 1_000, 1_000, place),
+    sessionWrite('cs_first', 'cus_moved', 'team_first', 1_001, place),
+    sessionWrite('cs_second', 'cus_moved', 'team_second', 1_011, place),
+  ])
+    await write([event]);
+  assert.deepEqual(pairs(await accountsOf(place)), ['team_second:cus_moved']);
+
+  await write([customerWrite('cus_newer', 'team_second', 1_020, 1_020, place)]);
+  assert.deepEqual(pairs(await accountsOf(place)), ['team_first:cus_moved', 'team_second:cus_newer']);
+  assert.deepEqual(await links(place), await linksFromScratch(place));
+});
+
+test('a checkout its customer’s metadata refused links it once the metadata names the checkout’s account', async () => {
+  const place = freshPlace();
+  for (const event of [
+    customerWrite('cus_named', 'team_before', 1_000, 1_000, place),
+    customerWrite('cus_other', null, 1_010, 1_010, place),
+    sessionWrite('cs_other', 'cus_other', 'team_after', 1_011, place),
+    sessionWrite('cs_refused', 'cus_named', 'team_after', 1_021, place),
+  ])
+    await write([event]);
+  assert.deepEqual(pairs(await accountsOf(place)), ['team_after:cus_other', 'team_before:cus_named']);
+
+  // The metadata states team_after as of the customer's creation, older than cs_other; cs_refused is newer.
+  await write([customerWrite('cus_named', 'team_after', 1_000, 1_031, place)]);
+  assert.deepEqual(await links(place), [
+    { account_id: 'team_after', customer_id: 'cus_named', source: 'checkout_session' },
+  ]);
+  assert.deepEqual(await links(place), await linksFromScratch(place));
+});
+
+test('in one batch, an account whose newest checkout lost its customer falls back on a customer the batch names it in', async () => {
+  const history = (place: Place) => [
+    customerWrite('cus_meta', 'team_3', 1_000, 1_000, place),
+    customerWrite('cus_buyer', null, 1_010, 1_010, place),
+    sessionWrite('cs_older', 'cus_buyer', 'team_3', 1_011, place),
+    sessionWrite('cs_newer', 'cus_buyer', 'team_1', 1_021, place),
+  ];
+  const expected = ['team_1:cus_buyer', 'team_3:cus_meta'];
+  const webhooks = freshPlace();
+  for (const event of history(webhooks)) await write([event]);
+  assert.deepEqual(pairs(await accountsOf(webhooks)), expected);
+  const backfill = freshPlace();
+  await write(history(backfill).reverse());
+  assert.deepEqual(pairs(await accountsOf(backfill)), expected);
 });
 
 const accountsOf = async (place: Place) =>

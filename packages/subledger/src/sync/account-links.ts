@@ -3,8 +3,10 @@ import {
   accountKey,
   allowedBy,
   type CustomerClaim,
+  type CustomerRef,
   customerClaims,
   customerKey,
+  displacedBy,
   type Link,
   linkOf,
   newerThanStored,
@@ -17,6 +19,7 @@ import {
   lockLinks,
   mirroredClaims,
   saveLinks,
+  sessionsOfCustomers,
   statementsNaming,
   storedLinks,
   withdrawDisowned,
@@ -37,8 +40,10 @@ export type { Link } from './link-rule.ts';
  * Among the statements for one account (or one customer), the newest wins, ties broken by
  * `compareStatements`, whatever order the objects are written in: a backfill lists them newest first
  * and must end with the links the webhooks made. An account that loses its customer falls back on the
- * newest other statement the mirror holds for it (see `fallBack`). Returns the links made and the links
- * withdrawn, so that both the accounts gained and the accounts left are told of the change.
+ * newest other statement the mirror holds for it (see `fallBack`), and so does a customer that loses its
+ * account; a customer whose metadata changed has the checkout sessions it refused weighed again. Returns
+ * the links made and the links withdrawn, so that both the accounts gained and the accounts left are
+ * told of the change.
  */
 export async function linkAccounts(
   db: Executor,
@@ -48,7 +53,7 @@ export async function linkAccounts(
   const claims = customerClaims(written);
   const stated = written.flatMap((write) => statementOf(write, context) ?? []);
   await lockLinks(db, stated, [...claims.values(), ...stated]);
-  const withdrawn = await withdrawDisowned(
+  const { withdrawn, reopened } = await withdrawDisowned(
     db,
     [...claims.values()].filter((claim) => !claim.deleted),
   );
@@ -62,7 +67,14 @@ export async function linkAccounts(
   const outstated = unlinked(stated, [...made, ...lost]).filter(
     (account) => !stored.byAccount.has(accountKey(account)),
   );
-  const fallen = await fallBack(db, [...lost, ...outstated], claims);
+  // A checkout its customer's metadata refused may link once the metadata changed (`reopened`), and
+  // one its customer's newer link outdated once its account took another customer (`displacedBy`).
+  const fallen = await fallBack(
+    db,
+    { accounts: [...lost, ...outstated, ...reopened], customers: displacedBy(made, stored) },
+    claims,
+    stated,
+  );
   return [...withdrawn, ...left, ...made, ...fallen];
 }
 
@@ -78,25 +90,41 @@ function unlinked(links: Link[], made: Link[]): Link[] {
  * An account that lost its customer (its metadata no longer names the account, another account's
  * newer statement took it) is linked to its newest other statement the mirror holds, as reconcile, or
  * a backfill of the same state, would link it: without this, it went without access until then. The
- * newest statement not outdated by its customer's own link wins. Taking a customer from another
- * account may leave that one without a link in turn, so this repeats; each round only replaces a
- * customer's link with a newer statement, so it ends.
+ * newest statement not outdated by its customer's own link wins. A customer left without an account
+ * (`lost.customers`) brings in the accounts its checkout sessions name. Taking a customer from another
+ * account may leave that one without a link, or an account's new customer its old one without an
+ * account, so this repeats; each round only replaces an account's link with a newer statement, so it
+ * ends.
  */
-async function fallBack(db: Executor, lost: Link[], claims: Map<string, CustomerClaim>): Promise<Link[]> {
-  // The batch's customers state only what the batch wrote of them; the mirror may not hold it yet.
+async function fallBack(
+  db: Executor,
+  lost: { accounts: Link[]; customers: CustomerRef[] },
+  claims: Map<string, CustomerClaim>,
+  stated: Link[],
+): Promise<Link[]> {
+  // The batch's customers state only what the batch wrote of them (`stated`): the mirror may not hold
+  // it yet.
   const fromMirror = (statements: Link[]) =>
     statements.filter((s) => s.source !== 'customer_metadata' || !claims.has(customerKey(s)));
+  const ownNaming = (accounts: Link[]) => {
+    const named = new Set(accounts.map(accountKey));
+    return stated.filter((s) => s.source === 'customer_metadata' && named.has(accountKey(s)));
+  };
   const changed: Link[] = [];
-  for (let accounts = lost; accounts.length > 0; ) {
+  for (let { accounts, customers } = lost; accounts.length + customers.length > 0; ) {
+    accounts = unlinked([...accounts, ...(await sessionsOfCustomers(db, customers))], []);
+    if (accounts.length === 0) break;
     // Locked as the batch's own were, in a second round: a batch waiting on one of these while holding
     // one of the batch's is a deadlock PostgreSQL ends by failing one, whose events are then retried.
     await lockLinks(db, accounts, fromMirror(await statementsNaming(db, accounts)));
-    const candidates = fromMirror(await statementsNaming(db, accounts));
+    const candidates = [...fromMirror(await statementsNaming(db, accounts)), ...ownNaming(accounts)];
     const allowed = await allowedStatements(db, candidates, claims);
-    const chosen = newestOf(newerThanStored(allowed, await storedLinks(db, allowed))).map(linkOf);
+    const stored = await storedLinks(db, allowed);
+    const chosen = newestOf(newerThanStored(allowed, stored)).map(linkOf);
     const left = await saveLinks(db, chosen);
     changed.push(...left, ...chosen);
     accounts = unlinked(left, chosen);
+    customers = displacedBy(chosen, stored);
   }
   return changed;
 }

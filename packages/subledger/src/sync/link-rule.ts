@@ -49,7 +49,10 @@ const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function newestOf(statements: Statement[]): Statement[] {
   const inOrder = [...statements].sort(compareStatements);
   const byAccount = new Map(inOrder.map((statement) => [accountKey(statement), statement]));
-  const byCustomer = new Map([...byAccount.values()].map((statement) => [customerKey(statement), statement]));
+  // In order again: an account's key stands where its oldest statement did, not its newest.
+  const byCustomer = new Map(
+    [...byAccount.values()].sort(compareStatements).map((statement) => [customerKey(statement), statement]),
+  );
   return [...byCustomer.values()];
 }
 
@@ -66,6 +69,9 @@ export const customerKey = (link: Placed & { customerId: string }) =>
 
 export const linkOf = ({ customerDeleted: _, ...link }: Statement): Link => link;
 
+/** A customer, in its place. */
+export type CustomerRef = Placed & { customerId: string };
+
 /** Stored links, by account and by customer (keys of `accountKey`, `customerKey`). */
 export type StoredLinks = { byAccount: Map<string, Statement>; byCustomer: Map<string, Statement> };
 
@@ -78,6 +84,19 @@ export function newerThanStored(statements: Statement[], stored: StoredLinks): S
       newerThan(statement, stored.byAccount.get(accountKey(statement))) &&
       newerThan(statement, stored.byCustomer.get(customerKey(statement))),
   );
+}
+
+/**
+ * The customers whose accounts `made` links to another customer, as `stored` held them: each is left
+ * with no account, unless `made` links it again.
+ */
+export function displacedBy(made: Link[], stored: StoredLinks): CustomerRef[] {
+  const relinked = new Set(made.map(customerKey));
+  return made.flatMap((link) => {
+    const held = stored.byAccount.get(accountKey(link));
+    if (!held || relinked.has(customerKey(held))) return [];
+    return [{ customerId: held.customerId, stripeAccount: held.stripeAccount, livemode: held.livemode }];
+  });
 }
 
 /** What a customer says of itself: the account its metadata names (or none), and whether it is deleted. */

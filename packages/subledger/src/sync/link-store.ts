@@ -1,10 +1,11 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../store/database.ts';
 import { accountCustomers, checkoutSessions, customers } from '../store/schema/mirror.ts';
-import { pgArray } from './bulk-upsert.ts';
+import { pgArray, writeTogether } from './bulk-upsert.ts';
 import {
   accountKey,
   type CustomerClaim,
+  type CustomerRef,
   customerKey,
   type Link,
   type LinkSource,
@@ -17,7 +18,6 @@ import {
 export type Executor = Pick<Db, 'insert' | 'execute'>;
 
 type AccountRef = Placed & { accountId: string };
-type CustomerRef = Placed & { customerId: string };
 
 /**
  * The relation `c(id, account, livemode, named)` of one row per ref: `id` what `idOf` gives, `named` the
@@ -55,29 +55,33 @@ export async function lockLinks(db: Executor, accounts: AccountRef[], customers:
 /**
  * Deletes the links the written live customers no longer back: to any account but the one their
  * metadata names, and, when it names none, the link their metadata made. (A deleted customer's
- * tombstone withdraws nothing: its link is kept, its billing ended.) Returns the links deleted.
+ * tombstone withdraws nothing: its link is kept, its billing ended.) Returns the links deleted, and, read
+ * in the same statement, the checkout sessions of those customers that may link anew now that their
+ * metadata changed (see `sessionsOfCustomers`).
  */
-export function withdrawDisowned(db: Executor, claims: CustomerClaim[]): Promise<Link[]> {
-  return unlinkFromOthers(db, claims, (claim) => claim.accountId);
+export async function withdrawDisowned(
+  db: Executor,
+  claims: CustomerClaim[],
+): Promise<{ withdrawn: Link[]; reopened: Link[] }> {
+  if (claims.length === 0) return { withdrawn: [], reopened: [] };
+  const [withdrawn = [], reopened = []] = await writeTogether(db, [
+    unlinkFromOthers(claims, (claim) => claim.accountId),
+    sessionsNotHeld(claims),
+  ]);
+  return { withdrawn: withdrawn.map(linkFrom), reopened: reopened.map(linkFrom) };
 }
 
 /**
  * Deletes each customer's links to any account but the one `namedOf` names; one that names none loses
  * the link its metadata made. Returns the links deleted.
  */
-async function unlinkFromOthers<Ref extends CustomerRef>(
-  db: Executor,
-  refs: Ref[],
-  namedOf: (ref: Ref) => string | null,
-): Promise<Link[]> {
-  if (refs.length === 0) return [];
-  const result = await db.execute(sql`
+function unlinkFromOthers<Ref extends CustomerRef>(refs: Ref[], namedOf: (ref: Ref) => string | null): SQL {
+  return sql`
     delete from ${accountCustomers} a
     using ${refRows(refs, (ref) => ref.customerId, namedOf)}
     where a.customer_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode
       and (a.account_id <> c.named or (c.named is null and a.source = 'customer_metadata'))
-    returning a.*`);
-  return linksOf(result);
+    returning a.*`;
 }
 
 /** The claims of customers the mirror holds, by one join on the customers' key. */
@@ -130,7 +134,7 @@ export async function storedLinks(db: Executor, links: Link[]): Promise<StoredLi
  */
 export async function saveLinks(db: Executor, links: Link[]): Promise<Link[]> {
   if (links.length === 0) return [];
-  const left = await unlinkFromOthers(db, links, (link) => link.accountId);
+  const left = linksOf(await db.execute(unlinkFromOthers(links, (link) => link.accountId)));
   await db
     .insert(accountCustomers)
     .values(links.map((link) => ({ ...link, linkedAt: new Date() })))
@@ -160,13 +164,37 @@ export async function statementsNaming(db: Executor, accounts: AccountRef[]): Pr
     from ${customers} m join ${named}
       on m.account_id = c.id and m.stripe_account = c.account and m.livemode = c.livemode
     union all
-    select s.account_id, s.stripe_account, s.livemode, s.customer_id,
-           'checkout_session', coalesce((s.data->>'created')::bigint, 0)
-    from ${checkoutSessions} s join ${named}
-      on s.account_id = c.id and s.stripe_account = c.account and s.livemode = c.livemode
-    where s.status = 'complete' and s.customer_id is not null`);
+    ${sessionStatements(sql`s.account_id = c.id`, named)}`);
   return linksOf(result);
 }
+
+/**
+ * The statements of the completed checkout sessions the mirror holds for these customers, by their
+ * customer index, but for those whose account holds that customer already: a customer's metadata that
+ * changed may no longer refuse them, and a customer that lost its account may fall back on them.
+ */
+export async function sessionsOfCustomers(db: Executor, customers: CustomerRef[]): Promise<Link[]> {
+  if (customers.length === 0) return [];
+  return linksOf(await db.execute(sessionsNotHeld(customers)));
+}
+
+const sessionsNotHeld = (customers: CustomerRef[]) => sql`
+    ${sessionStatements(
+      sql`s.customer_id = c.id`,
+      refRows(customers, (customer) => customer.customerId),
+    )}
+    and not exists (
+      select 1 from ${accountCustomers} a
+      where a.account_id = s.account_id and a.stripe_account = s.stripe_account
+        and a.livemode = s.livemode and a.customer_id = s.customer_id)`;
+
+/** The statements of completed checkout sessions joined to `refs` on `matched` and the session's place. */
+const sessionStatements = (matched: SQL, refs: SQL) => sql`
+    select s.account_id, s.stripe_account, s.livemode, s.customer_id,
+           'checkout_session' as source, coalesce((s.data->>'created')::bigint, 0) as stated_at
+    from ${checkoutSessions} s join ${refs}
+      on ${matched} and s.stripe_account = c.account and s.livemode = c.livemode
+    where s.status = 'complete' and s.customer_id is not null and s.account_id is not null`;
 
 const rowsOf = (result: unknown) => (result as { rows: Record<string, unknown>[] }).rows;
 

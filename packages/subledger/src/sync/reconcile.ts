@@ -47,7 +47,22 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
     result.drift.push(...found.drift);
     result.fixed += found.fixed;
   }
-  return result;
+  return { ...result, drift: onceEach(result.drift) };
+}
+
+/**
+ * A lost link may be found from its customer and again from its checkout session: reported only, the
+ * first finding is rolled back before the second is looked for.
+ */
+function onceEach(drift: DriftItem[]): DriftItem[] {
+  const seen = new Set<string>();
+  return drift.filter((item) => {
+    if (item.problem !== 'account_link') return true;
+    const key = `${item.id}|${item.fields ?? []}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 type KindResult = { checked: number; drift: DriftItem[]; fixed: number };

@@ -1,0 +1,43 @@
+import { type MirrorWrite, writeMirror } from '../../src/sync/mirror-writer.ts';
+import type { Place } from '../../src/sync/stripe-reads.ts';
+import type { TestDatabase } from './database.ts';
+import { freshPlace } from './link-writes.ts';
+
+/** The account links a place holds, by account. */
+export const linksIn = async (database: TestDatabase, place: Place) =>
+  (
+    await database.pool.query<{ account_id: string; customer_id: string; source: string }>(
+      `select account_id, customer_id, source from account_customers
+       where stripe_account = $1 and livemode = $2 order by account_id`,
+      [place.stripeAccount, place.livemode],
+    )
+  ).rows;
+
+/**
+ * The links a backfill of the place's mirrored customers and checkout sessions makes in an empty place,
+ * in one batch: what the rule says they are.
+ */
+export async function linksFromScratch(database: TestDatabase, place: Place) {
+  const rows = await database.pool.query<{ kind: string; id: string; data: Record<string, unknown> }>(
+    `select 'customer' as kind, id, data from customers where stripe_account = $1 and not deleted
+     union all select 'checkout.session', id, data from checkout_sessions where stripe_account = $1`,
+    [place.stripeAccount],
+  );
+  const scratch = freshPlace();
+  await writeMirror(
+    database.db,
+    rows.rows.map((row) => ({
+      kind: row.kind as MirrorWrite['kind'],
+      id: row.id,
+      ...scratch,
+      object: row.data,
+      deleted: false,
+      version: 1,
+      eventId: null,
+      source: 'fetch',
+      readAt: new Date(),
+    })),
+    { accountKeys: [] },
+  );
+  return linksIn(database, scratch);
+}
