@@ -203,5 +203,23 @@ test('in one batch, an account whose newest checkout lost its customer falls bac
   assert.deepEqual(pairs(await accountsOf(backfill)), expected);
 });
 
+test('an account its customer withdraws from takes its newest statement, even when the batch states an older one', async () => {
+  // A backfill, newest first: cs_buyer was outdated for team_1 by cs_first, which cus_first's metadata
+  // then withdraws in the same batch that states cus_meta, older than cs_buyer, for team_1.
+  const place = freshPlace();
+  for (const batch of [
+    [customerWrite('cus_buyer', null, 1_020, 1_041, place)],
+    [sessionWrite('cs_first', 'cus_first', 'team_1', 1_031, place)],
+    [sessionWrite('cs_buyer', 'cus_buyer', 'team_1', 1_021, place)],
+    [
+      customerWrite('cus_first', 'team_2', 1_010, 1_011, place),
+      customerWrite('cus_meta', 'team_1', 1_000, 1_001, place),
+    ],
+  ])
+    await write(batch);
+  assert.deepEqual(pairs(await accountsOf(place)), ['team_1:cus_buyer', 'team_2:cus_first']);
+  assert.deepEqual(await links(place), await linksFromScratch(place));
+});
+
 const accountsOf = async (place: Place) =>
   (await links(place)).map((row) => ({ accountId: row.account_id, customerId: row.customer_id }));

@@ -8,7 +8,8 @@ import { linksFromScratch, linksIn } from './support/link-state.ts';
 import { customerWrite, freshPlace, sessionWrite } from './support/link-writes.ts';
 
 // Whatever the history of customers' metadata and completed checkouts, the links the webhooks leave,
-// one event at a time, are the links the rule gives for the state they end in (a backfill of it).
+// one event at a time or in batches, are the links the rule gives for the state they end in (a
+// backfill of it).
 
 let database: TestDatabase;
 before(async () => {
@@ -60,21 +61,51 @@ function eventsOf(history: Change[], place: Place): MirrorWrite[] {
   });
 }
 
+/** The pairs a place's links hold must be those a backfill of its end state makes, in one batch. */
+async function assertLinksAsBackfilled(place: Place, history: Change[]) {
+  // Which statement a link is kept by may differ when two state the same pair; the pairs may not.
+  const pairs = (rows: { account_id: string; customer_id: string }[]) =>
+    rows.map((row) => `${row.account_id}:${row.customer_id}`);
+  assert.deepEqual(
+    pairs(await linksIn(database, place)),
+    pairs(await linksFromScratch(database, place)),
+    JSON.stringify(history),
+  );
+}
+
 test('the links events leave, one at a time, are the links a backfill of the end state makes', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(change, { minLength: 1, maxLength: 12 }), async (history) => {
       const place = freshPlace();
       for (const event of eventsOf(history, place))
         await writeMirror(database.db, [event], { accountKeys: [] });
-      // Which statement a link is kept by may differ when two state the same pair; the pairs may not.
-      const pairs = (rows: { account_id: string; customer_id: string }[]) =>
-        rows.map((row) => `${row.account_id}:${row.customer_id}`);
-      assert.deepEqual(
-        pairs(await linksIn(database, place)),
-        pairs(await linksFromScratch(database, place)),
-        JSON.stringify(history),
-      );
+      await assertLinksAsBackfilled(place, history);
     }),
+    { numRuns: 60 },
+  );
+});
+
+test('the links of the same objects written in batches of any size, oldest or newest first, are the same', async () => {
+  const sizes = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 12 });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(change, { minLength: 1, maxLength: 12 }),
+      sizes,
+      fc.boolean(),
+      async (history, batchSizes, newestFirst) => {
+        const place = freshPlace();
+        const events = eventsOf(history, place);
+        if (newestFirst) events.reverse();
+        for (let start = 0, n = 0; start < events.length; n++) {
+          const size = batchSizes[n % batchSizes.length] as number;
+          // A batch holds one write per object, as the worker's coalescing and a backfill's pages do.
+          const batch = new Map(events.slice(start, start + size).map((event) => [event.id, event]));
+          await writeMirror(database.db, [...batch.values()], { accountKeys: [] });
+          start += size;
+        }
+        await assertLinksAsBackfilled(place, history);
+      },
+    ),
     { numRuns: 60 },
   );
 });

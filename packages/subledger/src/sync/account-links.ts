@@ -68,10 +68,12 @@ export async function linkAccounts(
     (account) => !stored.byAccount.has(accountKey(account)),
   );
   // A checkout its customer's metadata refused may link once the metadata changed (`reopened`), and
-  // one its customer's newer link outdated once its account took another customer (`displacedBy`).
+  // one its customer's newer link outdated once its account took another customer (`displacedBy`). An
+  // account whose customer withdrew is weighed again even when the batch linked it: the mirror may hold
+  // a newer statement for it than the batch's, one the withdrawn link had outdated.
   const fallen = await fallBack(
     db,
-    { accounts: [...lost, ...outstated, ...reopened], customers: displacedBy(made, stored) },
+    { accounts: [...lost, ...outstated, ...reopened, ...withdrawn], customers: displacedBy(made, stored) },
     claims,
     stated,
   );
