@@ -83,10 +83,12 @@ export async function linkAccounts(
 /** The accounts of `links` (once each) that no link made holds. */
 function unlinked(links: Link[], made: Link[]): Link[] {
   const held = new Set(made.map(accountKey));
-  return [...new Map(links.map((link) => [accountKey(link), link])).values()].filter(
-    (link) => !held.has(accountKey(link)),
-  );
+  return oncePerAccount(links).filter((link) => !held.has(accountKey(link)));
 }
+
+const oncePerAccount = (links: Link[]): Link[] => [
+  ...new Map(links.map((link) => [accountKey(link), link])).values(),
+];
 
 /**
  * An account that lost its customer (its metadata no longer names the account, another account's
@@ -114,7 +116,7 @@ async function fallBack(
   };
   const changed: Link[] = [];
   for (let { accounts, customers } = lost; accounts.length + customers.length > 0; ) {
-    accounts = unlinked([...accounts, ...(await sessionsOfCustomers(db, customers))], []);
+    accounts = oncePerAccount([...accounts, ...(await sessionsOfCustomers(db, customers))]);
     if (accounts.length === 0) break;
     // Locked as the batch's own were, in a second round: a batch waiting on one of these while holding
     // one of the batch's is a deadlock PostgreSQL ends by failing one, whose events are then retried.

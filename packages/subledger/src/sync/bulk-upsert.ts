@@ -65,11 +65,12 @@ export function upsertStatement(table: PgTable, rows: Rows, options: UpsertOptio
 }
 
 /**
- * Runs data-modifying statements (an upsert of `upsertStatement`, a delete), each with a `returning`
- * clause, as one statement, each a `with` of it: one round trip to the database instead of one each,
- * which is most of what a small write costs on a busy machine. They run on one snapshot, so no two may
- * write the same row (Postgres does not say which would win), and none sees another's rows. Returns each
- * one's returned rows, in the order given; the values come back as JSON does (a timestamp as a string).
+ * Runs statements that return rows (an upsert of `upsertStatement`, a delete or update with a
+ * `returning` clause, a select) as one statement, each a `with` of it: one round trip to the database
+ * instead of one each, which is most of what a small write costs on a busy machine. They run on one
+ * snapshot, so no two may write the same row (Postgres does not say which would win), and none sees
+ * another's writes. Returns each one's rows, in the order given; the values come back as JSON does (a
+ * timestamp as a string).
  */
 export async function writeTogether(db: Executor, statements: SQL[]): Promise<Rows[]> {
   const [only] = statements;
