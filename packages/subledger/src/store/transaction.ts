@@ -3,6 +3,19 @@ import type pg from 'pg';
 // A deadlock or serialization failure against a concurrent transaction is rare and safe to retry.
 const RETRIABLE = new Set(['40P01', '40001']);
 
+/** The innermost error: a query wrapper (Drizzle's) holds the driver's error as its `cause`. */
+export function rootError(error: unknown): unknown {
+  let root = error;
+  while (root instanceof Error && root.cause instanceof Error) root = root.cause;
+  return root;
+}
+
+/** Postgres's error code (SQLSTATE), read under any wrapper; undefined for an error of another kind. */
+export function postgresCode(error: unknown): string | undefined {
+  const code = (rootError(error) as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /**
  * Begins a transaction whose statements reach rows by key only. A table that filled from empty within
  * the last minute (a burst into the inbox, a first backfill) has no statistics until autovacuum analyzes
@@ -29,7 +42,7 @@ export async function inTransaction<T>(
       return result;
     } catch (error) {
       await client.query('rollback').catch(() => {});
-      if (attempt >= 3 || !RETRIABLE.has((error as { code?: string }).code ?? '')) throw error;
+      if (attempt >= 3 || !RETRIABLE.has(postgresCode(error) ?? '')) throw error;
     } finally {
       client.release();
     }

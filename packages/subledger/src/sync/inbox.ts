@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { postgresCode } from '../store/transaction.ts';
 import type { CommitGate } from './commit-gate.ts';
 import type { InboxEvent } from './envelope.ts';
 import { NotifySpacing } from './notify-spacing.ts';
@@ -170,5 +171,4 @@ export class Inbox {
  * exceeded" (54000: an index row over its size limit; 54001: JSON nested deeper than the parser's
  * stack): this data cannot be stored, whatever else is in the batch and however often it is tried.
  */
-const isEventError = (error: unknown): boolean =>
-  /^(22|54)/.test(String((error as { code?: unknown } | null)?.code ?? ''));
+const isEventError = (error: unknown): boolean => /^(22|54)/.test(postgresCode(error) ?? '');

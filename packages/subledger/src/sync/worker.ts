@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import { BEGIN_KEYED } from '../store/transaction.ts';
+import { BEGIN_KEYED, postgresCode, rootError } from '../store/transaction.ts';
 import { writeTogether } from './bulk-upsert.ts';
 import { type ClaimedEvent, claimOne, claimReady, markFailed, payloadsOf, processedMarks } from './claim.ts';
 import { embedsWholeList } from './columns.ts';
@@ -267,11 +267,10 @@ function lostRace(write: MirrorWrite, byId: Map<string, ClaimedEvent>, plan: Pla
  * its parameters, which carry customer data), with Postgres's error code when there is one.
  */
 export function failureReason(error: unknown): string {
-  let root = error;
-  while (root instanceof Error && root.cause instanceof Error) root = root.cause;
-  const code = (root as { code?: unknown })?.code;
+  const root = rootError(error);
+  const code = postgresCode(error);
   const message = root instanceof Error ? root.message : String(root);
-  return typeof code === 'string' ? `${message} (${code})` : message;
+  return code ? `${message} (${code})` : message;
 }
 
 class BatchFailure extends Error {
