@@ -221,5 +221,38 @@ test('an account its customer withdraws from takes its newest statement, even wh
   assert.deepEqual(await links(place), await linksFromScratch(place));
 });
 
+test('an account left in the round its old customer takes a newer account falls back past that customer', async () => {
+  // cs_last moves cus_3 from team_1 to team_2, whose cus_2 falls back on team_3 (1_021): team_1's newest
+  // other statement names cus_2 (1_011), so team_1 must be linked by its next, cus_1's.
+  const place = freshPlace();
+  for (const event of [
+    sessionWrite('cs_1', 'cus_1', 'team_1', 1_001, place),
+    sessionWrite('cs_2', 'cus_2', 'team_1', 1_011, place),
+    sessionWrite('cs_3', 'cus_2', 'team_3', 1_021, place),
+    sessionWrite('cs_4', 'cus_2', 'team_2', 1_031, place),
+    sessionWrite('cs_5', 'cus_3', 'team_1', 1_041, place),
+  ])
+    await write([event]);
+  assert.deepEqual(pairs(await accountsOf(place)), ['team_1:cus_3', 'team_2:cus_2']);
+
+  await write([sessionWrite('cs_last', 'cus_3', 'team_2', 1_051, place)]);
+  assert.deepEqual(pairs(await accountsOf(place)), ['team_1:cus_1', 'team_2:cus_3', 'team_3:cus_2']);
+  assert.deepEqual(await links(place), await linksFromScratch(place));
+});
+
+test('a batch statement older than its customer’s link does not keep its account from the batch’s next', async () => {
+  // cs_taken names cus_taken, linked to team_b by a newer checkout: team_a's next statement in the
+  // batch, cs_next, is still newer than the link team_a holds.
+  const place = freshPlace();
+  await write([sessionWrite('cs_held', 'cus_held', 'team_a', 1_001, place)]);
+  await write([sessionWrite('cs_b', 'cus_taken', 'team_b', 1_041, place)]);
+  await write([
+    sessionWrite('cs_taken', 'cus_taken', 'team_a', 1_031, place),
+    sessionWrite('cs_next', 'cus_next', 'team_a', 1_021, place),
+  ]);
+  assert.deepEqual(pairs(await accountsOf(place)), ['team_a:cus_next', 'team_b:cus_taken']);
+  assert.deepEqual(await links(place), await linksFromScratch(place));
+});
+
 const accountsOf = async (place: Place) =>
   (await links(place)).map((row) => ({ accountId: row.account_id, customerId: row.customer_id }));

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import fc from 'fast-check';
+import { inTransaction } from '../src/store/transaction.ts';
 import { type MirrorWrite, writeMirror } from '../src/sync/mirror-writer.ts';
 import type { Place } from '../src/sync/stripe-reads.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
@@ -17,35 +19,43 @@ before(async () => {
 });
 after(() => database.drop());
 
+const context = { accountKeys: [] };
 const ACCOUNTS = ['team_1', 'team_2', 'team_3'];
 const CUSTOMERS = ['cus_1', 'cus_2', 'cus_3', 'cus_4'];
 
-/** One change in Stripe: a customer's metadata set (to an account or none), or a checkout completed. */
-type Change =
+/**
+ * One change in Stripe: a customer's metadata set (to an account or none), or a checkout completed; in
+ * the same second as the change before it, or later.
+ */
+type Change = { sameSecond: boolean } & (
   | { kind: 'metadata'; customer: number; account: number | null }
-  | { kind: 'checkout'; customer: number; account: number };
+  | { kind: 'checkout'; customer: number; account: number }
+);
 
 const change: fc.Arbitrary<Change> = fc.oneof(
   fc.record({
     kind: fc.constant('metadata' as const),
     customer: fc.nat(CUSTOMERS.length - 1),
     account: fc.option(fc.nat(ACCOUNTS.length - 1)),
+    sameSecond: fc.boolean(),
   }),
   fc.record({
     kind: fc.constant('checkout' as const),
     customer: fc.nat(CUSTOMERS.length - 1),
     account: fc.nat(ACCOUNTS.length - 1),
+    sameSecond: fc.boolean(),
   }),
 );
 
 /**
- * The events of a history, in Stripe's order, one second apart: a customer is created (with its
- * metadata) the first time a change names it, and keeps that creation time as its statement's.
+ * The events of a history, in Stripe's order: a customer is created (with its metadata) the first time
+ * a change names it, and keeps that creation time as its statement's.
  */
 function eventsOf(history: Change[], place: Place): MirrorWrite[] {
   const createdAt = new Map<number, number>();
+  let now = 1_000;
   return history.flatMap((step, index) => {
-    const now = 1_000 + index * 10;
+    if (index > 0 && !step.sameSecond) now += 10;
     const writes: MirrorWrite[] = [];
     const account = (n: number | null) => (n === null ? null : (ACCOUNTS[n] as string));
     const customer = CUSTOMERS[step.customer] as string;
@@ -77,32 +87,64 @@ test('the links events leave, one at a time, are the links a backfill of the end
   await fc.assert(
     fc.asyncProperty(fc.array(change, { minLength: 1, maxLength: 12 }), async (history) => {
       const place = freshPlace();
-      for (const event of eventsOf(history, place))
-        await writeMirror(database.db, [event], { accountKeys: [] });
+      for (const event of eventsOf(history, place)) await writeMirror(database.db, [event], context);
       await assertLinksAsBackfilled(place, history);
     }),
     { numRuns: 60 },
   );
 });
 
+const batchSizes = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 12 });
+
+/**
+ * The events cut into batches of the sizes given in turn, each holding one write per object, as the
+ * worker's coalescing and a backfill's pages do.
+ */
+function batchesOf(events: MirrorWrite[], sizes: number[]): MirrorWrite[][] {
+  const batches: MirrorWrite[][] = [];
+  for (let start = 0; start < events.length; ) {
+    const size = sizes[batches.length % sizes.length] as number;
+    batches.push([...new Map(events.slice(start, start + size).map((event) => [event.id, event])).values()]);
+    start += size;
+  }
+  return batches;
+}
+
 test('the links of the same objects written in batches of any size, oldest or newest first, are the same', async () => {
-  const sizes = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 12 });
   await fc.assert(
     fc.asyncProperty(
       fc.array(change, { minLength: 1, maxLength: 12 }),
-      sizes,
+      batchSizes,
       fc.boolean(),
-      async (history, batchSizes, newestFirst) => {
+      async (history, sizes, newestFirst) => {
         const place = freshPlace();
         const events = eventsOf(history, place);
         if (newestFirst) events.reverse();
-        for (let start = 0, n = 0; start < events.length; n++) {
-          const size = batchSizes[n % batchSizes.length] as number;
-          // A batch holds one write per object, as the worker's coalescing and a backfill's pages do.
-          const batch = new Map(events.slice(start, start + size).map((event) => [event.id, event]));
-          await writeMirror(database.db, [...batch.values()], { accountKeys: [] });
-          start += size;
-        }
+        for (const batch of batchesOf(events, sizes)) await writeMirror(database.db, batch, context);
+        await assertLinksAsBackfilled(place, history);
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+test('the links of batches written by two transactions at once are the same', async () => {
+  // Two workers, or a worker and a backfill, each committing its batches in turn. A deadlock between
+  // their lock rounds fails one transaction, which is tried again, as the worker and backfill do.
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(change, { minLength: 1, maxLength: 12 }),
+      batchSizes,
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 6 }),
+      async (history, sizes, lanes) => {
+        const place = freshPlace();
+        const batches = batchesOf(eventsOf(history, place), sizes);
+        const lane = (first: boolean) => async () => {
+          for (const [n, batch] of batches.entries())
+            if (lanes[n % lanes.length] === first)
+              await inTransaction(database.pool, (client) => writeMirror(drizzle(client), batch, context));
+        };
+        await Promise.all([lane(true)(), lane(false)()]);
         await assertLinksAsBackfilled(place, history);
       },
     ),

@@ -27,6 +27,16 @@ test("a customer named by two accounts' newest statements goes to the newer, whi
   assert.deepEqual(pairs(newestOf([...statements].reverse())), ['team_1:cus_shared']);
 });
 
+test('an account whose newest statement names a customer a newer statement takes is linked by its next', () => {
+  const statements = [
+    statement('team_1', 'cus_2', 1_011),
+    statement('team_1', 'cus_1', 1_001),
+    statement('team_3', 'cus_2', 1_021),
+  ];
+  assert.deepEqual(pairs(newestOf(statements)), ['team_1:cus_1', 'team_3:cus_2']);
+  assert.deepEqual(pairs(newestOf([...statements].reverse())), ['team_1:cus_1', 'team_3:cus_2']);
+});
+
 test('a link made displaces the customer its account held, unless that customer is linked again', () => {
   const held = statement('team_1', 'cus_before', 1_000);
   const stored: StoredLinks = {

@@ -59,7 +59,7 @@ export async function linkAccounts(
   );
   const allowed = await allowedStatements(db, stated, claims);
   const stored = await storedLinks(db, stated);
-  const made = newerThanStored(newestOf(allowed), stored).map(linkOf);
+  const made = newestOf(newerThanStored(allowed, stored)).map(linkOf);
   const left = await saveLinks(db, made);
   // Besides the accounts left, an account whose newest statement in the batch lost to its customer's
   // newer link (or was refused by its customer) may hold none: its older statements are weighed too.

@@ -45,15 +45,24 @@ const SOURCE_RANK: Record<LinkSource, number> = { customer_metadata: 0, checkout
 
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Of a batch's statements, the newest for each account, then for each customer (`compareStatements`). */
+/**
+ * Of a batch's statements, the links they make: newest first (`compareStatements`), each statement
+ * whose account and customer no newer one took. An account whose newest statement lost its customer to
+ * that customer's newer one is linked by its next, as a backfill of the same state links it.
+ */
 export function newestOf(statements: Statement[]): Statement[] {
-  const inOrder = [...statements].sort(compareStatements);
-  const byAccount = new Map(inOrder.map((statement) => [accountKey(statement), statement]));
-  // In order again: an account's key stands where its oldest statement did, not its newest.
-  const byCustomer = new Map(
-    [...byAccount.values()].sort(compareStatements).map((statement) => [customerKey(statement), statement]),
-  );
-  return [...byCustomer.values()];
+  const accounts = new Set<string>();
+  const customers = new Set<string>();
+  return [...statements]
+    .sort((a, b) => compareStatements(b, a))
+    .filter((statement) => {
+      const account = accountKey(statement);
+      const customer = customerKey(statement);
+      if (accounts.has(account) || customers.has(customer)) return false;
+      accounts.add(account);
+      customers.add(customer);
+      return true;
+    });
 }
 
 export type Placed = { stripeAccount: string; livemode: boolean };
