@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type Stripe from 'stripe';
 import type { Emulator, FaultOptions } from 'stripe-emulator';
 import { objectIdOf, type StripeObject } from '../src/sync/envelope.ts';
+import { assertAccessAsBackfilled, warmAccessCache } from './support/access-oracle.ts';
 import { assertEachEventAppliedOnce, readWriteLog } from './support/apply-audit.ts';
 import { assertMirrorEqualsStripe, audit } from './support/auditor.ts';
 import { chaosRun, reconcileWithFixes } from './support/chaos.ts';
@@ -68,8 +69,15 @@ test('with Stripe’s API failing as deliveries drop, failed reads are retried a
       await assertMirrorEqualsStripe(emulator, pool, { require: 'all' });
       await assertEachEventAppliedOnce(emulator, pool, { expectDelivered: (id) => delivered.has(id) });
       assert.deepEqual((await readWriteLog(pool)).backwards, [], 'reconcile moved rows backwards');
+      // The backfill the access is weighed against reads a Stripe that no longer fails.
+      await setFaults(stack.emulator.url, {});
+      await assertAccessAsBackfilled(stack);
     },
-    { exemptWorkload: true, prepare: recordFailedReads },
+    {
+      exemptWorkload: true,
+      prepare: recordFailedReads,
+      workload: (stack) => ({ onStep: () => warmAccessCache(stack) }),
+    },
   );
 });
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { Emulator, FaultOptions } from 'stripe-emulator';
 import type { DriftProblem } from '../src/sync/drift.ts';
 import { isKindName } from '../src/sync/kinds.ts';
+import { assertAccessAsBackfilled, warmAccessCache } from './support/access-oracle.ts';
 import { assertEachEventAppliedOnce, readWriteLog } from './support/apply-audit.ts';
 import { assertMirrorEqualsStripe, audit, type Difference, type Problem } from './support/auditor.ts';
 import { chaosRun, reconcileWithFixes } from './support/chaos.ts';
@@ -57,12 +58,16 @@ test('every event delivered three times is stored once and applied at most once'
       assert.ok(findings.events > 200, `the workload made only ${findings.events} events`);
       await assertDeletionsApplied(pool);
       await assertItemsAndLinksCovered(emulator, pool);
+      await assertAccessAsBackfilled(stack);
     },
     {
       // Every arrival at the inbox is recorded from the first event on.
       prepare: recordArrivals,
       workload: (stack) => ({
-        onStep: (step) => (step === 'deletions' ? setFaults(stack.emulator.url, SHUFFLED_COPIES) : undefined),
+        onStep: async (step) => {
+          if (step === 'deletions') await setFaults(stack.emulator.url, SHUFFLED_COPIES);
+          await warmAccessCache(stack);
+        },
       }),
     },
   );
@@ -90,7 +95,10 @@ test('reordered and late deliveries never move a row backwards and end equal to 
       await assertEachEventAppliedOnce(emulator, stack.database.pool);
       await assertDeletionsApplied(stack.database.pool);
       await assertItemsAndLinksCovered(emulator, stack.database.pool);
+      const accounts = await assertAccessAsBackfilled(stack);
+      assert.ok(accounts >= 10, `only ${accounts} accounts were linked`);
     },
+    { workload: (stack) => ({ onStep: () => warmAccessCache(stack) }) },
   );
 });
 
@@ -104,30 +112,36 @@ const RECONCILE_PROBLEM: Record<Problem, DriftProblem> = {
 };
 
 test('with deliveries dropped the auditor finds each kind of drift, and reconcile reports and heals it', async () => {
-  await chaosRun({ webhooks: { drop: 0.1 } }, 13, async (stack) => {
-    const { emulator } = stack.emulator;
-    const lost = await loseDeliveries(stack);
-    const drift = await audit(emulator, stack.database.pool);
-    const unseen = lost.filter((expected) => !drift.some(sameAs(expected)));
-    assert.deepEqual(unseen, [], 'a lost delivery left no trace in the mirror');
-    // Whatever was acknowledged is in the inbox and applied once, dropped deliveries aside.
-    const delivered = await deliveredEventIds(stack.emulator.url);
-    await assertEachEventAppliedOnce(emulator, stack.database.pool, {
-      expectDelivered: (id) => delivered.has(id),
-    });
+  await chaosRun(
+    { webhooks: { drop: 0.1 } },
+    13,
+    async (stack) => {
+      const { emulator } = stack.emulator;
+      const lost = await loseDeliveries(stack);
+      const drift = await audit(emulator, stack.database.pool);
+      const unseen = lost.filter((expected) => !drift.some(sameAs(expected)));
+      assert.deepEqual(unseen, [], 'a lost delivery left no trace in the mirror');
+      // Whatever was acknowledged is in the inbox and applied once, dropped deliveries aside.
+      const delivered = await deliveredEventIds(stack.emulator.url);
+      await assertEachEventAppliedOnce(emulator, stack.database.pool, {
+        expectDelivered: (id) => delivered.has(id),
+      });
 
-    const result = await reconcileWithFixes(stack);
-    const reported = new Set(result.drift.map((item) => `${item.kind} ${item.id} ${item.problem}`));
-    const unreported = drift
-      .filter((difference) => isKindName(difference.kind))
-      .filter(({ kind, id, problem }) => !reported.has(`${kind} ${id} ${RECONCILE_PROBLEM[problem]}`));
-    assert.deepEqual(unreported, [], 'reconcile did not report drift the auditor found');
-    await stack.settle();
-    await assertMirrorEqualsStripe(emulator, stack.database.pool, { require: 'all' });
-    const log = await readWriteLog(stack.database.pool);
-    assert.deepEqual(log.backwards, [], 'reconcile moved rows backwards');
-    await assertItemsAndLinksCovered(emulator, stack.database.pool);
-  });
+      const result = await reconcileWithFixes(stack);
+      const reported = new Set(result.drift.map((item) => `${item.kind} ${item.id} ${item.problem}`));
+      const unreported = drift
+        .filter((difference) => isKindName(difference.kind))
+        .filter(({ kind, id, problem }) => !reported.has(`${kind} ${id} ${RECONCILE_PROBLEM[problem]}`));
+      assert.deepEqual(unreported, [], 'reconcile did not report drift the auditor found');
+      await stack.settle();
+      await assertMirrorEqualsStripe(emulator, stack.database.pool, { require: 'all' });
+      const log = await readWriteLog(stack.database.pool);
+      assert.deepEqual(log.backwards, [], 'reconcile moved rows backwards');
+      await assertItemsAndLinksCovered(emulator, stack.database.pool);
+      await assertAccessAsBackfilled(stack);
+    },
+    { workload: (stack) => ({ onStep: () => warmAccessCache(stack) }) },
+  );
 });
 
 type Expected = Pick<Difference, 'kind' | 'id' | 'problem'>;

@@ -8,6 +8,7 @@ import { createStripeClient } from '../src/stripe/index.ts';
 import { createSubledger, type Subledger } from '../src/subledger.ts';
 import { reconcile } from '../src/sync/reconcile.ts';
 import { createLogger } from '../src/telemetry/index.ts';
+import { assertAccessAsBackfilled, warmAccessCache } from './support/access-oracle.ts';
 import { assertEachEventAppliedOnce, installWriteLog } from './support/apply-audit.ts';
 import { assertMirrorEqualsStripe } from './support/auditor.ts';
 import { assertItemsAndLinksCovered } from './support/coverage.ts';
@@ -70,6 +71,7 @@ test('three instances on one inbox settle each event once and end equal to Strip
       seed: 21,
       onStep: async (step) => {
         if (step === 'renewal') await reconcileNow();
+        await warmAccessCache(stack);
       },
     });
     await stack.settle();
@@ -89,6 +91,8 @@ test('three instances on one inbox settle each event once and end equal to Strip
       `the work was not shared: ${counts.join(', ')}`,
     );
     await assertItemsAndLinksCovered(stack.emulator.emulator, database.pool);
+    // The first instance's cache, told of the changes the other two applied.
+    await assertAccessAsBackfilled(stack);
   } finally {
     for (const other of others) await other.close();
     await stack.close();
