@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import type pg from 'pg';
 
 // A deadlock or serialization failure against a concurrent transaction is rare and safe to retry.
@@ -25,9 +26,18 @@ export function postgresCode(error: unknown): string | undefined {
  */
 export const BEGIN_KEYED = 'begin; set local enable_seqscan = off; set local enable_bitmapscan = off';
 
+/** Attempts of a transaction Postgres failed for a concurrent one (a deadlock, a serialization failure). */
+export const TRANSACTION_ATTEMPTS = 5;
+
 /**
- * Runs keyed `work` (see BEGIN_KEYED) in one transaction on a pooled client, retrying (up to 3 attempts)
- * when Postgres asks to.
+ * The wait before attempt `attempt + 1`: random, up to 25 ms doubled each time, so that two transactions
+ * that failed each other (a deadlock ends one) are unlikely to meet again at once.
+ */
+const retryDelayMs = (attempt: number) => Math.random() * 25 * 2 ** (attempt - 1);
+
+/**
+ * Runs keyed `work` (see BEGIN_KEYED) in one transaction on a pooled client, trying again (up to
+ * TRANSACTION_ATTEMPTS, after a short random wait) when Postgres asks to.
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
@@ -42,9 +52,10 @@ export async function inTransaction<T>(
       return result;
     } catch (error) {
       await client.query('rollback').catch(() => {});
-      if (attempt >= 3 || !RETRIABLE.has(postgresCode(error) ?? '')) throw error;
+      if (attempt >= TRANSACTION_ATTEMPTS || !RETRIABLE.has(postgresCode(error) ?? '')) throw error;
     } finally {
       client.release();
     }
+    await setTimeout(retryDelayMs(attempt));
   }
 }
