@@ -95,3 +95,19 @@ test('one customer claimed for two accounts at once ends with the newer claim, w
   assert.equal(await linkOf('team_b', place), 'cus_both');
   assert.equal(await linkOf('team_a', place), undefined);
 });
+
+test('a customer displaced while its older checkouts commit falls back on them', async () => {
+  // cus_moved's checkouts for team_1 are being written (their link outdated by team_2's) when team_2
+  // takes a newer customer: cus_moved is left to fall back on them, once they committed.
+  const place = freshPlace();
+  await writeMirror(database.db, [sessionWrite('cs_2', 'cus_moved', 'team_2', 1_031, place)], {
+    accountKeys: [],
+  });
+  const older = await openWrite([
+    sessionWrite('cs_1a', 'cus_moved', 'team_1', 1_011, place),
+    sessionWrite('cs_1b', 'cus_moved', 'team_1', 1_021, place),
+  ]);
+  await writeBehind(older, [sessionWrite('cs_newer', 'cus_newer', 'team_2', 1_041, place)]);
+  assert.equal(await linkOf('team_2', place), 'cus_newer');
+  assert.equal(await linkOf('team_1', place), 'cus_moved');
+});

@@ -116,6 +116,9 @@ async function fallBack(
   };
   const changed: Link[] = [];
   for (let { accounts, customers } = lost; accounts.length + customers.length > 0; ) {
+    // Locked before their sessions are read: a concurrent batch writing one commits first, else a
+    // checkout it adds is seen by neither (it weighed the customer's link this batch displaces).
+    await lockLinks(db, [], customers);
     accounts = oncePerAccount([...accounts, ...(await sessionsOfCustomers(db, customers))]);
     if (accounts.length === 0) break;
     // Locked as the batch's own were, in a second round: a batch waiting on one of these while holding
