@@ -139,12 +139,12 @@ test('the links of batches written by two transactions at once are the same', as
       async (history, sizes, lanes) => {
         const place = freshPlace();
         const batches = batchesOf(eventsOf(history, place), sizes);
-        const lane = (first: boolean) => async () => {
+        const lane = async (first: boolean) => {
           for (const [n, batch] of batches.entries())
             if (lanes[n % lanes.length] === first)
               await inTransaction(database.pool, (client) => writeMirror(drizzle(client), batch, context));
         };
-        await Promise.all([lane(true)(), lane(false)()]);
+        await Promise.all([lane(true), lane(false)]);
         await assertLinksAsBackfilled(place, history);
       },
     ),
