@@ -17,6 +17,13 @@ export const rowsOf = (partition: Partition, table: string): StoredObject[] => [
   ...partition.table<StoredObject>(table).values(),
 ];
 
+/**
+ * Every object of `table` in every partition (the platform and each connected account, test and live):
+ * each partition's in the order it stored them.
+ */
+export const rowsOfEveryPartition = (emulator: Emulator, table: string): StoredObject[] =>
+  emulator.store.partitions().flatMap((partition) => rowsOf(partition, table));
+
 /** Ids of each kind that some event carried: a webhook could have told the mirror about them. */
 export function announcedIds(partition: Partition): Map<string, Set<string>> {
   const announced = new Map<string, Set<string>>();

@@ -1,10 +1,14 @@
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import type { FaultOptions } from 'stripe-emulator';
+import { PLATFORM } from '../../src/store/index.ts';
+import type { DriftItem, DriftProblem } from '../../src/sync/drift.ts';
+import { isKindName } from '../../src/sync/kinds.ts';
 import { reconcile } from '../../src/sync/reconcile.ts';
 import { installWriteLog } from './apply-audit.ts';
+import type { Difference, Problem } from './auditor.ts';
 import { testDatabase } from './database.ts';
-import { type Stack, startStack } from './stack.ts';
+import { type Stack, type StackOptions, startStack } from './stack.ts';
 import { runWorkload, type WorkloadOptions } from './workload.ts';
 
 export type ChaosSetup = {
@@ -13,6 +17,8 @@ export type ChaosSetup = {
   workload?: (stack: Stack) => Omit<WorkloadOptions, 'seed'>;
   /** The workload's calls meet none of the emulator's API faults; Subledger's do. */
   exemptWorkload?: boolean;
+  /** Where the workload bills (default: the platform in test mode; see `StackOptions.place`). */
+  place?: StackOptions['place'];
 };
 
 /**
@@ -28,9 +34,22 @@ export async function chaosRun(
   const database = await testDatabase();
   await installWriteLog(database.pool);
   await setup.prepare?.(database.pool);
-  const stack = await startStack({ database, faults, seed, exemptFromApiFaults: setup.exemptWorkload });
+  const stack = await startStack({
+    database,
+    faults,
+    seed,
+    exemptFromApiFaults: setup.exemptWorkload,
+    ...(setup.place ? { place: setup.place } : {}),
+  });
+  // Stripe has no test clocks in live mode, and refuses them to a connected account.
+  const clocks = stack.place.stripeAccount === PLATFORM && !stack.place.livemode;
   try {
-    await runWorkload(stack.stripe, stack.emulator.url, { ...setup.workload?.(stack), seed });
+    await runWorkload(stack.stripe, stack.emulator.url, {
+      ...(clocks ? {} : { clockCustomers: 0 }),
+      livemode: stack.place.livemode,
+      ...setup.workload?.(stack),
+      seed,
+    });
     await stack.settle();
     await run(stack);
   } finally {
@@ -39,13 +58,33 @@ export async function chaosRun(
   }
 }
 
-/** Reconcile of the stack's platform test mode with fixes, through Subledger's own Stripe client. */
+/** How reconcile names each problem the auditor finds. */
+const RECONCILE_PROBLEM: Record<Problem, DriftProblem> = {
+  missing: 'missing_in_mirror',
+  unexpected: 'missing_in_stripe',
+  not_deleted: 'missing_in_stripe',
+  different: 'different',
+  wrongly_deleted: 'different',
+};
+
+/** The auditor's differences, of the kinds reconcile reads, that reconcile's drift does not report. */
+export function unreportedDrift(
+  differences: readonly Difference[],
+  drift: readonly DriftItem[],
+): Difference[] {
+  const reported = new Set(drift.map((item) => `${item.kind} ${item.id} ${item.problem}`));
+  return differences
+    .filter((difference) => isKindName(difference.kind))
+    .filter(({ kind, id, problem }) => !reported.has(`${kind} ${id} ${RECONCILE_PROBLEM[problem]}`));
+}
+
+/** Reconcile of the stack's place with fixes, through Subledger's own Stripe client. */
 export function reconcileWithFixes(stack: Stack) {
   return reconcile({
     database: stack.database,
     stripe: stack.subledger.stripe as Stripe,
     context: { accountKeys: ['subledger_account_id'] },
-    place: { stripeAccount: 'platform', livemode: false },
+    place: stack.place,
     fix: true,
     requestsPerSecond: 1000,
   });

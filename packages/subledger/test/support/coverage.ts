@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { Emulator } from 'stripe-emulator';
+import { type Partition, rowsOf, rowsOfEveryPartition } from './auditor-stripe.ts';
 
 /**
  * What the workload must have exercised for a chaos run to prove anything: the paths an injected bug
@@ -69,9 +70,7 @@ export async function assertIncompleteListsRefetched(pool: pg.Pool): Promise<voi
  * it (the write log), and no removed item is mirrored now. Needs `installWriteLog`.
  */
 export async function assertItemRemovalsApplied(emulator: Emulator, pool: pg.Pool): Promise<void> {
-  const listed = new Set(
-    [...emulator.partition(null, false).table('subscription_item').values()].map((item) => item.id),
-  );
+  const listed = new Set(rowsOfEveryPartition(emulator, 'subscription_item').map((item) => item.id));
   const { rows } = await pool.query<{ id: string; mirrored: boolean }>(
     `select distinct w.id, exists (select 1 from subscription_items i where i.id = w.id) as mirrored
      from audit_mirror_writes w where w.table_name = 'subscription_items' order by w.id`,
@@ -101,30 +100,28 @@ const ACCOUNT_KEY = 'subledger_account_id';
  * end, to the account its metadata names last, and to no other.
  */
 export async function assertAccountMovesLinked(emulator: Emulator, pool: pg.Pool): Promise<void> {
-  const partition = emulator.partition(null, false);
-  const moves = [...partition.table<CustomerEvent & { id: string }>('event').values()].filter(
-    (event) =>
-      event.type === 'customer.updated' &&
-      event.data.previous_attributes?.metadata !== undefined &&
-      event.data.previous_attributes.metadata[ACCOUNT_KEY] !== event.data.object.metadata?.[ACCOUNT_KEY],
+  const partitions = emulator.store.partitions();
+  const moves = partitions.flatMap((partition) =>
+    accountMoves(partition).map((move) => ({ partition, move })),
   );
   const seconds = new Set<string>();
-  const twice = moves.some((move) => {
+  const twice = moves.some(({ move }) => {
     const key = `${move.data.object.id}@${move.created}`;
     if (seconds.has(key)) return true;
     seconds.add(key);
     return false;
   });
   assert.ok(twice, `no customer's account was moved twice within a second: ${moves.length} moves`);
-  for (const customer of new Set(moves.map((move) => move.data.object.id))) {
+  const moved = new Map(moves.map(({ partition, move }) => [move.data.object.id, partition]));
+  for (const [customer, partition] of moved) {
     const current = partition
       .table<{ id: string; metadata: Record<string, string> }>('customer')
       .get(customer);
     if (!current) continue;
     const { rows } = await pool.query<{ account_id: string }>(
       `select account_id from account_customers
-       where customer_id = $1 and stripe_account = 'platform' and livemode = false`,
-      [customer],
+       where customer_id = $1 and stripe_account = $2 and livemode = $3`,
+      [customer, partition.account ?? 'platform', partition.livemode],
     );
     assert.deepEqual(
       rows.map((row) => row.account_id),
@@ -133,6 +130,15 @@ export async function assertAccountMovesLinked(emulator: Emulator, pool: pg.Pool
     );
   }
 }
+
+/** The `customer.updated` events of a partition that changed the customer's account. */
+const accountMoves = (partition: Partition): CustomerEvent[] =>
+  (rowsOf(partition, 'event') as unknown as CustomerEvent[]).filter(
+    (event) =>
+      event.type === 'customer.updated' &&
+      event.data.previous_attributes?.metadata !== undefined &&
+      event.data.previous_attributes.metadata[ACCOUNT_KEY] !== event.data.object.metadata?.[ACCOUNT_KEY],
+  );
 
 /**
  * The item, list and account paths above, for a run of the seeded workload with the write log

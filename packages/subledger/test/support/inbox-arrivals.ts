@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Emulator } from 'stripe-emulator';
+import { rowsOfEveryPartition } from './auditor-stripe.ts';
 
 /**
  * How events reached the inbox, seen from the test database: every arrival, copies included, with what
@@ -54,7 +55,7 @@ export async function crossSecondInversions(emulator: Emulator, pool: pg.Pool): 
   );
   const received = new Map(rows.map((row) => [row.id, row]));
   const byObject = new Map<string, { seq: number; created: number }[]>();
-  for (const event of emulator.partition(null, false).table('event').values()) {
+  for (const event of rowsOfEveryPartition(emulator, 'event')) {
     const row = received.get(event.id);
     if (!row) continue;
     const arrival = { seq: Number(row.seq), created: Number(row.created) };

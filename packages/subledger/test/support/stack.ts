@@ -11,17 +11,21 @@ import {
 import { createApiKey } from '../../src/auth/index.ts';
 import type { Catalog } from '../../src/catalog/index.ts';
 import { EMULATOR_KEY, registerWebhookEndpoint } from '../../src/cli/local-stripe.ts';
-import { loadConfig } from '../../src/config/index.ts';
+import { loadConfig, type WebhookSecret } from '../../src/config/index.ts';
 import { serveHttp } from '../../src/http/index.ts';
+import { PLATFORM } from '../../src/store/index.ts';
 import { createSubledger, type Subledger } from '../../src/subledger.ts';
+import type { Place } from '../../src/sync/index.ts';
 import { createLogger } from '../../src/telemetry/index.ts';
 import { type TestDatabase, testDatabase } from './database.ts';
 
 export type Stack = {
   emulator: RunningEmulator;
-  /** The SDK pointed at the emulator, as the app under test would use it. */
+  /** The SDK pointed at the emulator, as the app under test would use it (acting for the stack's place). */
   stripe: Stripe;
   subledger: Subledger;
+  /** The place `stripe` acts in, as the mirror's rows name it. */
+  place: Place;
   database: TestDatabase;
   url: string;
   /** An admin API key of the test environment, and the typed client that sends it. */
@@ -45,7 +49,16 @@ export type StackOptions = {
   exemptFromApiFaults?: boolean;
   seed?: number;
   catalog?: Catalog;
+  /**
+   * Where the app under test bills (default: the platform in test mode). `livemode` picks the key both
+   * Subledger and `stripe` use. `stripeAccount` is a connected account that `stripe` acts for; its
+   * events reach Subledger through a Connect endpoint registered beside the platform's.
+   */
+  place?: { livemode?: boolean; stripeAccount?: string };
 };
+
+/** The emulator's live-mode key: the emulator takes any key of Stripe's form, and its mode from it. */
+export const EMULATOR_LIVE_KEY = 'sk_live_subledger_emulator';
 
 /** Emulator, Subledger (server and workers) and a fresh database, wired as `subledger start` wires them. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -56,8 +69,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.faults ? { faults: options.faults } : {}),
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
   });
+  const key = options.place?.livemode ? EMULATOR_LIVE_KEY : EMULATOR_KEY;
   const config = loadConfig({
-    STRIPE_SECRET_KEY: EMULATOR_KEY,
+    STRIPE_SECRET_KEY: key,
     STRIPE_API_BASE: emulator.url,
     LOG_LEVEL: 'silent',
     // The scheduled reconcile would heal drift that a test is about to look for; tests run it themselves.
@@ -73,22 +87,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const server = serveHttp(subledger.app.fetch, { port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  if (options.webhookEndpoint !== false)
+  const stripe = sdkOf(emulator, key, options.exemptFromApiFaults);
+  if (options.webhookEndpoint !== false) {
     config.webhookSecrets.push(await registerWebhookEndpoint(config, `${url}/webhooks/stripe`));
+    if (options.place?.stripeAccount)
+      config.connectWebhookSecrets.push(
+        await registerConnectEndpoint(stripe, `${url}/webhooks/stripe/connect`),
+      );
+  }
   if (options.workers !== false) await subledger.startWorkers();
-  const stripe = new Stripe(EMULATOR_KEY, {
-    host: '127.0.0.1',
-    port: emulator.port,
-    protocol: 'http',
-    maxNetworkRetries: 0,
-    telemetry: false,
-    ...(options.exemptFromApiFaults ? { httpClient: faultExemptHttpClient() } : {}),
-  });
-  const { key: apiKey } = await createApiKey(subledger.database, { scope: 'admin', livemode: false });
+  const livemode = options.place?.livemode ?? false;
+  const { key: apiKey } = await createApiKey(subledger.database, { scope: 'admin', livemode });
+  const actingFor = options.place?.stripeAccount;
   return {
     emulator,
-    stripe,
+    stripe: actingFor ? sdkOf(emulator, key, options.exemptFromApiFaults, actingFor) : stripe,
     subledger,
+    place: { stripeAccount: actingFor ?? PLATFORM, livemode },
     database,
     url,
     apiKey,
@@ -136,6 +151,26 @@ async function settle(emulator: RunningEmulator, database: TestDatabase, timeout
     quietRounds = quiet ? quietRounds + 1 : 0;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The SDK pointed at the emulator, with `key`, acting for `stripeAccount` when given. */
+function sdkOf(emulator: RunningEmulator, key: string, exemptFromApiFaults = false, stripeAccount?: string) {
+  return new Stripe(key, {
+    host: '127.0.0.1',
+    port: emulator.port,
+    protocol: 'http',
+    maxNetworkRetries: 0,
+    telemetry: false,
+    ...(exemptFromApiFaults ? { httpClient: faultExemptHttpClient() } : {}),
+    ...(stripeAccount ? { stripeAccount } : {}),
+  });
+}
+
+/** Registers `url` as a Connect endpoint (its connected accounts' events) for every event type. */
+async function registerConnectEndpoint(platform: Stripe, url: string): Promise<WebhookSecret> {
+  const endpoint = await platform.webhookEndpoints.create({ url, enabled_events: ['*'], connect: true });
+  if (!endpoint.secret) throw new Error('the Connect endpoint was created without a signing secret');
+  return { secret: endpoint.secret, livemode: endpoint.livemode };
 }
 
 /** The SDK's Node HTTP client, each request marked to meet none of the emulator's API faults. */

@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import { seededRandom } from './seeded-random.ts';
+import { cardPayments, customerWithCard, type TestCard } from './workload-cards.ts';
 import { type Catalog, createCatalog } from './workload-catalog.ts';
 import {
   addSecondItems,
@@ -30,7 +31,10 @@ export type WorkloadOptions = {
   customers?: number;
   /** Of those, how many pay with a card that declines every charge (default 2). */
   failingCards?: number;
-  /** Customers on a test clock advanced past their first renewal (default 3). */
+  /**
+   * Customers on a test clock advanced past their first renewal (default 3). With none, no test clock
+   * is made: Stripe has none in live mode, and refuses them to a connected account.
+   */
   clockCustomers?: number;
   /**
    * How far behind Stripe's clock the test clock starts, in days (default 60: it stays in the past
@@ -39,6 +43,8 @@ export type WorkloadOptions = {
   clockStartsDaysAgo?: number;
   /** Customers who subscribe through a completed checkout session (default 2). */
   checkouts?: number;
+  /** Whether the SDK's key is a live one: customers then pay with cards made from their numbers. */
+  livemode?: boolean;
   /** Called between steps, e.g. to crash a worker while the workload is running. */
   onStep?: (step: string) => void | Promise<void>;
 };
@@ -47,7 +53,8 @@ export type WorkloadResult = {
   customers: string[];
   subscriptions: string[];
   checkoutSessions: string[];
-  clock: string;
+  /** The test clock, unless `clockCustomers` is 0. */
+  clock: string | null;
   /** The subscription of 12 items (not among `subscriptions`). */
   manyItems: string;
   /** Items removed from a subscription that had two. */
@@ -67,20 +74,17 @@ export async function runWorkload(
 ): Promise<WorkloadResult> {
   const random = seededRandom(options.seed ?? 1);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const payWith = cardPayments(stripe, options.livemode ?? false);
   const step = async (name: string) => options.onStep?.(name);
 
   const catalog = await createCatalog(stripe);
   await step('catalog');
-  const clock = await stripe.testHelpers.testClocks.create({
-    frozen_time: Math.floor(Date.now() / 1000) - (options.clockStartsDaysAgo ?? 60) * DAY,
-  });
-
   const customers: string[] = [];
   const subscriptions: string[] = [];
   const count = options.customers ?? 8;
   const failing = options.failingCards ?? 2;
   for (let index = 0; index < count; index++) {
-    const card = index < failing ? 'pm_card_chargeCustomerFail' : 'pm_card_visa';
+    const card = await payWith(index < failing ? 'chargeCustomerFail' : 'visa');
     const customer = await customerWithCard(stripe, card, {
       metadata: { subledger_account_id: `acct_${index}` },
     });
@@ -97,9 +101,16 @@ export async function runWorkload(
   }
   await step('subscriptions');
 
+  const clockCustomers = options.clockCustomers ?? 3;
+  const clock =
+    clockCustomers > 0
+      ? await stripe.testHelpers.testClocks.create({
+          frozen_time: Math.floor(Date.now() / 1000) - (options.clockStartsDaysAgo ?? 60) * DAY,
+        })
+      : null;
   const clockSubscriptions: string[] = [];
-  for (let index = 0; index < (options.clockCustomers ?? 3); index++) {
-    const customer = await customerWithCard(stripe, 'pm_card_visa', {
+  for (let index = 0; clock && index < clockCustomers; index++) {
+    const customer = await customerWithCard(stripe, await payWith('visa'), {
       test_clock: clock.id,
       metadata: { subledger_account_id: `clock_${index}` },
     });
@@ -116,21 +127,52 @@ export async function runWorkload(
   await changeSubscriptions(stripe, subscriptions, catalog, random);
   await step('changes');
 
-  const checkoutSessions = await checkoutSubscriptions(stripe, emulatorUrl, catalog, options.checkouts ?? 2);
+  const checkoutSessions = await checkoutSubscriptions(stripe, emulatorUrl, catalog, {
+    count: options.checkouts ?? 2,
+    payWith,
+  });
   await step('checkouts');
 
   // Its owner is not on the test clock, whose frozen time would put the deletion in the draft's second.
   await deletions(stripe, customers[0] as string);
   await step('deletions');
 
+  if (clock) {
+    await renewOnClock(stripe, clock, clockSubscriptions, step);
+    const clockCustomer = customers.at(-1);
+    if (clockCustomer) await stripe.customers.update(clockCustomer, { metadata: { after_renewal: 'yes' } });
+    await step('clock');
+  }
+
+  // Every other API subscription; the first ones have declining cards and are skipped as incomplete.
+  const pairs = subscriptions.slice(0, count).filter((_, index) => index % 2 === 0);
+  const changed = await itemAndAccountChanges(stripe, catalog, random, {
+    pairs,
+    moving: customers[failing] as string,
+    step,
+    payWith,
+  });
+  customers.push(changed.manyItemsOwner);
+  return { customers, subscriptions, checkoutSessions, clock: clock?.id ?? null, ...changed.result };
+}
+
+/**
+ * The clock advanced past its subscriptions' renewal, then three rounds of changes an hour of clock time
+ * apart. Events of clock customers carry the clock's time, which stands still between advances: each
+ * round makes two changes in one clock second (not provably ordered: the mirror reads Stripe), then,
+ * after a pause for that read, the next round an hour of clock time later must still be applied.
+ */
+async function renewOnClock(
+  stripe: Stripe,
+  clock: Stripe.TestHelpers.TestClock,
+  subscriptions: string[],
+  step: (name: string) => Promise<void>,
+) {
   await advanceClock(stripe, clock.id, clock.frozen_time + 35 * DAY);
   await step('renewal');
-  // Events of clock customers carry the clock's time, which stands still between advances: each round
-  // makes two changes in one clock second (not provably ordered: the mirror reads Stripe), then, after
-  // a pause for that read, the next round an hour of clock time later must still be applied.
   for (let round = 1; round <= 3; round++) {
     await advanceClock(stripe, clock.id, clock.frozen_time + 35 * DAY + round * 3600);
-    for (const id of clockSubscriptions) {
+    for (const id of subscriptions) {
       const subscription = await stripe.subscriptions.retrieve(id);
       const item = subscription.items.data[0];
       await stripe.subscriptions.update(id, { metadata: { round: String(round) } });
@@ -142,19 +184,6 @@ export async function runWorkload(
     }
     await new Promise((resolve) => setTimeout(resolve, ROUND_PAUSE_MS));
   }
-  const clockCustomer = customers.at(-1);
-  if (clockCustomer) await stripe.customers.update(clockCustomer, { metadata: { after_renewal: 'yes' } });
-  await step('clock');
-
-  // Every other API subscription; the first ones have declining cards and are skipped as incomplete.
-  const pairs = subscriptions.slice(0, count).filter((_, index) => index % 2 === 0);
-  const changed = await itemAndAccountChanges(stripe, catalog, random, {
-    pairs,
-    moving: customers[failing] as string,
-    step,
-  });
-  customers.push(changed.manyItemsOwner);
-  return { customers, subscriptions, checkoutSessions, clock: clock.id, ...changed.result };
 }
 
 /**
@@ -168,14 +197,24 @@ async function itemAndAccountChanges(
   stripe: Stripe,
   catalog: Catalog,
   random: () => number,
-  { pairs, moving, step }: { pairs: string[]; moving: string; step: (name: string) => Promise<void> },
+  {
+    pairs,
+    moving,
+    step,
+    payWith,
+  }: {
+    pairs: string[];
+    moving: string;
+    step: (name: string) => Promise<void>;
+    payWith: (card: TestCard) => Promise<string>;
+  },
 ) {
   const accounts = [1, 2, 3, 4, 5].map((move) => `acct_moved_${move}`);
   await moveAccount(stripe, moving, accounts.slice(0, 2));
   await nextSecond();
   await moveAccount(stripe, moving, accounts.slice(2, 4));
   const paired = await addSecondItems(stripe, pairs, catalog.prices, random);
-  const manyItemsOwner = await customerWithCard(stripe, 'pm_card_visa', {
+  const manyItemsOwner = await customerWithCard(stripe, await payWith('visa'), {
     metadata: { subledger_account_id: 'acct_many_items' },
   });
   const manyItems = await subscribeToManyPrices(stripe, catalog.prices, manyItemsOwner);
@@ -194,24 +233,6 @@ async function itemAndAccountChanges(
       moved: { customer: moving, account: accounts.at(-1) as string },
     },
   };
-}
-
-/** A customer whose default payment method is the card a test token stands for. */
-async function customerWithCard(
-  stripe: Stripe,
-  token: string,
-  params: Stripe.CustomerCreateParams,
-): Promise<string> {
-  const created = await stripe.customers.create({
-    email: 'billing@example.com',
-    payment_method: token,
-    ...params,
-  });
-  const methods = await stripe.paymentMethods.list({ customer: created.id });
-  await stripe.customers.update(created.id, {
-    invoice_settings: { default_payment_method: methods.data[0]?.id ?? '' },
-  });
-  return created.id;
 }
 
 /** Quantity changes, an upgrade, cancel at period end (and its undoing), an immediate cancel, metadata. */
@@ -245,7 +266,7 @@ async function checkoutSubscriptions(
   stripe: Stripe,
   emulatorUrl: string,
   catalog: Catalog,
-  count: number,
+  { count, payWith }: { count: number; payWith: (card: TestCard) => Promise<string> },
 ): Promise<string[]> {
   const sessions: string[] = [];
   for (let index = 0; index < count; index++) {
@@ -259,7 +280,7 @@ async function checkoutSubscriptions(
     const response = await fetch(`${emulatorUrl}/_emulator/checkout/sessions/${session.id}/complete`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ payment_method: 'pm_card_visa', email: `buyer${index}@example.com` }),
+      body: JSON.stringify({ payment_method: await payWith('visa'), email: `buyer${index}@example.com` }),
     });
     if (!response.ok) throw new Error(`completing ${session.id} failed: ${await response.text()}`);
     sessions.push(session.id);
