@@ -48,6 +48,17 @@ export async function clockAt(h: Harness, frozenTime: number): Promise<Stripe.Te
   return h.stripe.testHelpers.testClocks.create({ frozen_time: frozenTime });
 }
 
+/** A customer on a new test clock frozen at `frozenTime`, paying by card, subscribed to `price`. */
+export async function subscribedOnClock(h: Harness, frozenTime: number, price: Stripe.Price) {
+  const clock = await clockAt(h, frozenTime);
+  const { customer } = await customerWithCard(h, 'pm_card_visa', clock.id);
+  const subscription = await h.stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: price.id }],
+  });
+  return { clock, customer, subscription };
+}
+
 /** Advances a test clock and waits for it to be ready, as an SDK user does. */
 export async function advance(h: Harness, clockId: string, to: number): Promise<void> {
   await h.stripe.testHelpers.testClocks.advance(clockId, { frozen_time: to });

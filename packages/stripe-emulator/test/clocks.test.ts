@@ -9,6 +9,7 @@ import {
   eventCount,
   events,
   recurringPrice,
+  subscribedOnClock,
   switchCard,
   typesSince,
   utc,
@@ -144,12 +145,7 @@ describe('test clocks drive billing', () => {
 
   it('renews monthly on the anchor day, clamped to short months, with a draft hour before charging', async () => {
     const start = utc('2031-01-31T09:00:00Z');
-    const clock = await clockAt(h, start);
-    const { customer } = await customerWithCard(h, 'pm_card_visa', clock.id);
-    const subscription = await h.stripe.subscriptions.create({
-      customer: customer.id,
-      items: [{ price: monthly.id }],
-    });
+    const { clock, subscription } = await subscribedOnClock(h, start, monthly);
     const from = eventCount(h);
     await advance(h, clock.id, utc('2031-02-28T09:30:00Z'));
     const draft = (await h.stripe.invoices.list({ subscription: subscription.id, limit: 1 })).data[0];
@@ -202,12 +198,7 @@ describe('test clocks drive billing', () => {
 
   it('cancels at period end instead of renewing', async () => {
     const start = utc('2031-03-01T00:00:00Z');
-    const clock = await clockAt(h, start);
-    const { customer } = await customerWithCard(h, 'pm_card_visa', clock.id);
-    const subscription = await h.stripe.subscriptions.create({
-      customer: customer.id,
-      items: [{ price: monthly.id }],
-    });
+    const { clock, subscription } = await subscribedOnClock(h, start, monthly);
     await h.stripe.subscriptions.update(subscription.id, { cancel_at_period_end: true });
     const from = eventCount(h);
     await advance(h, clock.id, utc('2031-04-05T00:00:00Z'));
@@ -222,12 +213,7 @@ describe('test clocks drive billing', () => {
 
   it('dunning: a failed renewal goes past_due, retries 3, 5, 7 days later, then cancels', async () => {
     const start = utc('2031-05-01T00:00:00Z');
-    const clock = await clockAt(h, start);
-    const { customer } = await customerWithCard(h, 'pm_card_visa', clock.id);
-    const subscription = await h.stripe.subscriptions.create({
-      customer: customer.id,
-      items: [{ price: monthly.id }],
-    });
+    const { clock, customer, subscription } = await subscribedOnClock(h, start, monthly);
     await switchCard(h, customer.id, 'pm_card_chargeCustomerFail');
     const failedAt = utc('2031-06-01T01:00:00Z');
     await advance(h, clock.id, failedAt + HOUR);
@@ -257,12 +243,7 @@ describe('test clocks drive billing', () => {
 
   it('a retry that succeeds after the card is replaced makes the subscription active again', async () => {
     const start = utc('2031-07-01T00:00:00Z');
-    const clock = await clockAt(h, start);
-    const { customer } = await customerWithCard(h, 'pm_card_visa', clock.id);
-    const subscription = await h.stripe.subscriptions.create({
-      customer: customer.id,
-      items: [{ price: monthly.id }],
-    });
+    const { clock, customer, subscription } = await subscribedOnClock(h, start, monthly);
     await switchCard(h, customer.id, 'pm_card_chargeCustomerFail');
     await advance(h, clock.id, utc('2031-08-02T00:00:00Z'));
     assert.equal((await h.stripe.subscriptions.retrieve(subscription.id)).status, 'past_due');

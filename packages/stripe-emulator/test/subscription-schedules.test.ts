@@ -3,11 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import type Stripe from 'stripe';
 import {
   advance,
-  clockAt,
-  customerWithCard,
   DAY,
   eventCount,
   recurringPrice,
+  subscribedOnClock,
   typesSince,
   utc,
 } from './billing-fixtures.ts';
@@ -38,21 +37,10 @@ describe('subscription schedules: downgrade at the end of the period', () => {
   });
   after(() => h.close());
 
-  /** A customer on a test clock, subscribed to `price`. */
-  async function subscribedAt(start: number, price: Stripe.Price) {
-    const clock = await clockAt(h, start);
-    const { customer } = await customerWithCard(h, 'pm_card_visa', clock.id);
-    const subscription = await h.stripe.subscriptions.create({
-      customer: customer.id,
-      items: [{ price: price.id }],
-    });
-    return { clock, customer, subscription };
-  }
-
   it('takes over a subscription, moves to the cheaper price at renewal, then releases it', async () => {
     const start = utc('2032-01-15T00:00:00Z');
     const periodEnd = utc('2032-02-15T00:00:00Z');
-    const { clock, customer, subscription } = await subscribedAt(start, pro);
+    const { clock, customer, subscription } = await subscribedOnClock(h, start, pro);
     const from = eventCount(h);
 
     const schedule = await h.stripe.subscriptionSchedules.create({ from_subscription: subscription.id });
@@ -160,7 +148,7 @@ describe('subscription schedules: downgrade at the end of the period', () => {
   it('refuses phases Stripe refuses, with the parameter at fault', async () => {
     const start = utc('2032-05-01T00:00:00Z');
     const periodEnd = utc('2032-06-01T00:00:00Z');
-    const { subscription } = await subscribedAt(start, pro);
+    const { subscription } = await subscribedOnClock(h, start, pro);
     const schedule = await h.stripe.subscriptionSchedules.create({ from_subscription: subscription.id });
     const update = (phases: Stripe.SubscriptionScheduleUpdateParams.Phase[]) =>
       h.stripe.subscriptionSchedules.update(schedule.id, { phases });
@@ -221,7 +209,7 @@ describe('subscription schedules: downgrade at the end of the period', () => {
   });
 
   it('releases on request: the subscription keeps its items and loses its schedule', async () => {
-    const { subscription } = await subscribedAt(utc('2032-07-01T00:00:00Z'), pro);
+    const { subscription } = await subscribedOnClock(h, utc('2032-07-01T00:00:00Z'), pro);
     const schedule = await h.stripe.subscriptionSchedules.create({ from_subscription: subscription.id });
     const from = eventCount(h);
     const released = await h.stripe.subscriptionSchedules.release(schedule.id);
@@ -245,7 +233,7 @@ describe('subscription schedules: downgrade at the end of the period', () => {
   });
 
   it('cancels on request, and a subscription canceled otherwise cancels its schedule', async () => {
-    const first = await subscribedAt(utc('2032-08-01T00:00:00Z'), pro);
+    const first = await subscribedOnClock(h, utc('2032-08-01T00:00:00Z'), pro);
     const schedule = await h.stripe.subscriptionSchedules.create({
       from_subscription: first.subscription.id,
     });
@@ -263,7 +251,7 @@ describe('subscription schedules: downgrade at the end of the period', () => {
       'subscription_schedule.canceled',
     ]);
 
-    const second = await subscribedAt(utc('2032-09-01T00:00:00Z'), pro);
+    const second = await subscribedOnClock(h, utc('2032-09-01T00:00:00Z'), pro);
     const other = await h.stripe.subscriptionSchedules.create({ from_subscription: second.subscription.id });
     await h.stripe.subscriptions.cancel(second.subscription.id);
     assert.equal((await h.stripe.subscriptionSchedules.retrieve(other.id)).status, 'canceled');
@@ -271,7 +259,7 @@ describe('subscription schedules: downgrade at the end of the period', () => {
 
   it('with end_behavior cancel, ends the subscription when the last phase ends', async () => {
     const start = utc('2032-10-01T00:00:00Z');
-    const { clock, subscription } = await subscribedAt(start, pro);
+    const { clock, subscription } = await subscribedOnClock(h, start, pro);
     const schedule = await h.stripe.subscriptionSchedules.create({
       from_subscription: subscription.id,
       end_behavior: 'cancel',

@@ -9,6 +9,7 @@ import {
   eventCount,
   events,
   recurringPrice,
+  subscribedOnClock,
   typesSince,
   utc,
 } from './billing-fixtures.ts';
@@ -249,12 +250,7 @@ describe('subscriptions through the official SDK', () => {
 
   it('leaves prorations pending with create_prorations and bills them at renewal', async () => {
     const start = utc('2030-05-01T00:00:00Z');
-    const clock = await clockAt(h, start);
-    const { customer } = await customerWithCard(h, 'pm_card_visa', clock.id);
-    const subscription = await h.stripe.subscriptions.create({
-      customer: customer.id,
-      items: [{ price: monthly.id }],
-    });
+    const { clock, customer, subscription } = await subscribedOnClock(h, start, monthly);
     const itemId = subscription.items.data[0]?.id ?? '';
     await advance(h, clock.id, utc('2030-05-16T12:00:00Z'));
     await h.stripe.subscriptions.update(subscription.id, { items: [{ id: itemId, quantity: 3 }] });
@@ -273,12 +269,7 @@ describe('subscriptions through the official SDK', () => {
 
   it('pauses collection: renewal invoices are voided until collection is cleared', async () => {
     const start = utc('2030-07-01T00:00:00Z');
-    const clock = await clockAt(h, start);
-    const { customer } = await customerWithCard(h, 'pm_card_visa', clock.id);
-    const subscription = await h.stripe.subscriptions.create({
-      customer: customer.id,
-      items: [{ price: monthly.id }],
-    });
+    const { clock, subscription } = await subscribedOnClock(h, start, monthly);
     const paused = await h.stripe.subscriptions.update(subscription.id, {
       pause_collection: { behavior: 'void' },
     });
