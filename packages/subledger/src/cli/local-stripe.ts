@@ -57,9 +57,14 @@ function registeredByStart(endpoint: Stripe.WebhookEndpoint, url: string): boole
 
 /**
  * Registers `url` as a webhook endpoint for every event type, with Subledger's mark; returns its signing
- * secret, of the mode of the endpoint (the key's).
+ * secret, of the mode of the endpoint (the key's). A `connect` endpoint receives the events of the
+ * platform's connected accounts instead of its own.
  */
-export async function registerWebhookEndpoint(config: Config, url: string): Promise<WebhookSecret> {
+export async function registerWebhookEndpoint(
+  config: Config,
+  url: string,
+  { connect = false }: { connect?: boolean } = {},
+): Promise<WebhookSecret> {
   const stripe = createStripeClient({
     secretKey: config.stripeSecretKey as string,
     apiBase: config.stripeApiBase,
@@ -69,6 +74,7 @@ export async function registerWebhookEndpoint(config: Config, url: string): Prom
     enabled_events: ['*'],
     description: ENDPOINT_DESCRIPTION,
     metadata: ENDPOINT_MARK,
+    ...(connect ? { connect } : {}),
   });
   if (!endpoint.secret) throw new Error('the webhook endpoint was created without a signing secret');
   return { secret: endpoint.secret, livemode: endpoint.livemode };

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import type Stripe from 'stripe';
-import { EMULATOR_KEY } from '../../src/cli/local-stripe.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { PLATFORM } from '../../src/store/index.ts';
 import { createSubledger } from '../../src/subledger.ts';
@@ -10,7 +9,7 @@ import { backfill } from '../../src/sync/backfill.ts';
 import type { Place } from '../../src/sync/index.ts';
 import { createLogger } from '../../src/telemetry/index.ts';
 import { testDatabase } from './database.ts';
-import { EMULATOR_LIVE_KEY, type Stack } from './stack.ts';
+import type { Stack } from './stack.ts';
 
 /**
  * Derived access, checked against Stripe: what a stack's access checks answer, from its per-process
@@ -55,7 +54,7 @@ export async function assertAccessAsBackfilled(stack: Stack): Promise<number> {
   const served = await Promise.all(accounts.map((account) => stack.subledger.access.entitlements(account)));
   const database = await testDatabase();
   const config = loadConfig({
-    STRIPE_SECRET_KEY: place.livemode ? EMULATOR_LIVE_KEY : EMULATOR_KEY,
+    STRIPE_SECRET_KEY: stack.subledger.config.stripeSecretKey as string,
     STRIPE_API_BASE: stack.emulator.url,
     LOG_LEVEL: 'silent',
     SUBLEDGER_RECONCILE_MINUTES: '0',

@@ -1,4 +1,5 @@
 import type { Emulator } from 'stripe-emulator';
+import { PLATFORM } from '../../src/store/index.ts';
 import { idOf, type Json, toJson } from './auditor-json.ts';
 
 /**
@@ -16,6 +17,12 @@ export const SUMMARY = 'entitlements.active_entitlement_summary';
 export const rowsOf = (partition: Partition, table: string): StoredObject[] => [
   ...partition.table<StoredObject>(table).values(),
 ];
+
+/** The place a partition's objects are mirrored in. */
+export const placeOf = (partition: Partition): Place => ({
+  stripeAccount: partition.account ?? PLATFORM,
+  livemode: partition.livemode,
+});
 
 /**
  * Every object of `table` in every partition (the platform and each connected account, test and live):

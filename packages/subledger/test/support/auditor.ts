@@ -9,6 +9,7 @@ import {
   expectedSummaries,
   type Partition,
   type Place,
+  placeOf,
   rowsOf,
   type StoredObject,
   SUMMARY,
@@ -111,7 +112,7 @@ export async function audit(
   const context = { accountKeys: options.accountKeys ?? [ACCOUNT_KEY] };
   const differences: Difference[] = [];
   for (const partition of emulator.store.partitions()) {
-    const place = { stripeAccount: partition.account ?? 'platform', livemode: partition.livemode };
+    const place = placeOf(partition);
     const read = (table: string) => mirrorRows(pool, table, place, selects.get(table) ?? `'{}'::jsonb`);
     const announced = announcedIds(partition);
     const required = (kind: string, id: string) =>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { Emulator } from 'stripe-emulator';
-import { type Partition, rowsOf, rowsOfEveryPartition } from './auditor-stripe.ts';
+import { type Partition, placeOf, rowsOf, rowsOfEveryPartition } from './auditor-stripe.ts';
 
 /**
  * What the workload must have exercised for a chaos run to prove anything: the paths an injected bug
@@ -118,10 +118,11 @@ export async function assertAccountMovesLinked(emulator: Emulator, pool: pg.Pool
       .table<{ id: string; metadata: Record<string, string> }>('customer')
       .get(customer);
     if (!current) continue;
+    const { stripeAccount, livemode } = placeOf(partition);
     const { rows } = await pool.query<{ account_id: string }>(
       `select account_id from account_customers
        where customer_id = $1 and stripe_account = $2 and livemode = $3`,
-      [customer, partition.account ?? 'platform', partition.livemode],
+      [customer, stripeAccount, livemode],
     );
     assert.deepEqual(
       rows.map((row) => row.account_id),

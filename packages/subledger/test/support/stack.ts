@@ -11,7 +11,7 @@ import {
 import { createApiKey } from '../../src/auth/index.ts';
 import type { Catalog } from '../../src/catalog/index.ts';
 import { EMULATOR_KEY, registerWebhookEndpoint } from '../../src/cli/local-stripe.ts';
-import { loadConfig, type WebhookSecret } from '../../src/config/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { serveHttp } from '../../src/http/index.ts';
 import { PLATFORM } from '../../src/store/index.ts';
 import { createSubledger, type Subledger } from '../../src/subledger.ts';
@@ -58,7 +58,7 @@ export type StackOptions = {
 };
 
 /** The emulator's live-mode key: the emulator takes any key of Stripe's form, and its mode from it. */
-export const EMULATOR_LIVE_KEY = 'sk_live_subledger_emulator';
+const EMULATOR_LIVE_KEY = 'sk_live_subledger_emulator';
 
 /** Emulator, Subledger (server and workers) and a fresh database, wired as `subledger start` wires them. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -87,21 +87,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const server = serveHttp(subledger.app.fetch, { port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const stripe = sdkOf(emulator, key, options.exemptFromApiFaults);
+  const actingFor = options.place?.stripeAccount;
   if (options.webhookEndpoint !== false) {
     config.webhookSecrets.push(await registerWebhookEndpoint(config, `${url}/webhooks/stripe`));
-    if (options.place?.stripeAccount)
+    if (actingFor)
       config.connectWebhookSecrets.push(
-        await registerConnectEndpoint(stripe, `${url}/webhooks/stripe/connect`),
+        await registerWebhookEndpoint(config, `${url}/webhooks/stripe/connect`, { connect: true }),
       );
   }
   if (options.workers !== false) await subledger.startWorkers();
   const livemode = options.place?.livemode ?? false;
   const { key: apiKey } = await createApiKey(subledger.database, { scope: 'admin', livemode });
-  const actingFor = options.place?.stripeAccount;
   return {
     emulator,
-    stripe: actingFor ? sdkOf(emulator, key, options.exemptFromApiFaults, actingFor) : stripe,
+    stripe: sdkOf(emulator, key, options.exemptFromApiFaults, actingFor),
     subledger,
     place: { stripeAccount: actingFor ?? PLATFORM, livemode },
     database,
@@ -164,13 +163,6 @@ function sdkOf(emulator: RunningEmulator, key: string, exemptFromApiFaults = fal
     ...(exemptFromApiFaults ? { httpClient: faultExemptHttpClient() } : {}),
     ...(stripeAccount ? { stripeAccount } : {}),
   });
-}
-
-/** Registers `url` as a Connect endpoint (its connected accounts' events) for every event type. */
-async function registerConnectEndpoint(platform: Stripe, url: string): Promise<WebhookSecret> {
-  const endpoint = await platform.webhookEndpoints.create({ url, enabled_events: ['*'], connect: true });
-  if (!endpoint.secret) throw new Error('the Connect endpoint was created without a signing secret');
-  return { secret: endpoint.secret, livemode: endpoint.livemode };
 }
 
 /** The SDK's Node HTTP client, each request marked to meet none of the emulator's API faults. */
