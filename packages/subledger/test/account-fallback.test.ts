@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { linkAccounts } from '../src/sync/account-links.ts';
-import { type MirrorWrite, writeMirror } from '../src/sync/mirror-writer.ts';
+import type { MirrorWrite } from '../src/sync/mirror-writer.ts';
 import type { Place } from '../src/sync/stripe-reads.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { linksIn, linksFromScratch as scratchLinks } from './support/link-state.ts';
 import { customerWrite, deletedCustomerWrite, freshPlace, sessionWrite } from './support/link-writes.ts';
+import { inOneTransaction, writeInTransaction } from './support/mirror-writes.ts';
 
 // An account that loses its customer falls back on the newest other statement the mirror holds for it,
 // at once, as reconcile or a backfill of the same Stripe state would link it.
@@ -17,7 +18,9 @@ before(async () => {
 after(() => database.drop());
 
 const context = { accountKeys: [] };
-const write = (writes: MirrorWrite[]) => writeMirror(database.db, writes, context);
+const write = (writes: MirrorWrite[]) => writeInTransaction(database, writes, context);
+const relink = (writes: MirrorWrite[]) =>
+  inOneTransaction(database, (db) => linkAccounts(db, writes, context));
 
 const links = (place: Place) => linksIn(database, place);
 const linksFromScratch = (place: Place) => scratchLinks(database, place);
@@ -34,7 +37,7 @@ test('a customer whose metadata stops naming its account leaves it to the accoun
   ]);
 
   const removed = customerWrite('cus_newer', null, 2_000, 3_000, place);
-  const changed = await linkAccounts(database.db, [removed], context);
+  const changed = await relink([removed]);
   assert.deepEqual(await links(place), [
     { account_id: 'team_f', customer_id: 'cus_older', source: 'customer_metadata' },
   ]);
@@ -74,7 +77,7 @@ test('an account that takes a customer back from another leaves that one to fall
   assert.deepEqual(pairs(await accountsOf(place)), ['team_q:cus_q', 'team_z:cus_shared']);
 
   const removed = customerWrite('cus_q', null, 3_000, 4_000, place);
-  const changed = await linkAccounts(database.db, [removed], context);
+  const changed = await relink([removed]);
   // team_q falls back on cs_q, newer than cus_shared's link to team_z; team_z then on its older checkout.
   assert.deepEqual(pairs(await accountsOf(place)), ['team_q:cus_shared', 'team_z:cus_z2']);
   assert.deepEqual(pairs(changed), [
@@ -131,7 +134,7 @@ test('a checkout its customer’s metadata refused links the customer once the m
   assert.deepEqual(pairs(await accountsOf(place)), ['team_meta:cus_freed']);
 
   const cleared = customerWrite('cus_freed', null, 1_000, 3_000, place);
-  const changed = await linkAccounts(database.db, [cleared], context);
+  const changed = await relink([cleared]);
   assert.deepEqual(await links(place), [
     { account_id: 'team_buyer', customer_id: 'cus_freed', source: 'checkout_session' },
   ]);

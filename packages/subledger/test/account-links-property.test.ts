@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { drizzle } from 'drizzle-orm/node-postgres';
 import fc from 'fast-check';
-import { inTransaction } from '../src/store/transaction.ts';
-import { type MirrorWrite, writeMirror } from '../src/sync/mirror-writer.ts';
+import type { MirrorWrite } from '../src/sync/mirror-writer.ts';
 import type { Place } from '../src/sync/stripe-reads.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { linksFromScratch, linksIn } from './support/link-state.ts';
 import { customerWrite, freshPlace, sessionWrite } from './support/link-writes.ts';
+import { writeInTransaction } from './support/mirror-writes.ts';
 
 // Whatever the history of customers' metadata and completed checkouts, the links the webhooks leave,
 // one event at a time or in batches, are the links the rule gives for the state they end in (a
@@ -87,7 +86,7 @@ test('the links events leave, one at a time, are the links a backfill of the end
   await fc.assert(
     fc.asyncProperty(fc.array(change, { minLength: 1, maxLength: 12 }), async (history) => {
       const place = freshPlace();
-      for (const event of eventsOf(history, place)) await writeMirror(database.db, [event], context);
+      for (const event of eventsOf(history, place)) await writeInTransaction(database, [event], context);
       await assertLinksAsBackfilled(place, history);
     }),
     { numRuns: 60 },
@@ -120,7 +119,7 @@ test('the links of the same objects written in batches of any size, oldest or ne
         const place = freshPlace();
         const events = eventsOf(history, place);
         if (newestFirst) events.reverse();
-        for (const batch of batchesOf(events, sizes)) await writeMirror(database.db, batch, context);
+        for (const batch of batchesOf(events, sizes)) await writeInTransaction(database, batch, context);
         await assertLinksAsBackfilled(place, history);
       },
     ),
@@ -141,8 +140,7 @@ test('the links of batches written by two transactions at once are the same', as
         const batches = batchesOf(eventsOf(history, place), sizes);
         const lane = async (first: boolean) => {
           for (const [n, batch] of batches.entries())
-            if (lanes[n % lanes.length] === first)
-              await inTransaction(database.pool, (client) => writeMirror(drizzle(client), batch, context));
+            if (lanes[n % lanes.length] === first) await writeInTransaction(database, batch, context);
         };
         await Promise.all([lane(true), lane(false)]);
         await assertLinksAsBackfilled(place, history);

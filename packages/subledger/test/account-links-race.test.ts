@@ -6,6 +6,7 @@ import { type MirrorWrite, writeMirror } from '../src/sync/mirror-writer.ts';
 import type { Place } from '../src/sync/stripe-reads.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { customerWrite, freshPlace, sessionWrite } from './support/link-writes.ts';
+import { writeInTransaction } from './support/mirror-writes.ts';
 
 /**
  * Account links written by concurrent transactions (two workers, a worker and a backfill): whichever
@@ -100,7 +101,7 @@ test('a customer displaced while its older checkouts commit falls back on them',
   // cus_moved's checkouts for team_1 are being written (their link outdated by team_2's) when team_2
   // takes a newer customer: cus_moved is left to fall back on them, once they committed.
   const place = freshPlace();
-  await writeMirror(database.db, [sessionWrite('cs_2', 'cus_moved', 'team_2', 1_031, place)], {
+  await writeInTransaction(database, [sessionWrite('cs_2', 'cus_moved', 'team_2', 1_031, place)], {
     accountKeys: [],
   });
   const older = await openWrite([
@@ -111,3 +112,66 @@ test('a customer displaced while its older checkouts commit falls back on them',
   assert.equal(await linkOf('team_2', place), 'cus_newer');
   assert.equal(await linkOf('team_1', place), 'cus_moved');
 });
+
+test('two accounts falling back on each other’s customers at once both link, neither failed', async () => {
+  // Each batch clears the metadata of one account's customer: X loses c1, W loses c9. X falls back on
+  // the checkout that names it for c9, and W on the one that names it for c1, so each batch's second
+  // round of locks wants the customer the other batch locked in its first.
+  const place = freshPlace();
+  await writeInTransaction(
+    database,
+    [
+      customerWrite('cus_c1', 'team_x', 1_000, 1_000, place),
+      customerWrite('cus_c9', 'team_w', 1_000, 1_000, place),
+      sessionWrite('cs_w_c1', 'cus_c1', 'team_w', 500, place),
+      sessionWrite('cs_x_c9', 'cus_c9', 'team_x', 500, place),
+    ],
+    { accountKeys: [] },
+  );
+  // Holding both links' rows keeps each batch waiting after its first round until both are there.
+  const gate = await database.pool.connect();
+  await gate.query('begin');
+  await gate.query(`select 1 from account_customers where stripe_account = $1 and livemode = $2 for update`, [
+    place.stripeAccount,
+    place.livemode,
+  ]);
+  const batches = [
+    customerWrite('cus_c1', null, 1_000, 2_000, place),
+    customerWrite('cus_c9', null, 1_000, 2_000, place),
+  ].map(async (write) => {
+    const client = await database.pool.connect();
+    try {
+      await client.query('begin');
+      await writeMirror(drizzle(client), [write], { accountKeys: [] });
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback');
+      throw error;
+    } finally {
+      client.release();
+    }
+  });
+  await untilLockWaits(2);
+  await gate.query('rollback');
+  gate.release();
+  const settled = await Promise.allSettled(batches);
+  assert.deepEqual(
+    settled.map((outcome) => (outcome.status === 'rejected' ? String(outcome.reason) : 'committed')),
+    ['committed', 'committed'],
+  );
+  assert.equal(await linkOf('team_x', place), 'cus_c9');
+  assert.equal(await linkOf('team_w', place), 'cus_c1');
+});
+
+/** Until `count` backends of this database wait for a lock. */
+async function untilLockWaits(count: number): Promise<void> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const { rows } = await database.pool.query<{ waiting: number }>(
+      `select count(*)::int as waiting from pg_stat_activity
+       where datname = current_database() and wait_event_type = 'Lock'`,
+    );
+    if ((rows[0]?.waiting ?? 0) >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`${count} transactions never waited at once`);
+}

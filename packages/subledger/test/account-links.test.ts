@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { linkAccounts } from '../src/sync/account-links.ts';
-import { type MirrorWrite, writeMirror } from '../src/sync/mirror-writer.ts';
+import type { MirrorWrite } from '../src/sync/mirror-writer.ts';
 import type { Place } from '../src/sync/stripe-reads.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import {
@@ -11,6 +11,7 @@ import {
   PLATFORM,
   sessionWrite,
 } from './support/link-writes.ts';
+import { inOneTransaction, writeInTransaction } from './support/mirror-writes.ts';
 
 // The account ↔ customer mapping, written through the same writer as webhooks and backfill.
 
@@ -20,7 +21,10 @@ before(async () => {
 });
 after(() => database.drop());
 
-const write = (writes: MirrorWrite[]) => writeMirror(database.db, writes, { accountKeys: [] });
+const context = { accountKeys: [] };
+const write = (writes: MirrorWrite[]) => writeInTransaction(database, writes, context);
+const relink = (writes: MirrorWrite[]) =>
+  inOneTransaction(database, (db) => linkAccounts(db, writes, context));
 
 const links = async (place: Place = PLATFORM) =>
   (
@@ -218,24 +222,15 @@ test('the links withdrawn are returned with the links made, so the accounts left
     customerWrite('cus_m', 'team_from', 1_000, 1_000, place),
     customerWrite('cus_n', 'team_gone', 1_000, 1_000, place),
   ]);
-  const changed = await linkAccounts(
-    database.db,
-    [
-      customerWrite('cus_m', 'team_to', 1_000, 2_000, place),
-      customerWrite('cus_n', null, 1_000, 2_000, place),
-    ],
-    { accountKeys: [] },
-  );
+  const changed = await relink([
+    customerWrite('cus_m', 'team_to', 1_000, 2_000, place),
+    customerWrite('cus_n', null, 1_000, 2_000, place),
+  ]);
   assert.deepEqual(changed.map((link) => [link.accountId, link.customerId]).sort(), [
     ['team_from', 'cus_m'],
     ['team_gone', 'cus_n'],
     ['team_to', 'cus_m'],
   ]);
   // Nothing changes: nothing to tell.
-  assert.deepEqual(
-    await linkAccounts(database.db, [customerWrite('cus_m', 'team_to', 1_000, 3_000, place)], {
-      accountKeys: [],
-    }),
-    [],
-  );
+  assert.deepEqual(await relink([customerWrite('cus_m', 'team_to', 1_000, 3_000, place)]), []);
 });

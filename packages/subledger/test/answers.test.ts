@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type Stripe from 'stripe';
+import { inTransaction } from '../src/store/index.ts';
 import { mirrorAnswers } from '../src/sync/answers.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 
@@ -40,7 +41,7 @@ test('an answer is written to the mirror at once, unless it embeds one page of a
     { kind: 'subscription' as const, result: answeredSubscription('sub_whole', false) },
     { kind: 'subscription' as const, result: answeredSubscription('sub_one_page', true) },
   ];
-  await mirrorAnswers(database.pool, target, answers, new Date());
+  await inTransaction(database.pool, (client) => mirrorAnswers(client, target, answers, new Date()));
   assert.equal(await mirrored('sub_whole'), 1);
   assert.equal(await mirrored('sub_one_page'), 0, 'its events bring every item, through a fetch');
 });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, mock, test } from 'node:test';
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type Stripe from 'stripe';
 import { type RunningEmulator, startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
@@ -8,12 +7,12 @@ import { API_VERSION, createStripeClient } from '../src/stripe/index.ts';
 import { backfill } from '../src/sync/backfill.ts';
 import { Inbox } from '../src/sync/inbox.ts';
 import type { Limiter } from '../src/sync/limiter.ts';
-import { writeMirror } from '../src/sync/mirror-writer.ts';
 import { serveRefetches } from '../src/sync/refetch.ts';
 import { holdRefetcherLock, leaseRefetches, requestRefetches } from '../src/sync/refetch-queue.ts';
 import { InboxWorker, isBehind } from '../src/sync/worker.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { inboxEventWith } from './support/inbox-events.ts';
+import { writeInTransaction } from './support/mirror-writes.ts';
 
 // Mirror rows are written by several processes, maybe on several hosts. Here this process's clock runs
 // an hour ahead of the database's, as a badly set host's would, while rows it did not write change.
@@ -50,27 +49,22 @@ const databaseSeconds = async () =>
 
 test('mirror rows take their synced_at from the database’s clock, not the writing host’s', async () => {
   await withClockAhead(async () => {
-    const client = await database.pool.connect();
-    try {
-      await writeMirror(
-        drizzle(client),
-        [
-          {
-            kind: 'customer',
-            id: 'cus_stamped',
-            ...PLACE,
-            object: { id: 'cus_stamped', object: 'customer' },
-            deleted: false,
-            version: 1_700_000_000,
-            eventId: 'evt_stamped',
-            source: 'event',
-          },
-        ],
-        CONTEXT,
-      );
-    } finally {
-      client.release();
-    }
+    await writeInTransaction(
+      database,
+      [
+        {
+          kind: 'customer',
+          id: 'cus_stamped',
+          ...PLACE,
+          object: { id: 'cus_stamped', object: 'customer' },
+          deleted: false,
+          version: 1_700_000_000,
+          eventId: 'evt_stamped',
+          source: 'event',
+        },
+      ],
+      CONTEXT,
+    );
   });
   const { rows } = await database.pool.query(
     `select extract(epoch from synced_at) as s from customers where id = 'cus_stamped'`,

@@ -7,10 +7,10 @@ import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
 import { API_VERSION, createStripeClient } from '../src/stripe/index.ts';
 import type { ClaimedEvent } from '../src/sync/claim.ts';
 import { createLimiter } from '../src/sync/limiter.ts';
-import { writeMirror } from '../src/sync/mirror-writer.ts';
 import { serveRefetches } from '../src/sync/refetch.ts';
 import { leaseRefetches } from '../src/sync/refetch-queue.ts';
 import { RECONCILE_TASK, scheduledReconcile } from '../src/sync/scheduled-reconcile.ts';
+import { writeInTransaction } from './support/mirror-writes.ts';
 import { revokingProxy } from './support/revoking-proxy.ts';
 import { stackCli } from './support/run-cli.ts';
 import { type Stack, startStack } from './support/stack.ts';
@@ -76,8 +76,8 @@ async function mirroredBehind(account: string): Promise<string> {
     { stripeAccount: account },
   );
   const object = { id: customer.id, object: 'customer', description: 'missed a change' };
-  await writeMirror(
-    stack.database.db,
+  await writeInTransaction(
+    stack.database,
     [
       {
         kind: 'customer',

@@ -8,11 +8,12 @@ import { API_VERSION, createStripeClient } from '../src/stripe/index.ts';
 import { syncAccount } from '../src/sync/account-sync.ts';
 import { toInboxEvent } from '../src/sync/envelope.ts';
 import { Inbox } from '../src/sync/inbox.ts';
-import { type MirrorWrite, unprovenReads, writeMirror } from '../src/sync/mirror-writer.ts';
+import { type MirrorWrite, unprovenReads } from '../src/sync/mirror-writer.ts';
 import { serveRefetches } from '../src/sync/refetch.ts';
 import { leaseRefetches } from '../src/sync/refetch-queue.ts';
 import { InboxWorker } from '../src/sync/worker.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
+import { writeInTransaction } from './support/mirror-writes.ts';
 
 /**
  * A read from Stripe and an event of the same second: which is newer cannot be told from the second.
@@ -27,6 +28,8 @@ const NOW_MS = 1_800_000_000_250;
 const NOW_S = Math.floor(NOW_MS / 1000);
 
 let database: TestDatabase;
+/** Writes as the worker and the refetcher do, in one transaction. */
+const write = (writes: MirrorWrite[]) => writeInTransaction(database, writes, CONTEXT);
 let emulator: RunningEmulator;
 before(async () => {
   database = await testDatabase();
@@ -71,16 +74,8 @@ test('a read of the row’s second replaces it only if the row was written befor
   const db = drizzle(database.pool);
   const readAt = new Date();
   await new Promise((resolve) => setTimeout(resolve, 5));
-  await writeMirror(
-    db,
-    [customerWrite('cus_late', 'event', { source: 'event', eventId: 'evt_late' })],
-    CONTEXT,
-  );
-  await writeMirror(
-    db,
-    [customerWrite('cus_early', 'event', { source: 'event', eventId: 'evt_early' })],
-    CONTEXT,
-  );
+  await write([customerWrite('cus_late', 'event', { source: 'event', eventId: 'evt_late' })]);
+  await write([customerWrite('cus_early', 'event', { source: 'event', eventId: 'evt_early' })]);
   await new Promise((resolve) => setTimeout(resolve, 5));
   const laterRead = new Date();
 
@@ -90,8 +85,8 @@ test('a read of the row’s second replaces it only if the row was written befor
   ];
   // One batch per read time: the rule takes the batch's earliest read.
   const written = [
-    ...(await writeMirror(db, [writes[0] as MirrorWrite], CONTEXT)),
-    ...(await writeMirror(db, [writes[1] as MirrorWrite], CONTEXT)),
+    ...(await write([writes[0] as MirrorWrite])),
+    ...(await write([writes[1] as MirrorWrite])),
   ];
   assert.deepEqual(
     written.map((write) => write.id),
@@ -108,7 +103,7 @@ test('a read of the row’s second replaces it only if the row was written befor
   const newer = customerWrite('cus_late', 'newer read', { readAt, version: NOW_S + 1 });
   const older = customerWrite('cus_early', 'older read', { readAt: new Date(), version: NOW_S - 1 });
   const both = [newer, older];
-  const taken = await writeMirror(db, both, CONTEXT);
+  const taken = await write(both);
   assert.deepEqual(
     taken.map((write) => write.id),
     ['cus_late'],
@@ -191,18 +186,14 @@ test('an account sync read before an event of its second asks for another read i
   (stripe.invoices as { list: unknown }).list = async (...args: Parameters<typeof listInvoices>) => {
     await stripe.customers.update(customer.id, { name: 'after' });
     const applied = { ...customer, name: 'after', lastResponse: undefined } as never;
-    await writeMirror(
-      drizzle(database.pool),
-      [
-        {
-          ...customerWrite(customer.id, 'after', {}),
-          object: applied,
-          source: 'event',
-          eventId: 'evt_after',
-        },
-      ],
-      CONTEXT,
-    );
+    await write([
+      {
+        ...customerWrite(customer.id, 'after', {}),
+        object: applied,
+        source: 'event',
+        eventId: 'evt_after',
+      },
+    ]);
     return listInvoices(...args);
   };
 

@@ -4,10 +4,10 @@ import { pino } from 'pino';
 import type Stripe from 'stripe';
 import { createStripeClient } from '../src/stripe/index.ts';
 import type { DriftItem } from '../src/sync/drift.ts';
-import { writeMirror } from '../src/sync/mirror-writer.ts';
 import { reconcile } from '../src/sync/reconcile.ts';
 import { mirroredPlaces, RECONCILE_TASK, scheduledReconcile } from '../src/sync/scheduled-reconcile.ts';
 import { createBillingHistory } from './support/billing-history.ts';
+import { writeInTransaction } from './support/mirror-writes.ts';
 import { recordingClient } from './support/recording-stripe.ts';
 import { revokingProxy } from './support/revoking-proxy.ts';
 import { stackCli } from './support/run-cli.ts';
@@ -32,8 +32,8 @@ const recordingStripe = () => recordingClient(stack.emulator.url);
 
 /** Mirrors an older state of `customer` than Stripe's: the webhook of its latest change never came. */
 async function mirrorMissedChange(customer: Stripe.Customer, stripeAccount: string) {
-  await writeMirror(
-    stack.database.db,
+  await writeInTransaction(
+    stack.database,
     [
       {
         kind: 'customer',

@@ -1,4 +1,4 @@
-import { databaseNow } from '../store/index.ts';
+import { databaseNow, inTransaction } from '../store/index.ts';
 import type { AccountView } from '../sync/account-view.ts';
 import {
   checkoutAccountId,
@@ -31,7 +31,9 @@ export async function syncCheckout(
         `no checkout session ${sessionId} names an account`,
       );
     // The session itself too: a paid top-up grants its credits from the mirror's copy.
-    await mirrorAnswers(billing.database.pool, billing, [sessionAnswer(session)], askedAt);
+    await inTransaction(billing.database.pool, (client) =>
+      mirrorAnswers(client, billing, [sessionAnswer(session)], askedAt),
+    );
     const synced = await syncAccount({ ...billing, accountId });
     if (!synced.ok) throw new BillingError('checkout_session_not_found', synced.message);
     return { accountId, account: synced.account };

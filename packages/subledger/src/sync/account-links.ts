@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { ColumnContext } from './kinds.ts';
 import {
   accountKey,
@@ -16,12 +17,14 @@ import {
 } from './link-rule.ts';
 import {
   type Executor,
+  linkLockKeys,
   lockLinks,
   mirroredClaims,
   saveLinks,
   sessionsOfCustomers,
   statementsNaming,
   storedLinks,
+  tryLockLinks,
   withdrawDisowned,
 } from './link-store.ts';
 import type { MirrorWrite } from './mirror-writer.ts';
@@ -44,6 +47,14 @@ export type { Link } from './link-rule.ts';
  * account; a customer whose metadata changed has the checkout sessions it refused weighed again. Returns
  * the links made and the links withdrawn, so that both the accounts gained and the accounts left are
  * told of the change.
+ *
+ * Locks: the batch's own accounts and customers first, waiting for them in one order (`lockLinks`);
+ * those the fallback finds it needs only afterwards are taken without waiting. Were it to wait for them,
+ * two batches could each hold what the other waits for, until PostgreSQL failed one of them (after
+ * `deadlock_timeout`, a second by default). When one is held elsewhere, the batch's linking is rolled back
+ * to a savepoint, which frees its locks, and done again with those locks waited for in the first round.
+ * Each such round waits for more locks than the one before, so it ends. A transaction calls this once: it
+ * holds no link lock when it waits for one.
  */
 export async function linkAccounts(
   db: Executor,
@@ -52,7 +63,37 @@ export async function linkAccounts(
 ): Promise<Link[]> {
   const claims = customerClaims(written);
   const stated = written.flatMap((write) => statementOf(write, context) ?? []);
-  await lockLinks(db, stated, [...claims.values(), ...stated]);
+  const own = linkLockKeys(stated, [...claims.values(), ...stated]);
+  if (own.length === 0) return [];
+  await db.execute(sql`savepoint subledger_links`);
+  for (let wanted = own; ; ) {
+    try {
+      await lockLinks(db, wanted);
+      return await link(db, claims, stated);
+    } catch (error) {
+      if (!(error instanceof LinkLocksHeld)) throw error;
+      await db.execute(sql`rollback to savepoint subledger_links`);
+      wanted = [...new Set([...wanted, ...error.keys])];
+    }
+  }
+}
+
+/** Some of the locks a fallback round needs are held by another transaction. */
+class LinkLocksHeld extends Error {
+  readonly keys: string[];
+  constructor(keys: string[]) {
+    super('link locks held by another transaction');
+    this.keys = keys;
+  }
+}
+
+/** Takes the locks a round after the first needs, at once, or throws `LinkLocksHeld`. */
+async function lockMore(db: Executor, keys: string[]): Promise<void> {
+  if (!(await tryLockLinks(db, keys))) throw new LinkLocksHeld(keys);
+}
+
+/** Links the batch's statements, its own locks held (see `linkAccounts`). */
+async function link(db: Executor, claims: Map<string, CustomerClaim>, stated: Link[]): Promise<Link[]> {
   const { withdrawn, reopened } = await withdrawDisowned(
     db,
     [...claims.values()].filter((claim) => !claim.deleted),
@@ -118,12 +159,10 @@ async function fallBack(
   for (let { accounts, customers } = lost; accounts.length + customers.length > 0; ) {
     // Locked before their sessions are read: a concurrent batch writing one commits first, else a
     // checkout it adds is seen by neither (it weighed the customer's link this batch displaces).
-    await lockLinks(db, [], customers);
+    await lockMore(db, linkLockKeys([], customers));
     accounts = oncePerAccount([...accounts, ...(await sessionsOfCustomers(db, customers))]);
     if (accounts.length === 0) break;
-    // Locked as the batch's own were, in a second round: a batch waiting on one of these while holding
-    // one of the batch's is a deadlock PostgreSQL ends by failing one, whose events are then retried.
-    await lockLinks(db, accounts, fromMirror(await statementsNaming(db, accounts)));
+    await lockMore(db, linkLockKeys(accounts, fromMirror(await statementsNaming(db, accounts))));
     const candidates = [...fromMirror(await statementsNaming(db, accounts)), ...ownNaming(accounts)];
     const allowed = await allowedStatements(db, candidates, claims);
     const stored = await storedLinks(db, allowed);

@@ -17,12 +17,13 @@ export type AnswerTarget = { stripe: Stripe; place: Place; context: ColumnContex
  * Writes the objects Stripe answered a request with into the mirror now, as fetches, so the next read
  * sees the change at once. Each is versioned by `fetchVersion`: Stripe's clock at the answer, or, for an
  * object on a test clock, the version its row already holds. In a transaction that holds the object's
- * serial key, nothing can slip between that version's read and the write. `askedAt` is when the first of
+ * serial key, nothing can slip between that version's read and the write; a transaction it must be, as
+ * the links it makes take their locks there (see `linkAccounts`). `askedAt` is when the first of
  * the requests was sent: an answer does not replace a row of its second written since (see
  * `writeMirror`); the events of the change it answers follow anyway.
  */
 export async function mirrorAnswers(
-  client: pg.Pool | pg.PoolClient,
+  client: pg.PoolClient,
   target: AnswerTarget,
   answers: Answer[],
   askedAt: Date,

@@ -33,23 +33,42 @@ function refRows<Ref extends Placed>(
              as c(id, account, livemode, named)`;
 }
 
+/** The keys of the link locks of these accounts and customers, once each. */
+export const linkLockKeys = (accounts: AccountRef[], customers: CustomerRef[]): string[] => [
+  ...new Set([
+    ...accounts.map((account) => `account|${accountKey(account)}`),
+    ...customers.map((customer) => `customer|${customerKey(customer)}`),
+  ]),
+];
+
+const lockOf = (key: SQL) => sql`hashtextextended('account_customers|' || ${key}, 0)`;
+
 /**
  * Takes, until the transaction ends, a lock on each account and customer whose links may change. Links
  * are weighed against the stored ones, which a concurrent batch (another worker, a backfill) may be
  * changing: without the lock both read before either commits, and the later commit wins whatever its
  * statement's age (or fails on the customer's unique index). With it, the second waits, then reads what
- * the first committed. Taken in one order, so two batches each locking once cannot deadlock on them.
+ * the first committed. Taken in one order, by a transaction that holds no other link lock, so two
+ * transactions waiting here cannot deadlock on them (see `linkAccounts` for the locks taken later).
  */
-export async function lockLinks(db: Executor, accounts: AccountRef[], customers: CustomerRef[]) {
-  const keys = new Set([
-    ...accounts.map((account) => `account|${accountKey(account)}`),
-    ...customers.map((customer) => `customer|${customerKey(customer)}`),
-  ]);
-  if (keys.size === 0) return;
+export async function lockLinks(db: Executor, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
   await db.execute(sql`
     select pg_advisory_xact_lock(lock) from (
-      select distinct hashtextextended('account_customers|' || key, 0) as lock
-      from unnest(${pgArray([...keys])}::text[]) as key order by lock) as ordered`);
+      select distinct ${lockOf(sql.raw('key'))} as lock
+      from unnest(${pgArray(keys)}::text[]) as key order by lock) as ordered`);
+}
+
+/**
+ * Takes those of the locks no other transaction holds, without waiting for the others (a lock this
+ * transaction holds already is taken again). Returns whether it holds them all.
+ */
+export async function tryLockLinks(db: Executor, keys: string[]): Promise<boolean> {
+  if (keys.length === 0) return true;
+  const result = await db.execute(sql`
+    select count(*) filter (where not pg_try_advisory_xact_lock(${lockOf(sql.raw('key'))}))::int as held
+    from unnest(${pgArray(keys)}::text[]) as key`);
+  return Number(rowsOf(result)[0]?.held) === 0;
 }
 
 /**

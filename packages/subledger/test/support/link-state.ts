@@ -1,7 +1,8 @@
-import { type MirrorWrite, writeMirror } from '../../src/sync/mirror-writer.ts';
+import type { MirrorWrite } from '../../src/sync/mirror-writer.ts';
 import type { Place } from '../../src/sync/stripe-reads.ts';
 import type { TestDatabase } from './database.ts';
 import { freshPlace } from './link-writes.ts';
+import { writeInTransaction } from './mirror-writes.ts';
 
 /** The account links a place holds, by account. */
 export const linksIn = async (database: TestDatabase, place: Place) =>
@@ -24,8 +25,8 @@ export async function linksFromScratch(database: TestDatabase, place: Place) {
     [place.stripeAccount],
   );
   const scratch = freshPlace();
-  await writeMirror(
-    database.db,
+  await writeInTransaction(
+    database,
     rows.rows.map((row) => ({
       kind: row.kind as MirrorWrite['kind'],
       id: row.id,
