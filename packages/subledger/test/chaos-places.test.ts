@@ -14,7 +14,7 @@ import type { Stack } from './support/stack.ts';
 
 /**
  * Invariants 1 and 2 beyond the platform's test mode: the seeded workload bills in a connected account,
- * whose events come through the Connect endpoint, and in live mode, with a live key. Stripe duplicates,
+ * whose events come through the Connect endpoint, in live mode, with a live key, and in both at once. Stripe duplicates,
  * reorders and delays the deliveries; the mirror must end equal to Stripe in that place, each event
  * applied at most once, no row moved backwards, and what reconcile reads there must agree.
  */
@@ -88,21 +88,36 @@ async function assertReconcileHealsPlace(stack: Stack): Promise<void> {
   assert.deepEqual((await readWriteLog(pool)).backwards, [], 'reconcile moved rows backwards');
 }
 
-const CONNECTED_ACCOUNT = 'acct_1ChaosConnectedShop';
+/** Connected accounts, in test and in live mode: their events come through the Connect endpoint. */
+const CONNECTED = [
+  {
+    title:
+      'a connected account’s events, doubled and reordered on the Connect endpoint, end equal to Stripe, each applied once',
+    seed: 14,
+    place: { stripeAccount: 'acct_1ChaosConnectedShop', livemode: false },
+  },
+  {
+    title:
+      'a connected account’s live-mode events, doubled and reordered, stay in their place and end equal to Stripe',
+    seed: 16,
+    place: { stripeAccount: 'acct_1ChaosLiveConnectedShop', livemode: true },
+  },
+];
 
-test('a connected account’s events, doubled and reordered on the Connect endpoint, end equal to Stripe, each applied once', async () => {
-  await chaosRun(
-    DOUBLED_AND_REORDERED,
-    14,
-    async (stack) => {
-      assert.equal(stack.place.stripeAccount, CONNECTED_ACCOUNT);
-      await assertDeliveredTwiceToPlace(stack);
-      await assertMirroredInPlace(stack);
-      await assertReconcileHealsPlace(stack);
-    },
-    { place: { stripeAccount: CONNECTED_ACCOUNT } },
-  );
-});
+for (const { title, seed, place } of CONNECTED)
+  test(title, async () => {
+    await chaosRun(
+      DOUBLED_AND_REORDERED,
+      seed,
+      async (stack) => {
+        assert.deepEqual(stack.place, place);
+        await assertDeliveredTwiceToPlace(stack);
+        await assertMirroredInPlace(stack);
+        await assertReconcileHealsPlace(stack);
+      },
+      { place },
+    );
+  });
 
 test('live mode’s events, doubled and reordered, end equal to Stripe, and access answers as a backfill does', async () => {
   await chaosRun(
