@@ -125,6 +125,22 @@ test('an account falls back on no statement its customer’s metadata refuses; a
   assert.deepEqual(pairs(await accountsOf(deleted)), ['team_d:cus_gone']);
 });
 
+test('an account falls back on a customer whose bare tombstone is written in the same batch', async () => {
+  const place = freshPlace();
+  await write([customerWrite('cus_gone', 'team_d', 1_000, 1_000, place)]);
+  await write([
+    customerWrite('cus_new', null, 1_400, 1_400, place),
+    sessionWrite('cs_d', 'cus_new', 'team_d', 1_500, place),
+  ]);
+  // The tombstone says nothing of the metadata; the row it is laid over still names team_d.
+  await write([
+    deletedCustomerWrite('cus_gone', 1_600, place),
+    sessionWrite('cs_e', 'cus_new', 'team_e', 1_700, place),
+  ]);
+  assert.deepEqual(pairs(await accountsOf(place)), ['team_d:cus_gone', 'team_e:cus_new']);
+  assert.deepEqual(await links(place), await linksFromScratch(place));
+});
+
 test('a checkout its customer’s metadata refused links the customer once the metadata names no account', async () => {
   const place = freshPlace();
   await write([

@@ -5,12 +5,18 @@ import type { MirrorWrite } from '../src/sync/mirror-writer.ts';
 import type { Place } from '../src/sync/stripe-reads.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { linksFromScratch, linksIn } from './support/link-state.ts';
-import { customerWrite, freshPlace, sessionWrite } from './support/link-writes.ts';
+import {
+  customerDeletedWrite,
+  customerWrite,
+  deletedCustomerWrite,
+  freshPlace,
+  sessionWrite,
+} from './support/link-writes.ts';
 import { writeInTransaction } from './support/mirror-writes.ts';
 
-// Whatever the history of customers' metadata and completed checkouts, the links the webhooks leave,
-// one event at a time or in batches, are the links the rule gives for the state they end in (a
-// backfill of it).
+// Whatever the history of customers' metadata, completed checkouts and deletions, the links the
+// webhooks leave, one event at a time or in batches, are the links the rule gives for the state they
+// end in, written at once.
 
 let database: TestDatabase;
 before(async () => {
@@ -23,12 +29,14 @@ const ACCOUNTS = ['team_1', 'team_2', 'team_3'];
 const CUSTOMERS = ['cus_1', 'cus_2', 'cus_3', 'cus_4'];
 
 /**
- * One change in Stripe: a customer's metadata set (to an account or none), or a checkout completed; in
- * the same second as the change before it, or later.
+ * One change in Stripe: a customer's metadata set (to an account or none), a checkout completed, or a
+ * customer deleted; in the same second as the change before it, or later. A deleted customer's next
+ * change is made on a new customer in its slot, as Stripe never reuses an id.
  */
 type Change = { sameSecond: boolean } & (
   | { kind: 'metadata'; customer: number; account: number | null }
   | { kind: 'checkout'; customer: number; account: number }
+  | { kind: 'delete'; customer: number; wholePayload: boolean }
 );
 
 const change: fc.Arbitrary<Change> = fc.oneof(
@@ -44,34 +52,58 @@ const change: fc.Arbitrary<Change> = fc.oneof(
     account: fc.nat(ACCOUNTS.length - 1),
     sameSecond: fc.boolean(),
   }),
+  fc.record({
+    kind: fc.constant('delete' as const),
+    customer: fc.nat(CUSTOMERS.length - 1),
+    // A `customer.deleted` payload holds the whole customer; a read of it, only its id.
+    wholePayload: fc.boolean(),
+    sameSecond: fc.boolean(),
+  }),
 );
+
+/** A customer of a history: its id, when it was created, and the account its metadata names. */
+type Customer = { id: string; created: number; account: string | null };
 
 /**
  * The events of a history, in Stripe's order: a customer is created (with its metadata) the first time
- * a change names it, and keeps that creation time as its statement's.
+ * a change names its slot, and keeps that creation time as its statement's.
  */
 function eventsOf(history: Change[], place: Place): MirrorWrite[] {
-  const createdAt = new Map<number, number>();
+  const live = new Map<number, Customer>();
+  const deletions = new Map<number, number>();
   let now = 1_000;
   return history.flatMap((step, index) => {
     if (index > 0 && !step.sameSecond) now += 10;
     const writes: MirrorWrite[] = [];
-    const account = (n: number | null) => (n === null ? null : (ACCOUNTS[n] as string));
-    const customer = CUSTOMERS[step.customer] as string;
-    if (!createdAt.has(step.customer)) {
-      createdAt.set(step.customer, now);
-      if (step.kind === 'checkout') writes.push(customerWrite(customer, null, now, now, place));
+    let customer = live.get(step.customer);
+    if (!customer) {
+      const generation = deletions.get(step.customer) ?? 0;
+      const id = `${CUSTOMERS[step.customer]}${generation > 0 ? `_${generation}` : ''}`;
+      customer = { id, created: now, account: null };
+      live.set(step.customer, customer);
+      if (step.kind !== 'metadata') writes.push(customerWrite(id, null, now, now, place));
     }
-    const created = createdAt.get(step.customer) as number;
-    if (step.kind === 'metadata')
-      writes.push(customerWrite(customer, account(step.account), created, now + 1, place));
-    else writes.push(sessionWrite(`cs_${index}`, customer, account(step.account) as string, now + 1, place));
+    if (step.kind === 'metadata') {
+      customer.account = step.account === null ? null : (ACCOUNTS[step.account] as string);
+      writes.push(customerWrite(customer.id, customer.account, customer.created, now + 1, place));
+    } else if (step.kind === 'checkout')
+      writes.push(sessionWrite(`cs_${index}`, customer.id, ACCOUNTS[step.account] as string, now + 1, place));
+    else {
+      writes.push(deletionOf(customer, step.wholePayload, now + 1, place));
+      live.delete(step.customer);
+      deletions.set(step.customer, (deletions.get(step.customer) ?? 0) + 1);
+    }
     return writes;
   });
 }
 
-/** The pairs a place's links hold must be those a backfill of its end state makes, in one batch. */
-async function assertLinksAsBackfilled(place: Place, history: Change[]) {
+const deletionOf = (customer: Customer, wholePayload: boolean, at: number, place: Place) =>
+  wholePayload
+    ? customerDeletedWrite(customer.id, customer.account, customer.created, at, place)
+    : deletedCustomerWrite(customer.id, at, place);
+
+/** The pairs a place's links hold must be those its end state makes, written in one batch. */
+async function assertLinksOfEndState(place: Place, history: Change[]) {
   // Which statement a link is kept by may differ when two state the same pair; the pairs may not.
   const pairs = (rows: { account_id: string; customer_id: string }[]) =>
     rows.map((row) => `${row.account_id}:${row.customer_id}`);
@@ -82,12 +114,12 @@ async function assertLinksAsBackfilled(place: Place, history: Change[]) {
   );
 }
 
-test('the links events leave, one at a time, are the links a backfill of the end state makes', async () => {
+test('the links events leave, one at a time, are the links the end state makes at once', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(change, { minLength: 1, maxLength: 12 }), async (history) => {
       const place = freshPlace();
       for (const event of eventsOf(history, place)) await writeInTransaction(database, [event], context);
-      await assertLinksAsBackfilled(place, history);
+      await assertLinksOfEndState(place, history);
     }),
     { numRuns: 60 },
   );
@@ -120,7 +152,7 @@ test('the links of the same objects written in batches of any size, oldest or ne
         const events = eventsOf(history, place);
         if (newestFirst) events.reverse();
         for (const batch of batchesOf(events, sizes)) await writeInTransaction(database, batch, context);
-        await assertLinksAsBackfilled(place, history);
+        await assertLinksOfEndState(place, history);
       },
     ),
     { numRuns: 60 },
@@ -128,8 +160,9 @@ test('the links of the same objects written in batches of any size, oldest or ne
 });
 
 test('the links of batches written by two transactions at once are the same', async () => {
-  // Two workers, or a worker and a backfill, each committing its batches in turn. A deadlock between
-  // their lock rounds fails one transaction, which is tried again, as the worker and backfill do.
+  // Two workers, or a worker and a backfill, each committing its batches in turn. Their link locks meet:
+  // a fallback that finds another's held starts its linking again (`linkAccounts`); a transaction
+  // PostgreSQL fails for the other is tried again, as the worker and backfill do.
   await fc.assert(
     fc.asyncProperty(
       fc.array(change, { minLength: 1, maxLength: 12 }),
@@ -143,7 +176,7 @@ test('the links of batches written by two transactions at once are the same', as
             if (lanes[n % lanes.length] === first) await writeInTransaction(database, batch, context);
         };
         await Promise.all([lane(true), lane(false)]);
-        await assertLinksAsBackfilled(place, history);
+        await assertLinksOfEndState(place, history);
       },
     ),
     { numRuns: 60 },

@@ -5,6 +5,7 @@ import type { MirrorWrite } from '../src/sync/mirror-writer.ts';
 import type { Place } from '../src/sync/stripe-reads.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import {
+  customerDeletedWrite,
   customerWrite,
   deletedCustomerWrite,
   freshPlace,
@@ -167,6 +168,40 @@ test('a customer recreated in the second its deleted predecessor was created tak
   );
   await write([customerWrite('cus_a1', 'team_del', 4_000, 4_002, place)]);
   assert.deepEqual(await links(place), [{ account_id: 'team_del', customer_id: 'cus_a1' }]);
+});
+
+test('a customer recreated in its predecessor’s second takes the account when the deletion comes last', async () => {
+  for (const deletion of [
+    (place: Place) => deletedCustomerWrite('cus_z9', 4_002, place),
+    (place: Place) => customerDeletedWrite('cus_z9', 'team_del', 4_000, 4_002, place),
+  ]) {
+    const place = freshPlace();
+    await write([customerWrite('cus_z9', 'team_del', 4_000, 4_000, place)]);
+    // Both live, the greater id holds the account.
+    await write([customerWrite('cus_a1', 'team_del', 4_000, 4_001, place)]);
+    assert.deepEqual(await links(place), [{ account_id: 'team_del', customer_id: 'cus_z9' }]);
+    await write([deletion(place)]);
+    assert.deepEqual(await links(place), [{ account_id: 'team_del', customer_id: 'cus_a1' }]);
+  }
+});
+
+test('a deletion whose payload names no account withdraws the link its metadata made', async () => {
+  // Its metadata changed in the second before; the payload says what the customer last had.
+  const place = freshPlace();
+  await write([customerWrite('cus_older', 'team_w', 1_000, 1_000, place)]);
+  await write([customerWrite('cus_m', 'team_w', 2_000, 2_000, place)]);
+  await write([customerDeletedWrite('cus_m', null, 2_000, 3_000, place)]);
+  assert.deepEqual(await links(place), [{ account_id: 'team_w', customer_id: 'cus_older' }]);
+});
+
+test('a bare tombstone keeps the link and the refusals of the metadata its customer last had', async () => {
+  const place = freshPlace();
+  await write([
+    customerWrite('cus_b', 'team_meta', 1_000, 1_000, place),
+    sessionWrite('cs_refused', 'cus_b', 'team_buyer', 1_500, place),
+  ]);
+  await write([deletedCustomerWrite('cus_b', 2_000, place)]);
+  assert.deepEqual(await links(place), [{ account_id: 'team_meta', customer_id: 'cus_b' }]);
 });
 
 test('a customer whose deletion is the first of it written keeps the link its payload states', async () => {

@@ -18,6 +18,7 @@ import {
 import {
   type Executor,
   linkLockKeys,
+  linksHeldBy,
   lockLinks,
   mirroredClaims,
   saveLinks,
@@ -46,7 +47,9 @@ export type { Link } from './link-rule.ts';
  * newest other statement the mirror holds for it (see `fallBack`), and so does a customer that loses its
  * account; a customer whose metadata changed has the checkout sessions it refused weighed again. Returns
  * the links made and the links withdrawn, so that both the accounts gained and the accounts left are
- * told of the change.
+ * told of the change. A deleted customer states what its row holds (a bare tombstone keeps the metadata
+ * the customer last had) and keeps the link that backs; its accounts are weighed again, as it now loses
+ * a tie.
  *
  * Locks: the batch's own accounts and customers first, waiting for them in one order (`lockLinks`);
  * those the fallback finds it needs only afterwards are taken without waiting. Were it to wait for them,
@@ -94,9 +97,12 @@ async function lockMore(db: Executor, keys: string[]): Promise<void> {
 
 /** Links the batch's statements, its own locks held (see `linkAccounts`). */
 async function link(db: Executor, claims: Map<string, CustomerClaim>, stated: Link[]): Promise<Link[]> {
-  const { withdrawn, reopened } = await withdrawDisowned(
+  const { withdrawn, reopened } = await withdrawDisowned(db, [...claims.values()]);
+  // A deleted customer keeps its links but no longer wins a tie: a live customer's statement of the
+  // same second, which lost to it while it lived, takes its account now (`compareStatements`).
+  const heldByDeleted = await linksHeldBy(
     db,
-    [...claims.values()].filter((claim) => !claim.deleted),
+    [...claims.values()].filter((claim) => claim.deleted),
   );
   const allowed = await allowedStatements(db, stated, claims);
   const stored = await storedLinks(db, stated);
@@ -114,7 +120,10 @@ async function link(db: Executor, claims: Map<string, CustomerClaim>, stated: Li
   // a newer statement for it than the batch's, one the withdrawn link had outdated.
   const fallen = await fallBack(
     db,
-    { accounts: [...lost, ...outstated, ...reopened, ...withdrawn], customers: displacedBy(made, stored) },
+    {
+      accounts: [...lost, ...outstated, ...reopened, ...withdrawn, ...heldByDeleted],
+      customers: displacedBy(made, stored),
+    },
     claims,
     stated,
   );

@@ -72,9 +72,9 @@ export async function tryLockLinks(db: Executor, keys: string[]): Promise<boolea
 }
 
 /**
- * Deletes the links the written live customers no longer back: to any account but the one their
- * metadata names, and, when it names none, the link their metadata made. (A deleted customer's
- * tombstone withdraws nothing: its link is kept, its billing ended.) Returns the links deleted, and, read
+ * Deletes the links the written customers no longer back: to any account but the one their
+ * metadata names, and, when it names none, the link their metadata made. (A deleted customer keeps
+ * the link its last known metadata backs, its billing ended.) Returns the links deleted, and, read
  * in the same statement, the checkout sessions of those customers that may link anew now that their
  * metadata changed (see `sessionsOfCustomers`).
  */
@@ -101,6 +101,17 @@ function unlinkFromOthers<Ref extends CustomerRef>(refs: Ref[], namedOf: (ref: R
     where a.customer_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode
       and (a.account_id <> c.named or (c.named is null and a.source = 'customer_metadata'))
     returning a.*`;
+}
+
+/** The links these customers hold, by one join on the customer's unique index. */
+export async function linksHeldBy(db: Executor, refs: CustomerRef[]): Promise<Link[]> {
+  if (refs.length === 0) return [];
+  return linksOf(
+    await db.execute(sql`
+      select a.* from ${accountCustomers} a
+      join ${refRows(refs, (ref) => ref.customerId)}
+        on a.customer_id = c.id and a.stripe_account = c.account and a.livemode = c.livemode`),
+  );
 }
 
 /** The claims of customers the mirror holds, by one join on the customers' key. */

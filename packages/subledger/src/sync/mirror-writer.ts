@@ -54,7 +54,12 @@ export async function writeMirror(
     db,
     written.filter((write) => write.kind === 'subscription'),
   );
-  const links = await linkAccounts(db, written, context);
+  // Linked as the rows hold them: a bare tombstone states what the object it was laid over stated.
+  const links = await linkAccounts(
+    db,
+    stored.map(({ write, object }) => ({ ...write, object })),
+    context,
+  );
   const last = [accessNotice(stored, links), creditGrantRequests(written), ...alongside(written)];
   await writeTogether(
     db,

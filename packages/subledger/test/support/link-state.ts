@@ -15,13 +15,19 @@ export const linksIn = async (database: TestDatabase, place: Place) =>
   ).rows;
 
 /**
- * The links a backfill of the place's mirrored customers and checkout sessions makes in an empty place,
- * in one batch: what the rule says they are.
+ * The links the place's mirrored customers and checkout sessions make in an empty place, in one batch:
+ * what the rule says they are. A deleted customer is written as its row holds it, the tombstone laid
+ * over its last known object; a backfill from Stripe could not do so, as Stripe's lists leave it out.
  */
 export async function linksFromScratch(database: TestDatabase, place: Place) {
-  const rows = await database.pool.query<{ kind: string; id: string; data: Record<string, unknown> }>(
-    `select 'customer' as kind, id, data from customers where stripe_account = $1 and not deleted
-     union all select 'checkout.session', id, data from checkout_sessions where stripe_account = $1`,
+  const rows = await database.pool.query<{
+    kind: string;
+    id: string;
+    data: Record<string, unknown>;
+    deleted: boolean;
+  }>(
+    `select 'customer' as kind, id, data, deleted from customers where stripe_account = $1
+     union all select 'checkout.session', id, data, false from checkout_sessions where stripe_account = $1`,
     [place.stripeAccount],
   );
   const scratch = freshPlace();
@@ -32,7 +38,7 @@ export async function linksFromScratch(database: TestDatabase, place: Place) {
       id: row.id,
       ...scratch,
       object: row.data,
-      deleted: false,
+      deleted: row.deleted,
       version: 1,
       eventId: null,
       source: 'fetch',

@@ -28,6 +28,19 @@ export const customerWrite = (
   source: 'event',
 });
 
+/** A `customer.deleted` event: its payload is the whole customer, metadata and all. */
+export const customerDeletedWrite = (
+  id: string,
+  accountId: string | null,
+  created: number,
+  version: number,
+  place: Place = PLATFORM,
+): MirrorWrite => {
+  const write = customerWrite(id, accountId, created, version, place);
+  return { ...write, object: { ...write.object, deleted: true }, deleted: true };
+};
+
+/** Stripe's read of a deleted customer: no more than its id. */
 export const deletedCustomerWrite = (id: string, version: number, place: Place = PLATFORM): MirrorWrite => ({
   ...customerWrite(id, null, 0, version, place),
   object: { id, object: 'customer', deleted: true },
