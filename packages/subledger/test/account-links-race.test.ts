@@ -139,6 +139,7 @@ test('two accounts falling back on each other’s customers at once both link, n
     customerWrite('cus_c1', null, 1_000, 2_000, place),
     customerWrite('cus_c9', null, 1_000, 2_000, place),
   ].map(async (write) => {
+    // Not `inTransaction`: it tries a deadlocked transaction again, which would hide the failure.
     const client = await database.pool.connect();
     try {
       await client.query('begin');
