@@ -8,7 +8,7 @@ import { assertAccessAsBackfilled, warmAccessCache } from './support/access-orac
 import { assertEachEventAppliedOnce, readWriteLog } from './support/apply-audit.ts';
 import { assertMirrorEqualsStripe, audit } from './support/auditor.ts';
 import { chaosRun, reconcileWithFixes } from './support/chaos.ts';
-import { appliedApiFaults, deliveredEventIds, setFaults } from './support/delivery-faults.ts';
+import { appliedApiFaults, clearFaults, deliveredEventIds, setFaults } from './support/delivery-faults.ts';
 import type { Stack } from './support/stack.ts';
 
 /**
@@ -70,8 +70,14 @@ test('with Stripe’s API failing as deliveries drop, failed reads are retried a
       await assertEachEventAppliedOnce(emulator, pool, { expectDelivered: (id) => delivered.has(id) });
       assert.deepEqual((await readWriteLog(pool)).backwards, [], 'reconcile moved rows backwards');
       // The backfill the access is weighed against reads a Stripe that no longer fails.
-      await setFaults(stack.emulator.url, {});
+      await clearFaults(stack.emulator.url);
+      const beforeBackfill = await appliedApiFaults(stack.emulator.url);
       await assertAccessAsBackfilled(stack);
+      assert.deepEqual(
+        await appliedApiFaults(stack.emulator.url),
+        beforeBackfill,
+        'faults acted on the backfill',
+      );
     },
     {
       exemptWorkload: true,

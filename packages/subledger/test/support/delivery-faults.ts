@@ -13,6 +13,12 @@ export async function setFaults(emulatorUrl: string, options: FaultOptions): Pro
   if (!response.ok) throw new Error(`the emulator refused the faults: ${await response.text()}`);
 }
 
+/** Turns every fault off (`DELETE /_emulator/faults`): posting `{}` would leave the rates in force. */
+export async function clearFaults(emulatorUrl: string): Promise<void> {
+  const response = await fetch(`${emulatorUrl}/_emulator/faults`, { method: 'DELETE' });
+  if (!response.ok) throw new Error(`the emulator kept its faults: ${await response.text()}`);
+}
+
 /** The API faults that acted since the emulator started, by kind (`rate_limit`, `server_error` …). */
 export async function appliedApiFaults(emulatorUrl: string): Promise<Record<string, number>> {
   const response = await fetch(`${emulatorUrl}/_emulator/faults`);
