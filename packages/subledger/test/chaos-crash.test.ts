@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { faultsOf, startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
+import { PLATFORM } from '../src/store/index.ts';
 import { assertEachEventAppliedOnce, installWriteLog } from './support/apply-audit.ts';
 import { assertMirrorEqualsStripe } from './support/auditor.ts';
 import { holds, kill, settle, startSubledger, until } from './support/crash.ts';
 import { freePort, type TestDatabase, testDatabase } from './support/database.ts';
 import { deliveryAttempts } from './support/deliveries.ts';
+import { EMULATOR_LIVE_KEY, sdkOf } from './support/stack.ts';
 import { runWorkload } from './support/workload.ts';
 
 /**
@@ -18,7 +20,8 @@ import { runWorkload } from './support/workload.ts';
  * refetch is reading Stripe (the emulator delays reads). Deliveries cut or refused meanwhile come again
  * through the emulator's retries, events acknowledged but not applied wait in Postgres, open
  * transactions are rolled back by Postgres. Afterwards every event Stripe saw acknowledged is in the
- * inbox, the mirror equals Stripe and no event was applied twice.
+ * inbox, the mirror equals Stripe and no event was applied twice. Run on the platform in test mode, and
+ * in a connected account in live mode, whose events come through the Connect endpoint.
  */
 
 /** An inbox insert held in the slow trigger: a webhook received and not answered yet. */
@@ -97,33 +100,55 @@ async function assertCutDeliveryCameAgain(
   assert.equal(stored.rows[0]?.after_kill, true, `${cut.event} was stored by the insert the kill cut short`);
 }
 
-test('processes killed with SIGKILL while storing a webhook, mid-batch and mid-refetch, then restarted, lose no acknowledged event and apply nothing twice', async () => {
+/** Where the workload bills: the platform in test mode, or a connected account in live mode. */
+type CrashPlace = { seed: number; livemode: boolean; stripeAccount?: string };
+
+const PLATFORM_TEST: CrashPlace = { seed: 31, livemode: false };
+const CONNECTED_LIVE: CrashPlace = {
+  seed: 33,
+  livemode: true,
+  stripeAccount: 'acct_1CrashLiveConnectedShop',
+};
+
+/**
+ * The endpoint the place's events come to, and the environment that verifies it: the platform's own,
+ * or a Connect endpoint beside it for a connected account's.
+ */
+async function endpointFor(platform: Stripe, place: CrashPlace, port: number) {
+  const connect = place.stripeAccount !== undefined;
+  const endpoint = await platform.webhookEndpoints.create({
+    url: `http://127.0.0.1:${port}/webhooks/stripe${connect ? '/connect' : ''}`,
+    enabled_events: ['*'],
+    ...(connect ? { connect: true } : {}),
+  });
+  const secretVariable = connect ? 'STRIPE_CONNECT_WEBHOOK_SECRET' : 'STRIPE_WEBHOOK_SECRET';
+  return { id: endpoint.id, environment: { [secretVariable]: endpoint.secret ?? '' } };
+}
+
+const placeColumns = ({ stripeAccount, livemode }: CrashPlace) => ({
+  stripe_account: stripeAccount ?? PLATFORM,
+  livemode,
+});
+
+async function crashRun(place: CrashPlace): Promise<void> {
   const database = await testDatabase();
   await installWriteLog(database.pool);
   await rollBackStatementsOfKilledClients(database);
   // Retries for about 20 s, so deliveries cut or refused while no process listens are made again.
   const emulator = await startEmulator({
     port: 0,
-    seed: 31,
+    seed: place.seed,
     webhooks: { retry: { attempts: 14, initialDelayMs: 200, maxDelayMs: 2_000 } },
   });
-  const stripe = new Stripe(EMULATOR_KEY, {
-    host: '127.0.0.1',
-    port: emulator.port,
-    protocol: 'http',
-    maxNetworkRetries: 0,
-    telemetry: false,
-  });
+  const key = place.livemode ? EMULATOR_LIVE_KEY : EMULATOR_KEY;
+  const stripe = sdkOf(emulator, key, false, place.stripeAccount);
   const port = await freePort();
-  const endpoint = await stripe.webhookEndpoints.create({
-    url: `http://127.0.0.1:${port}/webhooks/stripe`,
-    enabled_events: ['*'],
-  });
+  const endpoint = await endpointFor(sdkOf(emulator, key), place, port);
   const environment = {
     DATABASE_URL: database.url,
-    STRIPE_SECRET_KEY: EMULATOR_KEY,
+    STRIPE_SECRET_KEY: key,
     STRIPE_API_BASE: emulator.url,
-    STRIPE_WEBHOOK_SECRET: endpoint.secret ?? '',
+    ...endpoint.environment,
     LOG_LEVEL: 'info',
     SUBLEDGER_WORKER_BATCH: '10',
   };
@@ -131,7 +156,10 @@ test('processes killed with SIGKILL while storing a webhook, mid-batch and mid-r
   try {
     // Inbox inserts turn slow once the subscriptions exist, while the workload still makes events.
     const workload = runWorkload(stripe, emulator.url, {
-      seed: 31,
+      seed: place.seed,
+      livemode: place.livemode,
+      // Stripe has no test clocks in live mode, and refuses them to a connected account.
+      ...(place.livemode || place.stripeAccount ? { clockCustomers: 0 } : {}),
       onStep: (step) =>
         step === 'subscriptions' ? slowWrites(database, 'stripe_events', 'insert', 1) : undefined,
     });
@@ -173,10 +201,18 @@ test('processes killed with SIGKILL while storing a webhook, mid-batch and mid-r
     const givenUp = await deliveryAttempts(emulator.url, { endpoint: endpoint.id, status: 'failed' });
     assert.deepEqual(givenUp, [], 'deliveries ran out of retries: the events Stripe gave up on are unproven');
     await assertMirrorEqualsStripe(emulator.emulator, database.pool);
+    const places = await database.pool.query('select distinct stripe_account, livemode from customers');
+    assert.deepEqual(places.rows, [placeColumns(place)], 'the places the mirror holds customers of');
     await assertCutDeliveryCameAgain(database, emulator.url, endpoint.id, inboxKill);
   } finally {
     await kill(child);
     await emulator.close();
     await database.drop();
   }
-});
+}
+
+test('processes killed with SIGKILL while storing a webhook, mid-batch and mid-refetch, then restarted, lose no acknowledged event and apply nothing twice', () =>
+  crashRun(PLATFORM_TEST));
+
+test('a connected account’s live-mode events survive the same kills through the Connect endpoint', () =>
+  crashRun(CONNECTED_LIVE));

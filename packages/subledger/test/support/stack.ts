@@ -58,7 +58,7 @@ export type StackOptions = {
 };
 
 /** The emulator's live-mode key: the emulator takes any key of Stripe's form, and its mode from it. */
-const EMULATOR_LIVE_KEY = 'sk_live_subledger_emulator';
+export const EMULATOR_LIVE_KEY = 'sk_live_subledger_emulator';
 
 /** Emulator, Subledger (server and workers) and a fresh database, wired as `subledger start` wires them. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -153,7 +153,12 @@ async function settle(emulator: RunningEmulator, database: TestDatabase, timeout
 }
 
 /** The SDK pointed at the emulator, with `key`, acting for `stripeAccount` when given. */
-function sdkOf(emulator: RunningEmulator, key: string, exemptFromApiFaults = false, stripeAccount?: string) {
+export function sdkOf(
+  emulator: RunningEmulator,
+  key: string,
+  exemptFromApiFaults = false,
+  stripeAccount?: string,
+) {
   return new Stripe(key, {
     host: '127.0.0.1',
     port: emulator.port,
