@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { serve } from '@hono/node-server';
 import { registerWebhookEndpoint } from '../src/cli/local-stripe.ts';
 import { loadConfig } from '../src/config/index.ts';
+import { PLATFORM } from '../src/store/index.ts';
 import { createStripeClient } from '../src/stripe/index.ts';
 import { createSubledger, type Subledger } from '../src/subledger.ts';
 import { reconcile } from '../src/sync/reconcile.ts';
@@ -12,15 +13,16 @@ import { assertAccessAsBackfilled, warmAccessCache } from './support/access-orac
 import { assertEachEventAppliedOnce, installWriteLog } from './support/apply-audit.ts';
 import { assertMirrorEqualsStripe } from './support/auditor.ts';
 import { assertItemsAndLinksCovered } from './support/coverage.ts';
-import { testDatabase } from './support/database.ts';
-import { startStack } from './support/stack.ts';
+import { type TestDatabase, testDatabase } from './support/database.ts';
+import { type Stack, startStack } from './support/stack.ts';
 import { runWorkload } from './support/workload.ts';
 
 /**
  * Three Subledger instances on one database, each with its own server, webhook endpoint and workers:
  * every event reaches all three at about the same time (three endpoints) and all three claim from the
  * one inbox, in small batches so that their transactions interleave. A reconcile with fixes runs while
- * the test clock's events are still arriving, as a scheduled one may.
+ * the test clock's events are still arriving, as a scheduled one may. Run on the platform in test mode,
+ * and in a connected account in live mode, whose events come through each instance's Connect endpoint.
  */
 
 const ENVIRONMENT = { SUBLEDGER_WORKER_BATCH: '7', SUBLEDGER_RECONCILE_MINUTES: '0' };
@@ -30,50 +32,91 @@ async function settledCount(subledger: Subledger): Promise<number> {
   return metric.values.reduce((sum, value) => sum + value.value, 0);
 }
 
-test('three instances on one inbox settle each event once and end equal to Stripe', async () => {
+/**
+ * Where the workload bills, and the step at which the reconcile runs: on the platform's test clock,
+ * while its renewal's events arrive; elsewhere (no test clocks) while the items' events arrive.
+ */
+type WorkersPlace = { seed: number; livemode: boolean; stripeAccount?: string; reconcileAt: string };
+
+const PLATFORM_TEST: WorkersPlace = { seed: 21, livemode: false, reconcileAt: 'renewal' };
+const CONNECTED_LIVE: WorkersPlace = {
+  seed: 23,
+  livemode: true,
+  stripeAccount: 'acct_1WorkersLiveConnectedShop',
+  reconcileAt: 'items',
+};
+
+/** A further instance on the stack's database, with its own server and an endpoint for the place. */
+async function anotherInstance(stack: Stack, database: TestDatabase) {
+  const config = loadConfig({
+    STRIPE_SECRET_KEY: stack.subledger.config.stripeSecretKey as string,
+    STRIPE_API_BASE: stack.emulator.url,
+    LOG_LEVEL: 'silent',
+    ...ENVIRONMENT,
+  });
+  const subledger = await createSubledger({ config, database, logger: createLogger('silent') });
+  const server = serve({ fetch: subledger.app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/stripe`;
+  if (stack.place.stripeAccount === PLATFORM)
+    config.webhookSecrets.push(await registerWebhookEndpoint(config, url));
+  else
+    config.connectWebhookSecrets.push(
+      await registerWebhookEndpoint(config, `${url}/connect`, { connect: true }),
+    );
+  await subledger.startWorkers();
+  return {
+    subledger,
+    close: async () => {
+      await new Promise((resolve) => server.close(resolve));
+      await subledger.close();
+    },
+  };
+}
+
+async function threeInstances(place: WorkersPlace): Promise<void> {
   const database = await testDatabase();
   await installWriteLog(database.pool);
-  const stack = await startStack({ database, environment: ENVIRONMENT, seed: 21 });
-  const others: { subledger: Subledger; close: () => Promise<void> }[] = [];
+  const { stripeAccount, livemode, seed } = place;
+  const stack = await startStack({
+    database,
+    environment: ENVIRONMENT,
+    seed,
+    place: { livemode, ...(stripeAccount ? { stripeAccount } : {}) },
+  });
+  // Access is answered for the platform's accounts only.
+  const servesAccess = stripeAccount === undefined;
+  const others: Awaited<ReturnType<typeof anotherInstance>>[] = [];
   try {
-    for (let index = 0; index < 2; index++) {
-      const config = loadConfig({
-        STRIPE_SECRET_KEY: stack.subledger.config.stripeSecretKey,
-        STRIPE_API_BASE: stack.emulator.url,
-        LOG_LEVEL: 'silent',
-        ...ENVIRONMENT,
-      });
-      const subledger = await createSubledger({ config, database, logger: createLogger('silent') });
-      const server = serve({ fetch: subledger.app.fetch, port: 0, hostname: '127.0.0.1' });
-      await new Promise<void>((resolve) => server.once('listening', resolve));
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/stripe`;
-      config.webhookSecrets.push(await registerWebhookEndpoint(config, url));
-      await subledger.startWorkers();
-      others.push({
-        subledger,
-        close: async () => {
-          await new Promise((resolve) => server.close(resolve));
-          await subledger.close();
-        },
-      });
-    }
+    for (let index = 0; index < 2; index++) others.push(await anotherInstance(stack, database));
 
     const reconcileNow = () =>
       reconcile({
         database,
-        stripe: createStripeClient({ secretKey: 'sk_test_chaos_reconcile', apiBase: stack.emulator.url }),
+        stripe: createStripeClient({
+          secretKey: stack.subledger.config.stripeSecretKey as string,
+          apiBase: stack.emulator.url,
+        }),
         context: { accountKeys: ['subledger_account_id'] },
-        place: { stripeAccount: 'platform', livemode: false },
+        place: stack.place,
         fix: true,
         requestsPerSecond: 1000,
       });
+    let reconciled = false;
     await runWorkload(stack.stripe, stack.emulator.url, {
-      seed: 21,
+      seed,
+      livemode,
+      // Stripe has no test clocks in live mode, and refuses them to a connected account.
+      ...(livemode || stripeAccount ? { clockCustomers: 0 } : {}),
       onStep: async (step) => {
-        if (step === 'renewal') await reconcileNow();
-        await warmAccessCache(stack);
+        if (step === place.reconcileAt) {
+          await reconcileNow();
+          reconciled = true;
+        }
+        if (servesAccess) await warmAccessCache(stack);
       },
     });
+    assert.ok(reconciled, `the workload never reached its ${place.reconcileAt} step`);
     await stack.settle();
 
     await assertMirrorEqualsStripe(stack.emulator.emulator, database.pool);
@@ -92,10 +135,16 @@ test('three instances on one inbox settle each event once and end equal to Strip
     );
     await assertItemsAndLinksCovered(stack.emulator.emulator, database.pool);
     // The first instance's cache, told of the changes the other two applied.
-    await assertAccessAsBackfilled(stack);
+    if (servesAccess) await assertAccessAsBackfilled(stack);
   } finally {
     for (const other of others) await other.close();
     await stack.close();
     await database.drop();
   }
-});
+}
+
+test('three instances on one inbox settle each event once and end equal to Stripe', () =>
+  threeInstances(PLATFORM_TEST));
+
+test('three instances serving a live-mode connected account settle each event once through the Connect endpoint', () =>
+  threeInstances(CONNECTED_LIVE));
