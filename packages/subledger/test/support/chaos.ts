@@ -8,6 +8,7 @@ import { reconcile } from '../../src/sync/reconcile.ts';
 import { installWriteLog } from './apply-audit.ts';
 import type { Difference, Problem } from './auditor.ts';
 import { testDatabase } from './database.ts';
+import { setFaults } from './delivery-faults.ts';
 import { type Stack, type StackOptions, startStack } from './stack.ts';
 import { runWorkload, type WorkloadOptions } from './workload.ts';
 
@@ -34,9 +35,12 @@ export async function chaosRun(
   const database = await testDatabase();
   await installWriteLog(database.pool);
   await setup.prepare?.(database.pool);
+  // The API faults start once the stack is up: registering its webhook endpoints is the test's set-up,
+  // and its requests are not Subledger's to count.
+  const { api, ...deliveryFaults } = faults;
   const stack = await startStack({
     database,
-    faults,
+    faults: deliveryFaults,
     seed,
     exemptFromApiFaults: setup.exemptWorkload,
     ...(setup.place ? { place: setup.place } : {}),
@@ -44,6 +48,7 @@ export async function chaosRun(
   // Stripe has no test clocks in live mode, and refuses them to a connected account.
   const clocks = stack.place.stripeAccount === PLATFORM && !stack.place.livemode;
   try {
+    if (api) await setFaults(stack.emulator.url, { api });
     await runWorkload(stack.stripe, stack.emulator.url, {
       ...(clocks ? {} : { clockCustomers: 0 }),
       livemode: stack.place.livemode,
