@@ -10,7 +10,7 @@ import { holds, kill, settle, startSubledger, until } from './support/crash.ts';
 import { freePort, type TestDatabase, testDatabase } from './support/database.ts';
 import { deliveryAttempts } from './support/deliveries.ts';
 import { EMULATOR_LIVE_KEY, sdkOf } from './support/stack.ts';
-import { runWorkload } from './support/workload.ts';
+import { runWorkload, workloadIn } from './support/workload.ts';
 
 /**
  * `subledger start` processes killed with SIGKILL while they work, then started again on the same port:
@@ -157,9 +157,7 @@ async function crashRun(place: CrashPlace): Promise<void> {
     // Inbox inserts turn slow once the subscriptions exist, while the workload still makes events.
     const workload = runWorkload(stripe, emulator.url, {
       seed: place.seed,
-      livemode: place.livemode,
-      // Stripe has no test clocks in live mode, and refuses them to a connected account.
-      ...(place.livemode || place.stripeAccount ? { clockCustomers: 0 } : {}),
+      ...workloadIn(place.livemode, place.stripeAccount !== undefined),
       onStep: (step) =>
         step === 'subscriptions' ? slowWrites(database, 'stripe_events', 'insert', 1) : undefined,
     });

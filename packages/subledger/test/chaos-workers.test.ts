@@ -15,7 +15,7 @@ import { assertMirrorEqualsStripe } from './support/auditor.ts';
 import { assertItemsAndLinksCovered } from './support/coverage.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { type Stack, startStack } from './support/stack.ts';
-import { runWorkload } from './support/workload.ts';
+import { runWorkload, workloadIn } from './support/workload.ts';
 
 /**
  * Three Subledger instances on one database, each with its own server, webhook endpoint and workers:
@@ -105,9 +105,7 @@ async function threeInstances(place: WorkersPlace): Promise<void> {
     let reconciled = false;
     await runWorkload(stack.stripe, stack.emulator.url, {
       seed,
-      livemode,
-      // Stripe has no test clocks in live mode, and refuses them to a connected account.
-      ...(livemode || stripeAccount ? { clockCustomers: 0 } : {}),
+      ...workloadIn(livemode, stripeAccount !== undefined),
       onStep: async (step) => {
         if (step === place.reconcileAt) {
           await reconcileNow();

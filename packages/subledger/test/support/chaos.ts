@@ -10,7 +10,7 @@ import type { Difference, Problem } from './auditor.ts';
 import { testDatabase } from './database.ts';
 import { setFaults } from './delivery-faults.ts';
 import { type Stack, type StackOptions, startStack } from './stack.ts';
-import { runWorkload, type WorkloadOptions } from './workload.ts';
+import { runWorkload, type WorkloadOptions, workloadIn } from './workload.ts';
 
 export type ChaosSetup = {
   /** Runs on the new database before the first event arrives (e.g. a test-only trigger). */
@@ -45,13 +45,10 @@ export async function chaosRun(
     exemptFromApiFaults: setup.exemptWorkload,
     ...(setup.place ? { place: setup.place } : {}),
   });
-  // Stripe has no test clocks in live mode, and refuses them to a connected account.
-  const clocks = stack.place.stripeAccount === PLATFORM && !stack.place.livemode;
   try {
     if (api) await setFaults(stack.emulator.url, { api });
     await runWorkload(stack.stripe, stack.emulator.url, {
-      ...(clocks ? {} : { clockCustomers: 0 }),
-      livemode: stack.place.livemode,
+      ...workloadIn(stack.place.livemode, stack.place.stripeAccount !== PLATFORM),
       ...setup.workload?.(stack),
       seed,
     });

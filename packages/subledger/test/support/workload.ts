@@ -49,6 +49,14 @@ export type WorkloadOptions = {
   onStep?: (step: string) => void | Promise<void>;
 };
 
+/**
+ * The workload's options for where it bills: the key's mode, and no test clock where Stripe has none
+ * (live mode) or refuses them (a connected account).
+ */
+export function workloadIn(livemode: boolean, connected: boolean): WorkloadOptions {
+  return { livemode, ...(livemode || connected ? { clockCustomers: 0 } : {}) };
+}
+
 export type WorkloadResult = {
   customers: string[];
   subscriptions: string[];
