@@ -4,6 +4,7 @@ import { faultsOf } from 'stripe-emulator';
 import { createStripeClient } from '../src/stripe/index.ts';
 import { type CatchUpOptions, catchUp } from '../src/sync/catch-up.ts';
 import { EVENT_HANDLERS } from '../src/sync/handlers.ts';
+import type { SyncProgress } from '../src/sync/index.ts';
 import { audit, describeDifferences } from './support/auditor.ts';
 import { payingCustomer } from './support/billing-history.ts';
 import { stackCli } from './support/run-cli.ts';
@@ -59,6 +60,17 @@ function stripeEvents(since: Date) {
   return { handled, other: events.length - handled.length };
 }
 
+const PASSES = Math.ceil(Object.keys(EVENT_HANDLERS).length / 20);
+
+/** The progress reports of a catch-up, by pass. */
+function progressByPass() {
+  const passes = new Map<string, SyncProgress[]>();
+  const onProgress = (progress: SyncProgress) => {
+    passes.set(progress.kind, [...(passes.get(progress.kind) ?? []), progress]);
+  };
+  return { passes, onProgress };
+}
+
 const inboxCount = async () =>
   (await stack.database.pool.query<{ n: number }>('select count(*)::int as n from stripe_events')).rows[0]?.n;
 
@@ -86,17 +98,24 @@ describe('catch-up from /v1/events', () => {
     assert.ok(missed.length > 0, 'the outage left the mirror behind');
 
     const { stripe, paths } = countingStripe();
-    const result = await catchUpNow({ stripe, since });
+    const { passes, onProgress } = progressByPass();
+    const result = await catchUpNow({ stripe, since, onProgress });
     const expected = stripeEvents(since);
     assert.ok(expected.other > 0, 'the outage also made events of types the mirror does not handle');
     assert.equal(result.listed, expected.handled.length, 'only handled types, created since the outage');
     assert.equal(result.stored + result.duplicates, result.listed);
     assert.ok(result.stored > 10, `stored ${result.stored}`);
     assert.ok(paths.every((path) => /^\/v1\/events\?/.test(path) && path.includes('created')));
+    assert.equal(paths.length, PASSES, 'types[] of 20 per request');
+    assert.deepEqual(
+      [...passes.keys()],
+      Array.from({ length: PASSES }, (_, index) => `events (${index + 1} of ${PASSES})`),
+    );
+    const ends = [...passes.values()].map((reports) => reports.at(-1));
+    assert.ok(ends.every((end) => end?.finished && end.expected === end.done && end.job === 'catch-up'));
     assert.equal(
-      paths.length,
-      Math.ceil(Object.keys(EVENT_HANDLERS).length / 20),
-      'types[] of 20 per request',
+      ends.reduce((sum, end) => sum + (end?.done ?? 0), 0),
+      result.listed,
     );
 
     await stack.settle();
@@ -120,6 +139,22 @@ describe('catch-up from /v1/events', () => {
     assert.equal(thirtyDays.duplicates, thirtyDays.listed);
     const future = await catchUpNow({ since: new Date(Date.now() + 3600_000) });
     assert.deepEqual(future, { listed: 0, stored: 0, duplicates: 0 });
+  });
+
+  it('pages through a pass of more than a hundred events, reporting each page', async () => {
+    const since = await duringOutage(async () => {
+      for (let n = 0; n < 120; n++) await stack.stripe.customers.create({ email: `page-${n}@example.com` });
+    });
+    const { passes, onProgress } = progressByPass();
+    const result = await catchUpNow({ since, onProgress });
+    assert.equal(result.stored, 120);
+    const paged = [...passes.values()].filter((reports) => reports.length > 1);
+    assert.equal(paged.length, 1, 'customer.created events are listed in one pass');
+    const [first, last] = [paged[0]?.[0], paged[0]?.at(-1)];
+    assert.deepEqual([first?.done, first?.finished], [100, false]);
+    // `since` is a whole second: events of the test before may share it, and are listed again.
+    assert.ok(last?.finished && last.done >= 120 && last.done < 200, `${last?.done} listed`);
+    await stack.settle();
   });
 
   it('stores the events listed for a connected account under it, whether or not Stripe names it in them', async () => {
@@ -174,6 +209,12 @@ describe('catch-up from /v1/events', () => {
       'customer',
     ]);
     assert.equal(result.code, 0, result.stderr);
+    // Off a terminal, a plain line per page of each pass, then the reconcile's.
+    assert.match(
+      result.stderr,
+      new RegExp(`^catch-up: events \\(${PASSES} of ${PASSES}\\) \\d+/\\d+ done$`, 'm'),
+    );
+    assert.match(result.stderr, /^reconcile: customer \d+\/\d+ done$/m);
     assert.match(
       result.stdout,
       new RegExp(

@@ -6,8 +6,9 @@ export type ProgressDisplay = { onProgress: OnProgress; stop: () => void };
 type Output = NodeJS.WritableStream & { isTTY?: boolean };
 
 /**
- * Progress of a backfill or reconcile on stderr (stdout keeps the result): a bar per kind with its rate
- * and ETA on a terminal, plain lines (`backfill: subscription 200/…`) otherwise, e.g. in a log.
+ * Progress of a backfill, reconcile or catch-up on stderr (stdout keeps the result): a bar per kind (per
+ * pass of a catch-up) with its rate and ETA on a terminal, plain lines (`backfill: subscription 200/…`)
+ * otherwise, e.g. in a log.
  */
 export function progressDisplay(
   output: Output = process.stderr,

@@ -7,6 +7,7 @@ import {
   type CatchUpResult,
   catchUp,
   type DriftItem,
+  type ReconcileOptions,
   type ReconcileResult,
   reconcile,
 } from '../sync/index.ts';
@@ -109,21 +110,12 @@ export function reconcileCommand(): Command {
       const config = loadConfig();
       const input = toReconcileInput(flags, config, new Date());
       await withStripeJob('reconcile', config, input.account, async ({ database, stripe, place }) => {
-        const common = { database, stripe, place, requestsPerSecond: input.rps };
         // Run even for an account recorded as having revoked access (the operator asked); a 403 says so.
         const refused = explainRefusedAccess(database.pool, place);
-        const caughtUp = input.catchUpSince
-          ? await catchUp({ ...common, since: input.catchUpSince }).catch(refused)
-          : null;
-        const progress = progressDisplay();
-        const result = await reconcile({
-          ...common,
-          context: { accountKeys: config.accountKeys },
-          fix: input.fix,
-          ...(input.kinds ? { kinds: input.kinds } : {}),
-          onProgress: progress.onProgress,
-        })
-          .finally(progress.stop)
+        const { onProgress, stop } = progressDisplay();
+        const job = { database, stripe, place, requestsPerSecond: input.rps, onProgress };
+        const { caughtUp, result } = await catchUpAndReconcile(job, input, config)
+          .finally(stop)
           .catch(refused);
         const unfixed = input.fix ? result.drift.length - result.fixed : result.drift.length;
         if (input.json) console.log(JSON.stringify({ ...result, unfixed, catchUp: caughtUp }, null, 2));
@@ -134,6 +126,24 @@ export function reconcileCommand(): Command {
         if (unfixed > 0) throw new DriftRemains(unfixed, input.fix);
       });
     });
+}
+
+type ReconcileJob = Pick<
+  ReconcileOptions,
+  'database' | 'stripe' | 'place' | 'requestsPerSecond' | 'onProgress'
+>;
+
+/** The catch-up (missed events into the inbox) when asked for, then the comparison; one progress display. */
+async function catchUpAndReconcile(job: ReconcileJob, input: ReconcileInput, config: Config) {
+  const since = input.catchUpSince;
+  const caughtUp = since ? await catchUp({ ...job, since }) : null;
+  const result = await reconcile({
+    ...job,
+    context: { accountKeys: config.accountKeys },
+    fix: input.fix,
+    ...(input.kinds ? { kinds: input.kinds } : {}),
+  });
+  return { caughtUp, result };
 }
 
 /**

@@ -1,9 +1,11 @@
 import type Stripe from 'stripe';
 import { type Database, PLATFORM } from '../store/index.ts';
+import { catchUpProgress } from './catch-up-progress.ts';
 import { toInboxEvent } from './envelope.ts';
 import { EVENT_HANDLERS } from './handlers.ts';
 import { Inbox } from './inbox.ts';
 import { createLimiter, type Limiter } from './limiter.ts';
+import type { OnProgress } from './progress.ts';
 import { type Place, requestOptions, wireShape } from './stripe-reads.ts';
 
 export type CatchUpOptions = {
@@ -16,6 +18,8 @@ export type CatchUpOptions = {
   since?: Date;
   requestsPerSecond: number;
   limiter?: Limiter;
+  /** Called after each page is stored, per pass over the event types; a throw stops the catch-up there. */
+  onProgress?: OnProgress;
 };
 
 export type CatchUpResult = {
@@ -40,29 +44,51 @@ const TYPES_PER_REQUEST = 20;
 export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
   const inbox = options.inbox ?? new Inbox(options.database.pool);
   const limiter = options.limiter ?? createLimiter(options.requestsPerSecond);
-  const since = options.since ?? new Date(Date.now() - CATCH_UP_DAYS * 24 * 3600 * 1000);
+  const until = Math.floor(Date.now() / 1000);
+  const since = options.since ? Math.floor(options.since.getTime() / 1000) : until - CATCH_UP_DAYS * 86_400;
   const result: CatchUpResult = { listed: 0, stored: 0, duplicates: 0 };
-  for (const types of chunks(Object.keys(EVENT_HANDLERS), TYPES_PER_REQUEST)) {
-    let cursor: string | null = null;
-    for (;;) {
-      const params: Stripe.EventListParams = {
-        types,
-        created: { gte: Math.floor(since.getTime() / 1000) },
-        limit: 100,
-        ...(cursor ? { starting_after: cursor } : {}),
-      };
-      const page = await limiter(() => options.stripe.events.list(params, requestOptions(options.place)));
+  const passes = chunks(Object.keys(EVENT_HANDLERS), TYPES_PER_REQUEST);
+  for (const [index, types] of passes.entries()) {
+    let listed = 0;
+    let reached: number | null = null;
+    for await (const page of eventPages(options, limiter, types, since)) {
       const outcomes = await Promise.all(
         page.data.map((event) => inbox.store(toInboxEvent(inPlace(wireShape(event), options.place)))),
       );
       result.listed += outcomes.length;
       result.stored += outcomes.filter((outcome) => outcome === 'stored').length;
       result.duplicates += outcomes.filter((outcome) => outcome === 'duplicate').length;
-      cursor = page.data.at(-1)?.id ?? null;
-      if (!page.has_more || cursor === null) break;
+      listed += outcomes.length;
+      reached = page.data.at(-1)?.created ?? reached;
+      const pass = { pass: index + 1, passes: passes.length, since, until, listed, reached };
+      await options.onProgress?.(catchUpProgress({ ...pass, finished: isLastPage(page) }));
     }
   }
   return result;
+}
+
+const isLastPage = (page: Stripe.ApiList<Stripe.Event>) => !page.has_more || page.data.length === 0;
+
+/** The pages of the place's events of `types` created from `since` on, newest first. */
+async function* eventPages(
+  options: CatchUpOptions,
+  limiter: Limiter,
+  types: string[],
+  since: number,
+): AsyncGenerator<Stripe.ApiList<Stripe.Event>> {
+  let cursor: string | undefined;
+  for (;;) {
+    const params: Stripe.EventListParams = {
+      types,
+      created: { gte: since },
+      limit: 100,
+      ...(cursor ? { starting_after: cursor } : {}),
+    };
+    const page = await limiter(() => options.stripe.events.list(params, requestOptions(options.place)));
+    yield page;
+    if (isLastPage(page)) return;
+    cursor = page.data.at(-1)?.id;
+  }
 }
 
 /**

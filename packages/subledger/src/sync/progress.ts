@@ -1,16 +1,18 @@
 import { getTableName } from 'drizzle-orm';
 import type pg from 'pg';
+import type { CatchUpPassName } from './catch-up-progress.ts';
 import { KINDS, type KindName } from './kinds.ts';
 import type { Place } from './stripe-reads.ts';
 
 /**
  * Where a long Stripe read stands for one kind. Stripe lists carry no totals, so `expected` is the
  * mirror's count of the kind when the read began (null when it has none): a good guess for a reconcile
- * or a repeated backfill, unknown for a first one.
+ * or a repeated backfill, unknown for a first one. A catch-up reports its passes over `/v1/events`
+ * instead, each with an estimate of its own (`catchUpProgress`).
  */
 export type SyncProgress = {
-  job: 'backfill' | 'reconcile';
-  kind: KindName;
+  job: 'backfill' | 'reconcile' | 'catch-up';
+  kind: KindName | CatchUpPassName;
   done: number;
   expected: number | null;
   finished: boolean;
