@@ -11,6 +11,7 @@ import { createLimiter } from './limiter.ts';
 import { refetchNow } from './refetch.ts';
 import { Refetcher } from './refetcher.ts';
 import { scheduledReconcile } from './scheduled-reconcile.ts';
+import { selfHealing } from './self-healing.ts';
 import { createWebhookAcceptor, createWebhookHandler, type WebhookOptions } from './webhooks.ts';
 import { type BatchReport, InboxWorker } from './worker.ts';
 
@@ -101,6 +102,8 @@ export function createSyncEngine(options: SyncEngineOptions) {
   return {
     inbox,
     worker,
+    /** `backfill`, `reconcile`, `catchUp` and `replay`: the self-healing commands as library calls. */
+    ...selfHealing({ database, config, stripe: options.stripe, livemode: options.livemode, inbox }),
     /** `POST /webhooks/stripe` as a web-standard handler. */
     handleWebhook: createWebhookHandler(platformWebhooks),
     /** `POST /webhooks/stripe/connect` as a web-standard handler. */

@@ -27,6 +27,13 @@ export type { OnProgress, SyncProgress } from './progress.ts';
 export { type ReconcileOptions, type ReconcileResult, reconcile } from './reconcile.ts';
 export { describeEvent, type EventRecord, type ReplayResult, type ReplaySelector, replay } from './replay.ts';
 export { RECONCILE_TASK } from './scheduled-reconcile.ts';
+export {
+  type BackfillCall,
+  type CatchUpCall,
+  type ReconcileCall,
+  SelfHealingError,
+  type SelfHealingErrorCode,
+} from './self-healing.ts';
 export { type Place, requestOptions } from './stripe-reads.ts';
 export { connectionStringOf, WakeLoop } from './wake-loop.ts';
 export {
