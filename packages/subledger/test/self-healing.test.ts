@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { faultsOf } from 'stripe-emulator';
-import { loadConfig } from '../src/config/index.ts';
-import { createSubledger, SelfHealingError, type SyncProgress } from '../src/index.ts';
+import { createSubledger, loadConfig, SelfHealingError, type SyncProgress } from '../src/index.ts';
 import { createLogger } from '../src/telemetry/index.ts';
 import { testDatabase } from './support/database.ts';
 import { type Stack, startStack } from './support/stack.ts';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { type Config, loadConfig } from '../config/index.ts';
 import { type Database, migrate, openDatabase } from '../store/index.ts';
 import { createStripeClient } from '../stripe/index.ts';
-import { backfill, defaultPlace, type Place } from '../sync/index.ts';
+import { backfill, CONNECTED_ACCOUNT_ID_PATTERN, defaultPlace, type Place } from '../sync/index.ts';
 import { KIND_NAMES, type KindName } from '../sync/kinds.ts';
 import { progressDisplay } from './progress.ts';
 
@@ -29,7 +29,7 @@ const kindsSchema = z
 /** `--account`: a connected account, whose objects are read with its `Stripe-Account` header. */
 const accountSchema = z
   .string()
-  .regex(/^acct_[A-Za-z0-9]+$/, '--account must be a connected account id (acct_…)');
+  .regex(CONNECTED_ACCOUNT_ID_PATTERN, '--account must be a connected account id (acct_…)');
 
 export type BackfillInput = { kinds: KindName[] | undefined; rps: number; account: string | undefined };
 

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig } from '../config/index.ts';
 import { openDatabase } from '../store/index.ts';
-import { type ReplaySelector, replay } from '../sync/index.ts';
+import { EVENT_ID_PATTERN, type ReplaySelector, replay } from '../sync/index.ts';
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
@@ -23,10 +23,7 @@ type ReplayInput = { eventId?: string | undefined; failed?: boolean | undefined;
 export function toReplaySelector(input: ReplayInput, now: Date): ReplaySelector {
   const schema = z
     .object({
-      eventId: z
-        .string()
-        .regex(/^evt_\w+$/, 'event id must look like evt_…')
-        .optional(),
+      eventId: z.string().regex(EVENT_ID_PATTERN, 'event id must look like evt_…').optional(),
       failed: z.literal(true).optional(),
       since: z
         .string()

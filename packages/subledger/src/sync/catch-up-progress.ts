@@ -1,7 +1,4 @@
-import type { SyncProgress } from './progress.ts';
-
-/** The bar of one pass of a catch-up: Stripe lists at most 20 event types per request. */
-export type CatchUpPassName = `events (${number} of ${number})`;
+import type { CatchUpPassName, SyncProgress } from './progress.ts';
 
 export type CatchUpPass = {
   /** 1-based. */

@@ -39,12 +39,15 @@ const storableId = (value: unknown) => {
   return id === null || columnText.safeParse(id).success;
 };
 
+/** A Stripe event id. */
+export const EVENT_ID_PATTERN = /^evt_\w+$/;
+
 /**
  * What is read of an event to store it. Unknown keys are left out of the parsed copy rather than copied
  * (`z.object` strips them): the payload itself is kept as the text it came in.
  */
 const eventSchema = z.object({
-  id: columnText.regex(/^evt_\w+$/),
+  id: columnText.regex(EVENT_ID_PATTERN),
   object: z.literal('event'),
   type: columnText.min(1),
   api_version: columnText.nullish(),

@@ -14,7 +14,14 @@ export { ACCOUNT_METADATA_KEY, checkoutAccountId, subscriptionPeriodOf } from '.
 export { CommitGate, WORKERS_YIELD_MS } from './commit-gate.ts';
 export { type DriftItem, type DriftProblem, driftOf } from './drift.ts';
 export { createSyncEngine, type SyncEngine, type SyncEngineOptions } from './engine.ts';
-export { type InboxEvent, idOf, NotAnEventError, type StripeObject, toInboxEvent } from './envelope.ts';
+export {
+  EVENT_ID_PATTERN,
+  type InboxEvent,
+  idOf,
+  NotAnEventError,
+  type StripeObject,
+  toInboxEvent,
+} from './envelope.ts';
 export { CREDIT_GRANTS_CHANNEL, TOP_UP_METADATA_KEY } from './grant-requests.ts';
 export { EVENT_HANDLERS } from './handlers.ts';
 export { Inbox } from './inbox.ts';
@@ -34,7 +41,7 @@ export {
   SelfHealingError,
   type SelfHealingErrorCode,
 } from './self-healing.ts';
-export { type Place, requestOptions } from './stripe-reads.ts';
+export { CONNECTED_ACCOUNT_ID_PATTERN, type Place, requestOptions } from './stripe-reads.ts';
 export { connectionStringOf, WakeLoop } from './wake-loop.ts';
 export {
   createWebhookAcceptor,

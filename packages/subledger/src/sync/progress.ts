@@ -1,8 +1,10 @@
 import { getTableName } from 'drizzle-orm';
 import type pg from 'pg';
-import type { CatchUpPassName } from './catch-up-progress.ts';
 import { KINDS, type KindName } from './kinds.ts';
 import type { Place } from './stripe-reads.ts';
+
+/** The bar of one pass of a catch-up: Stripe lists at most 20 event types per request. */
+export type CatchUpPassName = `events (${number} of ${number})`;
 
 /**
  * Where a long Stripe read stands for one kind. Stripe lists carry no totals, so `expected` is the

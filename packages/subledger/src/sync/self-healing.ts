@@ -4,11 +4,13 @@ import type { Config } from '../config/index.ts';
 import { type Database, PLATFORM } from '../store/index.ts';
 import { backfill } from './backfill.ts';
 import { catchUp } from './catch-up.ts';
+import { EVENT_ID_PATTERN } from './envelope.ts';
 import type { Inbox } from './inbox.ts';
 import { KIND_NAMES } from './kinds.ts';
 import type { OnProgress } from './progress.ts';
 import { reconcile } from './reconcile.ts';
 import { type ReplaySelector, replay } from './replay.ts';
+import { CONNECTED_ACCOUNT_ID_PATTERN } from './stripe-reads.ts';
 
 export type SelfHealingErrorCode = 'stripe_not_configured' | 'invalid_options';
 
@@ -25,7 +27,7 @@ const readingSchema = z.strictObject({
   /** A connected account's objects (its `Stripe-Account` header) instead of the platform's. */
   account: z
     .string()
-    .regex(/^acct_[A-Za-z0-9]+$/, 'account must be a connected account id (acct_…)')
+    .regex(CONNECTED_ACCOUNT_ID_PATTERN, 'account must be a connected account id (acct_…)')
     .optional(),
   requestsPerSecond: z.number().int().positive().optional(),
   onProgress: z.custom<OnProgress>((value) => typeof value === 'function').optional(),
@@ -41,7 +43,7 @@ const catchUpSchema = readingSchema.extend({
     .optional(),
 });
 const replaySchema = z.union([
-  z.strictObject({ eventId: z.string().regex(/^evt_\w+$/, 'eventId must be an event id (evt_…)') }),
+  z.strictObject({ eventId: z.string().regex(EVENT_ID_PATTERN, 'eventId must be an event id (evt_…)') }),
   z.strictObject({ failed: z.literal(true) }),
   z.strictObject({ since: z.date() }),
 ]);
