@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PROBLEM_LINES, verifyReportLines } from '../src/cli/credits.ts';
+import type { VerifyReport } from '../src/credits/verify.ts';
 import {
   type Problem,
   type ProblemCode,
   problemsOf,
-  type VerifyReport,
   type VerifyRows,
-} from '../src/credits/verify.ts';
+} from '../src/credits/verify-problems.ts';
 
 /**
  * The pure half of `credits verify`: which problems each kind of off row stands for, and how the report

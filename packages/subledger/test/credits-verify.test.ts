@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type pg from 'pg';
 import { type CreditsService, createCreditsService } from '../src/credits/service.ts';
-import {
-  type ProblemCode,
-  type VerifyOptions,
-  type VerifyReport,
-  verifyCredits,
-} from '../src/credits/verify.ts';
+import { type VerifyOptions, type VerifyReport, verifyCredits } from '../src/credits/verify.ts';
+import type { ProblemCode } from '../src/credits/verify-problems.ts';
 import { type TestDatabase, testDatabase } from './support/database.ts';
 import { runCli } from './support/run-cli.ts';
 

@@ -22,15 +22,12 @@ export { grantsOfInvoice, type InvoiceLine, type PaidInvoice, type PlanGrant } f
 export type { PoolKey, PoolOperation } from './pool-store.ts';
 export { type CreditsService, createCreditsService } from './service.ts';
 export type { EntryView, LotView, PoolView } from './statement.ts';
+export { VERIFY_LIMIT, type VerifyOptions, type VerifyReport, verifyCredits } from './verify.ts';
 export {
   PROBLEM_CODES,
   type Problem,
   type ProblemCode,
   poolLabel,
   problemsOf,
-  VERIFY_LIMIT,
-  type VerifyOptions,
-  type VerifyReport,
   type VerifyRows,
-  verifyCredits,
-} from './verify.ts';
+} from './verify-problems.ts';
