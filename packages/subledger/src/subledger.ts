@@ -19,14 +19,7 @@ import { type Config, loadConfig } from './config/index.ts';
 import { createCreditsService } from './credits/index.ts';
 import { createApp } from './http/index.ts';
 import { type Database, migrate, openDatabase } from './store/index.ts';
-import {
-  accountView,
-  type CommitGate,
-  migrateJobs,
-  type ReplaySelector,
-  replay,
-  syncAccount,
-} from './sync/index.ts';
+import { accountView, type CommitGate, migrateJobs, syncAccount } from './sync/index.ts';
 import { createLogger, type Logger, Metrics } from './telemetry/index.ts';
 import { recordUsage, type UsageRecord } from './usage/index.ts';
 import { backgroundWork, syncParts } from './workers.ts';
@@ -143,8 +136,6 @@ export async function createSubledger(options: SubledgerOptions = {}) {
      * what paid invoices and top-ups the mirror holds have not granted yet (the workers do it by themselves).
      */
     credits: creditsApi,
-    /** Puts inbox events back in the queue; the ordering rule keeps a replay from applying twice. */
-    replay: (selector: ReplaySelector) => replay(database, selector),
     app,
     webhooks: { handle: sync.handleWebhook, handleConnect: sync.handleConnectWebhook },
     /** Starts the sync workers, the recorder of access transitions and the granter of paid credits. */

@@ -69,7 +69,7 @@ test("a paid invoice grants its plan's credits per seat, once, whatever the rede
   await stack.settle();
   assert.equal(await balanceOf('acct_seats'), 300, 'the success page already shows them');
   // Every event again, and the grant requests handled again by many at once.
-  await stack.subledger.replay({ since: new Date(0) });
+  await stack.subledger.sync.replay({ since: new Date(0) });
   await stack.settle();
   await stack.database.pool.query('update credit_grant_requests set handled_at = null');
   await Promise.all(Array.from({ length: 5 }, () => stack.subledger.credits.grantPending()));
