@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PLATFORM } from '../store/schema/mirror.ts';
+import { CONNECTED_ACCOUNT_ID_PATTERN } from './stripe-reads.ts';
 
 /** What the inbox keeps of a verified event beside its payload: the columns workers claim and order by. */
 export type InboxEvent = {
@@ -54,7 +55,7 @@ const eventSchema = z.object({
   created: z.number().int().nonnegative(),
   livemode: z.boolean(),
   /** A Connect event names its connected account; the mirror keys rows by it, so it must be one. */
-  account: columnText.regex(/^acct_\w+$/).nullish(),
+  account: columnText.regex(CONNECTED_ACCOUNT_ID_PATTERN).nullish(),
   data: z.object({
     object: z.object({
       id: columnText.optional(),
