@@ -3,8 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { faultsOf } from 'stripe-emulator';
 import { createStripeClient } from '../src/stripe/index.ts';
 import { type CatchUpOptions, catchUp } from '../src/sync/catch-up.ts';
+import { recordAccess } from '../src/sync/connected-accounts.ts';
 import { EVENT_HANDLERS } from '../src/sync/handlers.ts';
 import type { SyncProgress } from '../src/sync/index.ts';
+import { accessEvent } from './support/access-events.ts';
 import { audit, describeDifferences } from './support/auditor.ts';
 import { payingCustomer } from './support/billing-history.ts';
 import { stackCli } from './support/run-cli.ts';
@@ -192,6 +194,31 @@ describe('catch-up from /v1/events', () => {
     );
     assert.deepEqual(stored.rows, [{ stripe_account: account }]);
     await stack.settle();
+  });
+
+  it('lists a connected account’s access events, so a missed grant takes the account back', async () => {
+    const account = 'acct_1CatchUpRegranted';
+    const place = { stripeAccount: account, livemode: false };
+    const now = stack.emulator.emulator.clock.nowSeconds();
+    const revoked = accessEvent('deauthorized', account, now - 120);
+    await recordAccess(stack.database.pool, [
+      { ...place, eventId: revoked.id, authorization: 'deauthorized', created: revoked.created },
+    ]);
+    // Stripe holds the grant that came after; its webhook never arrived.
+    const granted = accessEvent('authorized', account, now - 60);
+    stack.emulator.emulator.partition(account, false).table('event').insert(granted);
+    const result = await catchUpNow({ place, since: new Date((now - 90) * 1000) });
+    assert.equal(result.stored, 1);
+    await stack.settle();
+    assert.deepEqual(
+      (
+        await stack.database.pool.query(
+          'select deauthorized_at, event_id from connected_accounts where stripe_account = $1',
+          [account],
+        )
+      ).rows,
+      [{ deauthorized_at: null, event_id: granted.id }],
+    );
   });
 
   it('runs from `subledger reconcile --catch-up --since <time>`', async () => {

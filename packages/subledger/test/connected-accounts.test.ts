@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
@@ -10,6 +8,7 @@ import { createLimiter } from '../src/sync/limiter.ts';
 import { serveRefetches } from '../src/sync/refetch.ts';
 import { leaseRefetches } from '../src/sync/refetch-queue.ts';
 import { RECONCILE_TASK, scheduledReconcile } from '../src/sync/scheduled-reconcile.ts';
+import { accessEvent, newId } from './support/access-events.ts';
 import { writeInTransaction } from './support/mirror-writes.ts';
 import { revokingProxy } from './support/revoking-proxy.ts';
 import { stackCli } from './support/run-cli.ts';
@@ -18,31 +17,11 @@ import { webhookClient } from './support/webhook-client.ts';
 
 // A connected account that revokes the platform's access (`account.application.deauthorized`) is
 // recorded; the scheduled reconcile leaves it out and its reads are settled `unfetchable`, until it
-// grants access again (`account.application.authorized`). The emulator sends neither event: they are
-// built here in Stripe's shape and delivered signed through the Connect endpoint.
+// grants access again (`account.application.authorized`), or Stripe answers a read for it again. The
+// emulator sends neither event: they are built in Stripe's shape and delivered signed through the
+// Connect endpoint.
 
-const reference = (path: string) =>
-  JSON.parse(readFileSync(new URL(`../../../../shared/stripe-reference/${path}`, import.meta.url), 'utf8'));
-/** Stripe's example application (the object of both events) and a recorded deauthorization event. */
-const APPLICATION = reference('openapi/fixtures3.json').resources.application;
-const DEAUTHORIZED = reference('events/stripe-ruby-mock/account.application.deauthorized.json');
-
-const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-/** `account.application.<authorization>` about `account`, as Stripe sends it to a Connect endpoint. */
-const accessEvent = (authorization: 'authorized' | 'deauthorized', account: string, created: number) => ({
-  ...DEAUTHORIZED,
-  id: newId('evt'),
-  type: `account.application.${authorization}`,
-  account,
-  api_version: API_VERSION,
-  created,
-  livemode: false,
-  pending_webhooks: 1,
-  request: { id: null, idempotency_key: null },
-  data: { object: { ...APPLICATION, id: 'ca_subledgerTestPlatform', name: 'Subledger tests' } },
-});
 
 let stack: Stack;
 before(async () => {
@@ -104,7 +83,7 @@ const mirroredDescription = async (customer: string, account: string) =>
     )
   ).rows[0]?.description;
 
-type LogLine = { msg: string; stripeAccount?: string; deauthorized?: string[] };
+type LogLine = { msg: string; stripeAccount?: string; deauthorized?: string[]; restored?: string[] };
 
 /** One run of the scheduled reconcile task, through Stripe at `apiBase`; resolves with its log lines. */
 async function scheduledRun(apiBase: string): Promise<LogLine[]> {
@@ -192,6 +171,46 @@ describe('the scheduled reconcile and a connected account that revoked access', 
       [[account]],
     );
     assert.equal(await mirroredDescription(customer, account), 'missed a change');
+  });
+
+  it('takes back an account whose grant was missed once Stripe answers a read for it, as of that answer', async () => {
+    const account = 'acct_1RegrantMissed';
+    const customer = await mirroredBehind(account);
+    await applyDelivered(accessEvent('deauthorized', account, nowSeconds() - 60));
+    // Stripe still refuses: asked once, the account stays out and its record as it was.
+    const proxy = await revokingProxy(stack.emulator.url, account);
+    const refused = await scheduledRun(proxy.url).finally(proxy.close);
+    assert.deepEqual(
+      leftOutLines(refused).map((line) => line.deauthorized),
+      [[account]],
+    );
+    assert.equal((await accessRecord(account))[0]?.deauthorized_at instanceof Date, true);
+
+    // The grant's webhook was lost; Stripe answers again.
+    const askedFrom = nowSeconds();
+    const logged = await scheduledRun(stack.emulator.url);
+    assert.deepEqual(leftOutLines(logged), []);
+    assert.deepEqual(
+      logged.filter((line) => /let the platform in again/.test(line.msg)).map((line) => line.restored),
+      [[account]],
+    );
+    assert.deepEqual(
+      logged.filter((line) => line.stripeAccount === account).map((line) => line.msg),
+      ['reconcile: drift found and fixed'],
+    );
+    assert.equal(await mirroredDescription(customer, account), 'as Stripe has it');
+    const [record] = await accessRecord(account);
+    assert.equal(record?.deauthorized_at, null);
+    assert.match(record?.event_id ?? '', /^req_/, 'recorded under the read’s request id');
+    assert.ok(Number(record?.event_created) >= askedFrom - 1, 'as of the answer');
+
+    // A revocation from before the answer is older news; one after it is not.
+    const before = accessEvent('deauthorized', account, askedFrom - 5);
+    await applyDelivered(before);
+    assert.equal((await inboxRow(before.id)).outcome, 'stale');
+    const after = accessEvent('deauthorized', account, nowSeconds() + 5);
+    await applyDelivered(after);
+    assert.equal((await inboxRow(after.id)).outcome, 'applied');
   });
 });
 

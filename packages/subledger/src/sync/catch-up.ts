@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import { type Database, PLATFORM } from '../store/index.ts';
 import { catchUpProgress } from './catch-up-progress.ts';
 import { toInboxEvent } from './envelope.ts';
-import { EVENT_HANDLERS } from './handlers.ts';
+import { ACCESS_EVENTS, EVENT_HANDLERS } from './handlers.ts';
 import { Inbox } from './inbox.ts';
 import { createLimiter, type Limiter } from './limiter.ts';
 import type { OnProgress } from './progress.ts';
@@ -47,7 +47,7 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
   const until = Math.floor(Date.now() / 1000);
   const since = options.since ? Math.floor(options.since.getTime() / 1000) : until - CATCH_UP_DAYS * 86_400;
   const result: CatchUpResult = { listed: 0, stored: 0, duplicates: 0 };
-  const passes = chunks(Object.keys(EVENT_HANDLERS), TYPES_PER_REQUEST);
+  const passes = chunks(catchUpTypes(options.place), TYPES_PER_REQUEST);
   for (const [index, types] of passes.entries()) {
     let listed = 0;
     let reached: number | null = null;
@@ -66,6 +66,15 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
   }
   return result;
 }
+
+/**
+ * The event types the mirror handles, and on a connected account those that grant or revoke the
+ * platform's access: a missed grant would keep the account out of the scheduled reconcile.
+ */
+const catchUpTypes = (place: Place): string[] => [
+  ...Object.keys(EVENT_HANDLERS),
+  ...(place.stripeAccount === PLATFORM ? [] : Object.keys(ACCESS_EVENTS)),
+];
 
 const isLastPage = (page: Stripe.ApiList<Stripe.Event>) => !page.has_more || page.data.length === 0;
 

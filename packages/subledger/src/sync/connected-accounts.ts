@@ -8,8 +8,9 @@ import type { Place } from './stripe-reads.ts';
 /**
  * The record of which connected accounts revoked the platform's access (`connected_accounts`): written by
  * the worker from `account.application.deauthorized` and `account.application.authorized`, read by the
- * scheduled reconcile (which leaves such accounts out) and the refetcher (which settles their reads
- * `unfetchable` instead of retrying 403s for ever). The account's mirror rows are left as they are: they
+ * scheduled reconcile (which leaves such accounts out until a read shows access is back, see
+ * `access-probe.ts`) and the refetcher (which settles their reads `unfetchable` instead of retrying
+ * 403s for ever). The account's mirror rows are left as they are: they
  * are its history, and reconciling it again once it grants access brings them up to date.
  */
 
@@ -77,7 +78,10 @@ export async function applyAccessEvents(
 }
 
 /** Upserts the access of each place unless the record holds a later word (see `supersedes`); one query. */
-async function recordAccess(client: pg.ClientBase, events: AccessEvent[]): Promise<string[]> {
+export async function recordAccess(
+  client: pg.Pool | pg.ClientBase,
+  events: AccessEvent[],
+): Promise<string[]> {
   const { rows } = await client.query<{ event_id: string }>(
     `insert into connected_accounts as c (stripe_account, livemode, deauthorized_at, event_created, event_id)
      select a, l, case when revoked then to_timestamp(created) end, created, id
@@ -155,7 +159,7 @@ export function explainRefusedAccess(db: pg.Pool, place: Place): (error: unknown
 }
 
 /** Stripe's answer for an account the key may not act for: 403, `account_invalid`. */
-const isAccessRefused = (error: unknown): boolean => {
+export const isAccessRefused = (error: unknown): boolean => {
   const { statusCode, code } = (error ?? {}) as { statusCode?: unknown; code?: unknown };
   return statusCode === 403 || code === 'account_invalid';
 };

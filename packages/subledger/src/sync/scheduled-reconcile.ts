@@ -3,6 +3,7 @@ import type { CronItem, Task, TaskList } from 'graphile-worker';
 import type pg from 'pg';
 import { PLATFORM } from '../store/index.ts';
 import type { Logger } from '../telemetry/index.ts';
+import { accessRestored } from './access-probe.ts';
 import { deauthorizedAmong } from './connected-accounts.ts';
 import type { DriftItem } from './drift.ts';
 import { everyMinutes } from './jobs.ts';
@@ -13,26 +14,28 @@ import type { Place } from './stripe-reads.ts';
 /** The graphile-worker task that reconciles on a schedule. */
 export const RECONCILE_TASK = 'subledger_reconcile';
 
+type ScheduledOptions = Omit<ReconcileOptions, 'fix' | 'onProgress'>;
+
 /**
  * The scheduled reconcile: a task that reconciles with fixes and logs what drifted (a missed webhook, a
  * change Stripe sends no event for), and its crontab entry, every `minutes` minutes. It covers the
  * platform and every connected account the mirror holds objects of, in the place's mode, each on its own,
- * less those recorded as having revoked the platform's access (`reconcilablePlaces`): a place that fails
- * (an account that revoked access without our hearing of it answers every request 403) is logged and
- * the others are still reconciled; the job then fails naming those places, so that it is retried and seen.
+ * less those recorded as having revoked the platform's access that Stripe still refuses
+ * (`reconcilablePlaces`): a place that fails (an account that revoked access without our hearing of it
+ * answers every request 403) is logged and the others are still reconciled; the job then fails naming those places, so that it is retried and seen.
  * The job runs in a queue of its own, so a reconcile slower than the interval never runs beside the next
  * one; runs missed while no worker was up are not made up. Without a Stripe client, or with `minutes` 0,
  * nothing is scheduled.
  */
 export function scheduledReconcile(
-  options: Omit<ReconcileOptions, 'fix' | 'onProgress'> | null,
+  options: ScheduledOptions | null,
   minutes: number,
   logger: Logger,
 ): { tasks: TaskList; schedules: CronItem[] } {
   if (!options) return { tasks: {}, schedules: [] };
   const task: Task = async () => {
     const failures: PlaceFailure[] = [];
-    for (const place of await reconcilablePlaces(options.database.pool, options.place.livemode, logger)) {
+    for (const place of await reconcilablePlaces(options, logger)) {
       const failure = await reconcileLogged({ ...options, place, fix: true }, logger);
       if (failure) failures.push(failure);
     }
@@ -65,18 +68,45 @@ export async function mirroredPlaces(pool: pg.Pool, livemode: boolean): Promise<
 /**
  * The mirrored places, less the connected accounts that revoked the platform's access: Stripe would
  * refuse every request for them (403) until they grant it again, and their mirror rows are kept as their
- * history. Those left out are logged, in one line per run.
+ * history. Each such account is asked once per run whether it lets the platform in again
+ * (`accessRestored`), so that a missed `account.application.authorized` does not leave it out for ever.
+ * Those taken back, and those left out, are logged in one line each per run.
  */
-async function reconcilablePlaces(pool: pg.Pool, livemode: boolean, logger: Logger): Promise<Place[]> {
-  const places = await mirroredPlaces(pool, livemode);
+async function reconcilablePlaces(options: ScheduledOptions, logger: Logger): Promise<Place[]> {
+  const { pool } = options.database;
+  const places = await mirroredPlaces(pool, options.place.livemode);
   const revoked = await deauthorizedAmong(pool, places);
   if (revoked.length === 0) return places;
-  const accounts = revoked.map((place) => place.stripeAccount);
-  logger.info(
-    { deauthorized: accounts },
-    `reconcile: leaving out ${accounts.join(', ')}: access revoked (account.application.deauthorized)`,
-  );
-  return places.filter((place) => !revoked.includes(place));
+  const restored = await restoredAmong(revoked, options, logger);
+  if (restored.length > 0) {
+    const accounts = restored.map((place) => place.stripeAccount);
+    logger.info(
+      { restored: accounts },
+      `reconcile: ${accounts.join(', ')} let the platform in again (Stripe answered a read); reconciling`,
+    );
+  }
+  const leftOut = revoked.filter((place) => !restored.includes(place));
+  if (leftOut.length > 0) {
+    const accounts = leftOut.map((place) => place.stripeAccount);
+    logger.info(
+      { deauthorized: accounts },
+      `reconcile: leaving out ${accounts.join(', ')}: access revoked (account.application.deauthorized)`,
+    );
+  }
+  return places.filter((place) => !leftOut.includes(place));
+}
+
+/** The revoked places Stripe lets the platform read again; one that cannot be asked stays revoked. */
+async function restoredAmong(revoked: Place[], options: ScheduledOptions, logger: Logger) {
+  const restored: Place[] = [];
+  for (const place of revoked) {
+    const back = await accessRestored(options.database.pool, options.stripe, place).catch((error) => {
+      logger.warn({ err: error, stripeAccount: place.stripeAccount }, 'reconcile: could not ask for access');
+      return false;
+    });
+    if (back) restored.push(place);
+  }
+  return restored;
 }
 
 type PlaceFailure = { place: Place; error: unknown };
