@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { PLATFORM } from '../store/schema/mirror.ts';
-import { CONNECTED_ACCOUNT_ID_PATTERN } from './stripe-reads.ts';
 
 /** What the inbox keeps of a verified event beside its payload: the columns workers claim and order by. */
 export type InboxEvent = {
@@ -42,6 +41,9 @@ const storableId = (value: unknown) => {
 
 /** A Stripe event id. */
 export const EVENT_ID_PATTERN = /^evt_\w+$/;
+
+/** A connected account's id, as its `Stripe-Account` header and a Connect event name it. */
+export const CONNECTED_ACCOUNT_ID_PATTERN = /^acct_[A-Za-z0-9]+$/;
 
 /**
  * What is read of an event to store it. Unknown keys are left out of the parsed copy rather than copied

@@ -15,6 +15,7 @@ export { CommitGate, WORKERS_YIELD_MS } from './commit-gate.ts';
 export { type DriftItem, type DriftProblem, driftOf } from './drift.ts';
 export { createSyncEngine, type SyncEngine, type SyncEngineOptions } from './engine.ts';
 export {
+  CONNECTED_ACCOUNT_ID_PATTERN,
   EVENT_ID_PATTERN,
   type InboxEvent,
   idOf,
@@ -41,7 +42,7 @@ export {
   SelfHealingError,
   type SelfHealingErrorCode,
 } from './self-healing.ts';
-export { CONNECTED_ACCOUNT_ID_PATTERN, type Place, requestOptions } from './stripe-reads.ts';
+export { type Place, requestOptions } from './stripe-reads.ts';
 export { connectionStringOf, WakeLoop } from './wake-loop.ts';
 export {
   createWebhookAcceptor,

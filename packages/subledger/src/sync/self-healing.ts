@@ -4,13 +4,12 @@ import type { Config } from '../config/index.ts';
 import { type Database, PLATFORM } from '../store/index.ts';
 import { backfill } from './backfill.ts';
 import { catchUp } from './catch-up.ts';
-import { EVENT_ID_PATTERN } from './envelope.ts';
+import { CONNECTED_ACCOUNT_ID_PATTERN, EVENT_ID_PATTERN } from './envelope.ts';
 import type { Inbox } from './inbox.ts';
 import { KIND_NAMES } from './kinds.ts';
 import type { OnProgress } from './progress.ts';
 import { reconcile } from './reconcile.ts';
 import { type ReplaySelector, replay } from './replay.ts';
-import { CONNECTED_ACCOUNT_ID_PATTERN } from './stripe-reads.ts';
 
 export type SelfHealingErrorCode = 'stripe_not_configured' | 'invalid_options';
 

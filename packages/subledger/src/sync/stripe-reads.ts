@@ -6,9 +6,6 @@ import type { StripeObject } from './envelope.ts';
 import type { KindName } from './kinds.ts';
 import type { Limiter } from './limiter.ts';
 
-/** A connected account's id, as its `Stripe-Account` header names it. */
-export const CONNECTED_ACCOUNT_ID_PATTERN = /^acct_[A-Za-z0-9]+$/;
-
 /** Where an object lives: the platform or a connected account, in test or live mode. */
 export type Place = { stripeAccount: string; livemode: boolean };
 
