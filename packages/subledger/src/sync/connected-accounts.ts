@@ -10,8 +10,8 @@ import type { Place } from './stripe-reads.ts';
  * the worker from `account.application.deauthorized` and `account.application.authorized`, read by the
  * scheduled reconcile (which leaves such accounts out until a read shows access is back, see
  * `access-probe.ts`) and the refetcher (which settles their reads `unfetchable` instead of retrying
- * 403s for ever). The account's mirror rows are left as they are: they
- * are its history, and reconciling it again once it grants access brings them up to date.
+ * 403s for ever). The account's mirror rows are left as they are: they are its history, and
+ * reconciling it again once it grants access brings them up to date.
  */
 
 /** What an access event says, about which place, as of when. */

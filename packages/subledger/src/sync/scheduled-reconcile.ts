@@ -21,11 +21,11 @@ type ScheduledOptions = Omit<ReconcileOptions, 'fix' | 'onProgress'>;
  * change Stripe sends no event for), and its crontab entry, every `minutes` minutes. It covers the
  * platform and every connected account the mirror holds objects of, in the place's mode, each on its own,
  * less those recorded as having revoked the platform's access that Stripe still refuses
- * (`reconcilablePlaces`): a place that fails (an account that revoked access without our hearing of it
- * answers every request 403) is logged and the others are still reconciled; the job then fails naming those places, so that it is retried and seen.
- * The job runs in a queue of its own, so a reconcile slower than the interval never runs beside the next
- * one; runs missed while no worker was up are not made up. Without a Stripe client, or with `minutes` 0,
- * nothing is scheduled.
+ * (`reconcilablePlaces`). A place that fails (an account that revoked access without our hearing of it
+ * answers every request 403) is logged and the others are still reconciled; the job then fails naming
+ * those places, so that it is retried and seen. The job runs in a queue of its own, so a reconcile
+ * slower than the interval never runs beside the next one; runs missed while no worker was up are not
+ * made up. Without a Stripe client, or with `minutes` 0, nothing is scheduled.
  */
 export function scheduledReconcile(
   options: ScheduledOptions | null,

@@ -19,7 +19,7 @@ export const accessEvent = (
   created: number,
 ) => ({
   ...DEAUTHORIZED,
-  id: newId('evt') as string,
+  id: newId('evt'),
   type: `account.application.${authorization}`,
   account,
   api_version: API_VERSION,
