@@ -212,6 +212,34 @@ describe('the scheduled reconcile and a connected account that revoked access', 
     await applyDelivered(after);
     assert.equal((await inboxRow(after.id)).outcome, 'applied');
   });
+  it('clears the record when `reconcile --account` finds Stripe answering, and keeps it while Stripe refuses', async () => {
+    const account = 'acct_1RegrantByOperator';
+    const customer = await mirroredBehind(account);
+    await applyDelivered(accessEvent('deauthorized', account, nowSeconds() - 60));
+    const reconcileFix = ['reconcile', '--account', account, '--fix', '--json'];
+    const proxy = await revokingProxy(stack.emulator.url, account);
+    const refused = await stackCli(stack, reconcileFix, { STRIPE_API_BASE: proxy.url }).finally(proxy.close);
+    assert.equal(refused.code, 1);
+    assert.doesNotMatch(refused.stderr, /lets the platform in again/);
+    assert.equal((await accessRecord(account))[0]?.deauthorized_at instanceof Date, true, 'still revoked');
+
+    const answered = await stackCli(stack, reconcileFix);
+    assert.equal(answered.code, 0, answered.stderr);
+    assert.match(
+      answered.stderr,
+      /^reconcile: acct_1RegrantByOperator lets the platform in again \(Stripe answered a read\); its revocation is cleared$/m,
+    );
+    assert.equal(JSON.parse(answered.stdout).fixed, 1, 'stdout keeps the result alone');
+    assert.equal(await mirroredDescription(customer, account), 'as Stripe has it');
+    const [record] = await accessRecord(account);
+    assert.equal(record?.deauthorized_at, null);
+    assert.match(record?.event_id ?? '', /^req_/);
+    const logged = await scheduledRun(stack.emulator.url);
+    assert.ok(
+      leftOutLines(logged).every((line) => !line.deauthorized?.includes(account)),
+      'the scheduled runs take it back too',
+    );
+  });
 });
 
 describe('reads of a connected account that revoked access', () => {

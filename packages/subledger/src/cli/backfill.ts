@@ -4,7 +4,13 @@ import { z } from 'zod';
 import { type Config, loadConfig } from '../config/index.ts';
 import { type Database, migrate, openDatabase } from '../store/index.ts';
 import { createStripeClient } from '../stripe/index.ts';
-import { backfill, CONNECTED_ACCOUNT_ID_PATTERN, defaultPlace, type Place } from '../sync/index.ts';
+import {
+  accessRestoredIfRevoked,
+  backfill,
+  CONNECTED_ACCOUNT_ID_PATTERN,
+  defaultPlace,
+  type Place,
+} from '../sync/index.ts';
 import { KIND_NAMES, type KindName } from '../sync/kinds.ts';
 import { progressDisplay } from './progress.ts';
 
@@ -62,6 +68,7 @@ export type StripeJob = { config: Config; database: Database; stripe: Stripe; pl
 /**
  * Opens what a command reading Stripe into the mirror needs: the configured database (migrated) and a
  * Stripe client on the configured key, on the platform (or the connected `account`) in the key's mode.
+ * An account recorded as having revoked access is first asked whether it lets the platform in again.
  */
 export async function withStripeJob<T>(
   job: string,
@@ -75,6 +82,10 @@ export async function withStripeJob<T>(
   try {
     await migrate(database);
     const place = account ? { ...platform, stripeAccount: account } : platform;
+    if (await accessRestoredIfRevoked(database.pool, stripe, place))
+      console.error(
+        `${job}: ${place.stripeAccount} lets the platform in again (Stripe answered a read); its revocation is cleared`,
+      );
     return await run({ config, database, stripe, place });
   } finally {
     await database.close();

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type Stripe from 'stripe';
-import { type AccessEvent, isAccessRefused, recordAccess } from './connected-accounts.ts';
+import { PLATFORM } from '../store/index.ts';
+import { type AccessEvent, deauthorizedAt, isAccessRefused, recordAccess } from './connected-accounts.ts';
 import { type Place, requestOptions } from './stripe-reads.ts';
 
 /**
@@ -25,6 +26,17 @@ export async function accessRestored(db: pg.Pool, stripe: Stripe, place: Place):
     created: answerSeconds(headers.date),
   };
   return (await recordAccess(db, [granted])).length > 0;
+}
+
+/**
+ * For a command run on one place (`backfill` or `reconcile --account`): when the record says its account
+ * revoked the platform's access, asks Stripe whether it lets the platform in again (`accessRestored`),
+ * so that a run that will succeed also clears the record. False for the platform, an account with
+ * access, or one Stripe still refuses (the command's own reads then say so).
+ */
+export async function accessRestoredIfRevoked(db: pg.Pool, stripe: Stripe, place: Place): Promise<boolean> {
+  if (place.stripeAccount === PLATFORM || !(await deauthorizedAt(db, place))) return false;
+  return accessRestored(db, stripe, place);
 }
 
 /** The time of Stripe's answer, in seconds, from its `Date` header; this host's clock without one. */

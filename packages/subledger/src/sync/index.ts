@@ -1,3 +1,4 @@
+export { accessRestoredIfRevoked } from './access-probe.ts';
 export { type AccountSyncResult, customerByMetadata, syncAccount } from './account-sync.ts';
 export {
   type AccountView,
