@@ -51,7 +51,7 @@ const step = (message: string) => console.log(`  · ${message}`);
 async function benchDatabase(dir: string) {
   const external = process.env.DATABASE_URL;
   const cluster: EmbeddedCluster = external
-    ? { url: external, stop: async () => {} }
+    ? { url: external, owned: false, stop: async () => {} }
     : await startCluster(dir);
   const name = `subledger_access_bench_${process.pid}`;
   const url = await createDatabase(cluster, name);

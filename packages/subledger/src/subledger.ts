@@ -50,7 +50,7 @@ export async function createSubledger(options: SubledgerOptions = {}) {
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
-  const database = options.database ?? (await openDatabase(config));
+  const database = options.database ?? (await openDatabase(config, (message) => logger.warn(message)));
   await migrate(database);
   await migrateJobs(database.pool, logger);
   const { stripe, livemode, sync, place } = syncParts(config, database, metrics, logger, options.commitGate);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import type Stripe from 'stripe';
 import { startEmulator } from 'stripe-emulator';
 import { NODE_FLAGS } from '../src/cli/node-flags.ts';
+import { startEmbeddedPostgres } from '../src/store/embedded.ts';
 import { freePort } from './support/database.ts';
 import {
   emulatorOf,
@@ -124,3 +125,35 @@ test('SUBLEDGER_DEMO=0: a keyless start leaves the emulator empty', async () => 
     'given the settings, no warning',
   );
 });
+
+test('a start that joined the embedded cluster starts it again when the process that started it stops it', {
+  timeout: 120_000,
+}, async () => {
+  const dataDir = await freshDataDir();
+  const pgPort = await freePort();
+  const environment = {
+    ...(await newcomerEnvironment(dataDir)),
+    SUBLEDGER_DEMO: '0',
+    SUBLEDGER_EMBEDDED_PG_PORT: String(pgPort),
+  };
+  // Another `subledger` process (a backfill, say) started the cluster first.
+  const options = { dataDir, port: pgPort, database: 'subledger' };
+  const first = await startEmbeddedPostgres(options);
+  const { port, logged, stop } = await start(environment, NODE_FLAGS);
+  const announced = await logged(/No STRIPE_SECRET_KEY/);
+  await logged(/Subledger is listening/);
+
+  await first.stop();
+  assert.equal((await logged(/embedded PostgreSQL was stopped/)).msg, TAKEN_OVER);
+  const stripe = emulatorOf(announced);
+  await stripe.customers.create({ email: 'after-the-takeover@example.com' });
+  await untilApplied(port);
+  assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json(), { ready: true });
+
+  await stop();
+  const after = await startEmbeddedPostgres(options);
+  assert.equal(after.owned, true, 'the start that took it over stopped it on exit');
+  await after.stop();
+});
+
+const TAKEN_OVER = 'embedded PostgreSQL was stopped by the process that started it; started it again here';

