@@ -157,3 +157,29 @@ test('a start that joined the embedded cluster starts it again when the process 
 });
 
 const TAKEN_OVER = 'embedded PostgreSQL was stopped by the process that started it; started it again here';
+
+test('a start with a Stripe key and no STRIPE_WEBHOOK_SECRET warns, and its endpoint answers 503 webhook_secret_missing', {
+  timeout: 120_000,
+}, async () => {
+  const stripe = await startEmulator({ port: 0, hostname: '127.0.0.1' });
+  const environment = {
+    ...(await newcomerEnvironment(await freshDataDir())),
+    STRIPE_SECRET_KEY: 'sk_test_no_secret',
+    STRIPE_API_BASE: stripe.url,
+  };
+  try {
+    const { port, logged, stop } = await start(environment, NODE_FLAGS);
+    await logged(/Subledger is listening/);
+    await logged(/^STRIPE_WEBHOOK_SECRET is not set: POST \/webhooks\/stripe answers every delivery 503/);
+    const answer = await fetch(`http://127.0.0.1:${port}/webhooks/stripe`, {
+      method: 'POST',
+      headers: { 'stripe-signature': `t=${Math.floor(Date.now() / 1000)},v1=00` },
+      body: JSON.stringify({ id: 'evt_1', object: 'event' }),
+    });
+    assert.equal(answer.status, 503);
+    assert.equal(((await answer.json()) as { error: { code: string } }).error.code, 'webhook_secret_missing');
+    await stop();
+  } finally {
+    await stripe.close();
+  }
+});

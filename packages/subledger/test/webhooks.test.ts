@@ -66,6 +66,21 @@ test('a missing Stripe-Signature header is refused with signature_missing', asyn
   await assertRefused(() => post(JSON.stringify(anEvent()), {}), 400, 'signature_missing');
 });
 
+test('with no webhook secret configured, a delivery is answered 503 webhook_secret_missing and writes nothing', async () => {
+  const secrets = stack.subledger.config.webhookSecrets;
+  const kept = secrets.splice(0);
+  try {
+    const payload = JSON.stringify(anEvent());
+    await assertRefused(
+      () => post(payload, { 'stripe-signature': sign(payload, { secret: kept[0]?.secret }) }),
+      503,
+      'webhook_secret_missing',
+    );
+  } finally {
+    secrets.push(...kept);
+  }
+});
+
 test('a signature older than 300 s is refused with timestamp_outside_tolerance; 299 s is accepted', async () => {
   const stale = JSON.stringify(anEvent());
   await assertRefused(

@@ -55,6 +55,12 @@ export function startCommand(): Command {
               'on each start and signs with its own endpoint’s secret, which verifies its webhooks beside it',
           );
       }
+      if (!keyless && !givenSecrets)
+        logger.warn(
+          'STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe answers every delivery 503 ' +
+            '`webhook_secret_missing` and stores nothing until it is (Stripe delivers them again for up to ' +
+            '3 days), and so does the Connect endpoint without STRIPE_CONNECT_WEBHOOK_SECRET',
+        );
       // The workers run in a thread of their own: applying a batch never holds up a webhook's answer.
       const workers = await startWorkerThread({
         config,

@@ -138,6 +138,13 @@ function verify(
   nowMs: number,
   connect: boolean,
 ): InboxEvent {
+  if (secrets.length === 0)
+    throw new Refusal(
+      503,
+      'webhook_secret_missing',
+      `this endpoint has no webhook secret to verify with (${connect ? 'STRIPE_CONNECT_WEBHOOK_SECRET or ' : ''}` +
+        'STRIPE_WEBHOOK_SECRET); nothing was stored: deliver it again once one is set',
+    );
   if (!header) throw new Refusal(400, 'signature_missing', 'the Stripe-Signature header is missing');
   const signs = (candidate: WebhookSecret) => signedWith(raw, header, candidate.secret, tolerance, nowMs);
   const signer = secrets.find(signs);
