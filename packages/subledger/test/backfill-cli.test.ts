@@ -31,6 +31,30 @@ describe('subledger backfill', () => {
     );
   });
 
+  it('says when a resumed run began and what it leaves to others; --restart starts over', async () => {
+    const begun = new Date('2026-01-05T10:00:00Z');
+    // An interrupted run's checkpoint, before its first page of prices was written.
+    const interrupted = () =>
+      stack.database.pool.query(
+        `insert into sync_checkpoints (job, stripe_account, livemode, kind, objects, started_at)
+         values ('backfill', 'platform', false, 'price', 0, $1)
+         on conflict (job, stripe_account, livemode, kind) do update
+           set test_clock = null, last_id = null, objects = 0, started_at = $1, completed_at = null`,
+        [begun],
+      );
+    await interrupted();
+    const resumed = await cli(['backfill', '--kinds', 'price']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(
+      resumed.stdout,
+      /^backfill: 2 objects in [\d.]+ s \(resumed the run begun 2026-01-05T10:00:00\.000Z: objects created since, and changes to those it had read, are left to the webhooks and reconcile; --restart reads everything again\): price 2$/m,
+    );
+    await interrupted();
+    const restarted = await cli(['backfill', '--kinds', 'price', '--restart']);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    assert.match(restarted.stdout, /^backfill: 2 objects in [\d.]+ s: price 2$/m);
+  });
+
   it('refuses to run without STRIPE_SECRET_KEY, in one line', async () => {
     const result = await cli(['backfill'], { STRIPE_SECRET_KEY: '' });
     assert.equal(result.code, 1);

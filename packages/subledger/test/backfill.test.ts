@@ -114,9 +114,44 @@ describe('backfill', () => {
     );
     await assertMirrorEqualsStripe();
 
+    const begun = await stack.database.pool.query(`select min(started_at) as at from sync_checkpoints`);
+    assert.deepEqual(result.resumedFrom, begun.rows[0].at, 'when the continued run began');
+
     const third = countingStripe();
-    assert.equal((await run({ stripe: third.stripe })).resumed, false, 'a finished backfill starts over');
+    const fresh = await run({ stripe: third.stripe });
+    assert.deepEqual([fresh.resumed, fresh.resumedFrom], [false, null], 'a finished backfill starts over');
     assert.ok(third.requests.some((request) => request.path.startsWith('/v1/customers')));
+  });
+
+  it("leaves an unfinished kind's checkpoint to a run of other kinds, and starts it over with `restart`", async () => {
+    await emptyMirror();
+    const crash = new Error('simulated crash');
+    const crashInSubscriptions = (progress: { kind: string; done: number }) => {
+      if (progress.kind === 'subscription' && progress.done >= 2) throw crash;
+    };
+    await assert.rejects(run({ pageSize: 2, onProgress: crashInSubscriptions }), crash);
+    const subscriptionCheckpoint = async () =>
+      (
+        await stack.database.pool.query(
+          `select last_id, completed_at from sync_checkpoints where kind = 'subscription'`,
+        )
+      ).rows[0];
+    const unfinished = await subscriptionCheckpoint();
+    assert.equal(unfinished.completed_at, null);
+
+    assert.equal((await run({ kinds: ['price'] })).resumed, false);
+    assert.deepEqual(await subscriptionCheckpoint(), unfinished, 'kept for its own run');
+
+    const restarted = countingStripe();
+    const result = await run({
+      stripe: restarted.stripe,
+      kinds: ['subscription'],
+      pageSize: 2,
+      restart: true,
+    });
+    assert.deepEqual([result.resumed, result.byKind], [false, { subscription: stripeCounts().subscription }]);
+    assert.doesNotMatch(restarted.requests[0]?.path ?? '', /starting_after/, 'read from the first page');
+    assert.notEqual((await subscriptionCheckpoint()).completed_at, null);
   });
 
   /** A backfill of customers that crashes on the first page of a test clock's list; its checkpoint. */

@@ -91,6 +91,10 @@ describe("the self-healing commands as calls on a Subledger's sync engine", () =
     );
     await assert.rejects(sync().backfill({ account: 'shop_1' }), refusal('invalid_options', /acct_/));
     await assert.rejects(
+      sync().backfill({ restart: 'yes' as unknown as boolean }),
+      refusal('invalid_options', /^restart: /),
+    );
+    await assert.rejects(
       sync().backfill({ requestsPerSecond: 0 }),
       refusal('invalid_options', /^requestsPerSecond: /),
     );

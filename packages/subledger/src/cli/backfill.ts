@@ -6,6 +6,7 @@ import { type Database, migrate, openDatabase } from '../store/index.ts';
 import { createStripeClient } from '../stripe/index.ts';
 import {
   accessRestoredIfRevoked,
+  type BackfillResult,
   backfill,
   CONNECTED_ACCOUNT_ID_PATTERN,
   defaultPlace,
@@ -98,6 +99,16 @@ export function configuredStripe(config: Config, job: string): Stripe {
   return createStripeClient({ secretKey: config.stripeSecretKey, apiBase: config.stripeApiBase });
 }
 
+/** The line a backfill ends with; a resumed run says when it began, and what it leaves to others. */
+export function backfillSummary(result: BackfillResult, seconds: number): string {
+  const kinds = Object.entries(result.byKind).map(([kind, count]) => `${kind} ${count}`);
+  const resumed = result.resumedFrom
+    ? ` (resumed the run begun ${result.resumedFrom.toISOString()}: objects created since, and changes to ` +
+      'those it had read, are left to the webhooks and reconcile; --restart reads everything again)'
+    : '';
+  return `backfill: ${result.objects} objects in ${seconds.toFixed(1)} s${resumed}: ${kinds.join(', ')}`;
+}
+
 /** `subledger backfill`: every mirrored object read from Stripe, resumable after a crash. */
 export function backfillCommand(): Command {
   return new Command('backfill')
@@ -107,8 +118,9 @@ export function backfillCommand(): Command {
     )
     .option('--kinds <kinds>', `comma-separated kinds to read (default: all): ${KIND_NAMES.join(', ')}`)
     .option('--rps <n>', 'Stripe requests per second (default: SUBLEDGER_STRIPE_RPS, else 20)')
+    .option('--restart', 'start over instead of resuming an interrupted run')
     .option(...ACCOUNT_OPTION)
-    .action(async (options: { kinds?: string; rps?: string; account?: string }) => {
+    .action(async (options: { kinds?: string; rps?: string; account?: string; restart?: boolean }) => {
       const config = loadConfig();
       const input = toBackfillInput(options, config);
       await withStripeJob('backfill', config, input.account, async ({ database, stripe, place }) => {
@@ -120,14 +132,11 @@ export function backfillCommand(): Command {
           place,
           context: { accountKeys: config.accountKeys },
           requestsPerSecond: input.rps,
+          restart: options.restart === true,
           ...(input.kinds ? { kinds: input.kinds } : {}),
           onProgress: progress.onProgress,
         }).finally(progress.stop);
-        const seconds = (Date.now() - started) / 1000;
-        const kinds = Object.entries(result.byKind).map(([kind, count]) => `${kind} ${count}`);
-        console.log(
-          `backfill: ${result.objects} objects in ${seconds.toFixed(1)} s${result.resumed ? ' (resumed)' : ''}: ${kinds.join(', ')}`,
-        );
+        console.log(backfillSummary(result, (Date.now() - started) / 1000));
       });
     });
 }

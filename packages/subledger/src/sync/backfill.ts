@@ -27,6 +27,8 @@ export type BackfillOptions = {
   limiter?: Limiter;
   /** Objects per page, 1 … 100 (default 100); each page is one checkpoint. */
   pageSize?: number;
+  /** Start over, forgetting an unfinished run of these kinds instead of resuming it. */
+  restart?: boolean;
 };
 
 export type BackfillResult = {
@@ -35,6 +37,11 @@ export type BackfillResult = {
   objects: number;
   /** Whether an unfinished run was continued rather than started over. */
   resumed: boolean;
+  /**
+   * When the continued run began. Objects Stripe lists before its cursor (created since) and changes
+   * to those it had read are not read again: the webhooks and reconcile bring them.
+   */
+  resumedFrom: Date | null;
 };
 
 const JOB = 'backfill';
@@ -42,7 +49,8 @@ const JOB = 'backfill';
 /**
  * Reads every object of the mirrored kinds from Stripe, page by page, into the mirror. Each page is
  * written in one transaction with its checkpoint, so a crash resumes after the last page written; kinds
- * already finished are not read again. Once every kind is finished, the next run starts over.
+ * already finished are not read again. Once every kind is finished, or with `restart`, the next run
+ * starts over. Checkpoints are kept per kind: a run of some kinds leaves the others' as they are.
  */
 export async function backfill(options: BackfillOptions): Promise<BackfillResult> {
   return exclusively(
@@ -57,8 +65,10 @@ async function backfillKinds(options: BackfillOptions): Promise<BackfillResult> 
   const kinds = options.kinds ?? KIND_NAMES;
   const limiter = options.limiter ?? createLimiter(options.requestsPerSecond);
   const checkpoints = await loadCheckpoints(database.pool, place, kinds);
-  const resumed = [...checkpoints.values()].some((checkpoint) => checkpoint.completedAt === null);
-  if (!resumed) await clearCheckpoints(database.pool, place);
+  const resumed =
+    !options.restart && [...checkpoints.values()].some((checkpoint) => checkpoint.completedAt === null);
+  if (!resumed) await clearCheckpoints(database.pool, place, kinds);
+  const resumedFrom = resumed ? runStart([...checkpoints.values()]) : null;
   const byKind: Record<string, number> = {};
   for (const kind of kinds) {
     const checkpoint = resumed ? checkpoints.get(kind) : undefined;
@@ -66,8 +76,16 @@ async function backfillKinds(options: BackfillOptions): Promise<BackfillResult> 
       ? checkpoint.objects
       : await backfillKind(options, kind, limiter, checkpoint ?? null);
   }
-  return { byKind, objects: Object.values(byKind).reduce((sum, count) => sum + count, 0), resumed };
+  const objects = Object.values(byKind).reduce((sum, count) => sum + count, 0);
+  return { byKind, objects, resumed, resumedFrom };
 }
+
+/** When the run of these checkpoints began: its first kind's first page. */
+const runStart = (checkpoints: Checkpoint[]): Date | null =>
+  checkpoints.reduce<Date | null>(
+    (first, checkpoint) => (!first || checkpoint.startedAt < first ? checkpoint.startedAt : first),
+    null,
+  );
 
 async function backfillKind(
   options: BackfillOptions,
@@ -220,12 +238,14 @@ type Checkpoint = {
   testClock: string | null;
   lastId: string | null;
   objects: number;
+  startedAt: Date;
   completedAt: Date | null;
 };
 
 async function loadCheckpoints(pool: pg.Pool, place: Place, kinds: readonly KindName[]) {
   const { rows } = await pool.query<Checkpoint>(
-    `select kind, test_clock as "testClock", last_id as "lastId", objects, completed_at as "completedAt"
+    `select kind, test_clock as "testClock", last_id as "lastId", objects, started_at as "startedAt",
+            completed_at as "completedAt"
      from sync_checkpoints
      where job = $1 and stripe_account = $2 and livemode = $3 and kind = any($4::text[])`,
     [JOB, place.stripeAccount, place.livemode, kinds],
@@ -233,13 +253,16 @@ async function loadCheckpoints(pool: pg.Pool, place: Place, kinds: readonly Kind
   return new Map(rows.map((row) => [row.kind, row]));
 }
 
-/** A fresh run forgets every kind's checkpoint, so "complete" always means complete in this run. */
-async function clearCheckpoints(pool: pg.Pool, place: Place): Promise<void> {
-  await pool.query('delete from sync_checkpoints where job = $1 and stripe_account = $2 and livemode = $3', [
-    JOB,
-    place.stripeAccount,
-    place.livemode,
-  ]);
+/**
+ * A fresh run forgets its kinds' checkpoints, so "complete" always means complete in this run; another
+ * kind's unfinished run is left to resume.
+ */
+async function clearCheckpoints(pool: pg.Pool, place: Place, kinds: readonly KindName[]): Promise<void> {
+  await pool.query(
+    `delete from sync_checkpoints
+     where job = $1 and stripe_account = $2 and livemode = $3 and kind = any($4::text[])`,
+    [JOB, place.stripeAccount, place.livemode, kinds],
+  );
 }
 
 async function saveProgress(

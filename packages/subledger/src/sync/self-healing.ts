@@ -33,7 +33,7 @@ const readingSchema = z.strictObject({
 });
 const kindsSchema = z.array(z.enum(KIND_NAMES)).nonempty().optional();
 
-const backfillSchema = readingSchema.extend({ kinds: kindsSchema });
+const backfillSchema = readingSchema.extend({ kinds: kindsSchema, restart: z.boolean().optional() });
 const reconcileSchema = readingSchema.extend({ kinds: kindsSchema, fix: z.boolean().optional() });
 const catchUpSchema = readingSchema.extend({
   since: z
@@ -82,10 +82,13 @@ export function selfHealing(parts: SelfHealingParts) {
     };
   };
   return {
-    /** Reads every mirrored object (or `kinds`) from Stripe into the mirror; resumes an interrupted run. */
+    /**
+     * Reads every mirrored object (or `kinds`) from Stripe into the mirror; resumes an interrupted run,
+     * or starts it over with `restart`.
+     */
     backfill: async (options: BackfillCall = {}) => {
-      const { kinds, ...rest } = valid(backfillSchema, options);
-      return backfill({ ...reading(rest), ...(kinds ? { kinds } : {}) });
+      const { kinds, restart, ...rest } = valid(backfillSchema, options);
+      return backfill({ ...reading(rest), restart: restart ?? false, ...(kinds ? { kinds } : {}) });
     },
     /** Compares the mirror with Stripe and reports drift by kind and id; with `fix`, writes Stripe's state. */
     reconcile: async (options: ReconcileCall = {}) => {
