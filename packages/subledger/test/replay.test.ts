@@ -191,11 +191,29 @@ test('an event the mirror cannot hold is kept and acknowledged, and fails alone 
   assert.equal((await customerRow(neighbour.id))?.name, 'Neighbour');
 });
 
+test('`subledger replay --unfetchable` queues the events settled unfetchable, and only those', async () => {
+  const unreadCustomer = await stack.stripe.customers.create({ email: 'unread@example.com' });
+  const readCustomer = await stack.stripe.customers.create({ email: 'read@example.com' });
+  await deliver();
+  await drain();
+  const unread = await eventOf(unreadCustomer.id, 'customer.created');
+  const read = await eventOf(readCustomer.id, 'customer.created');
+  // As the refetcher settles an event whose object Stripe would not give (no key, access revoked).
+  await query(`update stripe_events set outcome = 'unfetchable' where id = $1`, [unread]);
+  const queued = await cli('--unfetchable');
+  assert.equal(queued.code, 0, queued.stderr);
+  assert.equal(queued.stdout.trim(), 'Queued 1 event for replay.');
+  assert.deepEqual([(await event(unread)).status, (await event(read)).status], ['pending', 'processed']);
+  await drain();
+  assert.equal((await event(unread)).status, 'processed');
+});
+
 describe('the replay command line names exactly one selection', () => {
   const now = new Date('2025-01-31T12:00:00Z');
   const cases: [string, Parameters<typeof toReplaySelector>[0], unknown][] = [
     ['an event id', { eventId: 'evt_123' }, { eventId: 'evt_123' }],
     ['--failed', { failed: true }, { failed: true }],
+    ['--unfetchable', { unfetchable: true }, { unfetchable: true }],
     [
       '--since an ISO time',
       { since: '2025-01-30T08:00:00+01:00' },
@@ -207,6 +225,7 @@ describe('the replay command line names exactly one selection', () => {
     ['nothing', {}, /exactly one/],
     ['an id and --failed', { eventId: 'evt_1', failed: true }, /exactly one/],
     ['--failed and --since', { failed: true, since: '1h' }, /exactly one/],
+    ['--unfetchable and --failed', { unfetchable: true, failed: true }, /exactly one/],
     ['a malformed id', { eventId: 'ch_1' }, /evt_/],
     ['a vague time', { since: 'yesterday' }, /--since must be/],
     ['a time without its offset', { since: '2025-01-30T08:00:00' }, /--since must be/],

@@ -17,7 +17,12 @@ export function parseSince(text: string, now: Date): Date | null {
   return null;
 }
 
-type ReplayInput = { eventId?: string | undefined; failed?: boolean | undefined; since?: string | undefined };
+type ReplayInput = {
+  eventId?: string | undefined;
+  failed?: boolean | undefined;
+  unfetchable?: boolean | undefined;
+  since?: string | undefined;
+};
 
 /** The command line to a selector (pure); throws one clear line when it names not exactly one. */
 export function toReplaySelector(input: ReplayInput, now: Date): ReplaySelector {
@@ -25,6 +30,7 @@ export function toReplaySelector(input: ReplayInput, now: Date): ReplaySelector 
     .object({
       eventId: z.string().regex(EVENT_ID_PATTERN, 'event id must look like evt_…').optional(),
       failed: z.literal(true).optional(),
+      unfetchable: z.literal(true).optional(),
       since: z
         .string()
         .transform((text, context) => {
@@ -41,27 +47,36 @@ export function toReplaySelector(input: ReplayInput, now: Date): ReplaySelector 
     })
     .refine(
       (value) =>
-        [value.eventId, value.failed, value.since].filter((given) => given !== undefined).length === 1,
-      'give exactly one of <event-id>, --failed or --since <time>',
+        [value.eventId, value.failed, value.unfetchable, value.since].filter((given) => given !== undefined)
+          .length === 1,
+      'give exactly one of <event-id>, --failed, --unfetchable or --since <time>',
     );
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'invalid arguments');
-  const { eventId, since } = parsed.data;
+  const { eventId, since, unfetchable } = parsed.data;
   if (eventId) return { eventId };
-  return since ? { since } : { failed: true };
+  if (since) return { since };
+  return unfetchable ? { unfetchable } : { failed: true };
 }
 
-/** `subledger replay <event-id> | --failed | --since <time>`: back to the queue, applied at most once. */
+/**
+ * `subledger replay <event-id> | --failed | --unfetchable | --since <time>`: back to the queue, applied
+ * at most once.
+ */
 export function replayCommand(): Command {
   return new Command('replay')
     .description('Queue inbox events to be processed again; an event never applies twice')
     .argument('[event-id]', 'one event, by its Stripe id (evt_…)')
     .option('--failed', 'every dead-lettered event, and every event waiting to retry after a failure')
     .option(
+      '--unfetchable',
+      'every event settled unfetchable (its object could not be read: no Stripe key, or access revoked)',
+    )
+    .option(
       '--since <time>',
       'every event received at or after <time>: 2025-01-31T12:00:00Z, 2025-01-31, 2h, 7d',
     )
-    .action(async (eventId: string | undefined, options: { failed?: boolean; since?: string }) => {
+    .action(async (eventId: string | undefined, options: Omit<ReplayInput, 'eventId'>) => {
       const selector = toReplaySelector({ eventId, ...options }, new Date());
       const database = await openDatabase(loadConfig());
       try {

@@ -20,7 +20,7 @@ export type SyncEngineOptions = {
   config: Config;
   /**
    * The Stripe client, or null when none is configured: objects to read are then settled `unfetchable`,
-   * their events kept in the inbox (with that outcome) for `subledger replay` once a key is configured.
+   * their events kept in the inbox (with that outcome) for `subledger replay --unfetchable` once a key is configured.
    */
   stripe: Stripe | null;
   /** The mode of the client's key. */

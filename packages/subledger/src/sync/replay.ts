@@ -14,6 +14,11 @@ export type ReplaySelector =
   | { eventId: string }
   /** Dead-lettered events, and events waiting for a retry after a failure. */
   | { failed: true }
+  /**
+   * Events settled `unfetchable`: their object could not be read from Stripe (no key was configured,
+   * or its connected account had revoked access). Replayed, they are read again.
+   */
+  | { unfetchable: true }
   /** Events received at or after this time. */
   | { since: Date };
 
@@ -28,6 +33,7 @@ const REQUEUE = `update stripe_events
 const WHERE = {
   eventId: 'id = $1',
   failed: `status = 'dead' or (status = 'pending' and last_error is not null)`,
+  unfetchable: `status = 'processed' and outcome = 'unfetchable'`,
   since: 'received_at >= $1',
 };
 
@@ -41,7 +47,10 @@ export async function replay(database: Database, selector: ReplaySelector): Prom
       return { ok: false, code: 'event_not_found', message: `no event ${selector.eventId} in the inbox` };
     return { ok: true, queued: ids.length, eventIds: ids };
   }
-  const [where, parameters] = 'failed' in selector ? [WHERE.failed, []] : [WHERE.since, [selector.since]];
+  const [where, parameters] =
+    'since' in selector
+      ? [WHERE.since, [selector.since]]
+      : ['failed' in selector ? WHERE.failed : WHERE.unfetchable, []];
   const { rows } = await database.pool.query<{ queued: number }>(requeue(where, 'count'), parameters);
   return { ok: true, queued: rows[0]?.queued ?? 0 };
 }

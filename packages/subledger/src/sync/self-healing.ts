@@ -44,6 +44,7 @@ const catchUpSchema = readingSchema.extend({
 const replaySchema = z.union([
   z.strictObject({ eventId: z.string().regex(EVENT_ID_PATTERN, 'eventId must be an event id (evt_…)') }),
   z.strictObject({ failed: z.literal(true) }),
+  z.strictObject({ unfetchable: z.literal(true) }),
   z.strictObject({ since: z.date() }),
 ]);
 
