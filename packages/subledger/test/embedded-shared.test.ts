@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { type EmbeddedCluster, startEmbeddedPostgres } from '../src/store/embedded.ts';
+import { type EmbeddedCluster, isServing, startEmbeddedPostgres } from '../src/store/embedded.ts';
 import { startSharedEmbeddedPostgres } from '../src/store/embedded-shared.ts';
 import { freePort } from './support/database.ts';
 
@@ -39,15 +39,6 @@ async function until(done: () => boolean, what: string): Promise<void> {
     assert.ok(Date.now() < deadline, `still waiting: ${what}`);
     await sleep(50);
   }
-}
-
-async function serving(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-  client.on('error', () => {});
-  return client.connect().then(
-    () => client.end().then(() => true),
-    () => false,
-  );
 }
 
 /** The rows of `text`, asked until the pool answers (30 s at most). */
@@ -107,7 +98,7 @@ test('those that joined start the cluster again, once, when the one that started
   await joiner?.stop();
   await owner?.stop();
   await sleep(500);
-  assert.equal(await serving(first.url), false, 'stopped by the last one out');
+  assert.equal(await isServing(first.url), false, 'stopped by the last one out');
 });
 
 test('one that joined and closes does not start the cluster again when it is stopped later', async (t) => {
@@ -118,9 +109,9 @@ test('one that joined and closes does not start the cluster again when it is sto
     await startSharedEmbeddedPostgres({ ...options, onTakenOver: (line) => told.push(line) }),
   );
   await joined.stop();
-  assert.equal(await serving(first.url), true, 'a cluster it joined is left running');
+  assert.equal(await isServing(first.url), true, 'a cluster it joined is left running');
   await first.stop();
   await sleep(1000);
-  assert.equal(await serving(first.url), false);
+  assert.equal(await isServing(first.url), false);
   assert.deepEqual(told, []);
 });

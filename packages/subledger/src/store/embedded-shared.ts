@@ -29,6 +29,7 @@ export async function startSharedEmbeddedPostgres(options: SharedEmbeddedOptions
     const client = new pg.Client({ connectionString: cluster.url });
     client.on('error', () => {});
     client.once('end', () => {
+      watcher = null;
       if (!closing) takingOver = takeOver();
     });
     await client.connect();

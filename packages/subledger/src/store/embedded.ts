@@ -120,7 +120,8 @@ async function postmasterAlive(databaseDir: string): Promise<boolean> {
   }
 }
 
-async function isServing(url: string): Promise<boolean> {
+/** Whether a server at `url` takes a connection (within a second). */
+export async function isServing(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
   try {
     await client.connect();
