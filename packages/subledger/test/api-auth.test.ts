@@ -5,6 +5,7 @@ import { createSubledgerClient } from '@subledger/client';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createApiKey, revokeApiKey, type Scope } from '../src/auth/index.ts';
 import { apiDocument } from '../src/http/index.ts';
+import { completeCheckout } from './support/billing.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 const ISSUER = 'https://id.example.test/';
@@ -194,6 +195,45 @@ test("an end user's token reads its own account only, and never writes", async (
   assert.equal(own.data?.account_id, 'acct_mine');
   const other = await typed.POST('/v1/check', { body: { account_id: 'acct_other', feature: 'sso' } });
   assert.equal(other.error?.error.code, 'account_forbidden');
+});
+
+test("an end user's token syncing another account's checkout is refused before anything is written", async () => {
+  const price = await stack.stripe.prices.create({
+    currency: 'usd',
+    unit_amount: 900,
+    recurring: { interval: 'month' },
+    product_data: { name: 'Team' },
+  });
+  const session = await stack.stripe.checkout.sessions.create({
+    mode: 'subscription',
+    line_items: [{ price: price.id, quantity: 1 }],
+    client_reference_id: 'acct_theirs',
+    success_url: 'https://app.example.com/ok',
+  });
+  await completeCheckout(stack, session.id);
+  const sync = {
+    method: 'POST',
+    path: `/v1/checkout/${session.id}/sync`,
+    scope: 'read',
+    tokens: true,
+  } as const;
+  const mirrored = async () =>
+    (
+      await stack.database.pool.query(
+        `select (select count(*) from checkout_sessions where id = $1)::int as sessions,
+                (select count(*) from account_customers where account_id = 'acct_theirs')::int as links`,
+        [session.id],
+      )
+    ).rows[0];
+
+  const refused = await call(sync, await tokenFor('acct_mine'));
+  assert.equal(refused.status, 403);
+  assert.equal(await codeOf(refused), 'account_forbidden');
+  assert.deepEqual(await mirrored(), { sessions: 0, links: 0 });
+
+  const own = await call(sync, await tokenFor('acct_theirs'));
+  assert.equal(own.status, 200);
+  assert.deepEqual(await mirrored(), { sessions: 1, links: 1 });
 });
 
 test('each credential has its own rate limit: 429 rate_limited with Retry-After', async () => {

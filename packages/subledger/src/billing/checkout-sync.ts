@@ -16,10 +16,14 @@ import { BillingError } from './errors.ts';
  * The success page's eager sync: reads the checkout session from Stripe, then the state of the
  * account it names, into the mirror now, so that the buyer is never "paid but locked out" while the
  * webhooks are on their way.
+ *
+ * `authorize` sees the account before anything is written: a caller that may not see it (it throws)
+ * causes no work beyond the session's read.
  */
 export async function syncCheckout(
   billing: Billing,
   sessionId: string,
+  authorize: (accountId: string) => void = () => {},
 ): Promise<{ accountId: string; account: AccountView }> {
   return act(async () => {
     const askedAt = await databaseNow(billing.database.pool);
@@ -30,6 +34,7 @@ export async function syncCheckout(
         'checkout_session_not_found',
         `no checkout session ${sessionId} names an account`,
       );
+    authorize(accountId);
     // The session itself too: a paid top-up grants its credits from the mirror's copy.
     await inTransaction(billing.database.pool, (client) =>
       mirrorAnswers(client, billing, [sessionAnswer(session)], askedAt),

@@ -151,9 +151,10 @@ export function mountBillingRoutes(
   });
   api.openapi(api.guarded(checkoutSyncRoute, 'read'), async (c) => {
     const { session_id } = c.req.valid('param');
-    const { accountId, account } = await syncCheckout(ready(deps), session_id);
+    const { accountId, account } = await syncCheckout(ready(deps), session_id, (named) =>
+      api.authorizeAccount(c, named),
+    );
     await deps.credits.grantPending();
-    api.authorizeAccount(c, accountId);
     deps.access.invalidate([{ kind: 'account', id: accountId }]);
     return c.json(
       { account, entitlements: entitlementsJson(await deps.access.entitlements(accountId)) },
