@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, type TestContext, test } from 'node:test';
@@ -115,3 +115,40 @@ test('one that joined and closes does not start the cluster again when it is sto
   assert.equal(await isServing(first.url), false);
   assert.deepEqual(told, []);
 });
+
+test('the one that started the cluster starts it again when its server is killed, and still stops it on closing', async (t) => {
+  const { options, stoppedAfter } = await optionsOn(t);
+  const told: string[] = [];
+  const owner = stoppedAfter(
+    await startSharedEmbeddedPostgres({ ...options, onTakenOver: (line) => told.push(line) }),
+  );
+  assert.equal(owner.owned, true);
+  const pool = poolOn(owner.url);
+  await pool.query('create table kept (id int); insert into kept values (1)');
+
+  process.kill(await postmasterPid(options.dataDir), 'SIGKILL');
+  assert.deepEqual(await untilAnswered(pool, 'select id from kept'), [{ id: 1 }]);
+  await until(() => told.length > 0, 'told what it did');
+  assert.deepEqual(told, [
+    'the embedded PostgreSQL server this process started exited; started it again here',
+  ]);
+  assert.equal(owner.owned, true);
+
+  await pool.end();
+  await owner.stop();
+  assert.equal(await isServing(owner.url), false, 'the server it started again is stopped on closing');
+});
+
+test('a server that died is not waited for: stopping it returns at once', async (t) => {
+  const { options } = await optionsOn(t);
+  const cluster = await startEmbeddedPostgres(options);
+  process.kill(await postmasterPid(options.dataDir), 'SIGKILL');
+  await cluster.exited;
+  const stopped = await Promise.race([cluster.stop().then(() => true), sleep(5000, false, { ref: false })]);
+  assert.equal(stopped, true, 'stop() returned');
+});
+
+async function postmasterPid(dataDir: string): Promise<number> {
+  const pidFile = await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8');
+  return Number(pidFile.split('\n')[0]);
+}

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { test } from 'node:test';
 import type Stripe from 'stripe';
 import { startEmulator } from 'stripe-emulator';
@@ -7,6 +9,7 @@ import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { startEmbeddedPostgres } from '../src/store/embedded.ts';
 import { freePort } from './support/database.ts';
 import {
+  appliedCount,
   emulatorOf,
   freshDataDir,
   type LogLine,
@@ -126,7 +129,7 @@ test('SUBLEDGER_DEMO=0: a keyless start leaves the emulator empty', async () => 
   );
 });
 
-test('a start that joined the embedded cluster starts it again when the process that started it stops it', {
+test('a start sharing the embedded cluster starts it again when it goes: stopped by its starter, or killed', {
   timeout: 120_000,
 }, async () => {
   const dataDir = await freshDataDir();
@@ -147,7 +150,17 @@ test('a start that joined the embedded cluster starts it again when the process 
   assert.equal((await logged(/embedded PostgreSQL was stopped/)).msg, TAKEN_OVER);
   const stripe = emulatorOf(announced);
   await stripe.customers.create({ email: 'after-the-takeover@example.com' });
-  await untilApplied(port);
+  const applied = appliedCount(await untilApplied(port));
+
+  // Now the start owns the server; it dies under it (the OOM killer, say).
+  const pidFile = await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8');
+  process.kill(Number(pidFile.split('\n')[0]), 'SIGKILL');
+  assert.equal(
+    (await logged(/server this process started exited/)).msg,
+    'the embedded PostgreSQL server this process started exited; started it again here',
+  );
+  await stripe.customers.create({ email: 'after-the-kill@example.com' });
+  await untilApplied(port, applied);
   assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json(), { ready: true });
 
   await stop();

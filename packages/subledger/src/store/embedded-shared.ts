@@ -10,13 +10,30 @@ export type SharedEmbeddedOptions = EmbeddedOptions & {
   onTakenOver?: (message: string) => void;
 };
 
+/** How the cluster went: the server this process started exited, or the one it joined dropped it. */
+type Gone = 'exited' | 'dropped';
+
+const TAKEN_OVER_LINES: Record<Gone, Record<'owned' | 'joined', string>> = {
+  dropped: {
+    owned: 'embedded PostgreSQL was stopped by the process that started it; started it again here',
+    joined:
+      "embedded PostgreSQL dropped this process's connections; it serves (another process started it again), joined it",
+  },
+  exited: {
+    owned: 'the embedded PostgreSQL server this process started exited; started it again here',
+    joined:
+      'the embedded PostgreSQL server this process started exited; another process started it again, joined it',
+  },
+};
+
 /**
  * The embedded cluster, kept serving while this process uses it. Several Subledger processes share one
  * data directory (`npm start`, and a `backfill` beside it): the first starts the cluster and the others
  * join it, and the one that started it stops it when it closes, which ends the others' connections.
  * So a process that joined watches with one idle connection, and when the cluster goes it starts the
  * cluster itself, or joins whichever process did first. The server thus outlives a command started
- * before it; what it refused meanwhile (webhooks answered 503) Stripe delivers again.
+ * before it; what it refused meanwhile (webhooks answered 503) Stripe delivers again. The process that
+ * started the server does the same when the server exits without being asked (killed, crashed).
  */
 export async function startSharedEmbeddedPostgres(options: SharedEmbeddedOptions): Promise<EmbeddedCluster> {
   let cluster = await startEmbeddedPostgres(options);
@@ -24,29 +41,32 @@ export async function startSharedEmbeddedPostgres(options: SharedEmbeddedOptions
   let watcher: pg.Client | null = null;
   let takingOver: Promise<void> | null = null;
 
+  /** Until the cluster goes: the server this process started exits, or the one it joined drops it. */
   const watch = async () => {
-    if (cluster.owned) return;
+    const onGone = (cause: Gone) => {
+      if (!closing) takingOver = takeOver(cause);
+    };
+    if (cluster.exited) {
+      void cluster.exited.then(() => onGone('exited'));
+      return;
+    }
     const client = new pg.Client({ connectionString: cluster.url });
     client.on('error', () => {});
     client.once('end', () => {
       watcher = null;
-      if (!closing) takingOver = takeOver();
+      onGone('dropped');
     });
     await client.connect();
     watcher = client;
   };
 
-  const takeOver = async () => {
+  const takeOver = async (cause: Gone) => {
     const deadline = Date.now() + TAKE_OVER_MS;
     while (!closing) {
       try {
         cluster = await startEmbeddedPostgres(options);
         await watch();
-        options.onTakenOver?.(
-          cluster.owned
-            ? 'embedded PostgreSQL was stopped by the process that started it; started it again here'
-            : "embedded PostgreSQL dropped this process's connections; it serves (another process started it again), joined it",
-        );
+        options.onTakenOver?.(TAKEN_OVER_LINES[cause][cluster.owned ? 'owned' : 'joined']);
         return;
       } catch (error) {
         if (Date.now() > deadline) {

