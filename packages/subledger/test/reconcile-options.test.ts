@@ -45,6 +45,8 @@ describe('reconcile options', () => {
       [{ since: '2h' }, /^--since needs --catch-up$/],
       [{ catchUp: true, since: 'yesterday' }, /^--since must be a past ISO 8601 time/],
       [{ catchUp: true, since: '2027-01-01T00:00:00Z' }, /^--since must be a past ISO 8601 time/],
+      [{ catchUp: true, since: '99999999999d' }, /^--since must be a past ISO 8601 time/],
+      [{ catchUp: true, since: '2025-02-30' }, /^--since must be a past ISO 8601 time/],
       [{ rps: '-3' }, /^--rps must be a positive whole number$/],
       [{ kinds: 'invoice,charge' }, /^--kinds: unknown kind 'charge'/],
       [{ account: 'cus_123' }, /^--account must be a connected account id \(acct_…\)$/],

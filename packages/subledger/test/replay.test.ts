@@ -229,6 +229,9 @@ describe('the replay command line names exactly one selection', () => {
     ['a malformed id', { eventId: 'ch_1' }, /evt_/],
     ['a vague time', { since: 'yesterday' }, /--since must be/],
     ['a time without its offset', { since: '2025-01-30T08:00:00' }, /--since must be/],
+    ['a day the month does not have', { since: '2025-02-30' }, /--since must be/],
+    ['a time on such a day', { since: '2025-02-29T08:00:00Z' }, /--since must be/],
+    ['a duration beyond any date', { since: '99999999999d' }, /--since must be/],
   ];
   for (const [name, input, expected] of cases)
     test(name, () => {

@@ -9,12 +9,17 @@ const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 /** `--since`: an ISO 8601 time with its offset, a UTC date, or a duration before `now` (30m, 2h, 7d). */
 export function parseSince(text: string, now: Date): Date | null {
   const ago = /^(\d+)([smhd])$/.exec(text);
-  if (ago) return new Date(now.getTime() - Number(ago[1]) * UNIT_SECONDS[ago[2] as 's'] * 1000);
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text) || z.iso.datetime({ offset: true }).safeParse(text).success) {
-    const at = new Date(text);
-    return Number.isNaN(at.getTime()) ? null : at;
-  }
-  return null;
+  // Zod's formats check the calendar too: 2025-02-30 is refused, where Date would read 2025-03-02.
+  const at = ago
+    ? new Date(now.getTime() - Number(ago[1]) * UNIT_SECONDS[ago[2] as 's'] * 1000)
+    : z.iso
+          .date()
+          .or(z.iso.datetime({ offset: true }))
+          .safeParse(text).success
+      ? new Date(text)
+      : null;
+  // Outside the range of a Date (99999999999d ago) is no time at all.
+  return at && !Number.isNaN(at.getTime()) ? at : null;
 }
 
 type ReplayInput = {
