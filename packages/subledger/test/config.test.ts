@@ -43,3 +43,37 @@ test('a webhook secret with a bad prefix stops the start with a coded error that
           !error.message.includes('s3cr3t'),
       );
 });
+
+test('numbers out of their range stop the start with a line naming the variable', () => {
+  const refused: [string, string, RegExp][] = [
+    ['PORT', '70000', /^PORT must be a port number \(0 to 65535\)$/],
+    [
+      'SUBLEDGER_EMBEDDED_PG_PORT',
+      '70000',
+      /^SUBLEDGER_EMBEDDED_PG_PORT must be a port number \(1 to 65535\)$/,
+    ],
+    ['SUBLEDGER_EMBEDDED_PG_PORT', '0', /^SUBLEDGER_EMBEDDED_PG_PORT must be a port number/],
+    [
+      'SUBLEDGER_RECONCILE_MINUTES',
+      '10080',
+      /^SUBLEDGER_RECONCILE_MINUTES must be at most 1440 \(once a day\)/,
+    ],
+    ['SUBLEDGER_WORKER_BATCH', '10000000000000000000', /^SUBLEDGER_WORKER_BATCH must be at most 100000/],
+  ];
+  for (const [variable, value, message] of refused)
+    assert.throws(
+      () => loadConfig({ [variable]: value }),
+      (error: unknown) => error instanceof ConfigError && message.test(error.message),
+      variable,
+    );
+  const edges = loadConfig({
+    PORT: '0',
+    SUBLEDGER_EMBEDDED_PG_PORT: '65535',
+    SUBLEDGER_RECONCILE_MINUTES: '1440',
+    SUBLEDGER_WORKER_BATCH: '100000',
+  });
+  assert.deepEqual(
+    [edges.port, edges.embeddedPostgresPort, edges.reconcileEveryMinutes, edges.workerBatchSize],
+    [0, 65_535, 1440, 100_000],
+  );
+});

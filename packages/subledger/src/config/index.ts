@@ -41,6 +41,15 @@ const positive = z
 
 const positiveInt = (fallback: number) => positive.default(fallback);
 
+/** A TCP port; `lowest` 0 lets the system pick a free one. */
+const portNumber = (fallback: number, lowest: 0 | 1) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a port number')
+    .transform(Number)
+    .refine((port) => port >= lowest && port <= 65_535, `must be a port number (${lowest} to 65535)`)
+    .default(fallback);
+
 const wholeNumber = (fallback: number) =>
   z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).default(fallback);
 
@@ -56,19 +65,21 @@ const environmentSchema = z.object({
   STRIPE_WEBHOOK_SECRET: webhookSecretList,
   STRIPE_CONNECT_WEBHOOK_SECRET: webhookSecretList,
   STRIPE_API_BASE: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-  PORT: z
-    .string()
-    .regex(/^\d+$/, 'must be a port number')
-    .transform(Number)
-    .refine((port) => port <= 65_535, 'must be a port number')
-    .default(4100),
+  PORT: portNumber(4100, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SUBLEDGER_DATA_DIR: z.string().min(1).default('.subledger'),
-  SUBLEDGER_EMBEDDED_PG_PORT: positiveInt(54329),
+  SUBLEDGER_EMBEDDED_PG_PORT: portNumber(54329, 1),
   SUBLEDGER_ACCOUNT_KEYS: commaList.default(['subledger_account_id']),
-  SUBLEDGER_RECONCILE_MINUTES: wholeNumber(15),
+  // The schedule runs at the minutes of the UTC day that divide by it, so a day is the longest interval.
+  SUBLEDGER_RECONCILE_MINUTES: wholeNumber(15).refine(
+    (minutes) => minutes <= 1440,
+    'must be at most 1440 (once a day), or 0 to turn it off',
+  ),
   SUBLEDGER_STRIPE_RPS: positiveInt(20),
-  SUBLEDGER_WORKER_BATCH: positiveInt(2000),
+  SUBLEDGER_WORKER_BATCH: positiveInt(2000).refine(
+    (events) => events <= 100_000,
+    'must be at most 100000 (a claim holds that many rows locked in one transaction)',
+  ),
   SUBLEDGER_WORKER_GATHER_MS: wholeNumber(50),
   SUBLEDGER_CATALOG: z
     .string()
