@@ -37,6 +37,18 @@ function listSizes(kind: KindName): number[] {
   return [...byClock.values()];
 }
 
+/** A run that crashes (as a process would, midway) at the first progress `when` holds. */
+async function crashingRun(
+  options: Parameters<typeof run>[0],
+  when: (progress: { kind: string; done: number }) => boolean,
+): Promise<void> {
+  const crash = new Error('simulated crash');
+  const onProgress = (progress: { kind: string; done: number }) => {
+    if (when(progress)) throw crash;
+  };
+  await assert.rejects(run({ ...options, onProgress }), crash);
+}
+
 async function assertMirrorEqualsStripe(): Promise<void> {
   const differences = await audit(stack.emulator.emulator, stack.database.pool, { require: 'all' });
   assert.deepEqual(differences, [], describeDifferences(differences));
@@ -81,17 +93,9 @@ describe('backfill', () => {
 
   it('resumes after the last page written when a run crashes, without reading finished kinds again', async () => {
     await emptyMirror();
-    const crash = new Error('simulated crash');
-    const first = countingStripe();
-    await assert.rejects(
-      run({
-        stripe: first.stripe,
-        pageSize: 2,
-        onProgress: (progress) => {
-          if (progress.kind === 'subscription' && progress.done >= 4) throw crash;
-        },
-      }),
-      crash,
+    await crashingRun(
+      { stripe: countingStripe().stripe, pageSize: 2 },
+      (progress) => progress.kind === 'subscription' && progress.done >= 4,
     );
     const checkpoint = await stack.database.pool.query(
       `select last_id, objects, completed_at from sync_checkpoints where kind = 'subscription'`,
@@ -125,11 +129,7 @@ describe('backfill', () => {
 
   it("leaves an unfinished kind's checkpoint to a run of other kinds, and starts it over with `restart`", async () => {
     await emptyMirror();
-    const crash = new Error('simulated crash');
-    const crashInSubscriptions = (progress: { kind: string; done: number }) => {
-      if (progress.kind === 'subscription' && progress.done >= 2) throw crash;
-    };
-    await assert.rejects(run({ pageSize: 2, onProgress: crashInSubscriptions }), crash);
+    await crashingRun({ pageSize: 2 }, (progress) => progress.kind === 'subscription' && progress.done >= 2);
     const subscriptionCheckpoint = async () =>
       (
         await stack.database.pool.query(
@@ -154,22 +154,40 @@ describe('backfill', () => {
     assert.notEqual((await subscriptionCheckpoint()).completed_at, null);
   });
 
+  it('resuming a crashed run of some kinds reads again the kinds an earlier, finished run read', async () => {
+    await emptyMirror();
+    await run();
+    await crashingRun({ kinds: ['customer'], pageSize: 2 }, (progress) => progress.done >= 2);
+    const crashed = (
+      await stack.database.pool.query(
+        `select last_id, started_at from sync_checkpoints where kind = 'customer' and completed_at is null`,
+      )
+    ).rows[0];
+    assert.ok(crashed, 'the crashed run left its checkpoint');
+
+    const resuming = countingStripe();
+    const result = await run({ stripe: resuming.stripe, pageSize: 2 });
+    assert.deepEqual([result.resumed, result.resumedFrom], [true, crashed.started_at]);
+    const paths = resuming.requests.map((request) => request.path);
+    for (const stale of ['/v1/products', '/v1/prices', '/v1/subscriptions', '/v1/invoices'])
+      assert.ok(
+        paths.some((path) => path.startsWith(stale)),
+        `${stale} was not read again`,
+      );
+    assert.match(paths[0] ?? '', new RegExp(`^/v1/customers\\?.*starting_after=${crashed.last_id}`));
+    assert.deepEqual(result.byKind, stripeCounts());
+    const runs = await stack.database.pool.query(
+      'select count(distinct started_at)::int as starts, count(completed_at)::int as completed from sync_checkpoints',
+    );
+    assert.deepEqual(runs.rows[0], { starts: 1, completed: KIND_NAMES.length }, 'every kind of one run');
+  });
+
   /** A backfill of customers that crashes on the first page of a test clock's list; its checkpoint. */
   async function crashInClockList() {
     await emptyMirror();
     const [plain = 0, ...clocks] = listSizes('customer');
     assert.ok(clocks.length >= 1 && clocks.every((size) => size >= 2), 'clocks with customers');
-    const crash = new Error('simulated crash');
-    await assert.rejects(
-      run({
-        kinds: ['customer'],
-        pageSize: 2,
-        onProgress: (progress) => {
-          if (progress.done > plain) throw crash;
-        },
-      }),
-      crash,
-    );
+    await crashingRun({ kinds: ['customer'], pageSize: 2 }, (progress) => progress.done > plain);
     const saved = await stack.database.pool.query<{ test_clock: string; last_id: string; objects: number }>(
       `select test_clock, last_id, objects from sync_checkpoints where kind = 'customer'`,
     );

@@ -65,32 +65,49 @@ async function backfillKinds(options: BackfillOptions): Promise<BackfillResult> 
   const kinds = options.kinds ?? KIND_NAMES;
   const limiter = options.limiter ?? createLimiter(options.requestsPerSecond);
   const checkpoints = await loadCheckpoints(database.pool, place, kinds);
-  const resumed =
-    !options.restart && [...checkpoints.values()].some((checkpoint) => checkpoint.completedAt === null);
-  if (!resumed) await clearCheckpoints(database.pool, place, kinds);
-  const resumedFrom = resumed ? runStart([...checkpoints.values()]) : null;
+  const resumedFrom = options.restart ? null : runToResume([...checkpoints.values()]);
+  // Kinds finished by an earlier run are read again: "complete" means complete in the run resumed.
+  const ofRun = (checkpoint: Checkpoint) => resumedFrom !== null && checkpoint.startedAt >= resumedFrom;
+  await clearCheckpoints(
+    database.pool,
+    place,
+    kinds.filter((kind) => {
+      const checkpoint = checkpoints.get(kind);
+      return checkpoint && !ofRun(checkpoint);
+    }),
+  );
+  const run = { startedAt: resumedFrom ?? (await databaseNow(database.pool)), limiter };
   const byKind: Record<string, number> = {};
   for (const kind of kinds) {
-    const checkpoint = resumed ? checkpoints.get(kind) : undefined;
+    const found = checkpoints.get(kind);
+    const checkpoint = found && ofRun(found) ? found : null;
     byKind[kind] = checkpoint?.completedAt
       ? checkpoint.objects
-      : await backfillKind(options, kind, limiter, checkpoint ?? null);
+      : await backfillKind(options, kind, run, checkpoint);
   }
   const objects = Object.values(byKind).reduce((sum, count) => sum + count, 0);
-  return { byKind, objects, resumed, resumedFrom };
+  return { byKind, objects, resumed: resumedFrom !== null, resumedFrom };
 }
 
-/** When the run of these checkpoints began: its first kind's first page. */
-const runStart = (checkpoints: Checkpoint[]): Date | null =>
-  checkpoints.reduce<Date | null>(
-    (first, checkpoint) => (!first || checkpoint.startedAt < first ? checkpoint.startedAt : first),
-    null,
-  );
+/**
+ * When the unfinished run these checkpoints hold began, or null when none is: every checkpoint of a run
+ * carries the run's start, so the kinds it finished are those of that start (or a later run's).
+ */
+const runToResume = (checkpoints: Checkpoint[]): Date | null =>
+  checkpoints
+    .filter((checkpoint) => checkpoint.completedAt === null)
+    .reduce<Date | null>(
+      (first, checkpoint) => (!first || checkpoint.startedAt < first ? checkpoint.startedAt : first),
+      null,
+    );
+
+/** A backfill run: when it began (every checkpoint it writes carries that), and its request budget. */
+type Run = { startedAt: Date; limiter: Limiter };
 
 async function backfillKind(
   options: BackfillOptions,
   kind: KindName,
-  limiter: Limiter,
+  { startedAt, limiter }: Run,
   checkpoint: Checkpoint | null,
 ): Promise<number> {
   const { database, stripe, place } = options;
@@ -109,12 +126,18 @@ async function backfillKind(
     done += page.objects.length;
     const position = { testClock: page.testClock, lastId: page.cursor };
     const saveCheckpoint = (client: pg.PoolClient) =>
-      saveProgress(client, place, kind, { ...position, objects: done, completed: false });
+      saveProgress(client, place, kind, { ...position, objects: done, completed: false, startedAt });
     await writeFetched(target, fetchedOf(page), saveCheckpoint);
     await options.onProgress?.({ job: 'backfill', kind, done, expected, finished: false });
   }
   await inTransaction(database.pool, (client) =>
-    saveProgress(client, place, kind, { testClock: null, lastId: null, objects: done, completed: true }),
+    saveProgress(client, place, kind, {
+      testClock: null,
+      lastId: null,
+      objects: done,
+      completed: true,
+      startedAt,
+    }),
   );
   await options.onProgress?.({ job: 'backfill', kind, done, expected, finished: true });
   return done;
@@ -253,10 +276,7 @@ async function loadCheckpoints(pool: pg.Pool, place: Place, kinds: readonly Kind
   return new Map(rows.map((row) => [row.kind, row]));
 }
 
-/**
- * A fresh run forgets its kinds' checkpoints, so "complete" always means complete in this run; another
- * kind's unfinished run is left to resume.
- */
+/** Forgets these kinds' checkpoints; other kinds' (an unfinished run of them) are left to resume. */
 async function clearCheckpoints(pool: pg.Pool, place: Place, kinds: readonly KindName[]): Promise<void> {
   await pool.query(
     `delete from sync_checkpoints
@@ -269,12 +289,19 @@ async function saveProgress(
   client: pg.PoolClient,
   place: Place,
   kind: KindName,
-  progress: { testClock: string | null; lastId: string | null; objects: number; completed: boolean },
+  progress: {
+    testClock: string | null;
+    lastId: string | null;
+    objects: number;
+    completed: boolean;
+    /** The run's start, kept from the kind's first page on. */
+    startedAt: Date;
+  },
 ): Promise<void> {
   await client.query(
     `insert into sync_checkpoints
-       (job, stripe_account, livemode, kind, test_clock, last_id, objects, completed_at)
-     values ($1, $2, $3, $4, $5, $6, $7, case when $8 then now() end)
+       (job, stripe_account, livemode, kind, test_clock, last_id, objects, completed_at, started_at)
+     values ($1, $2, $3, $4, $5, $6, $7, case when $8 then now() end, $9)
      on conflict (job, stripe_account, livemode, kind) do update
        set test_clock = excluded.test_clock, last_id = excluded.last_id, objects = excluded.objects,
            completed_at = excluded.completed_at, updated_at = now()`,
@@ -287,6 +314,7 @@ async function saveProgress(
       progress.lastId,
       progress.objects,
       progress.completed,
+      progress.startedAt,
     ],
   );
 }
