@@ -71,6 +71,7 @@ test('a failed read is handed back with its reason and waits its backoff; a dire
   await returnRefetches(client, 'refetcher-fail', leased, {
     error: 'Stripe said no',
     delaySeconds: () => 60,
+    maxAttempts: 10,
   });
   client.release();
   assert.deepEqual(await queued('cus_fail'), [
@@ -97,6 +98,7 @@ test('a new request for an object in backoff makes it ready again, its attempts 
     await returnRefetches(client, 'refetcher-backoff', await lease(), {
       error: 'Stripe is down',
       delaySeconds: () => 3600,
+      maxAttempts: 10,
     });
     client.release();
     assert.deepEqual(await lease(), [], 'in backoff');

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { faultsOf, type RunningEmulator } from 'stripe-emulator';
 import type { Limiter } from '../src/sync/limiter.ts';
+import { MAX_ATTEMPTS } from '../src/sync/ordering.ts';
 import { type HeldReads, type RefetchDependencies, refetchNow, serveRefetches } from '../src/sync/refetch.ts';
 import { leaseRefetches, type RefetchRequest, settleRefetches } from '../src/sync/refetch-queue.ts';
 import { Refetcher } from '../src/sync/refetcher.ts';
+import { replay } from '../src/sync/replay.ts';
 import { failureReason } from '../src/sync/worker.ts';
 import type { TestDatabase } from './support/database.ts';
 import { ids, openRefetchFixture, refetchQueue, request } from './support/refetches.ts';
@@ -239,4 +241,60 @@ test('leases a refetcher could not hand back, the database gone, are handed back
     down = false;
     session.release(true);
   }
+});
+
+test('a read failing MAX_ATTEMPTS times is given up: its events are dead-lettered with the reason, and replay asks again', async () => {
+  const stripe = deps.stripeFor(false);
+  assert.ok(stripe);
+  const customer = await stripe.customers.create();
+  await database.pool.query(
+    `insert into stripe_events (id, type, livemode, stripe_account, created, object_type, object_id, serial_key,
+       payload, status, outcome)
+     values ('evt_given_up', 'customer.updated', false, 'platform', 1700000001, 'customer', $1, $2, '{}',
+       'processed', 'refetch')`,
+    [customer.id, `platform/${customer.id}`],
+  );
+  await ask(request(customer.id));
+  const givenUp: { rows: string[]; error: unknown }[] = [];
+  const reporting: RefetchDependencies = {
+    ...deps,
+    onGiveUp: (rows, error) => givenUp.push({ rows: ids(rows), error }),
+  };
+  const refetcher = await liveRefetcher('refetcher-giving-up');
+  faultsOf(emulator.emulator).configure({
+    next: { api: { fault: '500', method: 'GET', count: MAX_ATTEMPTS } },
+  });
+  try {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      // Leased by its key, as a direct read does: the backoff is not waited out.
+      const leased = await leaseRefetches(database.pool, 'refetcher-giving-up', {
+        limit: 10,
+        serialKey: `platform/${customer.id}`,
+      });
+      assert.deepEqual(ids(leased), [customer.id], `attempt ${attempt}`);
+      const served = await serveRefetches(reporting, 'refetcher-giving-up', leased);
+      assert.equal(served.failures.length, 1);
+      assert.equal(givenUp.length, attempt === MAX_ATTEMPTS ? 1 : 0, `attempt ${attempt}`);
+    }
+  } finally {
+    refetcher.release(true);
+  }
+  assert.deepEqual(await queued(customer.id), [], 'no longer queued');
+  assert.deepEqual(
+    givenUp.map((given) => given.rows),
+    [[customer.id]],
+  );
+  const event = await database.pool.query(
+    `select status, outcome, last_error from stripe_events where id = 'evt_given_up'`,
+  );
+  assert.equal(event.rows[0].status, 'dead');
+  assert.equal(event.rows[0].outcome, 'dead');
+  assert.match(
+    event.rows[0].last_error,
+    new RegExp(`^reading the object from Stripe failed ${MAX_ATTEMPTS} times: `),
+  );
+
+  assert.deepEqual(await replay(database, { failed: true }), { ok: true, queued: 1 });
+  const replayed = await database.pool.query(`select status from stripe_events where id = 'evt_given_up'`);
+  assert.equal(replayed.rows[0].status, 'pending', 'the worker will ask for the read again');
 });

@@ -8,7 +8,8 @@ import type { CommitGate } from './commit-gate.ts';
 import { Inbox } from './inbox.ts';
 import { startJobs } from './jobs.ts';
 import { createLimiter } from './limiter.ts';
-import { refetchNow } from './refetch.ts';
+import { MAX_ATTEMPTS } from './ordering.ts';
+import { type RefetchDependencies, refetchNow } from './refetch.ts';
 import { Refetcher } from './refetcher.ts';
 import { scheduledReconcile } from './scheduled-reconcile.ts';
 import { selfHealing } from './self-healing.ts';
@@ -75,11 +76,19 @@ export function createSyncEngine(options: SyncEngineOptions) {
       logger.warn({ err: error, eventId }, 'applying an inbox event failed; it will be retried');
     },
   });
-  const refetchDeps = {
+  const refetchDeps: RefetchDependencies = {
     pool: database.pool,
     stripeFor,
     context,
     limiter: createLimiter(config.stripeRequestsPerSecond),
+    onGiveUp: (given, error) => {
+      metrics.refetchesGivenUp.inc(given.length);
+      logger.error(
+        { err: error, objects: given.map((row) => `${row.objectType} ${row.objectId}`) },
+        `reading from Stripe failed ${MAX_ATTEMPTS} times; the events that asked are dead-lettered ` +
+          '(subledger replay --failed asks again once the cause is fixed)',
+      );
+    },
   };
   const refetcher = new Refetcher({
     ...refetchDeps,

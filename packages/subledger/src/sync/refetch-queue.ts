@@ -131,12 +131,15 @@ const keysOf = (rows: LeasedRefetch[]) => [
   rows.map((row) => row.livemode),
 ];
 
-/** Records `outcome` on the events still waiting for a read of an object in `done`. */
-const RECORD_OUTCOME = (outcome: string) => `
-  update stripe_events e set outcome = ${outcome}
+/** Sets `columns` on the events still waiting for a read of an object in `done`. */
+const SETTLE_WAITING = (columns: string) => `
+  update stripe_events e set ${columns}
   from done
   where e.object_type = done.object_type and e.object_id = done.object_id
     and e.stripe_account = done.stripe_account and e.livemode = done.livemode and e.outcome = 'refetch'`;
+
+/** Records `outcome` on the events still waiting for a read of an object in `done`. */
+const RECORD_OUTCOME = (outcome: string) => SETTLE_WAITING(`outcome = ${outcome}`);
 
 /**
  * Deletes the refetches that were served (only as the generation read: a request made meanwhile stays)
@@ -199,18 +202,29 @@ export async function returnStrayRefetches(
   );
 }
 
+/** Why a read failed, how long its next attempt waits, and after how many it is given up. */
+export type ReadFailure = {
+  error: string;
+  delaySeconds: (attempt: number) => number;
+  maxAttempts: number;
+};
+
 /**
  * Hands leased refetches back: ready again at once, or, for a failed read, after the delay its attempt
- * earns, with the reason kept.
+ * earns, with the reason kept. A read that failed `maxAttempts` times is given up (`giveUpRefetches`).
+ * Returns the refetches given up.
  */
 export async function returnRefetches(
   client: pg.ClientBase | pg.Pool,
   refetcher: string,
   rows: LeasedRefetch[],
-  failure?: { error: string; delaySeconds: (attempt: number) => number },
-): Promise<void> {
-  if (rows.length === 0) return;
-  const delays = rows.map((row) => (failure ? failure.delaySeconds(row.attempts + 1) : 0));
+  failure?: ReadFailure,
+): Promise<LeasedRefetch[]> {
+  const spent = failure ? rows.filter((row) => row.attempts + 1 >= failure.maxAttempts) : [];
+  if (failure && spent.length > 0) await giveUpRefetches(client, refetcher, spent, failure);
+  const returned = rows.filter((row) => !spent.includes(row));
+  if (returned.length === 0) return spent;
+  const delays = returned.map((row) => (failure ? failure.delaySeconds(row.attempts + 1) : 0));
   await client.query(
     `update sync_refetches r set leased_by = null, available_at = now() + make_interval(secs => d.delay),
        attempts = r.attempts + case when $7 then 1 else 0 end,
@@ -218,6 +232,33 @@ export async function returnRefetches(
      from unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::float8[]) as d(t, i, a, l, delay)
      where r.object_type = d.t and r.object_id = d.i and r.stripe_account = d.a and r.livemode = d.l
        and r.leased_by = $6`,
-    [...keysOf(rows), delays, refetcher, failure !== undefined, failure?.error.slice(0, 2000) ?? null],
+    [...keysOf(returned), delays, refetcher, failure !== undefined, failure?.error.slice(0, 2000) ?? null],
+  );
+  return spent;
+}
+
+/**
+ * A read that keeps failing (a restricted key lacking a permission, an object Stripe cannot serve) would
+ * be retried forever while its events look settled. It is deleted, and the events waiting for it are
+ * dead-lettered with the reason, as the worker dead-letters an event it cannot apply: `replay --failed`
+ * asks for the read again once the cause is fixed, and reconcile repairs the row meanwhile.
+ */
+async function giveUpRefetches(
+  client: pg.ClientBase | pg.Pool,
+  refetcher: string,
+  rows: LeasedRefetch[],
+  failure: ReadFailure,
+): Promise<void> {
+  const reason = `reading the object from Stripe failed ${failure.maxAttempts} times: ${failure.error}`;
+  await client.query(
+    `with done as (
+       delete from sync_refetches r
+       using unnest($1::text[], $2::text[], $3::text[], $4::boolean[]) as d(t, i, a, l)
+       where r.object_type = d.t and r.object_id = d.i and r.stripe_account = d.a and r.livemode = d.l
+         and r.leased_by = $5
+       returning r.object_type, r.object_id, r.stripe_account, r.livemode
+     )
+     ${SETTLE_WAITING(`status = 'dead', outcome = 'dead', last_error = $6, processed_at = now()`)}`,
+    [...keysOf(rows), refetcher, reason.slice(0, 2000)],
   );
 }

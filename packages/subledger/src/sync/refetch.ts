@@ -10,7 +10,7 @@ import type { StripeObject } from './envelope.ts';
 import { type ColumnContext, isKindName, type KindName } from './kinds.ts';
 import type { Limiter } from './limiter.ts';
 import { type MirrorWrite, unprovenReads, writeMirror } from './mirror-writer.ts';
-import { retryDelaySeconds } from './ordering.ts';
+import { MAX_ATTEMPTS, retryDelaySeconds } from './ordering.ts';
 import {
   freeRefetcherLock,
   hasRefetches,
@@ -33,6 +33,8 @@ export type RefetchDependencies = {
   context: ColumnContext;
   /** Every read from Stripe goes through it, so refetches stay inside the configured rate. */
   limiter: Limiter;
+  /** Told of reads given up after failing `MAX_ATTEMPTS` times (their events are dead-lettered). */
+  onGiveUp?: (given: LeasedRefetch[], error: unknown) => void;
 };
 
 export type Served = { written: number; failures: unknown[] };
@@ -90,14 +92,12 @@ export async function serveRefetches(
   try {
     const outcome = await writeReads(deps, refetcher, batch, options);
     holdReads(options.held, reads, outcome.busy);
+    reportGivenUp(deps, ...outcome.givenUp);
     return { written: outcome.written, failures: failed.map((failure) => failure.error) };
   } catch (error) {
     if (reads.length > 1) return writeOneByOne(deps, refetcher, batch, options);
     // Leases are never taken again by the refetcher holding them: hand them back, to be retried.
-    await returnRefetches(deps.pool, refetcher, leased, {
-      error: failureReason(error),
-      delaySeconds: retryDelaySeconds,
-    });
+    reportGivenUp(deps, await returnFailed(deps.pool, refetcher, leased, error));
     throw error;
   }
 }
@@ -122,17 +122,15 @@ async function writeOneByOne(
       const outcome = await writeReads(deps, refetcher, alone, options);
       written += outcome.written;
       busy.push(...outcome.busy);
+      reportGivenUp(deps, ...outcome.givenUp);
     } catch (error) {
-      await returnRefetches(deps.pool, refetcher, [read.row], {
-        error: failureReason(error),
-        delaySeconds: retryDelaySeconds,
-      });
+      reportGivenUp(deps, await returnFailed(deps.pool, refetcher, [read.row], error));
       failures.push(error);
     }
   }
   const readRows = new Set(batch.reads.map((read) => read.row));
   const unread = { ...batch, leased: batch.leased.filter((row) => !readRows.has(row)), reads: [] };
-  await writeReads(deps, refetcher, unread, options);
+  reportGivenUp(deps, ...(await writeReads(deps, refetcher, unread, options)).givenUp);
   holdReads(options.held, batch.reads, busy);
   return { written, failures };
 }
@@ -163,7 +161,7 @@ async function writeReads(
   refetcher: string,
   batch: Batch,
   options: { waitForKeys?: boolean },
-): Promise<{ written: number; busy: Read[] }> {
+): Promise<{ written: number; busy: Read[]; givenUp: GivenUp[] }> {
   const { leased, reads, failed, unfetchable } = batch;
   const writes = await writesOf(deps, reads);
   const fetched = reads.map((read, index) => ({ row: read.row, read, write: writes[index] as MirrorWrite }));
@@ -182,16 +180,31 @@ async function writeReads(
       'refetched',
     );
     await settleRefetches(client, unfetchable, 'unfetchable');
-    for (const { row, error } of failed)
-      await returnRefetches(client, refetcher, [row], {
-        error: failureReason(error),
-        delaySeconds: retryDelaySeconds,
-      });
+    const givenUp: GivenUp[] = [];
+    for (const { row, error } of failed) givenUp.push(await returnFailed(client, refetcher, [row], error));
     // Whatever is still leased (a key that was busy, a request made while we read) is ready again.
     await returnRefetches(client, refetcher, leased);
     const busy = fetched.filter((done) => !locked.has(done.row.serialKey)).map((done) => done.read);
-    return { written: writable.length - unproven.size, busy };
+    return { written: writable.length - unproven.size, busy, givenUp };
   });
+}
+
+/** Reads handed back after failing, and the error; those given up for good among them. */
+type GivenUp = { rows: LeasedRefetch[]; error: unknown };
+
+async function returnFailed(
+  client: pg.ClientBase | pg.Pool,
+  refetcher: string,
+  rows: LeasedRefetch[],
+  error: unknown,
+): Promise<GivenUp> {
+  const failure = { error: failureReason(error), delaySeconds: retryDelaySeconds, maxAttempts: MAX_ATTEMPTS };
+  return { rows: await returnRefetches(client, refetcher, rows, failure), error };
+}
+
+/** Once the transaction that gave them up has committed. */
+function reportGivenUp(deps: RefetchDependencies, ...given: GivenUp[]): void {
+  for (const { rows, error } of given) if (rows.length > 0) deps.onGiveUp?.(rows, error);
 }
 
 async function lockAll(client: pg.PoolClient, keys: string[]): Promise<Set<string>> {

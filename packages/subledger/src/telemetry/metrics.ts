@@ -58,6 +58,11 @@ export class Metrics {
     help: 'Failed attempts at applying an inbox event',
     registers: [this.registry],
   });
+  readonly refetchesGivenUp = new Counter({
+    name: 'subledger_refetches_given_up_total',
+    help: 'Objects whose read from Stripe failed on every attempt; the events that asked are dead-lettered',
+    registers: [this.registry],
+  });
   readonly visibleSeconds = new Histogram({
     name: 'subledger_webhook_to_visible_seconds',
     help: 'Time from an event being stored to its effect being committed to the mirror',
