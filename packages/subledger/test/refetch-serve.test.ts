@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { faultsOf, type RunningEmulator } from 'stripe-emulator';
+import { formatEvent } from '../src/cli/inspect.ts';
 import type { Limiter } from '../src/sync/limiter.ts';
 import { MAX_ATTEMPTS } from '../src/sync/ordering.ts';
 import { type HeldReads, type RefetchDependencies, refetchNow, serveRefetches } from '../src/sync/refetch.ts';
 import { leaseRefetches, type RefetchRequest, settleRefetches } from '../src/sync/refetch-queue.ts';
 import { Refetcher } from '../src/sync/refetcher.ts';
-import { replay } from '../src/sync/replay.ts';
+import { describeEvent, type EventRecord, replay } from '../src/sync/replay.ts';
 import { failureReason } from '../src/sync/worker.ts';
 import type { TestDatabase } from './support/database.ts';
 import { ids, openRefetchFixture, refetchQueue, request } from './support/refetches.ts';
@@ -275,6 +276,12 @@ test('a read failing MAX_ATTEMPTS times is given up: its events are dead-lettere
       const served = await serveRefetches(reporting, 'refetcher-giving-up', leased);
       assert.equal(served.failures.length, 1);
       assert.equal(givenUp.length, attempt === MAX_ATTEMPTS ? 1 : 0, `attempt ${attempt}`);
+      if (attempt === 2) {
+        // Meanwhile `inspect event` shows the read it waits for, and why it failed.
+        const record = (await describeEvent(database, 'evt_given_up')) as EventRecord;
+        assert.equal(record.read?.attempts, 2);
+        assert.match(formatEvent(record), /^read: +failed 2 times, next at \d{4}-.+Z: .+$/m);
+      }
     }
   } finally {
     refetcher.release(true);
@@ -289,6 +296,7 @@ test('a read failing MAX_ATTEMPTS times is given up: its events are dead-lettere
   );
   assert.equal(event.rows[0].status, 'dead');
   assert.equal(event.rows[0].outcome, 'dead');
+  assert.equal((await describeEvent(database, 'evt_given_up'))?.read, null);
   assert.match(
     event.rows[0].last_error,
     new RegExp(`^reading the object from Stripe failed ${MAX_ATTEMPTS} times: `),

@@ -131,6 +131,12 @@ export function formatAccount(view: AccountView): string {
   return lines.join('\n');
 }
 
+/** The queued read from Stripe an event waits for. */
+const readLine = (read: NonNullable<EventRecord['read']>) =>
+  read.attempts === 0
+    ? 'queued from Stripe'
+    : `failed ${read.attempts} times, next at ${read.available_at}: ${read.last_error ?? '—'}`;
+
 /** The short human summary of an inbox event (pure). */
 export function formatEvent(record: EventRecord): string {
   const rows: [string, unknown][] = [
@@ -147,6 +153,7 @@ export function formatEvent(record: EventRecord): string {
     ['processed', record.processed_at ?? '—'],
     ['next attempt', record.status === 'pending' ? record.available_at : '—'],
     ['last error', record.last_error ?? '—'],
+    ...(record.read ? ([['read', readLine(record.read)]] as [string, unknown][]) : []),
   ];
   return rows.map(([label, value]) => `${`${label}:`.padEnd(14)}${String(value)}`).join('\n');
 }

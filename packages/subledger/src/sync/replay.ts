@@ -83,17 +83,26 @@ export type EventRecord = {
   received_at: string;
   available_at: string;
   processed_at: string | null;
+  /** The read from Stripe it waits for (outcome `refetch`), while queued: its failures and next try. */
+  read: { attempts: number; last_error: string | null; available_at: string } | null;
 };
 
 export async function describeEvent(database: Database, eventId: string): Promise<EventRecord | null> {
   const { rows } = await database.pool.query<EventRecord>(
-    `select id, type, object_type, object_id, stripe_account, livemode, created, status, outcome, attempts,
-       replayed_attempts, last_error, ${iso('received_at')}, ${iso('available_at')}, ${iso('processed_at')}
-     from stripe_events where id = $1`,
+    `select e.id, e.type, e.object_type, e.object_id, e.stripe_account, e.livemode, e.created, e.status,
+       e.outcome, e.attempts, e.replayed_attempts, e.last_error, ${iso('e.received_at', 'received_at')},
+       ${iso('e.available_at', 'available_at')}, ${iso('e.processed_at', 'processed_at')},
+       case when r.object_id is null then null else json_build_object('attempts', r.attempts,
+         'last_error', r.last_error, 'available_at', ${iso('r.available_at')}) end as read
+     from stripe_events e
+     left join sync_refetches r on e.outcome = 'refetch' and r.object_type = e.object_type
+       and r.object_id = e.object_id and r.stripe_account = e.stripe_account and r.livemode = e.livemode
+     where e.id = $1`,
     [eventId],
   );
   return rows[0] ?? null;
 }
 
-const iso = (column: string) =>
-  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ${column}`;
+/** A timestamp as ISO 8601 text in UTC, named `as` when given. */
+const iso = (column: string, as?: string) =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')${as ? ` as ${as}` : ''}`;
