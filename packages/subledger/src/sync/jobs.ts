@@ -31,6 +31,10 @@ export async function startJobs(
     concurrency: options.concurrency ?? 2,
     noHandleSignals: true,
     pollInterval: 1000,
+    // Unbatched, a job's completion or failure is sent without being awaited, so `stop()` can resolve
+    // (and the process exit) before it lands, leaving the job and its queue locked for hours. Batched
+    // (even with no delay), stopping waits for them.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     logger: jobLogger(logger),
     ...(options.crontab ? { crontab: options.crontab } : {}),
     ...(options.schedules ? { parsedCronItems: parseCronItems(options.schedules) } : {}),

@@ -23,6 +23,8 @@ export type ReconcileOptions = {
   kinds?: readonly KindName[];
   onProgress?: OnProgress;
   limiter?: Limiter;
+  /** Stops the run between pages (a shutdown): it throws the signal's reason; what was fixed stays. */
+  signal?: AbortSignal;
 };
 
 export type ReconcileResult = {
@@ -42,6 +44,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
   const limiter = options.limiter ?? createLimiter(options.requestsPerSecond);
   const result: ReconcileResult = { checked: {}, drift: [], fixed: 0 };
   for (const kind of options.kinds ?? KIND_NAMES) {
+    options.signal?.throwIfAborted();
     const found = await reconcileKind(options, kind, limiter);
     result.checked[kind] = found.checked;
     result.drift.push(...found.drift);
@@ -77,6 +80,7 @@ async function reconcileKind(
   const result: KindResult = { checked: 0, drift: [], fixed: 0 };
   const listed = new Set<string>();
   const settle = async (reads: FetchedObject[], rows: Map<string, MirrorRow>) => {
+    options.signal?.throwIfAborted();
     const drifting = compare(kind, reads, rows);
     result.checked += reads.length;
     result.drift.push(...drifting.map((entry) => entry.drift));

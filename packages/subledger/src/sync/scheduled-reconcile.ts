@@ -33,10 +33,13 @@ export function scheduledReconcile(
   logger: Logger,
 ): { tasks: TaskList; schedules: CronItem[] } {
   if (!options) return { tasks: {}, schedules: [] };
-  const task: Task = async () => {
+  // A shutdown aborts the job between pages (graphile-worker signals it 5 s after being asked to stop):
+  // it fails and is unlocked, rather than being cut off with its queue locked for hours.
+  const task: Task = async (_payload, { abortSignal: signal }) => {
     const failures: PlaceFailure[] = [];
     for (const place of await reconcilablePlaces(options, logger)) {
-      const failure = await reconcileLogged({ ...options, place, fix: true }, logger);
+      signal.throwIfAborted();
+      const failure = await reconcileLogged({ ...options, place, fix: true, signal }, logger);
       if (failure) failures.push(failure);
     }
     if (failures.length > 0) throw placesFailed(failures, options.place.livemode);
@@ -118,6 +121,7 @@ async function reconcileLogged(options: ReconcileOptions, logger: Logger): Promi
     logResult(await reconcile(options), placeLogger);
     return null;
   } catch (error) {
+    if (options.signal?.aborted) throw error;
     placeLogger.error({ err: error }, 'reconcile: this place failed; the other places go on');
     return { place: options.place, error };
   }
