@@ -139,6 +139,22 @@ test('the one that started the cluster starts it again when its server is killed
   assert.equal(await isServing(owner.url), false, 'the server it started again is stopped on closing');
 });
 
+test('a server shut down from outside (exit 0: Ctrl-C reaches it too) is not started again', async (t) => {
+  const { options, stoppedAfter } = await optionsOn(t);
+  const told: string[] = [];
+  const owner = stoppedAfter(
+    await startSharedEmbeddedPostgres({ ...options, onTakenOver: (line) => told.push(line) }),
+  );
+  process.kill(await postmasterPid(options.dataDir), 'SIGINT');
+  await until(() => told.length > 0, 'told what happened');
+  assert.deepEqual(told, [
+    'the embedded PostgreSQL server this process started was shut down from outside (Ctrl-C reaches it too, or pg_ctl stop); not started again',
+  ]);
+  await sleep(1000);
+  assert.equal(await isServing(owner.url), false, 'left down');
+  await owner.stop();
+});
+
 test('a server that died is not waited for: stopping it returns at once', async (t) => {
   const { options } = await optionsOn(t);
   const cluster = await startEmbeddedPostgres(options);

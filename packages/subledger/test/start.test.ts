@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type Stripe from 'stripe';
@@ -132,15 +133,9 @@ test('SUBLEDGER_DEMO=0: a keyless start leaves the emulator empty', async () => 
 test('a start sharing the embedded cluster starts it again when it goes: stopped by its starter, or killed', {
   timeout: 120_000,
 }, async () => {
-  const dataDir = await freshDataDir();
-  const pgPort = await freePort();
-  const environment = {
-    ...(await newcomerEnvironment(dataDir)),
-    SUBLEDGER_DEMO: '0',
-    SUBLEDGER_EMBEDDED_PG_PORT: String(pgPort),
-  };
+  const { environment, options } = await clusterOfItsOwn();
+  const { dataDir } = options;
   // Another `subledger` process (a backfill, say) started the cluster first.
-  const options = { dataDir, port: pgPort, database: 'subledger' };
   const first = await startEmbeddedPostgres(options);
   const { port, logged, stop } = await start(environment, NODE_FLAGS);
   const announced = await logged(/No STRIPE_SECRET_KEY/);
@@ -169,7 +164,55 @@ test('a start sharing the embedded cluster starts it again when it goes: stopped
   await after.stop();
 });
 
+/** A newcomer's environment (no demo) whose embedded cluster the test knows, to start or join it. */
+async function clusterOfItsOwn() {
+  const dataDir = await freshDataDir();
+  const port = await freePort();
+  const environment = {
+    ...(await newcomerEnvironment(dataDir)),
+    SUBLEDGER_DEMO: '0',
+    SUBLEDGER_EMBEDDED_PG_PORT: String(port),
+  };
+  return { environment, options: { dataDir, port, database: 'subledger' } };
+}
+
 const TAKEN_OVER = 'embedded PostgreSQL was stopped by the process that started it; started it again here';
+
+test('SIGHUP shuts down as SIGTERM does; a second signal exits at once, and the cluster it started stops', {
+  timeout: 120_000,
+}, async () => {
+  const { environment, options } = await clusterOfItsOwn();
+  const { child, logged } = await start(environment, NODE_FLAGS);
+  await logged(/Subledger is listening/);
+  const exited = once(child, 'exit');
+  // Sent together, so the second is taken while the first one's shutdown runs (in either order).
+  child.kill('SIGHUP');
+  child.kill('SIGINT');
+  const [code] = await exited;
+  const first = (await logged(/Shutting down/)).reason;
+  const again = (await logged(/again: exiting now/)).signal as 'SIGHUP' | 'SIGINT';
+  assert.deepEqual([first, again].sort(), ['SIGHUP', 'SIGINT']);
+  assert.equal(code, 128 + os.constants.signals[again], 'exited at once, with 128 + its number');
+
+  const after = await startEmbeddedPostgres(options);
+  assert.equal(after.owned, true, 'the cluster the start owned was stopped, not left running');
+  await after.stop();
+});
+
+test('a SIGTERM while starting stops the start once it runs, gracefully', { timeout: 120_000 }, async () => {
+  const { child, logged } = await start({
+    ...(await newcomerEnvironment(await freshDataDir())),
+    SUBLEDGER_DEMO: '0',
+  });
+  const exited = once(child, 'exit');
+  // Its first line comes before the workers' thread is started.
+  await logged(/No STRIPE_SECRET_KEY/);
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  assert.equal(code, 0);
+  await logged(/^SIGTERM while starting: stopping once started/);
+  assert.equal((await logged(/Shutting down/)).reason, 'SIGTERM');
+});
 
 test('a start with a Stripe key and no STRIPE_WEBHOOK_SECRET warns, and its endpoint answers 503 webhook_secret_missing', {
   timeout: 120_000,

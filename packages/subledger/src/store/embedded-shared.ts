@@ -27,13 +27,22 @@ const TAKEN_OVER_LINES: Record<Gone, Record<'owned' | 'joined', string>> = {
 };
 
 /**
+ * A server asked to shut down by someone else is left down: Ctrl-C reaches the server with its
+ * starter's process group (which is shutting down too), or an operator stopped it on purpose.
+ */
+const SHUT_DOWN_FROM_OUTSIDE =
+  'the embedded PostgreSQL server this process started was shut down from outside (Ctrl-C reaches it ' +
+  'too, or pg_ctl stop); not started again';
+
+/**
  * The embedded cluster, kept serving while this process uses it. Several Subledger processes share one
  * data directory (`npm start`, and a `backfill` beside it): the first starts the cluster and the others
  * join it, and the one that started it stops it when it closes, which ends the others' connections.
  * So a process that joined watches with one idle connection, and when the cluster goes it starts the
  * cluster itself, or joins whichever process did first. The server thus outlives a command started
  * before it; what it refused meanwhile (webhooks answered 503) Stripe delivers again. The process that
- * started the server does the same when the server exits without being asked (killed, crashed).
+ * started the server does the same when the server crashes or is killed; one that was shut down (it
+ * exited 0) is left down.
  */
 export async function startSharedEmbeddedPostgres(options: SharedEmbeddedOptions): Promise<EmbeddedCluster> {
   let cluster = await startEmbeddedPostgres(options);
@@ -47,7 +56,10 @@ export async function startSharedEmbeddedPostgres(options: SharedEmbeddedOptions
       if (!closing) takingOver = takeOver(cause);
     };
     if (cluster.exited) {
-      void cluster.exited.then(() => onGone('exited'));
+      void cluster.exited.then((exit) => {
+        if (exit.crashed) onGone('exited');
+        else if (!closing) options.onTakenOver?.(SHUT_DOWN_FROM_OUTSIDE);
+      });
       return;
     }
     const client = new pg.Client({ connectionString: cluster.url });

@@ -25,8 +25,14 @@ export type EmbeddedCluster = {
   /** Stops the server when this process started it; a server found running is left running. */
   stop: () => Promise<void>;
   /** Settles when the server this process started exits, whoever ended it; absent when joined. */
-  exited?: Promise<void>;
+  exited?: Promise<ServerExit>;
 };
+
+/**
+ * How a server ended: `crashed` when killed by a signal or exiting with an error; a server asked to shut
+ * down (SIGINT, SIGTERM: Ctrl-C reaches it with its starter's process group) exits 0.
+ */
+export type ServerExit = { crashed: boolean; code: number | null; signal: NodeJS.Signals | null };
 
 // Local-only cluster (it listens on 127.0.0.1), so a fixed password protects nothing worth hiding.
 const USER = 'postgres';
@@ -110,13 +116,14 @@ async function startOwned(databaseDir: string, options: EmbeddedOptions): Promis
  * would wait forever. The package keeps the child in a private field: once it has exited, the field is
  * cleared, which is what the package's own `stop()` does, so that both return at once.
  */
-function serverExit(server: EmbeddedPostgres): Promise<void> {
+function serverExit(server: EmbeddedPostgres): Promise<ServerExit> {
   const postmaster = Reflect.get(server, 'process') as ChildProcess | undefined;
   if (!postmaster) throw new Error('embedded PostgreSQL reported started without a server process');
   return new Promise((resolve) => {
     const forget = () => {
       Reflect.set(server, 'process', undefined);
-      resolve();
+      const { exitCode: code, signalCode: signal } = postmaster;
+      resolve({ crashed: signal !== null || code !== 0, code, signal });
     };
     if (postmaster.exitCode !== null || postmaster.signalCode !== null) forget();
     else postmaster.once('exit', forget);
