@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { AccessService } from '../access/index.ts';
 import type { Authenticator, RateLimiter } from '../auth/index.ts';
@@ -38,10 +39,22 @@ export type AppDependencies = {
   rateLimiter: RateLimiter;
 };
 
+/** The largest body an API route reads (its largest legitimate body is a few kilobytes). */
+export const MAX_API_BODY_BYTES = 1024 * 1024;
+
 /** The HTTP surface: the API, its document and docs page, webhook endpoints, health and metrics. */
 export function createApp(deps: AppDependencies): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.use(requestId({ headerName: REQUEST_ID_HEADER }));
+  // Read before any credential is checked: a body is buffered whole to be validated.
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_API_BODY_BYTES,
+      onError: (c) =>
+        problem(c, 413, 'payload_too_large', `API bodies are limited to ${MAX_API_BODY_BYTES} bytes`),
+    }),
+  );
   mountWebhooks(app, deps.sync);
   app.route('/', createApi(deps));
   app.route('/docs', docsRoutes());
@@ -52,7 +65,10 @@ export function createApp(deps: AppDependencies): Hono<ApiEnv> {
     if (known) return known;
     if (error instanceof BillingError)
       return problem(c, error.status, error.code, error.message, error.param);
-    deps.logger.error({ err: error, path: c.req.path }, 'request failed');
+    deps.logger.error(
+      { err: error, method: c.req.method, path: c.req.path, requestId: c.get('requestId') },
+      'request failed',
+    );
     return problem(c, 500, 'internal_error', 'the request failed; it has been logged');
   });
   return app;

@@ -12,6 +12,13 @@ const REFUSALS: Record<string, { status: number; reason: string; code: string; m
     code: 'request_too_large',
     message: 'the request line and headers are over 16 KB',
   },
+  // Node's headers or request timeout: a client too slow to send its request, not a malformed one.
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    reason: 'Request Timeout',
+    code: 'request_timeout',
+    message: 'the request was not received in time',
+  },
 };
 
 const MALFORMED = {
