@@ -168,3 +168,13 @@ async function postmasterPid(dataDir: string): Promise<number> {
   const pidFile = await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8');
   return Number(pidFile.split('\n')[0]);
 }
+
+test("another directory's embedded cluster on the port is not joined: a one-line error names the variable", async (t) => {
+  const { options, stoppedAfter } = await optionsOn(t);
+  stoppedAfter(await startEmbeddedPostgres(options));
+  const elsewhere = await mkdtemp(path.join(tmpdir(), 'subledger-shared-'));
+  dataDirs.push(elsewhere);
+  await assert.rejects(startEmbeddedPostgres({ ...options, dataDir: elsewhere }), {
+    message: `port ${options.port} is served by another embedded PostgreSQL (data in ${path.join(options.dataDir, 'postgres')}), not the one in ${path.join(elsewhere, 'postgres')}: set SUBLEDGER_EMBEDDED_PG_PORT to a free port`,
+  });
+});

