@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -69,7 +70,7 @@ test('a keyless start with STRIPE_WEBHOOK_SECRET set still registers at its emul
   );
 });
 
-test('a keyless start at STRIPE_API_BASE replaces the endpoint an earlier start registered for its URL, and only that', {
+test('a keyless start at STRIPE_API_BASE replaces the endpoints earlier starts registered for its URL or a dead port, and only those', {
   timeout: 120_000,
 }, async () => {
   const external = await startEmulator({ port: 0, hostname: '127.0.0.1' });
@@ -79,9 +80,14 @@ test('a keyless start at STRIPE_API_BASE replaces the endpoint an earlier start 
   const enabled_events: Stripe.WebhookEndpointCreateParams.EnabledEvent[] = ['*'];
   const byHand = await stripe.webhookEndpoints.create({ url, enabled_events });
   const description = 'Subledger (registered by subledger start)';
-  // A start's endpoint for another server's URL; and, for this URL, one of a start that did not mark it yet.
-  const otherUrl = 'http://127.0.0.1:1/webhooks/stripe';
+  // A start's endpoint for another server that still runs, one for a port nothing listens on any more,
+  // and, for this URL, one of a start that did not mark it yet.
+  const running = createServer().listen(0, '127.0.0.1');
+  await once(running, 'listening');
+  const otherUrl = `http://127.0.0.1:${(running.address() as AddressInfo).port}/webhooks/stripe`;
   const other = await stripe.webhookEndpoints.create({ url: otherUrl, enabled_events, description });
+  const deadUrl = `http://127.0.0.1:${await freePort()}/webhooks/stripe`;
+  const dead = await stripe.webhookEndpoints.create({ url: deadUrl, enabled_events, description });
   const unmarked = await stripe.webhookEndpoints.create({ url, enabled_events, description });
   const environment = {
     ...(await newcomerEnvironment(await freshDataDir())),
@@ -90,7 +96,7 @@ test('a keyless start at STRIPE_API_BASE replaces the endpoint an earlier start 
   };
   const ids = async () => (await stripe.webhookEndpoints.list({ limit: 100 })).data.map(({ id }) => id);
   const removedBy = (lines: LogLine[]) =>
-    lines.find((line) => /^Removed the webhook/.test(line.msg))?.removed;
+    lines.find((line) => /^Removed the webhook/.test(line.msg))?.removed as string[] | undefined;
   try {
     const first = await start(environment, NODE_FLAGS, port);
     await first.logged(/Subledger is listening/);
@@ -101,11 +107,15 @@ test('a keyless start at STRIPE_API_BASE replaces the endpoint an earlier start 
     const left = (await ids()).filter((id) => id !== byHand.id && id !== other.id);
     assert.equal(left.length, 1, 'one endpoint of a start for the URL, beside the two not its own');
     assert.notEqual(left[0], registered);
-    assert.deepEqual([removedBy(first.lines), removedBy(second.lines)], [[unmarked.id], [registered]]);
+    assert.deepEqual(
+      [removedBy(first.lines)?.sort(), removedBy(second.lines)],
+      [[dead.id, unmarked.id].sort(), [registered]],
+    );
     await stripe.customers.create({ email: 'restarted@example.com' });
     await untilApplied(second.port);
     await second.stop();
   } finally {
+    running.close();
     await external.close();
   }
 });

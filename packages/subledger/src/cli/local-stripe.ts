@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import type Stripe from 'stripe';
 import { type RunningEmulator, startEmulator } from 'stripe-emulator';
 import type { Config, WebhookSecret } from '../config/index.ts';
@@ -27,11 +28,13 @@ const ENDPOINT_DESCRIPTION = 'Subledger (registered by subledger start)';
 const ENDPOINT_MARK = { subledger: 'start' };
 
 /**
- * Deletes the endpoints that earlier starts registered for `url`; returns their ids. An emulator at
- * `STRIPE_API_BASE` outlives the server: left in place, each would receive every event again, signed with
- * a secret no one holds any more, so refused with 400 and retried for ever (and Stripe refuses a 17th
+ * Deletes the endpoints that earlier starts registered for `url`, and those registered for a loopback
+ * address whose port no longer answers (a start on another port, since stopped); returns their ids. An
+ * emulator at `STRIPE_API_BASE` outlives the server: left in place, each would receive every event again,
+ * signed with a secret no one holds any more, so refused and retried for ever (and Stripe refuses a 17th
  * endpoint). Stripe shows an endpoint's secret only in the answer that creates it, so an earlier
- * endpoint cannot be reused: it is deleted, and `registerWebhookEndpoint` creates a new one.
+ * endpoint cannot be reused: it is deleted, and `registerWebhookEndpoint` creates a new one. An endpoint
+ * of a start still running elsewhere answers, and is left to it.
  */
 export async function removeEarlierEndpoints(config: Config, url: string): Promise<string[]> {
   const stripe = createStripeClient({
@@ -39,20 +42,40 @@ export async function removeEarlierEndpoints(config: Config, url: string): Promi
     apiBase: config.stripeApiBase,
   });
   // Listed to the end before any is deleted: a deleted endpoint would be an unknown cursor for the next page.
-  const removed: string[] = [];
+  const registered: Stripe.WebhookEndpoint[] = [];
   for await (const endpoint of stripe.webhookEndpoints.list({ limit: 100 }))
-    if (registeredByStart(endpoint, url)) removed.push(endpoint.id);
+    if (registeredByStart(endpoint)) registered.push(endpoint);
+  const removed: string[] = [];
+  for (const endpoint of registered)
+    if (endpoint.url === url || (await abandoned(endpoint.url))) removed.push(endpoint.id);
   for (const id of removed) await stripe.webhookEndpoints.del(id);
   return removed;
 }
 
-/**
- * Whether `start` registered `endpoint` for `url`: the same url, with Subledger's mark, or with its
- * description (all an endpoint registered before the mark existed carries).
- */
-function registeredByStart(endpoint: Stripe.WebhookEndpoint, url: string): boolean {
-  const marked = endpoint.metadata.subledger === ENDPOINT_MARK.subledger;
-  return endpoint.url === url && (marked || endpoint.description === ENDPOINT_DESCRIPTION);
+/** Whether `start` registered `endpoint`: Subledger's mark, or its description (all an older one carries). */
+function registeredByStart(endpoint: Stripe.WebhookEndpoint): boolean {
+  return (
+    endpoint.metadata.subledger === ENDPOINT_MARK.subledger || endpoint.description === ENDPOINT_DESCRIPTION
+  );
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** A loopback URL whose port refuses connections: no server of this machine listens there any more. */
+async function abandoned(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  if (!LOOPBACK.has(hostname) || !port) return false;
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) });
+    socket.setTimeout(1000);
+    const settle = (refused: boolean) => {
+      socket.destroy();
+      resolve(refused);
+    };
+    socket.once('connect', () => settle(false));
+    socket.once('timeout', () => settle(false));
+    socket.once('error', (error: NodeJS.ErrnoException) => settle(error.code === 'ECONNREFUSED'));
+  });
 }
 
 /**

@@ -49,7 +49,7 @@ export function startCommand(): Command {
         if (removed.length > 0)
           logger.info(
             { removed },
-            'Removed the webhook endpoints that earlier starts registered at the emulator for this URL',
+            'Removed the webhook endpoints that earlier starts registered at the emulator for this URL or a port nothing listens on',
           );
         if (emulator && givenSecrets)
           logger.warn(
