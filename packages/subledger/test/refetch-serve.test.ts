@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { faultsOf, type RunningEmulator } from 'stripe-emulator';
 import { formatEvent } from '../src/cli/inspect.ts';
+import { createStripeClient } from '../src/stripe/index.ts';
 import type { Limiter } from '../src/sync/limiter.ts';
 import { MAX_ATTEMPTS } from '../src/sync/ordering.ts';
 import { type HeldReads, type RefetchDependencies, refetchNow, serveRefetches } from '../src/sync/refetch.ts';
@@ -244,38 +245,48 @@ test('leases a refetcher could not hand back, the database gone, are handed back
   }
 });
 
-test('a read failing MAX_ATTEMPTS times is given up: its events are dead-lettered with the reason, and replay asks again', async () => {
+/** Leases `id`'s refetch by its key, as a direct read does (its backoff is not waited out), and serves it. */
+async function serveOnce(reading: RefetchDependencies, refetcher: string, id: string) {
+  const leased = await leaseRefetches(database.pool, refetcher, { limit: 10, serialKey: `platform/${id}` });
+  assert.deepEqual(ids(leased), [id]);
+  return serveRefetches(reading, refetcher, leased);
+}
+
+test('a read Stripe refuses MAX_ATTEMPTS times is given up, its events dead-lettered; an outage never is', async () => {
   const stripe = deps.stripeFor(false);
   assert.ok(stripe);
-  const customer = await stripe.customers.create();
+  const [outaged, refused] = [await stripe.customers.create(), await stripe.customers.create()];
   await database.pool.query(
     `insert into stripe_events (id, type, livemode, stripe_account, created, object_type, object_id, serial_key,
        payload, status, outcome)
      values ('evt_given_up', 'customer.updated', false, 'platform', 1700000001, 'customer', $1, $2, '{}',
        'processed', 'refetch')`,
-    [customer.id, `platform/${customer.id}`],
+    [refused.id, `platform/${refused.id}`],
   );
-  await ask(request(customer.id));
-  const givenUp: { rows: string[]; error: unknown }[] = [];
-  const reporting: RefetchDependencies = {
+  await ask(request(outaged.id), request(refused.id));
+  const givenUp: string[][] = [];
+  const reporting = (stripeFor: RefetchDependencies['stripeFor']): RefetchDependencies => ({
     ...deps,
-    onGiveUp: (rows, error) => givenUp.push({ rows: ids(rows), error }),
-  };
-  const refetcher = await liveRefetcher('refetcher-giving-up');
-  faultsOf(emulator.emulator).configure({
-    next: { api: { fault: '500', method: 'GET', count: MAX_ATTEMPTS } },
+    stripeFor,
+    onGiveUp: (rows) => givenUp.push(ids(rows)),
   });
+  // The emulator answers a key not of Stripe's form 401, as Stripe answers a revoked one.
+  const badKey = createStripeClient({ secretKey: 'not_a_key', apiBase: emulator.url, maxNetworkRetries: 0 });
+  const refetcher = await liveRefetcher('refetcher-giving-up');
   try {
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      // Leased by its key, as a direct read does: the backoff is not waited out.
-      const leased = await leaseRefetches(database.pool, 'refetcher-giving-up', {
-        limit: 10,
-        serialKey: `platform/${customer.id}`,
-      });
-      assert.deepEqual(ids(leased), [customer.id], `attempt ${attempt}`);
-      const served = await serveRefetches(reporting, 'refetcher-giving-up', leased);
-      assert.equal(served.failures.length, 1);
-      assert.equal(givenUp.length, attempt === MAX_ATTEMPTS ? 1 : 0, `attempt ${attempt}`);
+    faultsOf(emulator.emulator).configure({
+      next: { api: { fault: '500', method: 'GET', count: MAX_ATTEMPTS + 2 } },
+    });
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS + 2; attempt++)
+      assert.equal(
+        (await serveOnce(reporting(deps.stripeFor), 'refetcher-giving-up', outaged.id)).failures.length,
+        1,
+      );
+    assert.equal((await queued(outaged.id))[0]?.attempts, MAX_ATTEMPTS + 2, 'still queued after an outage');
+
+    const refusing = reporting((livemode) => (livemode ? null : badKey));
+    for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
+      assert.equal((await serveOnce(refusing, 'refetcher-giving-up', refused.id)).failures.length, 1);
       if (attempt === 2) {
         // Meanwhile `inspect event` shows the read it waits for, and why it failed.
         const record = (await describeEvent(database, 'evt_given_up')) as EventRecord;
@@ -283,24 +294,31 @@ test('a read failing MAX_ATTEMPTS times is given up: its events are dead-lettere
         assert.match(formatEvent(record), /^read: +failed 2 times, next at \d{4}-.+Z: .+$/m);
       }
     }
+    assert.deepEqual(givenUp, []);
+    // The last attempt's read is asked for again while it is made: handed back, not given up.
+    const leased = await leaseRefetches(database.pool, 'refetcher-giving-up', {
+      limit: 10,
+      serialKey: `platform/${refused.id}`,
+    });
+    await ask({ ...request(refused.id), knownCreated: 1_700_000_002 });
+    await serveRefetches(refusing, 'refetcher-giving-up', leased);
+    assert.deepEqual(givenUp, []);
+    assert.equal((await queued(refused.id))[0]?.attempts, MAX_ATTEMPTS);
+    await serveOnce(refusing, 'refetcher-giving-up', refused.id);
   } finally {
     refetcher.release(true);
   }
-  assert.deepEqual(await queued(customer.id), [], 'no longer queued');
-  assert.deepEqual(
-    givenUp.map((given) => given.rows),
-    [[customer.id]],
-  );
+  assert.deepEqual(givenUp, [[refused.id]]);
+  assert.deepEqual(await queued(refused.id), [], 'no longer queued');
   const event = await database.pool.query(
     `select status, outcome, last_error from stripe_events where id = 'evt_given_up'`,
   );
-  assert.equal(event.rows[0].status, 'dead');
-  assert.equal(event.rows[0].outcome, 'dead');
-  assert.equal((await describeEvent(database, 'evt_given_up'))?.read, null);
+  assert.deepEqual([event.rows[0].status, event.rows[0].outcome], ['dead', 'dead']);
   assert.match(
     event.rows[0].last_error,
-    new RegExp(`^reading the object from Stripe failed ${MAX_ATTEMPTS} times: `),
+    new RegExp(`^Stripe refused the object's read ${MAX_ATTEMPTS} times: `),
   );
+  assert.equal((await describeEvent(database, 'evt_given_up'))?.read, null);
 
   assert.deepEqual(await replay(database, { failed: true }), { ok: true, queued: 1 });
   const replayed = await database.pool.query(`select status from stripe_events where id = 'evt_given_up'`);

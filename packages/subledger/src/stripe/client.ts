@@ -141,6 +141,16 @@ function retryAfterMs(header: string | string[] | undefined): number {
 export const API_VERSION: string = Stripe.API_VERSION;
 
 /** Whether a Stripe error means the object does not exist (any more). */
+/**
+ * A refusal Stripe will give again, whatever the wait: a key lacking a permission, a request it cannot
+ * serve (4xx), but not a rate limit (429) or a conflict (409), which pass, nor a missing object (404),
+ * which is an answer.
+ */
+export function isLastingRefusal(error: unknown): boolean {
+  const status = (error as { statusCode?: number })?.statusCode;
+  return status !== undefined && status >= 400 && status < 500 && ![404, 409, 429].includes(status);
+}
+
 export function isMissing(error: unknown): boolean {
   return (
     (error as { code?: string; statusCode?: number })?.code === 'resource_missing' ||

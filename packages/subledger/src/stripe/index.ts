@@ -1,1 +1,7 @@
-export { API_VERSION, createStripeClient, isMissing, type StripeClientOptions } from './client.ts';
+export {
+  API_VERSION,
+  createStripeClient,
+  isLastingRefusal,
+  isMissing,
+  type StripeClientOptions,
+} from './client.ts';

@@ -85,7 +85,7 @@ export function createSyncEngine(options: SyncEngineOptions) {
       metrics.refetchesGivenUp.inc(given.length);
       logger.error(
         { err: error, objects: given.map((row) => `${row.objectType} ${row.objectId}`) },
-        `reading from Stripe failed ${MAX_ATTEMPTS} times; the events that asked are dead-lettered ` +
+        `Stripe refused reading these ${MAX_ATTEMPTS} times; the events that asked are dead-lettered ` +
           '(subledger replay --failed asks again once the cause is fixed)',
       );
     },

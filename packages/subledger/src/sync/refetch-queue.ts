@@ -206,6 +206,7 @@ export async function returnStrayRefetches(
 export type ReadFailure = {
   error: string;
   delaySeconds: (attempt: number) => number;
+  /** Infinity for a failure that may pass (an outage, a rate limit): such a read is never given up. */
   maxAttempts: number;
 };
 
@@ -221,9 +222,9 @@ export async function returnRefetches(
   failure?: ReadFailure,
 ): Promise<LeasedRefetch[]> {
   const spent = failure ? rows.filter((row) => row.attempts + 1 >= failure.maxAttempts) : [];
-  if (failure && spent.length > 0) await giveUpRefetches(client, refetcher, spent, failure);
-  const returned = rows.filter((row) => !spent.includes(row));
-  if (returned.length === 0) return spent;
+  const givenUp = failure && spent.length > 0 ? await giveUpRefetches(client, refetcher, spent, failure) : [];
+  const returned = rows.filter((row) => !givenUp.includes(row));
+  if (returned.length === 0) return givenUp;
   const delays = returned.map((row) => (failure ? failure.delaySeconds(row.attempts + 1) : 0));
   await client.query(
     `update sync_refetches r set leased_by = null, available_at = now() + make_interval(secs => d.delay),
@@ -234,31 +235,40 @@ export async function returnRefetches(
        and r.leased_by = $6`,
     [...keysOf(returned), delays, refetcher, failure !== undefined, failure?.error.slice(0, 2000) ?? null],
   );
-  return spent;
+  return givenUp;
 }
 
 /**
- * A read that keeps failing (a restricted key lacking a permission, an object Stripe cannot serve) would
- * be retried forever while its events look settled. It is deleted, and the events waiting for it are
- * dead-lettered with the reason, as the worker dead-letters an event it cannot apply: `replay --failed`
- * asks for the read again once the cause is fixed, and reconcile repairs the row meanwhile.
+ * A read Stripe keeps refusing (a restricted key lacking a permission) would be retried forever while
+ * its events look settled. It is deleted, and the events waiting for it are dead-lettered with the
+ * reason, as the worker dead-letters an event it cannot apply: `replay --failed` asks for the read again
+ * once the cause is fixed, and reconcile repairs the row meanwhile. Only as the generation read: one
+ * asked for again meanwhile (a newer event, which the dead-lettering would not see) is handed back
+ * instead. Returns the rows given up.
  */
 async function giveUpRefetches(
   client: pg.ClientBase | pg.Pool,
   refetcher: string,
   rows: LeasedRefetch[],
   failure: ReadFailure,
-): Promise<void> {
-  const reason = `reading the object from Stripe failed ${failure.maxAttempts} times: ${failure.error}`;
-  await client.query(
+): Promise<LeasedRefetch[]> {
+  const reason = `Stripe refused the object's read ${failure.maxAttempts} times: ${failure.error}`;
+  const { rows: deleted } = await client.query<{ key: string }>(
     `with done as (
        delete from sync_refetches r
-       using unnest($1::text[], $2::text[], $3::text[], $4::boolean[]) as d(t, i, a, l)
+       using unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::bigint[]) as d(t, i, a, l, g)
        where r.object_type = d.t and r.object_id = d.i and r.stripe_account = d.a and r.livemode = d.l
-         and r.leased_by = $5
+         and r.generation = d.g and r.leased_by = $6
        returning r.object_type, r.object_id, r.stripe_account, r.livemode
+     ), settled as (
+       ${SETTLE_WAITING(`status = 'dead', outcome = 'dead', last_error = $7, processed_at = now()`)}
+       returning e.id
      )
-     ${SETTLE_WAITING(`status = 'dead', outcome = 'dead', last_error = $6, processed_at = now()`)}`,
-    [...keysOf(rows), refetcher, reason.slice(0, 2000)],
+     select object_type || '/' || object_id || '/' || stripe_account || '/' || livemode as key from done`,
+    [...keysOf(rows), rows.map((row) => row.generation), refetcher, reason.slice(0, 2000)],
+  );
+  const keys = new Set(deleted.map((row) => row.key));
+  return rows.filter((row) =>
+    keys.has(`${row.objectType}/${row.objectId}/${row.stripeAccount}/${row.livemode}`),
   );
 }

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type Stripe from 'stripe';
 import { databaseClock } from '../store/index.ts';
 import { inTransaction } from '../store/transaction.ts';
+import { isLastingRefusal } from '../stripe/index.ts';
 import { lockSerialKey, tryLockSerialKeys } from './claim.ts';
 import { deauthorizedAmong } from './connected-accounts.ts';
 import type { StripeObject } from './envelope.ts';
@@ -33,7 +34,7 @@ export type RefetchDependencies = {
   context: ColumnContext;
   /** Every read from Stripe goes through it, so refetches stay inside the configured rate. */
   limiter: Limiter;
-  /** Told of reads given up after failing `MAX_ATTEMPTS` times (their events are dead-lettered). */
+  /** Told of reads given up after Stripe refused them `MAX_ATTEMPTS` times (their events are dead-lettered). */
   onGiveUp?: (given: LeasedRefetch[], error: unknown) => void;
 };
 
@@ -198,7 +199,9 @@ async function returnFailed(
   rows: LeasedRefetch[],
   error: unknown,
 ): Promise<GivenUp> {
-  const failure = { error: failureReason(error), delaySeconds: retryDelaySeconds, maxAttempts: MAX_ATTEMPTS };
+  // An outage or a rate limit passes: its reads back off (an hour at most) and are never given up.
+  const maxAttempts = isLastingRefusal(error) ? MAX_ATTEMPTS : Number.POSITIVE_INFINITY;
+  const failure = { error: failureReason(error), delaySeconds: retryDelaySeconds, maxAttempts };
   return { rows: await returnRefetches(client, refetcher, rows, failure), error };
 }
 
