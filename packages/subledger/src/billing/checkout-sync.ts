@@ -23,7 +23,7 @@ import { BillingError } from './errors.ts';
 export async function syncCheckout(
   billing: Billing,
   sessionId: string,
-  authorize: (accountId: string) => void = () => {},
+  authorize: (accountId: string) => void | Promise<void> = () => {},
 ): Promise<{ accountId: string; account: AccountView }> {
   return act(async () => {
     const askedAt = await databaseNow(billing.database.pool);
@@ -34,7 +34,7 @@ export async function syncCheckout(
         'checkout_session_not_found',
         `no checkout session ${sessionId} names an account`,
       );
-    authorize(accountId);
+    await authorize(accountId);
     // The session itself too: a paid top-up grants its credits from the mirror's copy.
     await inTransaction(billing.database.pool, (client) =>
       mirrorAnswers(client, billing, [sessionAnswer(session)], askedAt),
