@@ -54,8 +54,11 @@ const SETTLING_MS = 30_000;
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedCluster> {
   const databaseDir = path.resolve(options.dataDir, 'postgres');
   const joined = async (): Promise<EmbeddedCluster> => {
-    await assertServes(databaseDir, options.port);
-    return { url: await ensureDatabase(options.port, options.database), owned: false, stop: async () => {} };
+    const url = await onAdminDatabase(options.port, async (client) => {
+      await assertServes(client, databaseDir, options.port);
+      return ensureDatabase(client, options);
+    });
+    return { url, owned: false, stop: async () => {} };
   };
   if (await servingOnceSettled(databaseDir, options.port)) return joined();
   await mkdir(options.dataDir, { recursive: true });
@@ -94,17 +97,12 @@ async function startOwned(databaseDir: string, options: EmbeddedOptions): Promis
           : ' (is the port taken? set SUBLEDGER_EMBEDDED_PG_PORT)'),
     );
   });
+  // Once the server has exited, `serverExit` has cleared what `stop()` waits on: it returns at once.
   const exited = serverExit(server);
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
   return {
-    url: await ensureDatabase(options.port, options.database),
+    url: await onAdminDatabase(options.port, (client) => ensureDatabase(client, options)),
     owned: true,
-    stop: async () => {
-      if (!gone) await server.stop();
-    },
+    stop: () => server.stop(),
     exited,
   };
 }
@@ -169,40 +167,38 @@ export async function isServing(url: string): Promise<boolean> {
   }
 }
 
-/**
- * The server on the port must be this directory's: another checkout's embedded cluster (same user and
- * password, same default port) would otherwise be joined, its database used, and lost when it stops.
- */
-async function assertServes(databaseDir: string, port: number): Promise<void> {
+/** Runs `work` on one connection to the cluster's `postgres` database. */
+async function onAdminDatabase<T>(port: number, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: urlFor(port, 'postgres') });
   await client.connect();
   try {
-    const { rows } = await client.query<{ dir: string }>(`select current_setting('data_directory') as dir`);
-    const served = rows[0]?.dir ?? '';
-    if (
-      (await realpath(served).catch(() => served)) !== (await realpath(databaseDir).catch(() => databaseDir))
-    )
-      throw new Error(
-        `port ${port} is served by another embedded PostgreSQL (data in ${served}), not the one in ` +
-          `${databaseDir}: set SUBLEDGER_EMBEDDED_PG_PORT to a free port`,
-      );
+    return await work(client);
   } finally {
     await client.end();
   }
 }
 
-async function ensureDatabase(port: number, database: string): Promise<string> {
-  const client = new pg.Client({ connectionString: urlFor(port, 'postgres') });
-  await client.connect();
-  try {
-    const found = await client.query('select 1 from pg_database where datname = $1', [database]);
-    if (found.rowCount === 0)
-      await client.query(`create database ${pg.escapeIdentifier(database)}`).catch((error: unknown) => {
-        // Two processes starting at once both see it missing; the loser's duplicate is harmless.
-        if ((error as { code?: string }).code !== '42P04') throw error;
-      });
-  } finally {
-    await client.end();
-  }
+/**
+ * The server on the port must be this directory's: another checkout's embedded cluster (same user and
+ * password, same default port) would otherwise be joined, its database used, and lost when it stops.
+ */
+async function assertServes(client: pg.Client, databaseDir: string, port: number): Promise<void> {
+  const { rows } = await client.query<{ dir: string }>(`select current_setting('data_directory') as dir`);
+  const served = rows[0]?.dir ?? '';
+  if ((await realpath(served).catch(() => served)) !== (await realpath(databaseDir).catch(() => databaseDir)))
+    throw new Error(
+      `port ${port} is served by another embedded PostgreSQL (data in ${served}), not the one in ` +
+        `${databaseDir}: set SUBLEDGER_EMBEDDED_PG_PORT to a free port`,
+    );
+}
+
+/** Creates the database when missing; its connection string. */
+async function ensureDatabase(client: pg.Client, { port, database }: EmbeddedOptions): Promise<string> {
+  const found = await client.query('select 1 from pg_database where datname = $1', [database]);
+  if (found.rowCount === 0)
+    await client.query(`create database ${pg.escapeIdentifier(database)}`).catch((error: unknown) => {
+      // Two processes starting at once both see it missing; the loser's duplicate is harmless.
+      if ((error as { code?: string }).code !== '42P04') throw error;
+    });
   return urlFor(port, database);
 }
