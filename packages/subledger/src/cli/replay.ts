@@ -6,18 +6,15 @@ import { EVENT_ID_PATTERN, type ReplaySelector, replay } from '../sync/index.ts'
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
+/** A UTC date or an ISO 8601 time with its offset; zod checks the calendar (2025-02-30 is refused). */
+const SINCE_TIME = z.iso.date().or(z.iso.datetime({ offset: true }));
+
 /** `--since`: an ISO 8601 time with its offset, a UTC date, or a duration before `now` (30m, 2h, 7d). */
 export function parseSince(text: string, now: Date): Date | null {
   const ago = /^(\d+)([smhd])$/.exec(text);
-  // Zod's formats check the calendar too: 2025-02-30 is refused, where Date would read 2025-03-02.
-  const at = ago
-    ? new Date(now.getTime() - Number(ago[1]) * UNIT_SECONDS[ago[2] as 's'] * 1000)
-    : z.iso
-          .date()
-          .or(z.iso.datetime({ offset: true }))
-          .safeParse(text).success
-      ? new Date(text)
-      : null;
+  let at: Date | null = null;
+  if (ago) at = new Date(now.getTime() - Number(ago[1]) * UNIT_SECONDS[ago[2] as 's'] * 1000);
+  else if (SINCE_TIME.safeParse(text).success) at = new Date(text);
   // Outside the range of a Date (99999999999d ago) is no time at all.
   return at && !Number.isNaN(at.getTime()) ? at : null;
 }

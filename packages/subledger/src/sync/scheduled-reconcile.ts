@@ -38,7 +38,6 @@ export function scheduledReconcile(
   const task: Task = async (_payload, { abortSignal: signal }) => {
     const failures: PlaceFailure[] = [];
     for (const place of await reconcilablePlaces(options, logger)) {
-      signal.throwIfAborted();
       const failure = await reconcileLogged({ ...options, place, fix: true, signal }, logger);
       if (failure) failures.push(failure);
     }
