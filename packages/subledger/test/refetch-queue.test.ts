@@ -72,6 +72,7 @@ test('a failed read is handed back with its reason and waits its backoff; a dire
     error: 'Stripe said no',
     delaySeconds: () => 60,
     maxAttempts: 10,
+    failing: "Stripe refused the object's read",
   });
   client.release();
   assert.deepEqual(await queued('cus_fail'), [
@@ -99,6 +100,7 @@ test('a new request for an object in backoff makes it ready again, its attempts 
       error: 'Stripe is down',
       delaySeconds: () => 3600,
       maxAttempts: 10,
+      failing: 'the read failed',
     });
     client.release();
     assert.deepEqual(await lease(), [], 'in backoff');

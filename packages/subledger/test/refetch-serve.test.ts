@@ -23,7 +23,9 @@ before(async () => {
 });
 after(() => close());
 
-const { ask, liveRefetcher, queued, leasedBy } = refetchQueue(() => database.pool);
+const { ask, liveRefetcher, queued, leasedBy, waitingEvent, eventState, serveOnce } = refetchQueue(
+  () => database.pool,
+);
 
 test('serving: a busy serial key is not waited for; a failing read backs off; the rest is written', async () => {
   const stripe = deps.stripeFor(false);
@@ -245,24 +247,11 @@ test('leases a refetcher could not hand back, the database gone, are handed back
   }
 });
 
-/** Leases `id`'s refetch by its key, as a direct read does (its backoff is not waited out), and serves it. */
-async function serveOnce(reading: RefetchDependencies, refetcher: string, id: string) {
-  const leased = await leaseRefetches(database.pool, refetcher, { limit: 10, serialKey: `platform/${id}` });
-  assert.deepEqual(ids(leased), [id]);
-  return serveRefetches(reading, refetcher, leased);
-}
-
 test('a read Stripe refuses MAX_ATTEMPTS times is given up, its events dead-lettered; an outage never is', async () => {
   const stripe = deps.stripeFor(false);
   assert.ok(stripe);
   const [outaged, refused] = [await stripe.customers.create(), await stripe.customers.create()];
-  await database.pool.query(
-    `insert into stripe_events (id, type, livemode, stripe_account, created, object_type, object_id, serial_key,
-       payload, status, outcome)
-     values ('evt_given_up', 'customer.updated', false, 'platform', 1700000001, 'customer', $1, $2, '{}',
-       'processed', 'refetch')`,
-    [refused.id, `platform/${refused.id}`],
-  );
+  await waitingEvent('evt_given_up', refused.id);
   await ask(request(outaged.id), request(refused.id));
   const givenUp: string[][] = [];
   const reporting = (stripeFor: RefetchDependencies['stripeFor']): RefetchDependencies => ({
@@ -310,12 +299,10 @@ test('a read Stripe refuses MAX_ATTEMPTS times is given up, its events dead-lett
   }
   assert.deepEqual(givenUp, [[refused.id]]);
   assert.deepEqual(await queued(refused.id), [], 'no longer queued');
-  const event = await database.pool.query(
-    `select status, outcome, last_error from stripe_events where id = 'evt_given_up'`,
-  );
-  assert.deepEqual([event.rows[0].status, event.rows[0].outcome], ['dead', 'dead']);
+  const event = await eventState('evt_given_up');
+  assert.deepEqual([event?.status, event?.outcome], ['dead', 'dead']);
   assert.match(
-    event.rows[0].last_error,
+    event?.last_error ?? '',
     new RegExp(`^Stripe refused the object's read ${MAX_ATTEMPTS} times: `),
   );
   assert.equal((await describeEvent(database, 'evt_given_up'))?.read, null);

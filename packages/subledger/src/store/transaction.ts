@@ -18,6 +18,15 @@ export function postgresCode(error: unknown): string | undefined {
 }
 
 /**
+ * Whether Postgres refused the data itself, so that writing it again fails the same way, whatever else
+ * shares the transaction and however often it is tried: SQLSTATE class 22, "data exception" (22003: a
+ * number beyond its column; 22021: a \u0000 in a text column; 22P05: one in jsonb), and class 54,
+ * "program limit exceeded" (54000: an index row over its size limit; 54001: JSON nested deeper than the
+ * parser's stack). An outage, a deadlock or a lock timeout is of another class, and passes.
+ */
+export const isDataError = (error: unknown): boolean => /^(22|54)/.test(postgresCode(error) ?? '');
+
+/**
  * Begins a transaction whose statements reach rows by key only. A table that filled from empty within
  * the last minute (a burst into the inbox, a first backfill) has no statistics until autovacuum analyzes
  * it, and the planner then guesses that 0.5% of the inbox is pending: every claim sorted the whole

@@ -9,7 +9,7 @@ import { Inbox } from './inbox.ts';
 import { startJobs } from './jobs.ts';
 import { createLimiter } from './limiter.ts';
 import { MAX_ATTEMPTS } from './ordering.ts';
-import { type RefetchDependencies, refetchNow } from './refetch.ts';
+import { lastingFailureOf, type RefetchDependencies, refetchNow } from './refetch.ts';
 import { Refetcher } from './refetcher.ts';
 import { scheduledReconcile } from './scheduled-reconcile.ts';
 import { selfHealing } from './self-healing.ts';
@@ -85,8 +85,8 @@ export function createSyncEngine(options: SyncEngineOptions) {
       metrics.refetchesGivenUp.inc(given.length);
       logger.error(
         { err: error, objects: given.map((row) => `${row.objectType} ${row.objectId}`) },
-        `Stripe refused reading these ${MAX_ATTEMPTS} times; the events that asked are dead-lettered ` +
-          '(subledger replay --failed asks again once the cause is fixed)',
+        `${lastingFailureOf(error)} ${MAX_ATTEMPTS} times, for each of these; the events that asked are ` +
+          'dead-lettered (subledger replay --failed asks again once the cause is fixed)',
       );
     },
   };

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { postgresCode } from '../store/transaction.ts';
+import { isDataError } from '../store/transaction.ts';
 import type { CommitGate } from './commit-gate.ts';
 import type { InboxEvent } from './envelope.ts';
 import { NotifySpacing } from './notify-spacing.ts';
@@ -7,7 +7,7 @@ import { NotifySpacing } from './notify-spacing.ts';
 export type StoreResult = 'stored' | 'duplicate';
 
 /**
- * An event Postgres refused for what it holds (see `isEventError`) even in a commit of its own: stored
+ * An event Postgres refused for what it holds (see `isDataError`) even in a commit of its own: stored
  * again, it would fail the same way, so it is answered as bad input rather than as an outage. The
  * Postgres error is its `cause`.
  */
@@ -117,7 +117,7 @@ export class Inbox {
       // An event Postgres cannot hold (a \u0000 in an id, an index row over its limit, JSON nested too
       // deep) must not fail the events that shared its commit: each is then stored alone, and only it is
       // refused, as unstorable. Any other error (an outage) fails the whole batch, to be delivered again.
-      if (!isEventError(error)) for (const waiting of batch) waiting.reject(error);
+      if (!isDataError(error)) for (const waiting of batch) waiting.reject(error);
       else if (batch.length > 1) for (const waiting of batch) await this.#commit([waiting]);
       else batch[0]?.reject(new UnstorableEventError(error));
       return;
@@ -165,10 +165,3 @@ export class Inbox {
     return new Set(result.rows[0]?.ids ?? []);
   }
 }
-
-/**
- * SQLSTATE class 22, "data exception" (22021: a \u0000 in a text column), and class 54, "program limit
- * exceeded" (54000: an index row over its size limit; 54001: JSON nested deeper than the parser's
- * stack): this data cannot be stored, whatever else is in the batch and however often it is tried.
- */
-const isEventError = (error: unknown): boolean => /^(22|54)/.test(postgresCode(error) ?? '');

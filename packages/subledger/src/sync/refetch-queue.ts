@@ -208,6 +208,8 @@ export type ReadFailure = {
   delaySeconds: (attempt: number) => number;
   /** Infinity for a failure that may pass (an outage, a rate limit): such a read is never given up. */
   maxAttempts: number;
+  /** What fails each time; the reason a given-up read's events carry begins with it. */
+  failing: string;
 };
 
 /**
@@ -239,12 +241,13 @@ export async function returnRefetches(
 }
 
 /**
- * A read Stripe keeps refusing (a restricted key lacking a permission) would be retried forever while
- * its events look settled. It is deleted, and the events waiting for it are dead-lettered with the
- * reason, as the worker dead-letters an event it cannot apply: `replay --failed` asks for the read again
- * once the cause is fixed, and reconcile repairs the row meanwhile. Only as the generation read: one
- * asked for again meanwhile (a newer event, which the dead-lettering would not see) is handed back
- * instead. Returns the rows given up.
+ * A read Stripe keeps refusing (a restricted key lacking a permission), or whose object the mirror
+ * cannot store (a quantity beyond its column), would be retried forever while its events look settled.
+ * It is deleted, and the events waiting for it are dead-lettered with the reason, as the worker
+ * dead-letters an event it cannot apply: `replay --failed` asks for the read again once the cause is
+ * fixed (a key's permission, a migration), and reconcile repairs the row meanwhile where it can. Only as
+ * the generation read: one asked for again meanwhile (a newer event, which the dead-lettering would not
+ * see) is handed back instead. Returns the rows given up.
  */
 async function giveUpRefetches(
   client: pg.ClientBase | pg.Pool,
@@ -252,7 +255,7 @@ async function giveUpRefetches(
   rows: LeasedRefetch[],
   failure: ReadFailure,
 ): Promise<LeasedRefetch[]> {
-  const reason = `Stripe refused the object's read ${failure.maxAttempts} times: ${failure.error}`;
+  const reason = `${failure.failing} ${failure.maxAttempts} times: ${failure.error}`;
   const { rows: deleted } = await client.query<{ key: string }>(
     `with done as (
        delete from sync_refetches r

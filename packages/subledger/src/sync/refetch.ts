@@ -3,7 +3,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import { databaseClock } from '../store/index.ts';
-import { inTransaction } from '../store/transaction.ts';
+import { inTransaction, isDataError } from '../store/transaction.ts';
 import { isLastingRefusal } from '../stripe/index.ts';
 import { lockSerialKey, tryLockSerialKeys } from './claim.ts';
 import { deauthorizedAmong } from './connected-accounts.ts';
@@ -34,7 +34,10 @@ export type RefetchDependencies = {
   context: ColumnContext;
   /** Every read from Stripe goes through it, so refetches stay inside the configured rate. */
   limiter: Limiter;
-  /** Told of reads given up after Stripe refused them `MAX_ATTEMPTS` times (their events are dead-lettered). */
+  /**
+   * Told of reads given up after `MAX_ATTEMPTS` failures, the last of a kind that repeats (see
+   * `lastingFailureOf`); their events are dead-lettered.
+   */
   onGiveUp?: (given: LeasedRefetch[], error: unknown) => void;
 };
 
@@ -96,7 +99,8 @@ export async function serveRefetches(
     reportGivenUp(deps, ...outcome.givenUp);
     return { written: outcome.written, failures: failed.map((failure) => failure.error) };
   } catch (error) {
-    if (reads.length > 1) return writeOneByOne(deps, refetcher, batch, options);
+    // The failure may be one read's: it must not count against, nor hold back, what shared its write.
+    if (reads.length > 0 && leased.length > 1) return writeOneByOne(deps, refetcher, batch, options);
     // Leases are never taken again by the refetcher holding them: hand them back, to be retried.
     reportGivenUp(deps, await returnFailed(deps.pool, refetcher, leased, error));
     throw error;
@@ -199,10 +203,26 @@ async function returnFailed(
   rows: LeasedRefetch[],
   error: unknown,
 ): Promise<GivenUp> {
-  // An outage or a rate limit passes: its reads back off (an hour at most) and are never given up.
-  const maxAttempts = isLastingRefusal(error) ? MAX_ATTEMPTS : Number.POSITIVE_INFINITY;
-  const failure = { error: failureReason(error), delaySeconds: retryDelaySeconds, maxAttempts };
+  // An outage, a rate limit or a deadlock passes: its reads back off (an hour at most), never given up.
+  const failing = lastingFailureOf(error);
+  const failure = {
+    error: failureReason(error),
+    delaySeconds: retryDelaySeconds,
+    maxAttempts: failing ? MAX_ATTEMPTS : Number.POSITIVE_INFINITY,
+    failing: failing ?? 'the read failed',
+  };
   return { rows: await returnRefetches(client, refetcher, rows, failure), error };
+}
+
+/**
+ * What a failed read will meet again however long it waits, or null for a failure that may pass (an
+ * outage, a rate limit, a deadlock, a lock timeout): Stripe refusing the read (a 4xx), or Postgres
+ * refusing the object read (`isDataError`: a quantity beyond its column, a \u0000 jsonb cannot hold).
+ */
+export function lastingFailureOf(error: unknown): string | null {
+  if (isLastingRefusal(error)) return "Stripe refused the object's read";
+  if (isDataError(error)) return 'Postgres refused to store the object';
+  return null;
 }
 
 /** Once the transaction that gave them up has committed. */

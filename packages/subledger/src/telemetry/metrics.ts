@@ -60,7 +60,7 @@ export class Metrics {
   });
   readonly refetchesGivenUp = new Counter({
     name: 'subledger_refetches_given_up_total',
-    help: 'Objects whose read Stripe refused on every attempt (4xx); the events that asked are dead-lettered',
+    help: 'Objects whose read Stripe kept refusing (4xx), or which Postgres could not store; the events that asked are dead-lettered',
     registers: [this.registry],
   });
   readonly visibleSeconds = new Histogram({

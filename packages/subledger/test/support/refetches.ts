@@ -1,10 +1,16 @@
+import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { startEmulator } from 'stripe-emulator';
 import { EMULATOR_KEY } from '../../src/cli/local-stripe.ts';
 import { createStripeClient } from '../../src/stripe/index.ts';
 import { createLimiter } from '../../src/sync/limiter.ts';
-import type { RefetchDependencies } from '../../src/sync/refetch.ts';
-import { holdRefetcherLock, type RefetchRequest, requestRefetches } from '../../src/sync/refetch-queue.ts';
+import { type RefetchDependencies, type Served, serveRefetches } from '../../src/sync/refetch.ts';
+import {
+  holdRefetcherLock,
+  leaseRefetches,
+  type RefetchRequest,
+  requestRefetches,
+} from '../../src/sync/refetch-queue.ts';
 import { testDatabase } from './database.ts';
 
 /** A refetch request for a test-mode platform customer. */
@@ -56,6 +62,36 @@ export function refetchQueue(pool: () => pg.Pool) {
     async leasedBy(id: string): Promise<(string | null)[]> {
       const { rows } = await pool().query('select leased_by from sync_refetches where object_id = $1', [id]);
       return rows.map((row) => row.leased_by);
+    },
+
+    /** An event about the test-mode platform customer `customerId` that waits for its read. */
+    async waitingEvent(eventId: string, customerId: string): Promise<void> {
+      await pool().query(
+        `insert into stripe_events (id, type, livemode, stripe_account, created, object_type, object_id,
+           serial_key, payload, status, outcome)
+         values ($1, 'customer.updated', false, 'platform', 1700000001, 'customer', $2, $3, '{}', 'processed',
+           'refetch')`,
+        [eventId, customerId, `platform/${customerId}`],
+      );
+    },
+
+    /** Where an event stands: its status, outcome and last error. */
+    async eventState(eventId: string) {
+      const { rows } = await pool().query<{ status: string; outcome: string; last_error: string | null }>(
+        'select status, outcome, last_error from stripe_events where id = $1',
+        [eventId],
+      );
+      return rows[0];
+    },
+
+    /**
+     * Leases the refetch of the customer `id` by its key, as a direct read does (its backoff is not
+     * waited out), and serves it.
+     */
+    async serveOnce(reading: RefetchDependencies, refetcher: string, id: string): Promise<Served> {
+      const leased = await leaseRefetches(pool(), refetcher, { limit: 10, serialKey: `platform/${id}` });
+      assert.deepEqual(ids(leased), [id]);
+      return serveRefetches(reading, refetcher, leased);
     },
   };
 }
