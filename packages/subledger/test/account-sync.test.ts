@@ -117,6 +117,20 @@ test('an account whose webhooks were never applied is read from Stripe by POST /
   assert.deepEqual(await call('GET', '/v1/accounts/team_1'), synced, 'the view is what the sync returned');
 });
 
+test('a quantity beyond 32 bits (3,000,000,000 seats) is mirrored and read back as that number', async () => {
+  const seats = 3_000_000_000;
+  const { subscription } = await subscribedCustomer({ subledger_account_id: 'team_seats' }, seats);
+  const synced = await call('POST', '/v1/accounts/team_seats/sync');
+  assert.equal(synced.status, 200, JSON.stringify(synced.body));
+  const [view] = synced.body.subscriptions as { id: string; items: unknown[] }[];
+  assert.deepEqual([view?.id, view?.items], [subscription.id, [{ price: price.id, quantity: seats }]]);
+  assert.deepEqual(await call('GET', '/v1/accounts/team_seats'), synced);
+  const rows = await query('select quantity from subscription_items where subscription_id = $1', [
+    subscription.id,
+  ]);
+  assert.deepEqual(rows, [{ quantity: seats }]);
+});
+
 test('the events delivered after the sync do not move the account backwards', async () => {
   const before = await call('GET', '/v1/accounts/team_1');
   await drainWebhooks(stack.emulator.emulator, 10_000);

@@ -1,0 +1,1 @@
+ALTER TABLE "subscription_items" ALTER COLUMN "quantity" SET DATA TYPE bigint;
