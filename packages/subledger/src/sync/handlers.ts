@@ -38,9 +38,11 @@ export const EVENT_HANDLERS: Readonly<Record<string, Handling>> = {
   'invoice.payment_succeeded': upsert('invoice'),
   'invoice.payment_failed': upsert('invoice'),
   'invoice.payment_action_required': upsert('invoice'),
+  'invoice.payment_attempt_required': upsert('invoice'),
   'invoice.marked_uncollectible': upsert('invoice'),
   'invoice.voided': upsert('invoice'),
   'invoice.overdue': upsert('invoice'),
+  'invoice.overpaid': upsert('invoice'),
   'invoice.will_be_due': upsert('invoice'),
   'invoice.deleted': tombstone('invoice'),
   'invoice_payment.paid': upsert('invoice_payment'),
@@ -61,6 +63,14 @@ export const EVENT_HANDLERS: Readonly<Record<string, Handling>> = {
   'billing.meter.updated': upsert('billing.meter'),
   'billing.meter.deactivated': upsert('billing.meter'),
   'billing.meter.reactivated': upsert('billing.meter'),
+};
+
+/**
+ * The event types that carry an object of a mirrored type yet write nothing, each with why: every other
+ * one has a handler above. They are settled `ignored`.
+ */
+export const NOT_MIRRORED: Readonly<Record<string, string>> = {
+  'invoice.upcoming': 'a preview of the invoice a subscription will create: Stripe holds no such invoice',
 };
 
 /** What a Connect event says of the platform's access to its connected account. */
