@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { toBackfillInput } from '../src/cli/backfill.ts';
 import { loadConfig } from '../src/config/index.ts';
+import { KIND_NAMES } from '../src/sync/kinds.ts';
 import { type BackfillStack, backfillStack } from './support/backfill-runs.ts';
-import { stackCli } from './support/run-cli.ts';
+import { type CliOptions, stackCli } from './support/run-cli.ts';
 import type { Stack } from './support/stack.ts';
 
 // `subledger backfill`: its options, its progress lines and its refusals.
@@ -15,7 +16,8 @@ before(async () => {
 });
 after(() => stack.close());
 
-const cli = (args: string[], environment: Record<string, string> = {}) => stackCli(stack, args, environment);
+const cli = (args: string[], environment: Record<string, string> = {}, options: CliOptions = {}) =>
+  stackCli(stack, args, environment, options);
 const stripeCounts = () => runs.stripeCounts();
 
 describe('subledger backfill', () => {
@@ -53,6 +55,13 @@ describe('subledger backfill', () => {
     const restarted = await cli(['backfill', '--kinds', 'price', '--restart']);
     assert.equal(restarted.code, 0, restarted.stderr);
     assert.match(restarted.stdout, /^backfill: 2 objects in [\d.]+ s: price 2$/m);
+  });
+
+  it('reads every kind to the end and exits 0 when no one reads its progress any more', async () => {
+    const result = await cli(['backfill', '--restart'], {}, { closeStderrAfterFirstRead: true });
+    assert.equal(result.code, 0, result.stderr);
+    const kinds = KIND_NAMES.map((kind) => `${kind.replaceAll('.', '\\.')} \\d+`).join(', ');
+    assert.match(result.stdout, new RegExp(`^backfill: \\d+ objects in [\\d.]+ s: ${kinds}$`, 'm'));
   });
 
   it('refuses to run without STRIPE_SECRET_KEY, in one line', async () => {

@@ -9,7 +9,7 @@ import { RECONCILE_TASK } from '../src/sync/scheduled-reconcile.ts';
 import { audit, describeDifferences } from './support/auditor.ts';
 import { createBillingHistory } from './support/billing-history.ts';
 import { type RecordingStripe, recordingClient } from './support/recording-stripe.ts';
-import { stackCli } from './support/run-cli.ts';
+import { type CliOptions, stackCli } from './support/run-cli.ts';
 import { type Stack, startStack } from './support/stack.ts';
 import { clockDeletedWhileListed } from './support/vanishing-clock.ts';
 
@@ -29,7 +29,7 @@ before(async () => {
 });
 after(() => stack.close());
 
-const cli = (args: string[]) => stackCli(stack, args);
+const cli = (args: string[], options: CliOptions = {}) => stackCli(stack, args, {}, options);
 const recordingStripe = () => recordingClient(stack.emulator.url);
 
 const reconcileNow = (fix: boolean) =>
@@ -121,6 +121,12 @@ describe('reconcile', () => {
       result.stderr,
       new RegExp(`^subledger: ${drift.length} drifted objects; run with --fix to heal$`, 'm'),
     );
+  });
+
+  it('still exits 2 when no one reads its progress any more', async () => {
+    const result = await cli(['reconcile', '--json'], { closeStderrAfterFirstRead: true });
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal((JSON.parse(result.stdout) as { unfixed: number }).unfixed, drift.length);
   });
 
   it('heals it with fix: Stripe objects written, deletions tombstoned, then zero drift', async () => {

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { OnProgress, SyncProgress } from '../sync/index.ts';
+import { onOutputGone } from '../telemetry/index.ts';
 
 export type ProgressDisplay = { onProgress: OnProgress; stop: () => void };
 
@@ -8,13 +9,25 @@ type Output = NodeJS.WritableStream & { isTTY?: boolean };
 /**
  * Progress of a backfill, reconcile or catch-up on stderr (stdout keeps the result): a bar per kind (per
  * pass of a catch-up) with its rate and ETA on a terminal, plain lines (`backfill: subscription 200/…`)
- * otherwise, e.g. in a log.
+ * otherwise, e.g. in a log. Once no one reads the output (`2>&1 | head -1`, a closed terminal), progress
+ * is dropped and the job goes on to its end and its own exit code.
  */
 export function progressDisplay(
   output: Output = process.stderr,
   now: () => number = Date.now,
 ): ProgressDisplay {
-  return output.isTTY ? barDisplay(output, now) : lineDisplay(output);
+  const display = output.isTTY ? barDisplay(output, now) : lineDisplay(output);
+  let gone = false;
+  onOutputGone(output, () => {
+    gone = true;
+    display.stop();
+  });
+  return {
+    onProgress: (progress) => {
+      if (!gone) display.onProgress(progress);
+    },
+    stop: display.stop,
+  };
 }
 
 /** `done/expected`, or `done/…` while Stripe gives no total to expect. */
@@ -58,7 +71,13 @@ function barDisplay(output: Output, now: () => number): ProgressDisplay {
       remaining: etaText(progress, rate),
     });
   };
-  return { onProgress, stop: () => bars.stop() };
+  let stopped = false;
+  // Stopping twice would draw the bars again below the first stop's.
+  const stop = () => {
+    if (!stopped) bars.stop();
+    stopped = true;
+  };
+  return { onProgress, stop };
 }
 
 /** A report seen by the display: when (ms on its clock) and how many objects were done then. */

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { onOutputGone } from './output.ts';
 
 export type Logger = pino.Logger;
 
@@ -31,8 +32,7 @@ export function createLogger(level: string): Logger {
  */
 function standardOutput(): pino.DestinationStream {
   const output = pino.destination({ dest: 1, sync: false });
-  output.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EIO' && error.code !== 'EPIPE') return;
+  onOutputGone(output, () => {
     output.write = () => true;
     output.flushSync = () => {};
   });

@@ -7,11 +7,23 @@ const BIN = fileURLToPath(new URL('../../bin/subledger.js', import.meta.url));
 
 export type CliResult = { code: number | null; stdout: string; stderr: string };
 
+export type CliOptions = {
+  /**
+   * Close the pipe of stderr once its first chunk is read, as `2>&1 | head -1` does: the command's later
+   * writes there fail with EPIPE.
+   */
+  closeStderrAfterFirstRead?: boolean;
+};
+
 /**
  * Runs `subledger …` in a child process with only the given environment (plus PATH), as an operator
  * would. Asynchronous, so the emulator and server running in the test process keep answering it.
  */
-export async function runCli(args: string[], environment: Record<string, string>): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  environment: Record<string, string>,
+  options: CliOptions = {},
+): Promise<CliResult> {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...environment },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -23,16 +35,26 @@ export async function runCli(args: string[], environment: Record<string, string>
   });
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
+    if (options.closeStderrAfterFirstRead) child.stderr.destroy();
   });
   const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdout, stderr };
 }
 
 /** `subledger …` in a subprocess, configured for the stack's database and emulator, then `environment`. */
-export const stackCli = (stack: Stack, args: string[], environment: Record<string, string> = {}) =>
-  runCli(args, {
-    DATABASE_URL: stack.database.url,
-    STRIPE_API_BASE: stack.emulator.url,
-    STRIPE_SECRET_KEY: 'sk_test_cli',
-    ...environment,
-  });
+export const stackCli = (
+  stack: Stack,
+  args: string[],
+  environment: Record<string, string> = {},
+  options: CliOptions = {},
+) =>
+  runCli(
+    args,
+    {
+      DATABASE_URL: stack.database.url,
+      STRIPE_API_BASE: stack.emulator.url,
+      STRIPE_SECRET_KEY: 'sk_test_cli',
+      ...environment,
+    },
+    options,
+  );
