@@ -4,7 +4,7 @@ import { toBackfillInput } from '../src/cli/backfill.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { KIND_NAMES } from '../src/sync/kinds.ts';
 import { type BackfillStack, backfillStack } from './support/backfill-runs.ts';
-import { type CliOptions, stackCli } from './support/run-cli.ts';
+import { type CliOptions, interruptOnTerminal, stackCli } from './support/run-cli.ts';
 import type { Stack } from './support/stack.ts';
 
 // `subledger backfill`: its options, its progress lines and its refusals.
@@ -62,6 +62,19 @@ describe('subledger backfill', () => {
     assert.equal(result.code, 0, result.stderr);
     const kinds = KIND_NAMES.map((kind) => `${kind.replaceAll('.', '\\.')} \\d+`).join(', ');
     assert.match(result.stdout, new RegExp(`^backfill: \\d+ objects in [\\d.]+ s: ${kinds}$`, 'm'));
+  });
+
+  it('gives the terminal back its cursor and line wrap when Ctrl-C stops it while its bars show', async () => {
+    const [hideCursor, showCursor, wrapOff, wrapOn] = ['\x1b[?25l', '\x1b[?25h', '\x1b[?7l', '\x1b[?7h'];
+    const { code, output } = await interruptOnTerminal(
+      stack,
+      ['backfill', '--restart', '--rps', '1'],
+      (text) => text.includes('backfill customer ['),
+    );
+    assert.equal(code, 130, 'stopped by its SIGINT, before the end of the job');
+    assert.ok(output.includes(hideCursor) && output.includes(wrapOff), JSON.stringify(output));
+    assert.ok(output.lastIndexOf(showCursor) > output.lastIndexOf(hideCursor), JSON.stringify(output));
+    assert.ok(output.lastIndexOf(wrapOn) > output.lastIndexOf(wrapOff), JSON.stringify(output));
   });
 
   it('refuses to run without STRIPE_SECRET_KEY, in one line', async () => {

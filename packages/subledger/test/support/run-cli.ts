@@ -41,20 +41,45 @@ export async function runCli(
   return { code, stdout, stderr };
 }
 
+/** The environment of a command on the stack's database and emulator. */
+const stackEnvironment = (stack: Stack) => ({
+  DATABASE_URL: stack.database.url,
+  STRIPE_API_BASE: stack.emulator.url,
+  STRIPE_SECRET_KEY: 'sk_test_cli',
+});
+
 /** `subledger …` in a subprocess, configured for the stack's database and emulator, then `environment`. */
 export const stackCli = (
   stack: Stack,
   args: string[],
   environment: Record<string, string> = {},
   options: CliOptions = {},
-) =>
-  runCli(
-    args,
-    {
-      DATABASE_URL: stack.database.url,
-      STRIPE_API_BASE: stack.emulator.url,
-      STRIPE_SECRET_KEY: 'sk_test_cli',
-      ...environment,
-    },
-    options,
-  );
+) => runCli(args, { ...stackEnvironment(stack), ...environment }, options);
+
+/**
+ * Runs `subledger …` on the stack in a pseudo-terminal (`script`, from util-linux) and types Ctrl-C
+ * there once its output matches `interruptWhen`: the terminal sends SIGINT, as at a keyboard. Resolves
+ * with its exit code and everything it wrote to the terminal.
+ */
+export async function interruptOnTerminal(
+  stack: Stack,
+  args: string[],
+  interruptWhen: (output: string) => boolean,
+): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, BIN, ...args].map((word) => `'${word}'`).join(' ');
+  // -e: script exits with the command's code.
+  const terminal = spawn('script', ['-qefc', command, '/dev/null'], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...stackEnvironment(stack) },
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  let output = '';
+  let interrupted = false;
+  terminal.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    if (interrupted || !interruptWhen(output)) return;
+    interrupted = true;
+    terminal.stdin.write('\x03');
+  });
+  const [code] = (await once(terminal, 'close')) as [number | null];
+  return { code, output };
+}
