@@ -39,6 +39,21 @@ describe('reconcile options', () => {
       new Date('2026-03-01T10:00:00Z'),
     );
     assert.equal(toReconcileInput({ fix: true, rps: '5' }, config, now).catchUpSince, null);
+    assert.deepEqual(
+      toReconcileInput({ catchUp: true, since: '30d' }, config, now).catchUpSince,
+      new Date('2026-01-30T12:00:00Z'),
+      'as far back as Stripe keeps events',
+    );
+  });
+  it('refuses a --since further back than Stripe keeps events, saying what heals older drift', () => {
+    const beyond =
+      /^--since must lie within the last 30 days: Stripe keeps events for 30 days; for older drift run `subledger backfill` or `subledger reconcile --fix`$/;
+    for (const since of ['31d', '90d', '2026-01-29', '2025-12-01T00:00:00Z'])
+      assert.throws(
+        () => toReconcileInput({ catchUp: true, since }, config, now),
+        { message: beyond },
+        since,
+      );
   });
   it('rejects bad options with one clear line', () => {
     for (const [flags, message] of [

@@ -102,6 +102,13 @@ describe("the self-healing commands as calls on a Subledger's sync engine", () =
       sync().catchUp({ since: new Date(Date.now() + 3_600_000) }),
       refusal('invalid_options', /since must not lie ahead/),
     );
+    await assert.rejects(
+      sync().catchUp({ since: new Date(Date.now() - 31 * 86_400_000) }),
+      refusal(
+        'invalid_options',
+        /^since: Stripe keeps events for 30 days, so a catch-up cannot go further back/,
+      ),
+    );
     await assert.rejects(sync().replay({ eventId: 'not an event' }), refusal('invalid_options', /evt_/));
     await assert.rejects(
       sync().reconcile({ fixes: true } as never),

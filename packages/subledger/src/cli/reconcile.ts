@@ -10,6 +10,7 @@ import {
   type ReconcileOptions,
   type ReconcileResult,
   reconcile,
+  withinEventRetention,
 } from '../sync/index.ts';
 import type { KindName } from '../sync/kinds.ts';
 import { ACCOUNT_OPTION, parseOption, rpsSchema, toBackfillInput, withStripeJob } from './backfill.ts';
@@ -42,16 +43,23 @@ export type ReconcileInput = {
 /** The command line to reconcile's input (pure); throws one clear line. */
 export function toReconcileInput(flags: ReconcileFlags, config: Config, now: Date): ReconcileInput {
   if (flags.since !== undefined && !flags.catchUp) throw new Error('--since needs --catch-up');
-  const sinceSchema = z.string().transform((text, context) => {
-    const at = parseSince(text, now);
-    if (!at || at > now)
-      context.addIssue({
-        code: 'custom',
-        message:
-          '--since must be a past ISO 8601 time (2025-01-31T12:00:00Z), a date or a duration ago (2h, 7d)',
-      });
-    return at ?? now;
-  });
+  const sinceSchema = z
+    .string()
+    .transform((text, context) => {
+      const at = parseSince(text, now);
+      if (!at || at > now)
+        context.addIssue({
+          code: 'custom',
+          message:
+            '--since must be a past ISO 8601 time (2025-01-31T12:00:00Z), a date or a duration ago (2h, 7d)',
+        });
+      return at ?? now;
+    })
+    .refine(
+      (since) => withinEventRetention(since, now),
+      `--since must lie within the last ${CATCH_UP_DAYS} days: Stripe keeps events for ${CATCH_UP_DAYS} days; ` +
+        'for older drift run `subledger backfill` or `subledger reconcile --fix`',
+    );
   const { kinds, account } = toBackfillInput(
     {
       ...(flags.kinds === undefined ? {} : { kinds: flags.kinds }),
@@ -104,7 +112,10 @@ export function reconcileCommand(): Command {
     .option('--kinds <kinds>', 'comma-separated kinds to compare (default: all)')
     .option('--json', 'print the result as JSON on stdout')
     .option('--catch-up', `first store the events of the last ${CATCH_UP_DAYS} days missing from the inbox`)
-    .option('--since <time>', 'with --catch-up: fetch events from <time> on (ISO 8601, a date, or 2h, 7d)')
+    .option(
+      '--since <time>',
+      `with --catch-up: fetch events from <time> on, within the last ${CATCH_UP_DAYS} days (ISO 8601, a date, or 2h, 7d)`,
+    )
     .option(...ACCOUNT_OPTION)
     .action(async (flags: ReconcileFlags) => {
       const config = loadConfig();

@@ -14,7 +14,10 @@ export type CatchUpOptions = {
   /** The inbox to store into (default: one over `database`). */
   inbox?: Inbox;
   place: Place;
-  /** The oldest event time to fetch (default: 30 days ago, as far back as Stripe keeps events). */
+  /**
+   * The oldest event time to fetch (default: 30 days ago, as far back as Stripe keeps events); callers
+   * refuse an older one (`withinEventRetention`), which would claim events Stripe no longer lists.
+   */
   since?: Date;
   requestsPerSecond: number;
   limiter?: Limiter;
@@ -31,7 +34,20 @@ export type CatchUpResult = {
   duplicates: number;
 };
 
+/** How far back Stripe's `/v1/events` lists events, and so how far back a catch-up can go. */
 export const CATCH_UP_DAYS = 30;
+
+/** Why a catch-up from further back is refused, and what heals older drift instead. */
+export const CATCH_UP_RETENTION_MESSAGE =
+  `Stripe keeps events for ${CATCH_UP_DAYS} days, so a catch-up cannot go further back; ` +
+  'backfill or reconcile with fix heals older drift';
+
+/**
+ * Whether a catch-up from `since` finds every event it claims to, at `now`. A minute's slack lets a
+ * "30 days ago" computed just before the call through: Stripe's own cut-off is no sharper.
+ */
+export const withinEventRetention = (since: Date, now: Date): boolean =>
+  since.getTime() >= now.getTime() - CATCH_UP_DAYS * 86_400_000 - 60_000;
 
 // Stripe's `types[]` filter takes at most 20 event types per request.
 const TYPES_PER_REQUEST = 20;

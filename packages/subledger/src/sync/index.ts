@@ -9,7 +9,14 @@ export {
 } from './account-view.ts';
 export { type Answer, mirrorAnswers } from './answers.ts';
 export { type BackfillOptions, type BackfillResult, backfill } from './backfill.ts';
-export { CATCH_UP_DAYS, type CatchUpOptions, type CatchUpResult, catchUp } from './catch-up.ts';
+export {
+  CATCH_UP_DAYS,
+  CATCH_UP_RETENTION_MESSAGE,
+  type CatchUpOptions,
+  type CatchUpResult,
+  catchUp,
+  withinEventRetention,
+} from './catch-up.ts';
 export { lockSerialKey } from './claim.ts';
 export { ACCOUNT_METADATA_KEY, checkoutAccountId, subscriptionPeriodOf } from './columns.ts';
 export { CommitGate, WORKERS_YIELD_MS } from './commit-gate.ts';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Config } from '../config/index.ts';
 import { type Database, PLATFORM } from '../store/index.ts';
 import { backfill } from './backfill.ts';
-import { catchUp } from './catch-up.ts';
+import { CATCH_UP_RETENTION_MESSAGE, catchUp, withinEventRetention } from './catch-up.ts';
 import { CONNECTED_ACCOUNT_ID_PATTERN, EVENT_ID_PATTERN } from './envelope.ts';
 import type { Inbox } from './inbox.ts';
 import { KIND_NAMES } from './kinds.ts';
@@ -39,6 +39,7 @@ const catchUpSchema = readingSchema.extend({
   since: z
     .date()
     .refine((since) => since.getTime() <= Date.now(), 'since must not lie ahead')
+    .refine((since) => withinEventRetention(since, new Date()), CATCH_UP_RETENTION_MESSAGE)
     .optional(),
 });
 const replaySchema = z.union([
