@@ -92,6 +92,10 @@ describe('subledger backfill', () => {
       [{ account: 'platform' }, /^--account must be a connected account id \(acct_…\)$/],
     ] as const)
       assert.throws(() => toBackfillInput(options, config), { message });
+    assert.deepEqual(toBackfillInput({ kinds: 'customer,price,customer' }, config).kinds, [
+      'customer',
+      'price',
+    ]);
     assert.deepEqual(toBackfillInput({ kinds: 'customer, price', rps: '7', account: 'acct_1Shop' }, config), {
       kinds: ['customer', 'price'],
       rps: 7,

@@ -123,6 +123,15 @@ describe('reconcile', () => {
     );
   });
 
+  it('compares a kind named twice in --kinds once', async () => {
+    const result = await cli(['reconcile', '--json', '--kinds', 'customer,customer']);
+    assert.equal(result.code, 2, result.stderr);
+    const report = JSON.parse(result.stdout) as { drift: DriftItem[]; checked: Record<string, number> };
+    const customers = drift.filter((item) => item.kind === 'customer');
+    assert.deepEqual(report.drift.map(keyOf).sort(), customers.map(keyOf).sort());
+    assert.deepEqual(report.checked, { customer: checkedCustomers });
+  });
+
   it('still exits 2 when no one reads its progress any more', async () => {
     const result = await cli(['reconcile', '--json'], { closeStderrAfterFirstRead: true });
     assert.equal(result.code, 2, result.stderr);

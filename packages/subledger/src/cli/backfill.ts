@@ -12,7 +12,7 @@ import {
   defaultPlace,
   type Place,
 } from '../sync/index.ts';
-import { KIND_NAMES, type KindName } from '../sync/kinds.ts';
+import { eachKindOnce, KIND_NAMES, type KindName } from '../sync/kinds.ts';
 import { progressDisplay } from './progress.ts';
 
 /** `--rps`: requests per second to Stripe, a positive whole number. */
@@ -31,7 +31,8 @@ const kindsSchema = z
         error: (issue) => `--kinds: unknown kind '${issue.input}'; use ${KIND_NAMES.join(', ')}`,
       }),
     ),
-  );
+  )
+  .transform(eachKindOnce);
 
 /** `--account`: a connected account, whose objects are read with its `Stripe-Account` header. */
 const accountSchema = z

@@ -62,3 +62,8 @@ export const KINDS: Record<KindName, MirrorKind> = {
 };
 
 export const isKindName = (value: unknown): value is KindName => KIND_NAMES.includes(value as KindName);
+
+/** Each kind once, in the order first named: a kind named twice would be read, and counted, twice. */
+export const eachKindOnce = <Kinds extends readonly KindName[]>(kinds: Kinds): KindName[] => [
+  ...new Set(kinds),
+];

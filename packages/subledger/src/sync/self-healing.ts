@@ -6,7 +6,7 @@ import { backfill } from './backfill.ts';
 import { CATCH_UP_RETENTION_MESSAGE, catchUp, withinEventRetention } from './catch-up.ts';
 import { CONNECTED_ACCOUNT_ID_PATTERN, EVENT_ID_PATTERN } from './envelope.ts';
 import type { Inbox } from './inbox.ts';
-import { KIND_NAMES } from './kinds.ts';
+import { eachKindOnce, KIND_NAMES } from './kinds.ts';
 import type { OnProgress } from './progress.ts';
 import { reconcile } from './reconcile.ts';
 import { type ReplaySelector, replay } from './replay.ts';
@@ -31,7 +31,7 @@ const readingSchema = z.strictObject({
   requestsPerSecond: z.number().int().positive().optional(),
   onProgress: z.custom<OnProgress>((value) => typeof value === 'function').optional(),
 });
-const kindsSchema = z.array(z.enum(KIND_NAMES)).nonempty().optional();
+const kindsSchema = z.array(z.enum(KIND_NAMES)).nonempty().transform(eachKindOnce).optional();
 
 const backfillSchema = readingSchema.extend({ kinds: kindsSchema, restart: z.boolean().optional() });
 const reconcileSchema = readingSchema.extend({ kinds: kindsSchema, fix: z.boolean().optional() });
