@@ -77,10 +77,13 @@ describe('subledger backfill', () => {
     assert.ok(output.lastIndexOf(wrapOn) > output.lastIndexOf(wrapOff), JSON.stringify(output));
   });
 
-  it('refuses to run without STRIPE_SECRET_KEY, in one line', async () => {
+  it('refuses to run without STRIPE_SECRET_KEY, in one coded line (exit 78)', async () => {
     const result = await cli(['backfill'], { STRIPE_SECRET_KEY: '' });
-    assert.equal(result.code, 1);
-    assert.equal(result.stderr.trim(), 'subledger: STRIPE_SECRET_KEY is required for backfill');
+    assert.equal(result.code, 78);
+    assert.equal(
+      result.stderr.trim(),
+      'subledger: stripe_not_configured: STRIPE_SECRET_KEY is required for backfill',
+    );
   });
 
   it('rejects bad options with one clear line', async () => {
@@ -107,7 +110,7 @@ describe('subledger backfill', () => {
       account: undefined,
     });
     const result = await cli(['backfill', '--rps', 'fast']);
-    assert.equal(result.code, 1);
-    assert.equal(result.stderr.trim(), 'subledger: --rps must be a positive whole number');
+    assert.equal(result.code, 64);
+    assert.equal(result.stderr.trim(), 'subledger: invalid_argument: --rps must be a positive whole number');
   });
 });

@@ -221,23 +221,27 @@ describe('subledger catalog', () => {
       [
         ['catalog', 'diff', '--catalog', file],
         environment,
-        /^subledger: invalid catalog: plans\.pro\.trialDays: must be at most 730$/,
+        /^subledger: catalog_invalid: invalid catalog: plans\.pro\.trialDays: must be at most 730$/,
       ],
       [
         ['catalog', 'diff', '--catalog', join(directory, 'absent.ts')],
         environment,
-        /^subledger: cannot load the catalog module .*absent\.ts: /,
+        /^subledger: catalog_invalid: cannot load the catalog module .*absent\.ts: /,
       ],
       [
         ['catalog', 'push'],
         { SUBLEDGER_CATALOG: 'catalog.json' },
-        /^subledger: SUBLEDGER_CATALOG must be the path of a \.ts or \.js module/,
+        /^subledger: config_invalid: SUBLEDGER_CATALOG must be the path of a \.ts or \.js module/,
       ],
-      [['catalog', 'push'], {}, /^subledger: STRIPE_SECRET_KEY is required for catalog push/],
+      [
+        ['catalog', 'push'],
+        {},
+        /^subledger: stripe_not_configured: STRIPE_SECRET_KEY is required for catalog push/,
+      ],
     ];
     for (const [args, env, message] of cases) {
       const result = await runCli(args, env);
-      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.code, 78, result.stderr);
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
       assert.match(result.stderr.trim(), message);
     }

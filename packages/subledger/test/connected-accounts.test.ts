@@ -336,7 +336,7 @@ describe('reads of a connected account that revoked access', () => {
     const lines = result.stderr.trim().split('\n');
     assert.match(
       lines.at(-1) ?? '',
-      /^subledger: Stripe refused access to acct_1RevokedReads in test mode \(403 account_invalid\): the account revoked the platform's access at \d{4}-\d\d-\d\dT[\d:.]+Z \(account\.application\.deauthorized\)/,
+      /^subledger: stripe_refused: Stripe refused access to acct_1RevokedReads in test mode \(403 account_invalid\): the account revoked the platform's access at \d{4}-\d\d-\d\dT[\d:.]+Z \(account\.application\.deauthorized\)/,
     );
     assert.doesNotMatch(result.stderr, /sk_test/, 'no part of the key');
   });

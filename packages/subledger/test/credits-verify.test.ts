@@ -209,7 +209,7 @@ test('verify sees one snapshot while spends go on', async () => {
   assert.deepEqual((await verifyCredits(database.pool)).problems, []);
 });
 
-test('the CLI exits 0 on a clean ledger, 1 with a line per problem, 2 when it cannot read the database', async () => {
+test('the CLI exits 0 on a clean ledger, 2 with a line per problem, 69 when it cannot read the database', async () => {
   const environment = { DATABASE_URL: database.url };
   const clean = await runCli(['credits', 'verify'], environment);
   assert.equal(clean.code, 0, clean.stderr);
@@ -221,7 +221,7 @@ test('the CLI exits 0 on a clean ledger, 1 with a line per problem, 2 when it ca
   await database.pool.query('update credit_lots set remaining = remaining - 1 where id = $1', [built.lot]);
   try {
     const broken = await runCli(['credits', 'verify'], environment);
-    assert.equal(broken.code, 1);
+    assert.equal(broken.code, 2);
     assert.match(
       broken.stdout,
       new RegExp(
@@ -229,9 +229,9 @@ test('the CLI exits 0 on a clean ledger, 1 with a line per problem, 2 when it ca
         'm',
       ),
     );
-    assert.equal(broken.stderr.trim(), 'subledger: the credit ledger has 1 problem');
+    assert.equal(broken.stderr.trim(), 'subledger: ledger_problems: the credit ledger has 1 problem');
     const json = await runCli(['credits', 'verify', '--json'], environment);
-    assert.equal(json.code, 1);
+    assert.equal(json.code, 2);
     const report = JSON.parse(json.stdout) as VerifyReport;
     assert.deepEqual(
       report.problems.map((problem) => [problem.code, problem.subject]),
@@ -244,8 +244,11 @@ test('the CLI exits 0 on a clean ledger, 1 with a line per problem, 2 when it ca
   const unreadable = await runCli(['credits', 'verify'], {
     DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
   });
-  assert.equal(unreadable.code, 2);
-  assert.match(unreadable.stderr, /^subledger: credits verify could not read the database: .+\n$/);
+  assert.equal(unreadable.code, 69);
+  assert.match(
+    unreadable.stderr,
+    /^subledger: database_unavailable: credits verify could not read the database: .+\n$/,
+  );
   const help = await runCli(['credits', 'verify', '--help'], {});
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--json/);

@@ -63,7 +63,7 @@ test('without --json it prints a short summary; an unknown account is one error 
     new RegExp(`^  ${subscription.id}  active  price_\\w+ × 1  period ends \\d{4}-\\d\\d-\\d\\d$`, 'm'),
   );
   assert.match(summary.stdout, /^ {2}in_\w+ {2}paid {2}\$20\.00 paid of \$20\.00 {2}\d{4}-\d\d-\d\d$/m);
-  assert.equal(unknown.code, 1);
+  assert.equal(unknown.code, 66);
   assert.match(
     unknown.stderr.trim(),
     /^subledger: account_not_found: no Stripe customer is linked to account nobody/,
@@ -80,8 +80,11 @@ test('--sync reads the account from Stripe first, and needs a Stripe key', async
       STRIPE_API_BASE: stack.emulator.url,
     }),
   ]);
-  assert.equal(keyless.code, 1);
-  assert.match(keyless.stderr, /^subledger: inspect account --sync reads Stripe: set STRIPE_SECRET_KEY/);
+  assert.equal(keyless.code, 78);
+  assert.match(
+    keyless.stderr,
+    /^subledger: stripe_not_configured: inspect account --sync reads Stripe: set STRIPE_SECRET_KEY/,
+  );
   assert.equal(synced.code, 0, synced.stderr);
   const view = JSON.parse(synced.stdout) as AccountView;
   assert.equal(view.customer?.id, customer.id, 'the lost link is rebuilt from Stripe');
@@ -108,7 +111,7 @@ test('`subledger inspect event <id> --json` shows its times, attempts, outcome a
   assert.ok(Date.parse(record.processed_at) >= Date.parse(record.received_at));
   assert.match(human.stdout, new RegExp(`^event: +${id} \\(customer\\.subscription\\.created\\)$`, 'm'));
   assert.match(human.stdout, /^status: +processed, /m);
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 66);
   assert.equal(missing.stderr.trim(), 'subledger: event_not_found: no event evt_missing in the inbox');
 });
 

@@ -119,7 +119,7 @@ describe('reconcile', () => {
     assert.match(result.stderr, new RegExp(`^reconcile: customer ${checkedCustomers}/\\d+ done$`, 'm'));
     assert.match(
       result.stderr,
-      new RegExp(`^subledger: ${drift.length} drifted objects; run with --fix to heal$`, 'm'),
+      new RegExp(`^subledger: drift_remains: ${drift.length} drifted objects; run with --fix to heal$`, 'm'),
     );
   });
 

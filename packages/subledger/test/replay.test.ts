@@ -172,7 +172,7 @@ test('an unknown event id is the coded result event_not_found, and a one-line CL
     message: 'no event evt_missing in the inbox',
   });
   const result = await cli('evt_missing');
-  assert.equal(result.code, 1);
+  assert.equal(result.code, 66);
   assert.equal(result.stdout, '');
   assert.equal(result.stderr.trim(), 'subledger: event_not_found: no event evt_missing in the inbox');
 });
@@ -239,13 +239,13 @@ describe('the replay command line names exactly one selection', () => {
       else assert.deepEqual(toReplaySelector(input, now), expected);
     });
 
-  test('the CLI refuses a bad selection with one line and a non-zero exit', async () => {
+  test('the CLI refuses a bad selection with one coded line and the usage exit code, 64', async () => {
     const refusals: string[][] = [[], ['evt_1', '--failed'], ['--since', 'yesterday']];
     const results = await Promise.all(refusals.map((args) => cli(...args)));
     for (const [index, result] of results.entries()) {
-      assert.equal(result.code, 1, refusals[index]?.join(' '));
+      assert.equal(result.code, 64, refusals[index]?.join(' '));
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
-      assert.match(result.stderr, /^subledger: /);
+      assert.match(result.stderr, /^subledger: invalid_argument: /);
     }
   });
 });

@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { isStripeUnavailable } from '../stripe/index.ts';
 
 export type BillingErrorCode =
   | 'price_not_found'
@@ -45,13 +46,7 @@ export class BillingError extends Error {
  */
 export function fromStripe(error: unknown): unknown {
   if (!(error instanceof Stripe.errors.StripeError)) return error;
-  const status = error.statusCode ?? 0;
-  if (
-    error instanceof Stripe.errors.StripeConnectionError ||
-    error instanceof Stripe.errors.StripeRateLimitError ||
-    status >= 500 ||
-    status === 0
-  )
+  if (isStripeUnavailable(error))
     return new BillingError(
       'stripe_unavailable',
       'Stripe is not answering; try again (a retry is never applied twice)',

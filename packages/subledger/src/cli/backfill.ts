@@ -13,6 +13,7 @@ import {
   type Place,
 } from '../sync/index.ts';
 import { eachKindOnce, KIND_NAMES, type KindName } from '../sync/kinds.ts';
+import { parseOption, stripeNotConfigured } from './failures.ts';
 import { progressDisplay } from './progress.ts';
 
 /** `--rps`: requests per second to Stripe, a positive whole number. */
@@ -59,12 +60,6 @@ export const ACCOUNT_OPTION = [
   "a connected account's objects instead of the platform's (Stripe-Account header)",
 ] as const;
 
-export function parseOption<T>(schema: z.ZodType<T, string>, value: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? `invalid option value '${value}'`);
-  return parsed.data;
-}
-
 export type StripeJob = { config: Config; database: Database; stripe: Stripe; place: Place };
 
 /**
@@ -96,7 +91,7 @@ export async function withStripeJob<T>(
 
 /** The Stripe client of the configured key; a command that needs one fails with one clear line without it. */
 export function configuredStripe(config: Config, job: string): Stripe {
-  if (!config.stripeSecretKey) throw new Error(`STRIPE_SECRET_KEY is required for ${job}`);
+  if (!config.stripeSecretKey) throw stripeNotConfigured(`STRIPE_SECRET_KEY is required for ${job}`);
   return createStripeClient({ secretKey: config.stripeSecretKey, apiBase: config.stripeApiBase });
 }
 

@@ -11,7 +11,7 @@ import {
 } from '../catalog/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { configuredStripe } from './backfill.ts';
-import { DRIFT_EXIT_CODE } from './reconcile.ts';
+import { CliError, EXIT_CODES } from './failures.ts';
 
 type CatalogFlags = { catalog?: string };
 
@@ -52,7 +52,7 @@ function diffCommand(): Command {
   return withCatalogOption(new Command('diff'))
     .description(
       'Report where Stripe differs from the catalog, e.g. prices edited in the dashboard (needs ' +
-        `STRIPE_SECRET_KEY). Exits 0 when Stripe holds the catalog, ${DRIFT_EXIT_CODE} when it differs.`,
+        `STRIPE_SECRET_KEY). Exits 0 when Stripe holds the catalog, ${EXIT_CODES.found} when it differs.`,
     )
     .action(async (flags: CatalogFlags) => {
       const { catalog, stripe } = await open(flags, 'catalog diff');
@@ -63,7 +63,7 @@ function diffCommand(): Command {
           ? 'catalog diff: Stripe holds the catalog'
           : `catalog diff: ${summarizeChanges(changes)}`,
       );
-      if (changes.length > 0) throw new CatalogDrift(changes);
+      if (changes.length > 0) throw catalogDrift(changes);
     });
 }
 
@@ -76,16 +76,18 @@ function withCatalogOption(command: Command): Command {
 
 async function open(flags: CatalogFlags, job: string): Promise<{ catalog: Catalog; stripe: Stripe }> {
   const config = loadConfig();
-  const catalog = await loadCatalog(flags.catalog ?? config.catalogModule);
+  const modulePath = flags.catalog ?? config.catalogModule;
+  // A module that cannot be loaded, or whose catalog is invalid, is the app's configuration to fix.
+  const catalog = await loadCatalog(modulePath).catch((error: unknown) => {
+    throw new CliError('catalog_invalid', (error as Error).message, EXIT_CODES.config);
+  });
   return { catalog, stripe: configuredStripe(config, job) };
 }
 
 /** Ends `catalog diff` with exit code 2 through main's error handler, as `reconcile` does with drift. */
-class CatalogDrift extends Error {
-  readonly exitCode = DRIFT_EXIT_CODE;
-  constructor(changes: Change[]) {
-    super(
-      `Stripe differs from the catalog in ${changes.length} place${changes.length === 1 ? '' : 's'}; run \`subledger catalog push\``,
-    );
-  }
-}
+const catalogDrift = (changes: Change[]) =>
+  new CliError(
+    'catalog_drift',
+    `Stripe differs from the catalog in ${changes.length} place${changes.length === 1 ? '' : 's'}; run \`subledger catalog push\``,
+    EXIT_CODES.found,
+  );

@@ -2,9 +2,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../config/index.ts';
 import { poolLabel, VERIFY_LIMIT, type VerifyReport, verifyCredits } from '../credits/index.ts';
 import { openDatabase } from '../store/index.ts';
-
-/** What `credits verify` exits with when it could not check, so that differs from finding problems. */
-export const UNREADABLE_EXIT_CODE = 2;
+import { CliError, EXIT_CODES } from './failures.ts';
 
 /** How many problems the readable report lists; the rest are counted (`--json` has them all). */
 export const PROBLEM_LINES = 50;
@@ -19,13 +17,14 @@ function verifyCommand(): Command {
     .description(
       "Check every pool's ledger in one snapshot: each lot's remainder is the sum of its entries and within " +
         'its grant, each source grants once, holds agree with their entries. Read-only. Exits 0 when the ' +
-        `ledger is sound, 1 when anything is off, ${UNREADABLE_EXIT_CODE} when the database cannot be read.`,
+        `ledger is sound, ${EXIT_CODES.found} when anything is off, ${EXIT_CODES.unavailable} when the ` +
+        'database cannot be read.',
     )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (options: { json?: boolean }) => {
       const report = await readReport();
       console.log(options.json ? JSON.stringify(report, null, 2) : verifyReportLines(report).join('\n'));
-      if (report.problems.length > 0) throw new LedgerProblems(report.problems.length);
+      if (report.problems.length > 0) throw ledgerProblems(report.problems.length);
     });
 }
 
@@ -34,9 +33,11 @@ async function readReport(): Promise<VerifyReport> {
   try {
     return await verifyCredits(database.pool);
   } catch (error) {
-    throw Object.assign(new Error(`credits verify could not read the database: ${reasonOf(error)}`), {
-      exitCode: UNREADABLE_EXIT_CODE,
-    });
+    throw new CliError(
+      'database_unavailable',
+      `credits verify could not read the database: ${reasonOf(error)}`,
+      EXIT_CODES.unavailable,
+    );
   } finally {
     await database.close();
   }
@@ -64,10 +65,10 @@ export function verifyReportLines(report: VerifyReport, most = PROBLEM_LINES): s
   return lines;
 }
 
-/** Ends the command with exit code 1 through main's error handler, with one line on stderr. */
-class LedgerProblems extends Error {
-  readonly exitCode = 1;
-  constructor(found: number) {
-    super(`the credit ledger has ${found} problem${found === 1 ? '' : 's'}`);
-  }
-}
+/** Ends the command with exit code 2 through main's error handler, as drift does, with one line on stderr. */
+const ledgerProblems = (found: number) =>
+  new CliError(
+    'ledger_problems',
+    `the credit ledger has ${found} problem${found === 1 ? '' : 's'}`,
+    EXIT_CODES.found,
+  );

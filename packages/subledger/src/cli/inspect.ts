@@ -12,6 +12,7 @@ import {
   type EventRecord,
   syncAccount,
 } from '../sync/index.ts';
+import { invalidArgument, notFound, stripeNotConfigured } from './failures.ts';
 
 /** `subledger inspect account <account-id>` and `subledger inspect event <event-id>`. */
 export function inspectCommand(): Command {
@@ -31,7 +32,7 @@ function accountCommand(): Command {
       const accountId = valid(accountIdSchema, id, 'account-id');
       const config = loadConfig();
       if (options.sync && !config.stripeSecretKey)
-        throw new Error(
+        throw stripeNotConfigured(
           'inspect account --sync reads Stripe: set STRIPE_SECRET_KEY (and STRIPE_API_BASE for the emulator)',
         );
       const view = await withDatabase(config, (database) =>
@@ -51,8 +52,9 @@ async function readAccount(
   if (!options.sync) {
     const view = await accountView(database, accountId, place);
     if (view) return view;
-    throw new Error(
-      `account_not_found: no Stripe customer is linked to account ${accountId} in the mirror (--sync reads Stripe)`,
+    throw notFound(
+      'account_not_found',
+      `no Stripe customer is linked to account ${accountId} in the mirror (--sync reads Stripe)`,
     );
   }
   const stripe = createStripeClient({
@@ -61,8 +63,10 @@ async function readAccount(
   });
   const context = { accountKeys: config.accountKeys };
   const result = await syncAccount({ database, stripe, context, accountId, place });
-  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
-  return result.account;
+  if (result.ok) return result.account;
+  throw result.code === 'account_not_found'
+    ? notFound(result.code, result.message)
+    : stripeNotConfigured(result.message);
 }
 
 function eventCommand(): Command {
@@ -73,7 +77,7 @@ function eventCommand(): Command {
     .action(async (id: string, options: { json?: boolean }) => {
       const config = loadConfig();
       const record = await withDatabase(config, (database) => describeEvent(database, id));
-      if (!record) throw new Error(`event_not_found: no event ${id} in the inbox`);
+      if (!record) throw notFound('event_not_found', `no event ${id} in the inbox`);
       console.log(options.json ? JSON.stringify(record) : formatEvent(record));
     });
 }
@@ -90,7 +94,7 @@ async function withDatabase<T>(config: Config, use: (database: Database) => Prom
 function valid<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  throw new Error(`${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+  throw invalidArgument(`${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
 }
 
 const day = (seconds: number | null) =>

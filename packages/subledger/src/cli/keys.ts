@@ -3,6 +3,7 @@ import { type ApiKeyInfo, createApiKey, listApiKeys, revokeApiKey, type Scope } 
 import { type Config, loadConfig } from '../config/index.ts';
 import { type Database, migrate, openDatabase } from '../store/index.ts';
 import { defaultPlace } from '../sync/index.ts';
+import { notFound } from './failures.ts';
 
 /** `subledger keys create|list|revoke`: the API keys of the HTTP API. */
 export function keysCommand(): Command {
@@ -63,7 +64,7 @@ function revokeCommand(): Command {
     .argument('<id>', 'the key id (key_…), as `keys list` shows it')
     .action(async (id: string) => {
       const revoked = await withDatabase(loadConfig(), (database) => revokeApiKey(database, id));
-      if (!revoked) throw new Error(`api_key_not_found: no API key has the id ${id}`);
+      if (!revoked) throw notFound('api_key_not_found', `no API key has the id ${id}`);
       console.log(`Revoked ${id}.`);
     });
 }

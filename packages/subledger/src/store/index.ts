@@ -15,6 +15,7 @@ export { type EmbeddedCluster, startEmbeddedPostgres } from './embedded.ts';
 export * as schema from './schema/index.ts';
 export { PLATFORM } from './schema/index.ts';
 export { inTransaction } from './transaction.ts';
+export { DatabaseUnavailableError, isDatabaseUnavailable } from './unavailable.ts';
 
 /**
  * `DATABASE_URL` when set, else the embedded cluster under the data directory (started on demand, and

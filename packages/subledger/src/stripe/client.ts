@@ -157,3 +157,18 @@ export function isMissing(error: unknown): boolean {
     (error as { statusCode?: number })?.statusCode === 404
   );
 }
+
+/**
+ * Whether Stripe is down rather than refusing: no connection or a timeout, a 5xx, or still rate limited
+ * after the client's retries. The same request may succeed later.
+ */
+export function isStripeUnavailable(error: unknown): boolean {
+  if (!(error instanceof Stripe.errors.StripeError)) return false;
+  const status = error.statusCode ?? 0;
+  return (
+    error instanceof Stripe.errors.StripeConnectionError ||
+    error instanceof Stripe.errors.StripeRateLimitError ||
+    status >= 500 ||
+    status === 0
+  );
+}

@@ -3,5 +3,6 @@ export {
   createStripeClient,
   isLastingRefusal,
   isMissing,
+  isStripeUnavailable,
   type StripeClientOptions,
 } from './client.ts';
