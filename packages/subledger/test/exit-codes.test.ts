@@ -136,6 +136,14 @@ describe('the exit codes of the subledger command', () => {
       assert.deepEqual(results[index], [64, `subledger: ${line}`], args.join(' '));
   });
 
+  it('64 for an inspect event id that is no event id, refused as replay refuses it', async () => {
+    // Refused before the database is opened: the one given here is unreachable.
+    const nowhere = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' };
+    const expected = [64, 'subledger: invalid_argument: event id must look like evt_…'];
+    assert.deepEqual(await failed(['inspect', 'event', 'foo'], nowhere), expected);
+    assert.deepEqual(await failed(['replay', 'foo'], nowhere), expected);
+  });
+
   it('69 when PostgreSQL or Stripe cannot be reached', async () => {
     const [database, stripe] = await Promise.all([
       failed(['replay', 'evt_1'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }),

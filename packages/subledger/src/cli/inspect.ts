@@ -12,7 +12,8 @@ import {
   type EventRecord,
   syncAccount,
 } from '../sync/index.ts';
-import { invalidArgument, notFound, stripeNotConfigured } from './failures.ts';
+import { invalidArgument, notFound, parseOption, stripeNotConfigured } from './failures.ts';
+import { eventIdSchema } from './replay.ts';
 
 /** `subledger inspect account <account-id>` and `subledger inspect event <event-id>`. */
 export function inspectCommand(): Command {
@@ -75,9 +76,10 @@ function eventCommand(): Command {
     .argument('<event-id>', 'the Stripe event id (evt_…)')
     .option('--json', 'print it as JSON')
     .action(async (id: string, options: { json?: boolean }) => {
+      const eventId = parseOption(eventIdSchema, id);
       const config = loadConfig();
-      const record = await withDatabase(config, (database) => describeEvent(database, id));
-      if (!record) throw notFound('event_not_found', `no event ${id} in the inbox`);
+      const record = await withDatabase(config, (database) => describeEvent(database, eventId));
+      if (!record) throw notFound('event_not_found', `no event ${eventId} in the inbox`);
       console.log(options.json ? JSON.stringify(record) : formatEvent(record));
     });
 }

@@ -7,6 +7,9 @@ import { invalidArgument, notFound } from './failures.ts';
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
+/** The `<event-id>` of `replay` and `inspect event`. */
+export const eventIdSchema = z.string().regex(EVENT_ID_PATTERN, 'event id must look like evt_…');
+
 /** A UTC date or an ISO 8601 time with its offset; zod checks the calendar (2025-02-30 is refused). */
 const SINCE_TIME = z.iso.date().or(z.iso.datetime({ offset: true }));
 
@@ -31,7 +34,7 @@ type ReplayInput = {
 export function toReplaySelector(input: ReplayInput, now: Date): ReplaySelector {
   const schema = z
     .object({
-      eventId: z.string().regex(EVENT_ID_PATTERN, 'event id must look like evt_…').optional(),
+      eventId: eventIdSchema.optional(),
       failed: z.literal(true).optional(),
       unfetchable: z.literal(true).optional(),
       since: z
