@@ -102,6 +102,9 @@ describe('a failure as its code, one line and exit code (pure)', () => {
 });
 
 describe('the exit codes of the subledger command', () => {
+  /** A database that cannot be reached: a refusal that comes before opening it shows as 64, not 69. */
+  const nowhere = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' };
+
   /** The command's exit code and its stderr, which must be one line. */
   const failed = async (args: string[], environment: Record<string, string> = {}) => {
     const result = await runCli(args, environment);
@@ -131,14 +134,28 @@ describe('the exit codes of the subledger command', () => {
       ],
       [['backfill', '--rps', '0'], 'invalid_argument: --rps must be a positive whole number'],
     ];
-    const results = await Promise.all(cases.map(([args]) => failed(args)));
+    const results = await Promise.all(cases.map(([args]) => failed(args, nowhere)));
     for (const [index, [args, line]] of cases.entries())
       assert.deepEqual(results[index], [64, `subledger: ${line}`], args.join(' '));
   });
 
+  it('64 for a value-taking option given twice, which commander would silently take the last of', async () => {
+    const cases: [string[], string][] = [
+      [
+        ['replay', '--since', '2h', '--since', '3h'],
+        "option '--since <time>' is given more than once; give it once (see `subledger replay --help`)",
+      ],
+      [
+        ['keys', 'create', '--scope', 'read', '--scope=admin'],
+        "option '--scope <scope>' is given more than once; give it once (see `subledger keys create --help`)",
+      ],
+    ];
+    const results = await Promise.all(cases.map(([args]) => failed(args, nowhere)));
+    for (const [index, [args, message]] of cases.entries())
+      assert.deepEqual(results[index], [64, `subledger: repeated_option: ${message}`], args.join(' '));
+  });
+
   it('64 for an inspect event id that is no event id, refused as replay refuses it', async () => {
-    // Refused before the database is opened: the one given here is unreachable.
-    const nowhere = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' };
     const expected = [64, 'subledger: invalid_argument: event id must look like evt_…'];
     assert.deepEqual(await failed(['inspect', 'event', 'foo'], nowhere), expected);
     assert.deepEqual(await failed(['replay', 'foo'], nowhere), expected);
@@ -146,7 +163,7 @@ describe('the exit codes of the subledger command', () => {
 
   it('69 when PostgreSQL or Stripe cannot be reached', async () => {
     const [database, stripe] = await Promise.all([
-      failed(['replay', 'evt_1'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }),
+      failed(['replay', 'evt_1'], nowhere),
       failed(['catalog', 'diff'], {
         STRIPE_SECRET_KEY: 'sk_test_down',
         STRIPE_API_BASE: 'http://127.0.0.1:1',

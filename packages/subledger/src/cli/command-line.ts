@@ -4,12 +4,14 @@ import { CliError, EXIT_CODES } from './failures.ts';
 /**
  * Makes commander's refusals of a command line coded one-line failures, on `command` and every command
  * under it (commander passes these settings on only to commands made with `.command()`, not to those
- * added): it neither prints its own error and help nor exits by itself.
+ * added): it neither prints its own error and help nor exits by itself, and a value-taking option given
+ * twice is refused instead of keeping its last value.
  */
 export function strictCommandLine(command: Command): void {
   command.configureOutput({ outputError: () => {}, writeErr: () => {} }).exitOverride((error) => {
     throw usageFailure(command, error);
   });
+  refuseRepeatedOptions(command);
   for (const subcommand of command.commands) strictCommandLine(subcommand);
 }
 
@@ -34,4 +36,23 @@ function commandPath(command: Command): string {
   const names: string[] = [];
   for (let at: Command | null = command; at; at = at.parent) names.unshift(at.name());
   return names.join(' ');
+}
+
+/**
+ * Commander keeps the last value of an option given twice (`replay --since 2h --since 3h` read 3h),
+ * silently: the command would run on a value the operator may not have meant. A switch given twice says
+ * the same thing twice, and a variadic option collects its values, so neither is refused.
+ */
+function refuseRepeatedOptions(command: Command): void {
+  for (const option of command.options) {
+    if (option.variadic || !(option.required || option.optional)) continue;
+    let given = false;
+    command.on(`option:${option.name()}`, () => {
+      if (given)
+        command.error(`option '${option.flags}' is given more than once; give it once`, {
+          code: 'commander.repeatedOption',
+        });
+      given = true;
+    });
+  }
 }

@@ -29,7 +29,7 @@ const EXIT_CODE_MEANINGS: [ExitCode, string][] = [
     EXIT_CODES.found,
     'a check found something: drift (reconcile, catalog diff), ledger problems (credits verify)',
   ],
-  [EXIT_CODES.usage, 'a bad command line: unknown command or option, a missing or invalid value'],
+  [EXIT_CODES.usage, 'a bad command line: unknown command or option, a missing, invalid or repeated value'],
   [EXIT_CODES.notFound, 'the event, account or API key named does not exist (…_not_found)'],
   [EXIT_CODES.unavailable, 'PostgreSQL or Stripe cannot be reached (…_unavailable): try again later'],
   [EXIT_CODES.config, 'configuration missing or invalid: environment, Stripe key, catalog module'],
