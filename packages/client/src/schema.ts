@@ -2029,6 +2029,8 @@ export type components = {
         };
         Account: {
             account_id: string;
+            /** @description true in live mode, false in test mode: the mode of the Stripe key, whose mirror is read */
+            livemode: boolean;
             customer: {
                 id: string;
                 email: string | null;

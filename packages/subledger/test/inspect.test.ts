@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type Stripe from 'stripe';
-import { formatAccount, money } from '../src/cli/inspect.ts';
+import { formatAccount, inspectedMode, money } from '../src/cli/inspect.ts';
 import { EMULATOR_KEY } from '../src/cli/local-stripe.ts';
 import type { AccountView } from '../src/sync/account-view.ts';
 import { runCli } from './support/run-cli.ts';
-import { type Stack, startStack } from './support/stack.ts';
+import { EMULATOR_LIVE_KEY, type Stack, startStack } from './support/stack.ts';
 
 let stack: Stack;
 let customer: Stripe.Customer;
@@ -47,6 +47,7 @@ test('`subledger inspect account <id> --json` prints exactly the body of GET /v1
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, `${body}\n`);
   const view = JSON.parse(body) as AccountView;
+  assert.equal(view.livemode, false);
   assert.equal(view.customer?.id, customer.id);
   assert.equal(view.subscriptions[0]?.status, 'active');
 });
@@ -57,18 +58,63 @@ test('without --json it prints a short summary; an unknown account is one error 
     inspect(['account', 'nobody']),
   ]);
   assert.equal(summary.code, 0, summary.stderr);
-  assert.match(summary.stdout, /^Account team_9: customer cus_\w+ \(ops@example\.com\)$/m);
+  assert.match(summary.stdout, /^Account team_9 \(test mode\): customer cus_\w+ \(ops@example\.com\)$/m);
   assert.match(
     summary.stdout,
     new RegExp(`^  ${subscription.id}  active  price_\\w+ × 1  period ends \\d{4}-\\d\\d-\\d\\d$`, 'm'),
   );
   assert.match(summary.stdout, /^ {2}in_\w+ {2}paid {2}\$20\.00 paid of \$20\.00 {2}\d{4}-\d\d-\d\d$/m);
   assert.equal(unknown.code, 66);
-  assert.match(
+  assert.equal(
     unknown.stderr.trim(),
-    /^subledger: account_not_found: no Stripe customer is linked to account nobody/,
+    "subledger: account_not_found: no Stripe customer is linked to account nobody in the mirror's test " +
+      'mode (no STRIPE_SECRET_KEY is set; --live reads live mode, --sync reads Stripe)',
   );
   assert.equal(unknown.stderr.trim().split('\n').length, 1);
+});
+
+test("reads the mode --live or --test names, else the Stripe key's, and says which it read", async () => {
+  const live = { STRIPE_SECRET_KEY: EMULATOR_LIVE_KEY };
+  const [asked, keyed, other, both] = await Promise.all([
+    inspect(['account', 'team_9', '--live']),
+    inspect(['account', 'team_9'], live),
+    inspect(['account', 'team_9', '--test', '--json'], live),
+    inspect(['account', 'team_9', '--live', '--test']),
+  ]);
+  const notFoundIn = (mode: string) =>
+    `subledger: account_not_found: no Stripe customer is linked to account team_9 in the mirror's live mode (${mode})`;
+  assert.deepEqual(
+    [asked.code, asked.stderr.trim()],
+    [66, notFoundIn('--live; --test reads test mode, --sync reads Stripe')],
+    'the account is mirrored in test mode only',
+  );
+  assert.deepEqual(
+    [keyed.code, keyed.stderr.trim()],
+    [66, notFoundIn('the mode of STRIPE_SECRET_KEY; --test reads test mode, --sync reads Stripe')],
+  );
+  assert.equal(other.code, 0, other.stderr);
+  const view = JSON.parse(other.stdout) as AccountView;
+  assert.deepEqual([view.livemode, view.customer?.id], [false, customer.id]);
+  assert.equal(both.code, 64);
+  assert.match(
+    both.stderr,
+    /^subledger: conflicting_option: option '--live' cannot be used with option '--test'/,
+  );
+});
+
+test("the mode read is the flag's, else the key's, else test; --sync only reads the key's (pure)", () => {
+  assert.deepEqual(inspectedMode({}, undefined), { livemode: false, chosenBy: 'no key' });
+  assert.deepEqual(inspectedMode({}, 'sk_live_1'), { livemode: true, chosenBy: 'key' });
+  assert.deepEqual(inspectedMode({ test: true }, 'sk_live_1'), { livemode: false, chosenBy: 'flag' });
+  assert.deepEqual(inspectedMode({ live: true }, undefined), { livemode: true, chosenBy: 'flag' });
+  assert.deepEqual(inspectedMode({ live: true, sync: true }, 'sk_live_1'), {
+    livemode: true,
+    chosenBy: 'flag',
+  });
+  assert.throws(() => inspectedMode({ live: true, sync: true }, 'sk_test_1'), {
+    code: 'invalid_argument',
+    message: '--sync reads Stripe with STRIPE_SECRET_KEY, a test key: it cannot read live mode',
+  });
 });
 
 test('--sync reads the account from Stripe first, and needs a Stripe key', async () => {
@@ -121,6 +167,7 @@ test('amounts are written in the currency major unit', () => {
   assert.equal(money(null, 'usd'), '—');
   const view: AccountView = {
     account_id: 'a',
+    livemode: false,
     customer: null,
     subscriptions: [],
     invoices: [],
@@ -130,7 +177,7 @@ test('amounts are written in the currency major unit', () => {
   assert.equal(
     formatAccount(view),
     [
-      'Account a: no customer mirrored',
+      'Account a (test mode): no customer mirrored',
       'Subscriptions: none',
       'Recent invoices: none',
       'Entitlements: none',

@@ -1,8 +1,9 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { z } from 'zod';
 import { type Config, loadConfig } from '../config/index.ts';
 import { type Database, openDatabase } from '../store/index.ts';
 import { createStripeClient } from '../stripe/index.ts';
+import { isLiveKey } from '../stripe/key-mode.ts';
 import {
   type AccountView,
   accountIdSchema,
@@ -23,39 +24,78 @@ export function inspectCommand(): Command {
     .addCommand(eventCommand());
 }
 
+type AccountFlags = { json?: boolean; sync?: boolean; live?: boolean; test?: boolean };
+
 function accountCommand(): Command {
   return new Command('account')
     .description("An app account's customer, subscriptions, recent invoices and entitlements")
     .argument('<account-id>', "the app's own id for the account")
     .option('--json', 'print the JSON of GET /v1/accounts/:account_id')
     .option('--sync', 'read the account from Stripe first (needs STRIPE_SECRET_KEY)')
-    .action(async (id: string, options: { json?: boolean; sync?: boolean }) => {
+    .addOption(new Option('--live', "read the mirror's live mode").conflicts('test'))
+    .addOption(
+      new Option('--test', "read the mirror's test mode (default: the mode of STRIPE_SECRET_KEY, else test)"),
+    )
+    .action(async (id: string, flags: AccountFlags) => {
       const accountId = valid(accountIdSchema, id, 'account-id');
       const config = loadConfig();
-      if (options.sync && !config.stripeSecretKey)
+      if (flags.sync && !config.stripeSecretKey)
         throw stripeNotConfigured(
           'inspect account --sync reads Stripe: set STRIPE_SECRET_KEY (and STRIPE_API_BASE for the emulator)',
         );
+      const mode = inspectedMode(flags, config.stripeSecretKey);
       const view = await withDatabase(config, (database) =>
-        readAccount(config, database, accountId, options),
+        readAccount(config, database, accountId, { mode, sync: flags.sync === true }),
       );
-      console.log(options.json ? JSON.stringify(view) : formatAccount(view));
+      console.log(flags.json ? JSON.stringify(view) : formatAccount(view));
     });
+}
+
+/** The mode of the mirror `inspect account` reads, and what chose it. */
+export type InspectedMode = { livemode: boolean; chosenBy: 'flag' | 'key' | 'no key' };
+
+const modeName = (livemode: boolean) => (livemode ? 'live' : 'test');
+
+/**
+ * `--live` or `--test` when given, else the mode of STRIPE_SECRET_KEY, else test. Reading the mirror
+ * needs no key, so an operator without one names the mode; the output says which mode was read. `--sync`
+ * reads Stripe with the key, so only in the key's mode (pure).
+ */
+export function inspectedMode(flags: AccountFlags, secretKey: string | undefined): InspectedMode {
+  const keyLivemode = isLiveKey(secretKey);
+  if (!flags.live && !flags.test) return { livemode: keyLivemode, chosenBy: secretKey ? 'key' : 'no key' };
+  const livemode = flags.live === true;
+  if (flags.sync && livemode !== keyLivemode)
+    throw invalidArgument(
+      `--sync reads Stripe with STRIPE_SECRET_KEY, a ${modeName(keyLivemode)} key: it cannot read ${modeName(livemode)} mode`,
+    );
+  return { livemode, chosenBy: 'flag' };
+}
+
+/** Why the mode read was read, and how to read the other: the hint of an account not found. */
+function modeHint({ livemode, chosenBy }: InspectedMode): string {
+  const reason = {
+    flag: `--${modeName(livemode)}`,
+    key: 'the mode of STRIPE_SECRET_KEY',
+    'no key': 'no STRIPE_SECRET_KEY is set',
+  }[chosenBy];
+  return `${reason}; --${modeName(!livemode)} reads ${modeName(!livemode)} mode, --sync reads Stripe`;
 }
 
 async function readAccount(
   config: Config,
   database: Database,
   accountId: string,
-  options: { sync?: boolean },
+  options: { mode: InspectedMode; sync: boolean },
 ): Promise<AccountView> {
-  const place = defaultPlace(config.stripeSecretKey);
+  const place = { ...defaultPlace(config.stripeSecretKey), livemode: options.mode.livemode };
   if (!options.sync) {
     const view = await accountView(database, accountId, place);
     if (view) return view;
     throw notFound(
       'account_not_found',
-      `no Stripe customer is linked to account ${accountId} in the mirror (--sync reads Stripe)`,
+      `no Stripe customer is linked to account ${accountId} in the mirror's ${modeName(place.livemode)} ` +
+        `mode (${modeHint(options.mode)})`,
     );
   }
   const stripe = createStripeClient({
@@ -114,7 +154,7 @@ export function formatAccount(view: AccountView): string {
   const customer = view.customer
     ? `customer ${view.customer.id}${view.customer.email ? ` (${view.customer.email})` : ''}`
     : 'no customer mirrored';
-  const lines = [`Account ${view.account_id}: ${customer}`];
+  const lines = [`Account ${view.account_id} (${modeName(view.livemode)} mode): ${customer}`];
   lines.push(view.subscriptions.length > 0 ? 'Subscriptions:' : 'Subscriptions: none');
   for (const subscription of view.subscriptions) {
     const items = subscription.items.map((item) => `${item.price} × ${item.quantity ?? 1}`).join(', ');

@@ -20,6 +20,8 @@ import type { Place } from './stripe-reads.ts';
  */
 export type AccountView = {
   account_id: string;
+  /** The mode of the mirror it was read from, as Stripe names it on its own objects. */
+  livemode: boolean;
   customer: { id: string; email: string | null; name: string | null } | null;
   subscriptions: SubscriptionView[];
   invoices: InvoiceView[];
@@ -115,7 +117,7 @@ export async function accountView(
   const customerId = await linkedCustomer(database, accountId, place);
   if (!customerId) return null;
   const rows = await readAccountRows(database, customerId, place);
-  return toAccountView(accountId, rows);
+  return toAccountView(accountId, place.livemode, rows);
 }
 
 type AccountRows = Awaited<ReturnType<typeof readAccountRows>>;
@@ -182,12 +184,13 @@ const seconds = (date: Date | null | undefined): number | null =>
   date ? Math.floor(date.getTime() / 1000) : null;
 
 /** Rows to the view (pure). */
-export function toAccountView(accountId: string, rows: AccountRows): AccountView {
+export function toAccountView(accountId: string, livemode: boolean, rows: AccountRows): AccountView {
   const writtenAt = [rows.customer, ...rows.subscriptions, ...rows.invoices, rows.entitlements]
     .filter((row) => row !== null)
     .map((row) => row.syncedAt.getTime());
   return {
     account_id: accountId,
+    livemode,
     customer: rows.customer && {
       id: rows.customer.id,
       email: rows.customer.email,
