@@ -28,14 +28,14 @@ const rowsWith = async (prefix: string) =>
 
 /**
  * The test database's pool as the inbox sees it, counting inserts; `beforeInsert(n)` runs as insert n
- * (1-based) starts and may make it fail by returning an error. A notification sent alone (a plain
+ * (1-based) starts and may make it fail by returning an error. A notification sent alone (an unnamed
  * `select pg_notify`, when a commit took longer than the spacing) is passed through, not counted.
  */
 function watchedPool(beforeInsert: (n: number) => Error | undefined = () => undefined) {
   let inserts = 0;
   const pool = {
     query: (...args: Parameters<pg.Pool['query']>) => {
-      if (typeof args[0] === 'string')
+      if (!(args[0] as { name?: string }).name)
         return (database.pool.query as (...all: unknown[]) => unknown)(...args);
       inserts++;
       const failure = beforeInsert(inserts);

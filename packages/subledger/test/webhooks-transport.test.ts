@@ -2,17 +2,20 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import pg from 'pg';
-import { Inbox } from '../src/sync/inbox.ts';
+import { connect } from '../src/store/index.ts';
+import { Inbox, type InboxOptions } from '../src/sync/inbox.ts';
 import { createWebhookHandler, MAX_WEBHOOK_BYTES } from '../src/sync/webhooks.ts';
 import { freePort } from './support/database.ts';
+import { silencingProxy } from './support/silencing-proxy.ts';
 import { type Stack, startStack } from './support/stack.ts';
 import { type Answer, webhookClient } from './support/webhook-client.ts';
 
 /**
- * How deliveries reach the webhook endpoint: body sizes, chunked bodies, a database that is away,
- * Request-Id, and the app's fetch handler outside the Node server.
+ * How deliveries reach the webhook endpoint: body sizes, chunked bodies, a database that is away or
+ * silent, Request-Id, and the app's fetch handler outside the Node server.
  */
 let stack: Stack;
 before(async () => {
@@ -83,8 +86,8 @@ test('a chunked body over 1 MiB without content-length is refused with 413', asy
   assert.equal((await postChunked(small)).status, 200);
 });
 
-async function serveOwnInbox(pool: pg.Pool) {
-  const inbox = new Inbox(pool);
+async function serveOwnInbox(pool: pg.Pool, options: InboxOptions = {}) {
+  const inbox = new Inbox(pool, options);
   const handler = createWebhookHandler({
     secrets: () => [{ secret: secret(), livemode: false }],
     store: (event) => inbox.store(event),
@@ -126,6 +129,42 @@ test('while the database is unavailable nothing is acknowledged: 503 inbox_unava
   } finally {
     await down.close();
     await unreachable.end();
+  }
+});
+
+/** The bound the tests below set, far below the default so that they finish in a moment. */
+const BOUND_MS = 400;
+/** How much later than its bound a failure may come, on a busy machine. */
+const LATE_MS = 2_000;
+
+test('a connection gone silent mid-commit fails that commit within its bound (503), and is discarded; deliveries queued behind it and sent after it are stored', {
+  timeout: 15_000,
+}, async () => {
+  const proxy = await silencingProxy(stack.database.url);
+  const database = connect(proxy.url, { max: 2 });
+  const served = await serveOwnInbox(database.pool, { commitTimeoutMs: BOUND_MS });
+  try {
+    assert.equal((await served.send(anEvent())).status, 200);
+    proxy.silence();
+    const lost = anEvent();
+    const queued = anEvent();
+    const started = performance.now();
+    const lostAnswer = served.send(lost);
+    // Sent while the silent commit is in flight, it waits for that commit to end before its own begins.
+    await setTimeout(BOUND_MS / 4);
+    const queuedAnswer = served.send(queued);
+    assert.equal((await lostAnswer).body.error?.code, 'inbox_unavailable');
+    assert.ok(performance.now() - started < BOUND_MS + LATE_MS, 'the silent commit outlived its bound');
+    assert.equal((await queuedAnswer).status, 200);
+    const later = anEvent();
+    assert.equal((await served.send(later)).status, 200);
+    assert.equal(proxy.silencedOpen(), 0, 'the silent connection is still open');
+    assert.equal(await inboxRow(lost.id), undefined);
+    for (const stored of [queued, later]) assert.equal((await inboxRow(stored.id)).status, 'pending');
+  } finally {
+    await served.close();
+    await proxy.close();
+    await database.close();
   }
 });
 

@@ -40,7 +40,32 @@ export type InboxOptions = {
   notifySpacingMs?: number;
   /** Counts this inbox's commits in flight, for workers that yield to them (see `CommitGate`). */
   gate?: CommitGate;
+  /** How long one of the inbox's statements may take; INBOX_COMMIT_TIMEOUT_MS. */
+  commitTimeoutMs?: number;
 };
+
+/**
+ * An inbox statement unanswered after this long fails, and its connection is discarded: its waiters get
+ * 503, Stripe delivers again, and the next commit takes another connection. Commits run one at a time, so
+ * one that a dead network path never answers (a managed-PG failover, a NAT entry timed out) held up every
+ * later webhook until a restart. Under load with disk stalls a commit has taken up to about 2 s; five times
+ * that fires on a dead connection, not on a slow disk. A commit that did succeed unseen costs nothing: the
+ * delivery again is a duplicate of its event id.
+ */
+export const INBOX_COMMIT_TIMEOUT_MS = 10_000;
+
+/**
+ * `statement` failing after `timeoutMs`. node-postgres reads `query_timeout` on each statement too; a
+ * statement past it fails, and `pool.query` releases its connection with that error, so the pool ends the
+ * connection (destroying its socket, the statement still unanswered) rather than lending it again.
+ */
+const bounded = (
+  statement: pg.QueryConfig,
+  timeoutMs: number,
+): pg.QueryConfig & { query_timeout: number } => ({
+  ...statement,
+  query_timeout: timeoutMs,
+});
 
 /** The channel workers listen on; a notification only says "look", the inbox table is the truth. */
 export const INBOX_CHANNEL = 'subledger_inbox';
@@ -81,6 +106,7 @@ export class Inbox {
   readonly #onCommit: InboxOptions['onCommit'];
   readonly #notifications: NotifySpacing;
   readonly #gate: CommitGate | undefined;
+  readonly #timeoutMs: number;
   #queue: Waiting[] = [];
   #flushing = false;
 
@@ -89,8 +115,9 @@ export class Inbox {
     this.#maxBatch = options.maxBatch ?? 500;
     this.#onCommit = options.onCommit;
     this.#gate = options.gate;
+    this.#timeoutMs = options.commitTimeoutMs ?? INBOX_COMMIT_TIMEOUT_MS;
     this.#notifications = new NotifySpacing(options.notifySpacingMs ?? 20, () =>
-      pool.query(`select pg_notify('${INBOX_CHANNEL}', '')`),
+      pool.query(bounded({ text: `select pg_notify('${INBOX_CHANNEL}', '')` }, this.#timeoutMs)),
     );
   }
 
@@ -155,7 +182,9 @@ export class Inbox {
     const notify = this.#notifications.claim();
     this.#gate?.enter();
     const result = await this.#pool
-      .query<{ ids: string[] }>({ ...(notify ? INSERT_NOTIFYING : INSERT_QUIET), values })
+      .query<{ ids: string[] }>(
+        bounded({ ...(notify ? INSERT_NOTIFYING : INSERT_QUIET), values }, this.#timeoutMs),
+      )
       .catch((error: unknown) => {
         if (notify) this.#notifications.failed();
         throw error;
