@@ -168,6 +168,29 @@ test('a connection gone silent mid-commit fails that commit within its bound (50
   }
 });
 
+test('a commit that finds the only connection held by a silent statement answers 503 once the pool stops waiting', {
+  timeout: 15_000,
+}, async () => {
+  const proxy = await silencingProxy(stack.database.url);
+  const database = connect(proxy.url, { max: 1, connectionTimeoutMs: BOUND_MS });
+  const served = await serveOwnInbox(database.pool);
+  let unanswered: Promise<unknown> = Promise.resolve();
+  try {
+    assert.equal((await served.send(anEvent())).status, 200);
+    proxy.silence();
+    // A statement without a bound of its own, elsewhere in the process, now holds the pool's one connection.
+    unanswered = database.pool.query('select 1').catch(() => {});
+    const started = performance.now();
+    await assertRefused(() => served.send(anEvent()), 503, 'inbox_unavailable');
+    assert.ok(performance.now() - started < BOUND_MS + LATE_MS, 'the commit outlived the pool’s bound');
+  } finally {
+    await served.close();
+    await proxy.close();
+    await unanswered;
+    await database.close();
+  }
+});
+
 test('webhook answers carry a Request-Id: the caller’s when it is plain, a new one otherwise', async () => {
   const payload = JSON.stringify(anEvent());
   const send = (requestId?: string) =>

@@ -27,14 +27,46 @@ export type StatementHold = () => Promise<void> | null;
 
 export type ConnectOptions = {
   max?: number;
+  /** How long taking a connection may wait; CONNECTION_TIMEOUT_MS. */
+  connectionTimeoutMs?: number;
   /** Runs after the pool ends (e.g. stopping a cluster). */
   onClose?: () => Promise<void>;
   holdStatements?: StatementHold;
 };
 
-/** A pool on `url`, with Drizzle over it. */
+/**
+ * Taking a connection from the pool fails after this long instead of waiting for ever: for a free one,
+ * when every connection is held by a statement that a dead network path never answers; for a new one,
+ * when its address drops packets (the kernel gives up on a connect after about two minutes, and never on a
+ * handshake once TCP is up). A connection is made in milliseconds, and one is normally free as fast.
+ */
+export const CONNECTION_TIMEOUT_MS = 10_000;
+
+/**
+ * TCP keepalive probes on a connection idle this long. A NAT or load balancer forgets a connection silent
+ * for a few minutes (AWS's NAT gateway after 350 s, Azure's load balancer after 4) and drops its traffic
+ * after that without a word; the probes keep it remembered, and end a connection whose peer is gone (in
+ * the kernel's own time, some minutes).
+ */
+export const KEEPALIVE_IDLE_MS = 30_000;
+
+/**
+ * A pool on `url`, with Drizzle over it. Its bounds hold for every caller: connecting, and keepalive.
+ * Statements get none here. node-postgres's `query_timeout` fails a statement but leaves it running on its
+ * connection, which is safe to lend again only once released with that error: `pool.query` does so, but a
+ * client taken with `pool.connect()` (every transaction, migrations, the workers) is released without it,
+ * and its next statement (the rollback first) would queue behind the dead one for ever. And some statements
+ * are long by right: a migration behind its advisory lock, a backfill's page. The inbox bounds its own
+ * statements (see `INBOX_COMMIT_TIMEOUT_MS`), whose waiting holds up every webhook.
+ */
 export function connect(url: string, options: ConnectOptions = {}): Database {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 20,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? CONNECTION_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+  });
   const { holdStatements } = options;
   // An idle client losing its server (a restart, a killed backend) must not crash the process.
   pool.on('error', () => {});
