@@ -62,6 +62,33 @@ test('a bad signature is refused with signature_invalid and writes nothing', asy
   );
 });
 
+// biome-ignore format: one case per line
+const MALFORMED_SIGNATURES: [string, string][] = [
+  ['an empty v1', 'v1='],
+  ['a v1 with no =', 'v1'],
+  ['a v1 of 64 characters, one of them not ASCII', `v1=é${'a'.repeat(63)}`],
+];
+
+for (const [name, malformed] of MALFORMED_SIGNATURES)
+  test(`${name} is refused with signature_invalid, and hides no valid signature beside it`, async () => {
+    const payload = JSON.stringify(anEvent());
+    await assertRefused(
+      () => post(payload, { 'stripe-signature': `t=${nowSeconds()},${malformed}` }),
+      400,
+      'signature_invalid',
+    );
+    for (const place of ['after', 'before']) {
+      const signed = JSON.stringify(anEvent());
+      const header = place === 'after' ? `${sign(signed)},${malformed}` : `${malformed},${sign(signed)}`;
+      const answer = await post(signed, { 'stripe-signature': header });
+      assert.equal(
+        answer.status,
+        200,
+        `a valid signature with ${name} ${place} it: ${JSON.stringify(answer.body)}`,
+      );
+    }
+  });
+
 test('a missing Stripe-Signature header is refused with signature_missing', async () => {
   await assertRefused(() => post(JSON.stringify(anEvent()), {}), 400, 'signature_missing');
 });

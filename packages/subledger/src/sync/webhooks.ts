@@ -173,16 +173,38 @@ const modeOf = (of: { livemode: boolean }) => (of.livemode ? 'live mode' : 'test
  * Checks the signature and its age only. The SDK takes the receive time in milliseconds (given seconds,
  * every signature looked decades fresh). Parsing is left to `parseEvent`, so that a signed body that is
  * not a snapshot event (bad JSON, a thin v2 event) is refused with 400 rather than failing with a 503.
+ * Whatever the SDK throws for a header means it does not verify: not only its verification error, but the
+ * plain Error of comparing an empty signature, and the RangeError of one as long as Stripe's in characters
+ * but not in bytes (non-ASCII). None of them could have matched.
  */
 function signedWith(raw: Buffer, header: string, secret: string, tolerance: number, nowMs: number): boolean {
   const signature = Stripe.webhooks.signature;
   if (!signature) throw new Error('the Stripe SDK has no webhook signature helper');
-  try {
-    return signature.verifyHeader(raw, header, secret, tolerance, undefined, nowMs);
-  } catch (error) {
-    if (error instanceof Stripe.errors.StripeSignatureVerificationError) return false;
-    throw error;
-  }
+  return eachSignature(header).some((alone) => {
+    try {
+      return signature.verifyHeader(raw, alone, secret, tolerance, undefined, nowMs);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The scheme of Stripe's signatures, the one the SDK checks (its `EXPECTED_SCHEME`). */
+const SIGNATURE_SCHEME = 'v1';
+
+/**
+ * The header once for each of its signatures, the others left out. The SDK compares all of a header's
+ * signatures in one pass that throws at the first it cannot compare, so a malformed one (`v1=` appended)
+ * hid a valid one beside it. Entries are read as the SDK reads them: split on commas, named by what comes
+ * before their first `=`.
+ */
+function eachSignature(header: string): string[] {
+  const entries = header.split(',');
+  const isSignature = (entry: string) => entry.split('=')[0] === SIGNATURE_SCHEME;
+  const signatures = entries.filter(isSignature);
+  if (signatures.length < 2) return [header];
+  const others = entries.filter((entry) => !isSignature(entry));
+  return signatures.map((signature) => [...others, signature].join(','));
 }
 
 /**
