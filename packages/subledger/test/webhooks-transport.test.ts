@@ -5,9 +5,12 @@ import { after, before, test } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import pg from 'pg';
-import { connect } from '../src/store/index.ts';
+import { pino } from 'pino';
+import { connect, type Database } from '../src/store/index.ts';
 import { Inbox, type InboxOptions } from '../src/sync/inbox.ts';
+import { createSyncEngine } from '../src/sync/index.ts';
 import { createWebhookHandler, MAX_WEBHOOK_BYTES } from '../src/sync/webhooks.ts';
+import { Metrics } from '../src/telemetry/index.ts';
 import { freePort } from './support/database.ts';
 import { silencingProxy } from './support/silencing-proxy.ts';
 import { type Stack, startStack } from './support/stack.ts';
@@ -15,7 +18,8 @@ import { type Answer, webhookClient } from './support/webhook-client.ts';
 
 /**
  * How deliveries reach the webhook endpoint: body sizes, chunked bodies, a database that is away or
- * silent, Request-Id, and the app's fetch handler outside the Node server.
+ * silent, Request-Id, the app's fetch handler outside the Node server, and the library's handler given a
+ * body already read; and what is logged of the failures.
  */
 let stack: Stack;
 before(async () => {
@@ -189,6 +193,63 @@ test('a commit that finds the only connection held by a silent statement answers
     await unanswered;
     await database.close();
   }
+});
+
+type LogLine = { level: number; msg: string; status?: number; code?: string; err?: { message?: string } };
+
+/** The sync engine as the library wires it, on `database`, its log lines kept in `logged`. */
+function loggingEngine(database: Database, logged: LogLine[]) {
+  const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
+  const { config } = stack.subledger;
+  return createSyncEngine({
+    database,
+    config,
+    stripe: null,
+    livemode: false,
+    metrics: new Metrics(),
+    logger,
+  });
+}
+
+test('the library handler given a body already read answers 500 body_already_read; each 5xx but refusals is logged once, with its cause', async () => {
+  const logged: LogLine[] = [];
+  const sync = loggingEngine(stack.database, logged);
+  const event = anEvent();
+  const payload = JSON.stringify(event);
+  const delivery = (signature = sign(payload)) =>
+    new Request(`${stack.url}/webhooks/stripe`, {
+      method: 'POST',
+      body: payload,
+      headers: { 'stripe-signature': signature },
+    });
+  const read = delivery();
+  await read.text();
+  const locked = delivery();
+  locked.body?.getReader();
+  for (const request of [read, locked]) {
+    const answer = await sync.handleWebhook(request);
+    assert.equal(answer.status, 500);
+    assert.equal(((await answer.json()) as Answer['body']).error?.code, 'body_already_read');
+  }
+  assert.equal((await sync.handleWebhook(delivery('t=1,v1=refused'))).status, 400);
+  const gone = connect(stack.database.url);
+  await gone.close();
+  const outage = await loggingEngine(gone, logged).handleWebhook(delivery());
+  assert.equal(outage.status, 503);
+
+  assert.deepEqual(
+    logged.map(({ level, status, code }) => ({ level, status, code })),
+    [
+      { level: 50, status: 500, code: 'body_already_read' },
+      { level: 50, status: 500, code: 'body_already_read' },
+      { level: 40, status: 503, code: 'inbox_unavailable' },
+    ],
+  );
+  assert.match(logged[2]?.err?.message ?? '', /pool/, 'the outage’s line names its cause');
+  const lines = JSON.stringify(logged);
+  for (const kept of [secret(), 'v1=', event.data.object.email])
+    assert.ok(!lines.includes(kept), `the log holds ${kept}`);
+  assert.equal(await inboxRow(event.id), undefined);
 });
 
 test('webhook answers carry a Request-Id: the caller’s when it is plain, a new one otherwise', async () => {

@@ -13,7 +13,12 @@ import { lastingFailureOf, type RefetchDependencies, refetchNow } from './refetc
 import { Refetcher } from './refetcher.ts';
 import { scheduledReconcile } from './scheduled-reconcile.ts';
 import { selfHealing } from './self-healing.ts';
-import { createWebhookAcceptor, createWebhookHandler, type WebhookOptions } from './webhooks.ts';
+import {
+  createWebhookAcceptor,
+  createWebhookHandler,
+  type WebhookFailure,
+  type WebhookOptions,
+} from './webhooks.ts';
 import { type BatchReport, InboxWorker } from './worker.ts';
 
 export type SyncEngineOptions = {
@@ -49,14 +54,26 @@ export function createSyncEngine(options: SyncEngineOptions) {
     metrics.webhookAnswers.inc({ status: String(answer.status), code: answer.code });
     metrics.webhookAckSeconds.observe(answer.durationMs / 1000);
   };
+  // A 500 is a mistake of the host application, to be fixed; a 503 passes once the inbox is back.
+  const onFailure = ({ status, code, message, error }: WebhookFailure) =>
+    logger[status === 500 ? 'error' : 'warn'](
+      { err: error, status, code },
+      `webhook answered ${status}: ${message}`,
+    );
   const store = (event: Parameters<Inbox['store']>[0]) => inbox.store(event);
-  const platformWebhooks: WebhookOptions = { secrets: () => config.webhookSecrets, store, onAnswer };
+  const platformWebhooks: WebhookOptions = {
+    secrets: () => config.webhookSecrets,
+    store,
+    onAnswer,
+    onFailure,
+  };
   // Connect endpoints sign with their own secrets.
   const connectWebhooks: WebhookOptions = {
     secrets: () =>
       config.connectWebhookSecrets.length > 0 ? config.connectWebhookSecrets : config.webhookSecrets,
     store,
     onAnswer,
+    onFailure,
     connect: true,
   };
   const context = { accountKeys: config.accountKeys };

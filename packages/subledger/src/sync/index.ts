@@ -59,5 +59,6 @@ export {
   MAX_WEBHOOK_BYTES,
   type WebhookAnswer,
   type WebhookDelivery,
+  type WebhookFailure,
 } from './webhooks.ts';
 export { InboxWorker } from './worker.ts';

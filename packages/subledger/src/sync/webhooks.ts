@@ -19,8 +19,29 @@ export type WebhookOptions = {
   toleranceSeconds?: number;
   /** Called after each answer, for metrics. */
   onAnswer?: (answer: { status: number; code: string; type?: string; durationMs: number }) => void;
+  /**
+   * Called once for each answer that is a failure of this side rather than a refusal of the delivery (a
+   * 500 or 503 whose cause the answer does not tell): for the log, which alone can tell a database outage
+   * from a body read too early or a bug.
+   */
+  onFailure?: (failure: WebhookFailure) => void;
   now?: () => number;
 };
+
+/** A failed answer and what caused it; `message` is the answer's, `error` is never sent. */
+export type WebhookFailure = { status: number; code: string; message: string; error: unknown };
+
+/**
+ * The body was read before the endpoint could read it (`await request.text()` first, or a middleware that
+ * parses it): the signature is over its raw bytes, so nothing can be verified. A mistake of the
+ * application that mounts the handler, not of the delivery: answered 500, which Stripe delivers again.
+ */
+class BodyAlreadyReadError extends Error {
+  readonly code = 'body_already_read';
+  constructor() {
+    super('the request body was read before the webhook handler; hand it the request unread');
+  }
+}
 
 class Refusal extends Error {
   readonly status: number;
@@ -42,6 +63,8 @@ export type WebhookDelivery = {
   /** A request header by its lower-case name, or null. */
   header: (name: string) => string | null;
   body: AsyncIterable<Uint8Array> | null;
+  /** The body was read, or taken by a reader, before the endpoint. */
+  bodyAlreadyRead?: boolean;
 };
 
 /** What the endpoint answers: a status and its JSON body. */
@@ -51,13 +74,15 @@ export const deliveryOfRequest = (request: Request): WebhookDelivery => ({
   method: request.method,
   header: (name) => request.headers.get(name),
   body: request.body as AsyncIterable<Uint8Array> | null,
+  bodyAlreadyRead: request.bodyUsed || request.body?.locked === true,
 });
 
 /**
  * The webhook endpoint: verify the signature on the raw body, store the event (a duplicate id is
  * acknowledged and not stored again), acknowledge. Nothing else happens in the request; nothing is
  * acknowledged before it is committed. A refusal (4xx) writes nothing; so does an event Postgres cannot
- * hold (400 `event_unstorable`); a failure to store answers 503 so that Stripe delivers again.
+ * hold (400 `event_unstorable`); a failure to store answers 503 so that Stripe delivers again, and a body
+ * read before the endpoint 500 `body_already_read`. Each of those two is told to `onFailure`.
  */
 export function createWebhookAcceptor(
   options: WebhookOptions,
@@ -75,6 +100,12 @@ export function createWebhookAcceptor(
       });
       return { status, body };
     };
+    const problem = (status: number, code: string, message: string) =>
+      answer(status, code, { error: { code, message } });
+    const failure = (status: number, code: string, message: string, error: unknown) => {
+      options.onFailure?.({ status, code, message, error });
+      return problem(status, code, message);
+    };
     try {
       if (delivery.method !== 'POST') throw new Refusal(405, 'method_not_allowed', 'webhooks are POSTed');
       const raw = await readBody(delivery);
@@ -85,16 +116,12 @@ export function createWebhookAcceptor(
       const result = await options.store(event);
       return answer(200, result, { received: true, duplicate: result === 'duplicate' }, event.type);
     } catch (error) {
-      if (error instanceof Refusal)
-        return answer(error.status, error.code, { error: { code: error.code, message: error.message } });
+      if (error instanceof Refusal) return problem(error.status, error.code, error.message);
       // Postgres refused what the event holds: storing it again would fail the same way, so no 503.
       if (error instanceof UnstorableEventError)
-        return answer(400, error.code, {
-          error: { code: error.code, message: 'the event holds values the inbox cannot store' },
-        });
-      return answer(503, 'inbox_unavailable', {
-        error: { code: 'inbox_unavailable', message: 'the event could not be stored; deliver it again' },
-      });
+        return problem(400, error.code, 'the event holds values the inbox cannot store');
+      if (error instanceof BodyAlreadyReadError) return failure(500, error.code, error.message, error);
+      return failure(503, 'inbox_unavailable', 'the event could not be stored; deliver it again', error);
     }
   };
 }
@@ -111,6 +138,8 @@ export function createWebhookHandler(options: WebhookOptions): (request: Request
 async function readBody(delivery: WebhookDelivery): Promise<Buffer> {
   const tooLarge = () =>
     new Refusal(413, 'payload_too_large', `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
+  // Reading it again would fail as any stream read twice does, with an error that does not say why.
+  if (delivery.bodyAlreadyRead) throw new BodyAlreadyReadError();
   if (Number(delivery.header('content-length') ?? 0) > MAX_WEBHOOK_BYTES) throw tooLarge();
   if (!delivery.body) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
