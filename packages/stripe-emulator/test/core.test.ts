@@ -127,8 +127,39 @@ describe('search queries', () => {
     assert.deepEqual(ids("email:'a@example.com' AND metadata['org']:'2'"), []);
   });
 
+  it('keeps AND, OR and escaped quotes inside a quoted value as part of the value', () => {
+    const named = [
+      {
+        id: 'cus_or',
+        email: 'or@example.com',
+        name: 'x',
+        created: 30,
+        metadata: { org: "a:b OR metadata['org']:'2'" },
+      },
+      {
+        id: 'cus_and',
+        email: 'and@example.com',
+        name: 'y',
+        created: 40,
+        metadata: { org: "it's \\ R AND D" },
+      },
+    ];
+    const found = (query: string) => search(named, { query }, fields, '/s').data.map((c) => c.id);
+    assert.deepEqual(found("metadata['org']:'a:b OR metadata[\\'org\\']:\\'2\\''"), ['cus_or']);
+    assert.deepEqual(found("metadata['org']:'it\\'s \\\\ R AND D'"), ['cus_and']);
+    assert.deepEqual(found('metadata["org"]:"it\'s \\\\ R AND D" OR name:\'x\''), ['cus_or', 'cus_and']);
+    assert.deepEqual(parseQuery("metadata['a OR b']:'1'").clauses[0]?.metadataKey, 'a OR b');
+  });
+
   it('rejects malformed queries and mixed AND/OR with a 400 on query', () => {
-    for (const query of ['email=', "a:'1' AND b:'2' OR c:'3'", "name~'ab'"])
+    for (const query of [
+      'email=',
+      "a:'1' AND b:'2' OR c:'3'",
+      "name~'ab'",
+      "email:'open",
+      "email:'a' AND ",
+      ' OR ',
+    ])
       assert.throws(
         () => parseQuery(query),
         (error: StripeError) => error.status === 400 && error.body.param === 'query',

@@ -206,6 +206,14 @@ test('an unknown account is a 404 account_not_found; a malformed id a 400', asyn
   assert.equal((await call('GET', `/v1/accounts/${'x'.repeat(501)}`)).body.error?.code, 'invalid_account_id');
 });
 
+test('an account id holding AND, OR, quotes and a backslash is found by its customer metadata', async () => {
+  const accountId = `O'Brien \\ a:b OR metadata['x']:'y' AND z`;
+  const customer = await stack.stripe.customers.create({ metadata: { subledger_account_id: accountId } });
+  const synced = await call('POST', `/v1/accounts/${encodeURIComponent(accountId)}/sync`);
+  assert.equal(synced.status, 200, JSON.stringify(synced.body));
+  assert.equal((synced.body.customer as { id: string }).id, customer.id);
+});
+
 const customerRow = async (id: string) =>
   (await query<{ deleted: boolean }>('select deleted from customers where id = $1', [id]))[0];
 

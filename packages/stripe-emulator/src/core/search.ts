@@ -21,17 +21,35 @@ const CLAUSE =
   /^(-)?(?:metadata\[(?:'([^']*)'|"([^"]*)")\]|([a-z_][a-z0-9_.]*))(>=|<=|:|~|>|<)(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|(-?\d+(?:\.\d+)?)|(null))$/;
 
 export function parseQuery(text: string): Query {
-  const trimmed = text.trim();
-  if (trimmed === '') throw invalidQuery(text);
-  const hasAnd = / AND /.test(trimmed);
-  const hasOr = / OR /.test(trimmed);
-  if (hasAnd && hasOr)
+  const { clauses: parts, joins } = splitClauses(text.trim());
+  if (parts.some((part) => part === '')) throw invalidQuery(text);
+  if (joins.size > 1)
     throw parameterInvalid('query', 'Queries cannot mix AND and OR. Use parentheses-free queries.');
-  const join = hasOr ? 'OR' : 'AND';
-  const clauses = trimmed
-    .split(join === 'OR' ? / OR / : / AND /)
-    .map((part) => parseClause(part.trim(), text));
-  return { join, clauses };
+  const join = joins.has('OR') ? 'OR' : 'AND';
+  return { join, clauses: parts.map((part) => parseClause(part, text)) };
+}
+
+/**
+ * The pieces of a query, one after another: a quoted string, whole (a value or a metadata key may hold
+ * ` OR `, ` AND ` and quotes escaped with a backslash), a joiner between clauses, or any other character.
+ */
+const PIECES = /'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"| (AND|OR) |[^'"]/gy;
+
+/** The query cut into its clauses at the joiners outside quotes, and the joiners it used. */
+function splitClauses(text: string): { clauses: string[]; joins: Set<string> } {
+  const clauses = [''];
+  const joins = new Set<string>();
+  let read = 0;
+  for (const [piece, join] of text.matchAll(PIECES)) {
+    read += piece.length;
+    if (join) {
+      joins.add(join);
+      clauses.push('');
+    } else clauses[clauses.length - 1] += piece;
+  }
+  // Only a quote left open stops the pieces before the end.
+  if (read < text.length) throw invalidQuery(text);
+  return { clauses: clauses.map((clause) => clause.trim()), joins };
 }
 
 function parseClause(part: string, query: string): Clause {
