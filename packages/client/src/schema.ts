@@ -392,6 +392,15 @@ export type paths = {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `stripe_refused`: Stripe refused a read (4xx) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description `stripe_unavailable` or `stripe_not_configured` */
                 503: {
                     headers: {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type Stripe from 'stripe';
-import { drainWebhooks } from 'stripe-emulator';
+import Stripe from 'stripe';
+import { drainWebhooks, faultsOf } from 'stripe-emulator';
 import { quoteSearchValue } from '../src/sync/account-sync.ts';
 import { toWrites } from '../src/sync/customer-state.ts';
 import { objectKeyOf } from '../src/sync/versions.ts';
@@ -212,6 +212,36 @@ test('an account id holding AND, OR, quotes and a backslash is found by its cust
   const synced = await call('POST', `/v1/accounts/${encodeURIComponent(accountId)}/sync`);
   assert.equal(synced.status, 200, JSON.stringify(synced.body));
   assert.equal((synced.body.customer as { id: string }).id, customer.id);
+});
+
+test('a sync Stripe is down for answers 503 stripe_unavailable; one whose read Stripe refuses, 502 stripe_refused', async () => {
+  faultsOf(stack.emulator.emulator).configure({
+    next: { api: [{ fault: '503', count: 20, path: '/v1/customers/search' }] },
+  });
+  try {
+    const down = await call('POST', '/v1/accounts/team_refused/sync');
+    assert.deepEqual([down.status, down.body.error?.code], [503, 'stripe_unavailable']);
+  } finally {
+    faultsOf(stack.emulator.emulator).reset();
+  }
+  // A 4xx is Stripe's answer, which asking again would only repeat: not an outage.
+  const customers = (stack.subledger.stripe as Stripe).customers;
+  const search = customers.search;
+  customers.search = () => {
+    throw new Stripe.errors.StripeInvalidRequestError({
+      type: 'invalid_request_error',
+      code: 'parameter_invalid',
+      message: 'Invalid query: sk_test_quoted',
+      statusCode: 400,
+    });
+  };
+  try {
+    const refused = await call('POST', '/v1/accounts/team_refused/sync');
+    assert.deepEqual([refused.status, refused.body.error?.code], [502, 'stripe_refused']);
+    assert.doesNotMatch(JSON.stringify(refused.body), /sk_test/);
+  } finally {
+    customers.search = search;
+  }
 });
 
 const customerRow = async (id: string) =>

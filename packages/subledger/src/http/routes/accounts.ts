@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
-import Stripe from 'stripe';
 import type { TimelineEntry } from '../../access/index.ts';
+import { fromStripe } from '../../billing/errors.ts';
 import type { EntryView } from '../../credits/index.ts';
 import type { AccountSyncResult } from '../../sync/account-sync.ts';
 import type { AccountView } from '../../sync/account-view.ts';
@@ -53,6 +53,7 @@ export const syncRoute = createRoute({
     200: json(accountSchema, 'the account, as Stripe has it now'),
     404: notFound,
     ...COMMON_PROBLEMS,
+    502: json(errorSchema, '`stripe_refused`: Stripe refused a read (4xx)'),
     503: json(errorSchema, '`stripe_unavailable` or `stripe_not_configured`'),
   },
 });
@@ -82,7 +83,7 @@ export function mountAccountRoutes(api: Api, accounts: AccountService): void {
   api.openapi(api.guarded(syncRoute, 'write'), async (c) => {
     const { account_id } = c.req.valid('param');
     api.authorizeAccount(c, account_id);
-    const result = await syncOrUnavailable(accounts, account_id);
+    const result = await syncOrRefused(accounts, account_id);
     if (result.ok) return c.json(result.account, 200);
     return problem(c, result.code === 'account_not_found' ? 404 : 503, result.code, result.message);
   });
@@ -101,17 +102,15 @@ const transitionJson = (entry: TimelineEntry) => ({
   at: entry.at,
 });
 
-type SyncOutcome = AccountSyncResult | { ok: false; code: 'stripe_unavailable'; message: string };
-
 /**
- * Stripe being down or refusing is a 503 with a code, not an internal error. Stripe's own message is
- * not passed on: it may quote part of the key.
+ * Stripe failing is answered with a code, not an internal error, told apart as billing's actions tell
+ * them (`fromStripe`): Stripe down is 503 `stripe_unavailable`; a read Stripe refuses (a 4xx, which no
+ * wait mends) is 502 `stripe_refused`. Stripe's own message is not passed on: it may quote part of the key.
  */
-async function syncOrUnavailable(accounts: AccountService, accountId: string): Promise<SyncOutcome> {
+async function syncOrRefused(accounts: AccountService, accountId: string): Promise<AccountSyncResult> {
   try {
     return await accounts.sync(accountId);
   } catch (error) {
-    if (!(error instanceof Stripe.errors.StripeError)) throw error;
-    return { ok: false, code: 'stripe_unavailable', message: `Stripe could not be read (${error.type})` };
+    throw fromStripe(error);
   }
 }
