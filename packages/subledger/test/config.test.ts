@@ -77,3 +77,30 @@ test('numbers out of their range stop the start with a line naming the variable'
     [0, 65_535, 1440, 100_000],
   );
 });
+
+test('account keys Stripe could never set in metadata, or listed by mistake, stop the start naming the variable', () => {
+  const refused: [string, RegExp][] = [
+    ['buildingId,org[id]', /^SUBLEDGER_ACCOUNT_KEYS lists "org\[id\]": Stripe refuses \[ and \]/],
+    [
+      'k'.repeat(41),
+      /^SUBLEDGER_ACCOUNT_KEYS lists "k{41}": Stripe allows a metadata key at most 40 characters/,
+    ],
+    [
+      'client_reference_id',
+      /^SUBLEDGER_ACCOUNT_KEYS lists "client_reference_id": the session's own .* is always read/,
+    ],
+    ['buildingId, orgId,buildingId', /^SUBLEDGER_ACCOUNT_KEYS lists "buildingId" twice$/],
+  ];
+  for (const [keys, message] of refused)
+    assert.throws(
+      () => loadConfig({ SUBLEDGER_ACCOUNT_KEYS: keys }),
+      (error: unknown) => error instanceof ConfigError && message.test(error.message),
+      keys,
+    );
+  const longest = 'k'.repeat(40);
+  assert.deepEqual(loadConfig({ SUBLEDGER_ACCOUNT_KEYS: ` buildingId,${longest} ` }).accountKeys, [
+    'buildingId',
+    longest,
+  ]);
+  assert.deepEqual(loadConfig({}).accountKeys, ['subledger_account_id']);
+});

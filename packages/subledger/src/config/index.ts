@@ -33,6 +33,33 @@ const webhookSecretEntry = z
 
 const webhookSecretList = commaList.pipe(z.array(webhookSecretEntry)).default([]);
 
+/** Stripe refuses a metadata key longer than this, or holding `[` or `]`. */
+const METADATA_KEY_MAX = 40;
+
+/**
+ * Why a key of `SUBLEDGER_ACCOUNT_KEYS` can never name an account, or is a mistake; null when it is
+ * fine. `client_reference_id` is the checkout session's own field, always read after the keys: listed,
+ * it would be looked up in the session's metadata instead, where Stripe never puts it.
+ */
+function accountKeyProblem(key: string, index: number, keys: string[]): string | null {
+  const listed = `lists ${JSON.stringify(key)}`;
+  if (key.length > METADATA_KEY_MAX)
+    return `${listed}: Stripe allows a metadata key at most ${METADATA_KEY_MAX} characters`;
+  if (/[[\]]/.test(key)) return `${listed}: Stripe refuses [ and ] in a metadata key`;
+  if (key === 'client_reference_id')
+    return `${listed}: the session's own client_reference_id is always read, after these metadata keys`;
+  if (keys.indexOf(key) < index) return `${listed} twice`;
+  return null;
+}
+
+/** The checkout-session metadata keys that name an app account (see `Config.accountKeys`). */
+const accountKeyList = commaList.superRefine((keys, context) => {
+  for (const [index, key] of keys.entries()) {
+    const problem = accountKeyProblem(key, index, keys);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  }
+});
+
 const positive = z
   .string()
   .regex(/^\d+$/, 'must be a whole number')
@@ -69,7 +96,7 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SUBLEDGER_DATA_DIR: z.string().min(1).default('.subledger'),
   SUBLEDGER_EMBEDDED_PG_PORT: portNumber(54329, 1),
-  SUBLEDGER_ACCOUNT_KEYS: commaList.default(['subledger_account_id']),
+  SUBLEDGER_ACCOUNT_KEYS: accountKeyList.default(['subledger_account_id']),
   // The schedule runs at the minutes of the UTC day that divide by it, so a day is the longest interval.
   SUBLEDGER_RECONCILE_MINUTES: wholeNumber(15).refine(
     (minutes) => minutes <= 1440,
