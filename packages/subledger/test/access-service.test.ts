@@ -124,6 +124,16 @@ test('usage: recorded uses count against the limit at once, each key once', asyn
     usage.record({ accountId: 'demo_trialing', featureId: 'api_calls', quantity: 0, idempotencyKey: 'zero' }),
     { code: 'usage_invalid' },
   );
+  // Stored as `demo_trialing\uFFFD`, a lone surrogate would count toward another account.
+  await assert.rejects(
+    usage.record({
+      accountId: 'demo_trialing\uD800',
+      featureId: 'api_calls',
+      quantity: 1,
+      idempotencyKey: 'lone',
+    }),
+    { code: 'usage_invalid', message: 'usage accountId: must be well-formed Unicode (no lone surrogate)' },
+  );
   await assert.rejects(access.check('demo_trialing', 'api_calls', { quantity: 1.5 }), {
     code: 'invalid_quantity',
   });

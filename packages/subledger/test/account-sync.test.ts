@@ -403,6 +403,30 @@ test('the library’s account calls refuse an id the HTTP API refuses, with the 
   });
 });
 
+test('an id with a lone surrogate, which PostgreSQL would store as U+FFFD, is refused rather than read as another account', async () => {
+  // Stripe (and the mirror) hold the account `team\uFFFD`: `team\uD800` and `team\uDFFF` are not it.
+  const customer = await stack.stripe.customers.create({ metadata: { subledger_account_id: 'team\uFFFD' } });
+  assert.equal(
+    customerOf(await call('POST', `/v1/accounts/${encodeURIComponent('team\uFFFD')}/sync`)),
+    customer.id,
+  );
+  for (const accountId of ['team\uD800', 'team\uDFFF', '\uDC00team\uD83D']) {
+    await assert.rejects(stack.subledger.accounts.view(accountId), {
+      code: 'invalid_account_id',
+      message: 'account_id must be well-formed Unicode (no lone surrogate)',
+    });
+    await assert.rejects(stack.subledger.access.check(accountId, 'seats'), { code: 'invalid_account_id' });
+    const checked = await call('POST', '/v1/check', { account_id: accountId, feature: 'seats' });
+    assert.deepEqual(checked.body.error, {
+      code: 'invalid_request',
+      message: 'account_id must be well-formed Unicode (no lone surrogate)',
+      param: 'account_id',
+    });
+  }
+  assert.equal((await stack.subledger.accounts.view('team\uFFFD'))?.customer?.id, customer.id);
+  assert.equal(await stack.subledger.accounts.view('team\uD83D\uDE00'), null, 'a whole pair is well-formed');
+});
+
 test('a fetch is versioned max(the row it replaces, Stripe clock), on a test clock the row’s; one write per object', () => {
   const place = { stripeAccount: 'platform', livemode: false };
   const known = new Map([[objectKeyOf('subscription', place, 'sub_1'), 2_000]]);

@@ -125,6 +125,30 @@ test('a token without a usable account claim is refused with token_account_missi
   }
 });
 
+test('a token whose account claim the API would refuse as an account id is refused with token_account_invalid', async () => {
+  // `acct\uD800` and `acct\uDFFF` differ as strings, but PostgreSQL reads both as `acct\uFFFD`.
+  const refused: [unknown, RegExp][] = [
+    ['acct\uD800', /well-formed Unicode/],
+    ['\uDFFFacct', /well-formed Unicode/],
+    ['acct\u0000', /control characters/],
+    ['x'.repeat(501), /at most 500 characters/],
+  ];
+  for (const [accountId, reason] of refused) {
+    const result = refusal(
+      await authenticatorWith().authenticate(bearer(await tokenWith({ account_id: accountId }))),
+    );
+    assert.equal(result.code, 'token_account_invalid', JSON.stringify(accountId));
+    assert.match(result.message, /^The token's "account_id" claim is not an account id: it must /);
+    assert.match(result.message, reason);
+  }
+  const paired = await authenticatorWith().authenticate(
+    bearer(await tokenWith({ account_id: 'acct\uD83D\uDE00' })),
+  );
+  assert.ok(
+    paired.ok && paired.principal.kind === 'token' && paired.principal.accountId === 'acct\uD83D\uDE00',
+  );
+});
+
 test('a JWT on a server without JWT configured is refused with jwt_not_configured', async () => {
   const authenticator = createAuthenticator({ database: noDatabase, livemode: false });
   const result = refusal(await authenticator.authenticate(bearer(await tokenWith())));

@@ -41,6 +41,11 @@ export const refuse = {
     code: 'token_account_missing',
     message: `The token has no "${claim}" claim naming the account it may read.`,
   }),
+  tokenAccountInvalid: (claim: string, reason: string): AuthFailure => ({
+    status: 401,
+    code: 'token_account_invalid',
+    message: `The token's "${claim}" claim is not an account id: it ${reason}.`,
+  }),
   jwtNotConfigured: (): AuthFailure => ({
     status: 401,
     code: 'jwt_not_configured',

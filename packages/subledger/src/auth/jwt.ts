@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { accountIdSchema } from '../sync/account-view.ts';
 import { type AuthFailure, refuse } from './failures.ts';
 import type { Principal } from './scopes.ts';
 
@@ -65,6 +66,13 @@ export function createJwtVerifier(
     const accountId = payload[claim];
     if (typeof accountId !== 'string' || accountId === '')
       return { ok: false, ...refuse.tokenAccountMissing(claim) };
+    // Compared as it is with the account a request names, which the API holds to the same rule.
+    const named = accountIdSchema.safeParse(accountId);
+    if (!named.success)
+      return {
+        ok: false,
+        ...refuse.tokenAccountInvalid(claim, named.error.issues[0]?.message ?? 'is invalid'),
+      };
     const subject = payload.sub as string;
     return { ok: true, principal: { kind: 'token', subject, accountId, scope: 'read' } };
   };

@@ -51,13 +51,18 @@ export type InvoiceView = {
   created: number | null;
 };
 
-/** An app's own account id: any text Stripe metadata could hold (500 characters), no control characters. */
+/**
+ * An app's own account id: any text Stripe metadata could hold (500 characters), no control characters,
+ * and well-formed: PostgreSQL stores a lone UTF-16 surrogate as U+FFFD, so `team\uD800` and `team\uDFFF`,
+ * distinct here (and in a token's claim), would read and write one account.
+ */
 export const accountIdSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(500, 'must be at most 500 characters')
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
+  .refine((id) => id.isWellFormed(), 'must be well-formed Unicode (no lone surrogate)');
 
 /** How many of an account's invoices the view lists, newest first. */
 export const RECENT_INVOICES = 10;

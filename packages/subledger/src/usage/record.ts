@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Database } from '../store/index.ts';
 import { encodeChanges, inTransaction, NOTIFY_CHANGES } from '../store/index.ts';
-import type { Place } from '../sync/index.ts';
+import { accountIdSchema, type Place } from '../sync/index.ts';
 
 /** A use of a metered feature, as the app reports it. */
 export type UsageRecord = {
@@ -20,7 +20,7 @@ export class UsageError extends Error {
 }
 
 const recordSchema = z.object({
-  accountId: z.string().min(1).max(500),
+  accountId: accountIdSchema,
   featureId: z.string().min(1).max(200),
   quantity: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
   idempotencyKey: z.string().min(1).max(255),
