@@ -3,9 +3,10 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Stripe from 'stripe';
 import { drainWebhooks, faultsOf } from 'stripe-emulator';
-import { quoteSearchValue } from '../src/sync/account-sync.ts';
+import { quoteSearchValue, syncAccount } from '../src/sync/account-sync.ts';
 import { toWrites } from '../src/sync/customer-state.ts';
 import { objectKeyOf } from '../src/sync/versions.ts';
+import { fromEvent, writeInTransaction } from './support/mirror-writes.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 // Workers are off: webhooks reach the inbox but are never applied, as when deliveries are late or lost.
@@ -357,6 +358,60 @@ test('a customer whose metadata no longer names the account stops answering for 
   assert.equal((await call('POST', '/v1/accounts/team_x/sync')).status, 404);
 });
 
+/**
+ * `stripe`, whose account-wide listing of completed checkout sessions runs `meanwhile` once Stripe has
+ * answered it, before the answer is handed on: as when a change is made and applied while it travels.
+ */
+function listingThen(stripe: Stripe, meanwhile: () => Promise<void>): Stripe {
+  const sessions = stripe.checkout.sessions;
+  const list = ((params?: Stripe.Checkout.SessionListParams, options?: Stripe.RequestOptions) => {
+    const listing = sessions.list(params, options);
+    if (params?.customer) return listing;
+    return listing.then(async (page) => {
+      await meanwhile();
+      return page;
+    });
+  }) as typeof sessions.list;
+  const listed = new Proxy(sessions, {
+    get: (target, name) => (name === 'list' ? list : Reflect.get(target, name)),
+  });
+  return new Proxy(stripe, {
+    get: (target, name) =>
+      name === 'checkout' ? { ...target.checkout, sessions: listed } : Reflect.get(target, name),
+  });
+}
+
+test('a checkout session changed after the sync listed it keeps its newer state: the listing does not overwrite it', async () => {
+  const session = await completedCheckout({ client_reference_id: 'team_race' });
+  const place = { stripeAccount: 'platform', livemode: false };
+  const changed = async () => {
+    await sleep(1_100);
+    // Stripe changes the session, and the worker applies its event, a second after the listing.
+    const table = stack.emulator.emulator
+      .partition(null, false)
+      .table<Stripe.Checkout.Session>('checkout.session');
+    const stored = table.get(session.id) as Stripe.Checkout.Session;
+    table.replace({ ...stored, metadata: { ...stored.metadata, note: 'changed' } });
+    const current = json(await stack.stripe.checkout.sessions.retrieve(session.id));
+    await writeInTransaction(stack.database, [
+      fromEvent('checkout.session', current, { version: Math.floor(Date.now() / 1000) }),
+    ]);
+  };
+  const synced = await syncAccount({
+    database: stack.database,
+    stripe: listingThen(stack.stripe, changed),
+    context: { accountKeys: [] },
+    accountId: 'team_race',
+    place,
+  });
+  assert.equal(synced.ok && synced.account.customer?.id, session.customer);
+  const [row] = await query<{ note: string | null }>(
+    `select data->'metadata'->>'note' as note from checkout_sessions where id = $1`,
+    [session.id],
+  );
+  assert.equal(row?.note, 'changed');
+});
+
 test('POST /v1/checkout: a configured account key in its metadata does not give the customer to another account', async () => {
   const started = await call('POST', '/v1/checkout', {
     account_id: 'team_k',
@@ -431,16 +486,31 @@ test('a fetch is versioned max(the row it replaces, Stripe clock), on a test clo
   const place = { stripeAccount: 'platform', livemode: false };
   const known = new Map([[objectKeyOf('subscription', place, 'sub_1'), 2_000]]);
   const object = { id: 'sub_1', object: 'subscription' };
+  const clock = { asOf: 1_500, readAt: new Date(1_500_000) };
   const reads = [
-    { kind: 'subscription' as const, id: 'sub_1', object, deleted: false },
-    { kind: 'subscription' as const, id: 'sub_1', object, deleted: false },
-    { kind: 'invoice' as const, id: 'in_1', object: { id: 'in_1' }, deleted: false },
+    { kind: 'subscription' as const, id: 'sub_1', object, deleted: false, clock },
+    { kind: 'subscription' as const, id: 'sub_1', object, deleted: false, clock },
+    { kind: 'invoice' as const, id: 'in_1', object: { id: 'in_1' }, deleted: false, clock },
     // On a test clock Stripe's clock says nothing about the clock's events: the row's version is kept.
-    { kind: 'invoice' as const, id: 'in_2', object: { id: 'in_2' }, deleted: false, onTestClock: true },
-    { kind: 'invoice' as const, id: 'in_3', object: { id: 'in_3' }, deleted: false, onTestClock: true },
+    {
+      kind: 'invoice' as const,
+      id: 'in_2',
+      object: { id: 'in_2' },
+      deleted: false,
+      clock,
+      onTestClock: true,
+    },
+    {
+      kind: 'invoice' as const,
+      id: 'in_3',
+      object: { id: 'in_3' },
+      deleted: false,
+      clock,
+      onTestClock: true,
+    },
   ];
   known.set(objectKeyOf('invoice', place, 'in_2'), 900);
-  const writes = toWrites(reads, known, { asOf: 1_500, readAt: new Date(1_500_000) }, place);
+  const writes = toWrites(reads, known, place);
   assert.deepEqual(
     writes.map((write) => [write.kind, write.id, write.version, write.source, write.eventId]),
     [
@@ -451,4 +521,28 @@ test('a fetch is versioned max(the row it replaces, Stripe clock), on a test clo
     ],
   );
   assert.equal(quoteSearchValue(`o'brien\\x`), `o\\'brien\\\\x`);
+});
+
+test('of two reads of one object, the later is written, as of its own read, whichever comes first', () => {
+  const place = { stripeAccount: 'platform', livemode: false };
+  const session = (note: string, asOf: number, readAtMs: number) => ({
+    kind: 'checkout.session' as const,
+    id: 'cs_1',
+    object: { id: 'cs_1', metadata: { note } },
+    deleted: false,
+    clock: { asOf, readAt: new Date(readAtMs) },
+  });
+  const listed = session('listed', 1_000, 1_000_000);
+  const fresh = session('fresh', 1_002, 1_002_000);
+  const sameStartLaterAnswer = session('answered later', 1_003, 1_000_000);
+  const written = (reads: ReturnType<typeof session>[]) =>
+    toWrites(reads, new Map(), place).map((write) => [
+      (write.object.metadata as { note: string }).note,
+      write.version,
+      write.source === 'fetch' ? write.readAt.getTime() : null,
+    ]);
+  assert.deepEqual(written([listed, fresh]), [['fresh', 1_002, 1_002_000]]);
+  assert.deepEqual(written([fresh, listed]), [['fresh', 1_002, 1_002_000]]);
+  assert.deepEqual(written([listed]), [['listed', 1_000, 1_000_000]]);
+  assert.deepEqual(written([sameStartLaterAnswer, listed]), [['answered later', 1_003, 1_000_000]]);
 });

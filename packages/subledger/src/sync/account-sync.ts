@@ -1,11 +1,12 @@
 import type Stripe from 'stripe';
-import type { Database } from '../store/index.ts';
+import { type Database, databaseNow } from '../store/index.ts';
 import { type AccountView, accountLink, accountView } from './account-view.ts';
 import { ACCOUNT_METADATA_KEY, checkoutAccountId } from './columns.ts';
-import { syncCustomer } from './customer-state.ts';
-import { idOf, type StripeObject } from './envelope.ts';
+import { type EarlierRead, syncCustomer } from './customer-state.ts';
+import { idOf } from './envelope.ts';
 import type { ColumnContext } from './kinds.ts';
 import { compareStatements, type Statement } from './link-rule.ts';
+import { listPages } from './listing.ts';
 import { type Place, requestOptions } from './stripe-reads.ts';
 
 /**
@@ -94,7 +95,7 @@ async function followCheckouts(options: Sync, since: number | null, deletedId: s
   const { database, accountId, place } = options;
   let linked = (await accountLink(database, accountId, place))?.customerId ?? null;
   for await (const session of sessionsNaming(options, since)) {
-    const customerId = idOf(session.customer);
+    const customerId = idOf(session.object.customer);
     if (customerId === deletedId || !customerId) continue;
     if (customerId === linked) return;
     await syncCustomer(options, customerId, [session]);
@@ -145,17 +146,22 @@ async function newestCustomerNaming(
 /** A value inside single quotes in Stripe's search language: quotes and backslashes escaped. */
 export const quoteSearchValue = (value: string) => value.replace(/[\\']/g, (char) => `\\${char}`);
 
-/** The completed checkout sessions naming the account, newest first, at most `MAX_SCANNED_SESSIONS` read. */
-async function* sessionsNaming(options: Sync, since: number | null): AsyncGenerator<StripeObject> {
-  const { stripe, context, accountId, place } = options;
+/**
+ * The completed checkout sessions naming the account, newest first, at most `MAX_SCANNED_SESSIONS` read,
+ * each as of its page's read: its customer's state is read later, when Stripe may have changed it.
+ */
+async function* sessionsNaming(options: Sync, since: number | null): AsyncGenerator<EarlierRead> {
+  const { database, stripe, context, accountId, place } = options;
+  const pages = listPages(stripe, 'checkout.session', place, {
+    limiter: (call) => call(),
+    clock: () => databaseNow(database.pool),
+    filters: { status: 'complete', ...(since === null ? {} : { created: { gte: since } }) },
+  });
   let scanned = 0;
-  const sessions = stripe.checkout.sessions.list(
-    { status: 'complete', limit: 100, ...(since === null ? {} : { created: { gte: since } }) },
-    requestOptions(place),
-  );
-  for await (const session of sessions) {
-    const object = session as unknown as StripeObject;
-    if (checkoutAccountId(object, context.accountKeys) === accountId) yield object;
-    if (++scanned >= MAX_SCANNED_SESSIONS) return;
-  }
+  for await (const page of pages)
+    for (const object of page.objects) {
+      if (checkoutAccountId(object, context.accountKeys) === accountId)
+        yield { object, clock: { asOf: page.asOf, readAt: page.readAt } };
+      if (++scanned >= MAX_SCANNED_SESSIONS) return;
+    }
 }

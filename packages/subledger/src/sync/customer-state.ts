@@ -23,26 +23,43 @@ export type CustomerSync = { database: Database; stripe: Stripe; context: Column
 /** How many of the customer's checkout sessions are read (newest first). */
 const RECENT_SESSIONS = 10;
 
+/**
+ * When an object was read: Stripe's clock at the answer (its `Date`, in seconds, when it sent one), and
+ * the database's clock just before Stripe was asked (`databaseNow`).
+ */
+export type ReadClock = { asOf: number | null; readAt: Date };
+
+/** An object read before the customer's state (a checkout session listed account-wide), as of its read. */
+export type EarlierRead = { object: StripeObject; clock: ReadClock };
+
 type Read = {
   kind: KindName;
   id: string;
   object: StripeObject;
   deleted: boolean;
+  clock: ReadClock;
   /** The object lives on a test clock, whose events carry the clock's time (see `fetchVersion`). */
   onTestClock?: boolean;
 };
 
-/** Reads one customer's state from Stripe and writes it. */
+/**
+ * Reads one customer's state from Stripe and writes it, with `sessions`, checkout sessions of the
+ * customer read earlier, each as of its own read: Stripe (and an event applied meanwhile) may have
+ * changed one since, which the customer's state, read later, then shows.
+ */
 export async function syncCustomer(
   options: CustomerSync,
   customerId: string,
-  sessions: StripeObject[],
+  sessions: EarlierRead[],
 ): Promise<void> {
   const { database, stripe, context, place } = options;
   const readAt = await databaseNow(database.pool);
   const known = await knownVersions(database, customerId, place);
   const { reads, asOf } = await readCustomerState(stripe, customerId, place);
-  const all = [...reads, ...sessions.map(sessionRead)];
+  const all = [
+    ...sessions.map(({ object, clock }) => ({ ...readOf('checkout.session', object), clock })),
+    ...reads.map((read) => ({ ...read, clock: { asOf, readAt } })),
+  ];
   const clocked = await onTestClocksAt(
     database.pool,
     stripe,
@@ -52,7 +69,6 @@ export async function syncCustomer(
   const writes = toWrites(
     all.map((read, index) => ({ ...read, onTestClock: clocked[index] === true })),
     known,
-    { asOf, readAt },
     place,
   );
   await writeUnderCustomerLock(database, customerId, place, writes, context);
@@ -106,9 +122,9 @@ async function readCustomerState(stripe: Stripe, customerId: string, place: Plac
     stripe.checkout.sessions.list({ customer: customerId, limit: RECENT_SESSIONS }, options),
     retrieveObject(stripe, 'entitlements.active_entitlement_summary', customerId, place),
   ]);
-  const listed = (kind: KindName, objects: readonly unknown[]): Read[] =>
+  const listed = (kind: KindName, objects: readonly unknown[]) =>
     objects.map((object) => readOf(kind, object as StripeObject));
-  const reads: Read[] = [
+  const reads: Unclocked[] = [
     {
       kind: 'customer',
       id: customerId,
@@ -129,42 +145,51 @@ async function readCustomerState(stripe: Stripe, customerId: string, place: Plac
   return { reads, asOf: customer.asOf };
 }
 
-const readOf = (kind: KindName, object: StripeObject): Read => ({
+/** A read whose clock is the one of the customer's state it is part of. */
+type Unclocked = Omit<Read, 'clock'>;
+
+const readOf = (kind: KindName, object: StripeObject): Unclocked => ({
   kind,
   id: String(object.id),
   object,
   deleted: object.deleted === true,
 });
 
-const sessionRead = (session: StripeObject): Read => readOf('checkout.session', session);
-
 /**
- * Reads to mirror writes (pure): one per object, versioned by `fetchVersion` from the row's known version
- * and Stripe's clock.
+ * Reads to mirror writes (pure): one per object, from its latest read (a copy read earlier never
+ * replaces a fresher one), versioned by `fetchVersion` from the row's known version and Stripe's clock
+ * at that read, and carrying when that read began. The known versions are read after an earlier read:
+ * a row an event wrote since that read began ties the write, and is kept, its object read again
+ * (`writeMirror`, `unprovenReads`), unless Stripe's clock at the read was past the event's second, when
+ * the read held its change.
  */
 export function toWrites(
   reads: readonly Read[],
   known: ReadonlyMap<string, number>,
-  clock: { asOf: number | null; readAt: Date },
   place: Place,
 ): MirrorWrite[] {
-  const writes = new Map<string, MirrorWrite>();
+  const latest = new Map<string, Read>();
   for (const read of reads) {
     const key = objectKeyOf(read.kind, place, read.id);
-    writes.set(key, {
-      kind: read.kind,
-      id: read.id,
-      ...place,
-      object: read.object,
-      deleted: read.deleted,
-      version: fetchVersion(known.get(key) ?? 0, clock.asOf, read.onTestClock === true),
-      eventId: null,
-      source: 'fetch',
-      readAt: clock.readAt,
-    });
+    const held = latest.get(key);
+    if (!held || !readBefore(read.clock, held.clock)) latest.set(key, read);
   }
-  return [...writes.values()];
+  return [...latest].map(([key, read]) => ({
+    kind: read.kind,
+    id: read.id,
+    ...place,
+    object: read.object,
+    deleted: read.deleted,
+    version: fetchVersion(known.get(key) ?? 0, read.clock.asOf, read.onTestClock === true),
+    eventId: null,
+    source: 'fetch',
+    readAt: read.clock.readAt,
+  }));
 }
+
+/** Whether read `a` began before read `b`, or at once and Stripe answered it in an earlier second. */
+const readBefore = (a: ReadClock, b: ReadClock) =>
+  a.readAt < b.readAt || (a.readAt.getTime() === b.readAt.getTime() && (a.asOf ?? 0) < (b.asOf ?? 0));
 
 async function writeUnderCustomerLock(
   database: Database,

@@ -46,6 +46,8 @@ export type ListOptions = {
   startingAfter?: string | null;
   /** Objects per request, 1 … 100 (default 100, Stripe's maximum). */
   pageSize?: number;
+  /** The list's own filters, sent with every page (e.g. checkout sessions' `status`, `created`). */
+  filters?: Record<string, unknown>;
 };
 
 type ListParams = { limit: number; starting_after?: string; test_clock?: string };
@@ -275,6 +277,7 @@ export async function retrieveListed(
 
 function pageParams({ options, testClock }: ListSource, cursor: string | null): ListParams {
   return {
+    ...options.filters,
     limit: options.pageSize ?? 100,
     ...(cursor ? { starting_after: cursor } : {}),
     ...(testClock ? { test_clock: testClock } : {}),
