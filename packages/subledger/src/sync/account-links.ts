@@ -49,7 +49,7 @@ export type { Link } from './link-rule.ts';
  * the links made and the links withdrawn, so that both the accounts gained and the accounts left are
  * told of the change. A deleted customer states what its row holds (a bare tombstone keeps the metadata
  * the customer last had) and keeps the link that backs; its accounts are weighed again, as it now loses
- * a tie.
+ * to any live customer's statement (`compareStatements`).
  *
  * Locks: the batch's own accounts and customers first, waiting for them in one order (`lockLinks`);
  * those the fallback finds it needs only afterwards are taken without waiting. Were it to wait for them,
@@ -98,8 +98,9 @@ async function lockMore(db: Executor, keys: string[]): Promise<void> {
 /** Links the batch's statements, its own locks held (see `linkAccounts`). */
 async function link(db: Executor, claims: Map<string, CustomerClaim>, stated: Link[]): Promise<Link[]> {
   const { withdrawn, reopened } = await withdrawDisowned(db, [...claims.values()]);
-  // A deleted customer keeps its links but no longer wins a tie: a live customer's statement of the
-  // same second, which lost to it while it lived, takes its account now (`compareStatements`).
+  // A deleted customer keeps its links but no longer wins over a live customer: a live customer's
+  // statement, which lost to it while it lived (an older one, or one of the same second), takes its
+  // account now (`compareStatements`).
   const heldByDeleted = await linksHeldBy(
     db,
     [...claims.values()].filter((claim) => claim.deleted),

@@ -24,17 +24,18 @@ export type LinkSource = 'customer_metadata' | 'checkout_session';
 export type Statement = Link & { customerDeleted: boolean };
 
 /**
- * The one order of statements, used in a batch and against stored links alike: the newer `statedAt`
- * wins. In the same second a live customer wins over a deleted one (a customer recreated at once after
- * a deletion takes the account), then the greater customer id, then the greater account id, so that an
- * unrelated update of either of two customers created in one second never moves the account. Last, a
- * checkout session wins over the customer's metadata for the same pair: the session's link outlives a
- * removal of the metadata, as the session still says it.
+ * The one order of statements, used in a batch and against stored links alike. A live customer's
+ * statement wins over a deleted customer's, whatever their ages: a deleted customer bills no one, so an
+ * account one of its live customers still names must not be left to it (billing adopts that customer
+ * too). Then the newer `statedAt` wins, then the greater customer id, then the greater account id, so
+ * that an unrelated update of either of two customers created in one second never moves the account.
+ * Last, a checkout session wins over the customer's metadata for the same pair: the session's link
+ * outlives a removal of the metadata, as the session still says it.
  */
 export function compareStatements(a: Statement, b: Statement): number {
   return (
-    a.statedAt - b.statedAt ||
     Number(b.customerDeleted) - Number(a.customerDeleted) ||
+    a.statedAt - b.statedAt ||
     compareText(a.customerId, b.customerId) ||
     compareText(a.accountId, b.accountId) ||
     SOURCE_RANK[a.source] - SOURCE_RANK[b.source]
