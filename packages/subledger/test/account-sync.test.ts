@@ -7,6 +7,7 @@ import { quoteSearchValue, syncAccount } from '../src/sync/account-sync.ts';
 import { toWrites } from '../src/sync/customer-state.ts';
 import { objectKeyOf } from '../src/sync/versions.ts';
 import { fromEvent, writeInTransaction } from './support/mirror-writes.ts';
+import { recordingClient } from './support/recording-stripe.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
 // Workers are off: webhooks reach the inbox but are never applied, as when deliveries are late or lost.
@@ -330,6 +331,48 @@ test('the eager sync of a linked account finds a newer checkout that gave it a n
   assert.equal(customerOf(synced), second.customer);
   await applyWebhooks();
   assert.equal(customerOf(await call('GET', '/v1/accounts/team_p')), second.customer);
+});
+
+test('the eager sync of a linked account finds a newer customer its metadata names, as the webhooks then do', async () => {
+  const first = await stack.stripe.customers.create({ metadata: { subledger_account_id: 'team_n' } });
+  assert.equal(customerOf(await call('POST', '/v1/accounts/team_n/sync')), first.id);
+  await sleep(1_100);
+  // Another customer made for the account (by hand, or by another of the app's services).
+  const second = await stack.stripe.customers.create({ metadata: { subledger_account_id: 'team_n' } });
+  assert.equal(customerOf(await call('POST', '/v1/accounts/team_n/sync')), second.id);
+  await applyWebhooks();
+  assert.equal(customerOf(await call('GET', '/v1/accounts/team_n')), second.id);
+  // An older one found by the search does not take the account back.
+  assert.equal(customerOf(await call('POST', '/v1/accounts/team_n/sync')), second.id);
+});
+
+test('the eager sync of a linked account with nothing new asks Stripe 7 requests, its search beside the customer’s reads', async () => {
+  const { stripe, requests } = recordingClient(stack.emulator.url);
+  const customer = await stack.stripe.customers.create({ metadata: { subledger_account_id: 'team_budget' } });
+  const sync = () =>
+    syncAccount({
+      database: stack.database,
+      stripe,
+      context: { accountKeys: [] },
+      accountId: 'team_budget',
+      place: { stripeAccount: 'platform', livemode: false },
+    });
+  assert.equal((await sync()).ok, true, 'linked');
+  requests.length = 0;
+  const synced = await sync();
+  assert.equal(synced.ok && synced.account.customer?.id, customer.id);
+  const sent = requests.map((request) => `${request.method} ${request.path.replace(/\?.*/, '')}`);
+  const expected = [
+    `GET /v1/customers/${customer.id}`,
+    'GET /v1/customers/search',
+    // The customer's recent sessions, and the account-wide list of those completed since its link.
+    'GET /v1/checkout/sessions',
+    'GET /v1/checkout/sessions',
+    'GET /v1/entitlements/active_entitlements',
+    'GET /v1/invoices',
+    'GET /v1/subscriptions',
+  ];
+  assert.deepEqual(sent.sort(), expected.sort());
 });
 
 test('a lost mapping is rebuilt to the customer the webhooks linked: a newer checkout over older metadata', async () => {

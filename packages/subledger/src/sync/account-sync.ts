@@ -46,14 +46,17 @@ export async function syncAccount(options: AccountSyncOptions): Promise<AccountS
     };
   const sync = { ...options, stripe };
   const link = await accountLink(database, accountId, place);
-  if (link && !link.deleted) await syncCustomer(sync, link.customerId, []);
+  // The customers naming the account are searched for while its linked customer is read: one newer
+  // than the link takes the account in the webhooks' rule (`linkAccounts`), so it must here too.
+  const [named] = await Promise.all([
+    customersNaming(stripe, accountId, place),
+    link && !link.deleted ? syncCustomer(sync, link.customerId, []) : null,
+  ]);
   // Read again: Stripe may have deleted the customer, or its metadata may no longer name the account.
   const held = await accountLink(database, accountId, place);
-  // A live link: a checkout completed since may have given the account a newer customer. No link, or a
-  // deleted customer (it bills no one: the account may have checked out again since, with a new one):
-  // the account's customer is looked for.
-  if (held && !held.deleted) await followCheckouts(sync, held.statedAt, null);
-  else await findCustomer(sync, held?.customerId ?? null);
+  await syncNewerNamed(sync, named, held);
+  // A deleted customer bills no one: the account may have checked out again since, with a new one.
+  await followCheckouts(sync, held?.deleted ? held.customerId : null);
   // When no other is found, an account whose customer was deleted answers with that customer's state,
   // as its `GET /v1/accounts/:id` does: its billing ended (no customer, ended subscriptions, past
   // invoices), which an app must tell apart from an account that never had any (`account_not_found`).
@@ -70,30 +73,44 @@ const notFound = (accountId: string): AccountSyncResult => ({
 });
 
 /**
- * The account's customer when no live link is mirrored (the link is lost, was never made, or names a
- * deleted customer). Both kinds of candidate are written, and `linkAccounts` chooses between them by the
- * rule the webhooks and a backfill follow: the newest customer whose metadata names the account, then
- * the completed checkout sessions naming it that are not older than that customer (older ones lose to
- * it). Neither may be the deleted customer: search is eventually consistent and may still list it, and
- * its own checkout is what the account moved on from.
+ * Syncs the newest customer whose metadata names the account when its statement wins over the held
+ * link's (`compareStatements`): a customer made for the account since it was linked, or any live one
+ * when the linked customer is deleted or none is linked. `linkAccounts` then links it, as the webhooks
+ * would. The held customer is not taken for another: search is eventually consistent, and may still
+ * list it deleted.
  */
-async function findCustomer(options: Sync, deletedId: string | null): Promise<void> {
-  const { stripe, accountId, place } = options;
-  const byMetadata = await newestCustomerNaming(stripe, accountId, place, deletedId);
-  if (byMetadata) await syncCustomer(options, byMetadata.id, []);
-  await followCheckouts(options, byMetadata?.created ?? null, deletedId);
+async function syncNewerNamed(options: Sync, named: Stripe.Customer[], held: HeldLink | null) {
+  const { accountId, place } = options;
+  const rival = named.find((customer) => customer.id !== held?.customerId);
+  if (!rival) return;
+  const heldStatement = held && {
+    ...place,
+    accountId,
+    customerId: held.customerId,
+    source: held.source,
+    statedAt: held.statedAt,
+    customerDeleted: held.deleted,
+  };
+  if (heldStatement && compareStatements(metadataStatement(rival, accountId, place), heldStatement) <= 0)
+    return;
+  await syncCustomer(options, rival.id, []);
 }
 
+type HeldLink = NonNullable<Awaited<ReturnType<typeof accountLink>>>;
+
 /**
- * Follows the completed checkout sessions naming the account created since `since` (Unix seconds; null:
- * any), newest first: each one's customer is synced with it until the account is linked to that customer
- * (its statement is the newest `linkAccounts` accepts), or the session is on the linked customer. With a
- * live link, `since` is its statement's time: one list request finds a newer purchase that gave the
- * account a new customer (a Payment Link or a pricing table makes one), which the webhooks will link.
+ * Follows the completed checkout sessions naming the account, newest first: those made since its live
+ * link's statement, or any when none holds it. Each one's customer is synced with it until the account
+ * is linked to that customer (its statement is the newest `linkAccounts` accepts), or the session is on
+ * the linked customer. With a live link, one list request finds a newer purchase that gave the account a
+ * new customer (a Payment Link or a pricing table makes one), which the webhooks will link. The deleted
+ * customer's sessions are passed over: they are what the account moved on from.
  */
-async function followCheckouts(options: Sync, since: number | null, deletedId: string | null) {
+async function followCheckouts(options: Sync, deletedId: string | null) {
   const { database, accountId, place } = options;
-  let linked = (await accountLink(database, accountId, place))?.customerId ?? null;
+  const current = await accountLink(database, accountId, place);
+  let linked = current?.customerId ?? null;
+  const since = current && !current.deleted ? current.statedAt : null;
   for await (const session of sessionsNaming(options, since)) {
     const customerId = idOf(session.object.customer);
     if (customerId === deletedId || !customerId) continue;
@@ -113,35 +130,28 @@ export async function customerByMetadata(
   accountId: string,
   place: Place,
 ): Promise<string | null> {
-  return (await newestCustomerNaming(stripe, accountId, place, null))?.id ?? null;
+  return (await customersNaming(stripe, accountId, place))[0]?.id ?? null;
 }
 
-/**
- * The newest customer whose metadata names the account, other than `skipped`, in the order `linkAccounts`
- * gives their statements (of two created in the same second, the same one wins).
- */
-async function newestCustomerNaming(
-  stripe: Stripe,
-  accountId: string,
-  place: Place,
-  skipped: string | null,
-): Promise<Stripe.Customer | null> {
+/** The customers whose metadata names the account, newest first in the order `linkAccounts` gives them. */
+async function customersNaming(stripe: Stripe, accountId: string, place: Place): Promise<Stripe.Customer[]> {
   const query = `metadata['${ACCOUNT_METADATA_KEY}']:'${quoteSearchValue(accountId)}'`;
   const result = await stripe.customers.search({ query, limit: 10 }, requestOptions(place));
   // Search matches case-insensitively; the account id must match exactly.
-  const named = result.data.filter(
-    (customer) => customer.metadata?.[ACCOUNT_METADATA_KEY] === accountId && customer.id !== skipped,
-  );
-  const statement = (customer: Stripe.Customer): Statement => ({
-    ...place,
-    accountId,
-    customerId: customer.id,
-    source: 'customer_metadata',
-    statedAt: customer.created,
-    customerDeleted: false,
-  });
-  return named.sort((a, b) => compareStatements(statement(b), statement(a)))[0] ?? null;
+  const named = result.data.filter((customer) => customer.metadata?.[ACCOUNT_METADATA_KEY] === accountId);
+  const statement = (customer: Stripe.Customer) => metadataStatement(customer, accountId, place);
+  return named.sort((a, b) => compareStatements(statement(b), statement(a)));
 }
+
+/** What a live customer's metadata naming the account states. */
+const metadataStatement = (customer: Stripe.Customer, accountId: string, place: Place): Statement => ({
+  ...place,
+  accountId,
+  customerId: customer.id,
+  source: 'customer_metadata',
+  statedAt: customer.created,
+  customerDeleted: false,
+});
 
 /** A value inside single quotes in Stripe's search language: quotes and backslashes escaped. */
 export const quoteSearchValue = (value: string) => value.replace(/[\\']/g, (char) => `\\${char}`);

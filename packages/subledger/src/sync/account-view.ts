@@ -11,6 +11,7 @@ import {
   subscriptions,
 } from '../store/schema/mirror.ts';
 import { isLiveKey } from '../stripe/key-mode.ts';
+import type { LinkSource } from './link-rule.ts';
 import type { Place } from './stripe-reads.ts';
 
 /**
@@ -78,17 +79,18 @@ export async function linkedCustomer(database: Database, accountId: string, plac
 }
 
 /**
- * The account's link, when its statement was made (`statedAt`, Unix seconds) and whether the mirror
- * holds its customer's tombstone; null when no link is mirrored.
+ * The account's link, the kind of its statement (`source`) and when it was made (`statedAt`, Unix
+ * seconds), and whether the mirror holds its customer's tombstone; null when no link is mirrored.
  */
 export async function accountLink(
   database: Database,
   accountId: string,
   place: Place,
-): Promise<{ customerId: string; statedAt: number; deleted: boolean } | null> {
+): Promise<{ customerId: string; source: LinkSource; statedAt: number; deleted: boolean } | null> {
   const [link] = await database.db
     .select({
       customerId: accountCustomers.customerId,
+      source: accountCustomers.source,
       statedAt: accountCustomers.statedAt,
       deleted: customers.deleted,
     })
@@ -109,7 +111,12 @@ export async function accountLink(
       ),
     );
   return link
-    ? { customerId: link.customerId, statedAt: link.statedAt, deleted: link.deleted === true }
+    ? {
+        customerId: link.customerId,
+        source: link.source as LinkSource,
+        statedAt: link.statedAt,
+        deleted: link.deleted === true,
+      }
     : null;
 }
 
