@@ -53,12 +53,9 @@ export const entitlementsSchema = z
 export const accountSchema = z
   .object({
     account_id: z.string(),
-    livemode: z
-      .boolean()
-      .openapi({
-        description:
-          'true in live mode, false in test mode: the mode of the Stripe key, whose mirror is read',
-      }),
+    livemode: z.boolean().openapi({
+      description: 'true in live mode, false in test mode: the mode of the Stripe key, whose mirror is read',
+    }),
     customer: z
       .object({ id: z.string(), email: z.string().nullable(), name: z.string().nullable() })
       .nullable(),
