@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { reconcileReport, unfixedDrift } from '../src/cli/reconcile.ts';
 import { type DriftItem, differingFields, driftOf, jsonEqual, type MirrorState } from '../src/sync/drift.ts';
 import type { StripeObject } from '../src/sync/envelope.ts';
 import type { KindName } from '../src/sync/kinds.ts';
@@ -99,9 +100,67 @@ describe('driftOf', () => {
       live(summary(['reports'])),
       { kind: SUMMARY, id: 'cus_1', problem: 'different', fields: ['entitlements'] },
     ],
+    [
+      'a field only Stripe changes, without an event, is silent drift',
+      'customer',
+      { ...customer, next_invoice_sequence: 3 },
+      live({ ...customer, next_invoice_sequence: 2 }),
+      {
+        kind: 'customer',
+        id: 'cus_1',
+        problem: 'different',
+        fields: ['next_invoice_sequence'],
+        silent: true,
+      },
+    ],
+    [
+      'beside another field it is not',
+      'customer',
+      { ...customer, email: 'b@example.com', next_invoice_sequence: 3 },
+      live({ ...customer, next_invoice_sequence: 2 }),
+      { kind: 'customer', id: 'cus_1', problem: 'different', fields: ['email', 'next_invoice_sequence'] },
+    ],
+    [
+      'nor on a kind Stripe does not change it silently',
+      'product',
+      { ...customer, object: 'product', next_invoice_sequence: 3 },
+      live({ ...customer, object: 'product', next_invoice_sequence: 2 }),
+      { kind: 'product', id: 'cus_1', problem: 'different', fields: ['next_invoice_sequence'] },
+    ],
   ];
   for (const [name, kind, stripe, mirror, expected] of cases)
     it(name, () => assert.deepEqual(driftOf(kind, 'cus_1', stripe, mirror), expected));
+});
+
+describe('what reconcile reports and exits with', () => {
+  const missed: DriftItem = { kind: 'customer', id: 'cus_1', problem: 'different', fields: ['email'] };
+  const silent: DriftItem = {
+    kind: 'customer',
+    id: 'cus_2',
+    problem: 'different',
+    fields: ['next_invoice_sequence'],
+    silent: true,
+  };
+  const result = (drift: DriftItem[], fixed = 0) => ({ checked: { customer: 5 }, drift, fixed });
+
+  it('silent drift alone leaves nothing to exit 2 for; missed drift does', () => {
+    assert.equal(unfixedDrift(result([silent]), false), 0);
+    assert.equal(unfixedDrift(result([silent, missed]), false), 1);
+  });
+
+  it('with --fix, whatever was not fixed is left, silent or not', () => {
+    assert.equal(unfixedDrift(result([silent, missed], 2), true), 0);
+    assert.equal(unfixedDrift(result([silent, missed], 1), true), 1);
+  });
+
+  it('names silent drift as such', () => {
+    assert.deepEqual(reconcileReport(result([missed, silent]), false), [
+      'reconcile: 5 objects checked, 2 drifted (1 only in fields changed by Stripe without an event)',
+      'customer (2)',
+      '  cus_1 different: email',
+      '  cus_2 different: next_invoice_sequence (changed by Stripe without an event)',
+    ]);
+  });
 });
 
 const json = fc.jsonValue();

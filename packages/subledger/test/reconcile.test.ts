@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { faultsOf } from 'stripe-emulator';
 import { createStripeClient } from '../src/stripe/index.ts';
-import type { DriftItem } from '../src/sync/drift.ts';
+import { type DriftItem, missedDrift } from '../src/sync/drift.ts';
 import { KIND_NAMES, type KindName } from '../src/sync/kinds.ts';
 import { reconcile } from '../src/sync/reconcile.ts';
 import { RECONCILE_TASK } from '../src/sync/scheduled-reconcile.ts';
@@ -115,11 +115,14 @@ describe('reconcile', () => {
     assert.equal(result.code, 2, result.stderr);
     const report = JSON.parse(result.stdout) as { drift: DriftItem[]; fixed: number; unfixed: number };
     assert.deepEqual(report.drift.map(keyOf).sort(), drift.map(keyOf).sort());
-    assert.equal(report.unfixed, drift.length);
+    // A customer's next_invoice_sequence moves without an event: reported, but no missed webhook.
+    const missed = missedDrift(drift).length;
+    assert.ok(missed < drift.length, 'the workload invoices, so some drift is silent');
+    assert.equal(report.unfixed, missed);
     assert.match(result.stderr, new RegExp(`^reconcile: customer ${checkedCustomers}/\\d+ done$`, 'm'));
     assert.match(
       result.stderr,
-      new RegExp(`^subledger: drift_remains: ${drift.length} drifted objects; run with --fix to heal$`, 'm'),
+      new RegExp(`^subledger: drift_remains: ${missed} drifted objects; run with --fix to heal$`, 'm'),
     );
   });
 
@@ -135,7 +138,7 @@ describe('reconcile', () => {
   it('still exits 2 when no one reads its progress any more', async () => {
     const result = await cli(['reconcile', '--json'], { closeStderrAfterFirstRead: true });
     assert.equal(result.code, 2, result.stderr);
-    assert.equal((JSON.parse(result.stdout) as { unfixed: number }).unfixed, drift.length);
+    assert.equal((JSON.parse(result.stdout) as { unfixed: number }).unfixed, missedDrift(drift).length);
   });
 
   it('heals it with fix: Stripe objects written, deletions tombstoned, then zero drift', async () => {

@@ -13,7 +13,24 @@ export type DriftItem = {
   problem: DriftProblem;
   /** For `different`: the top-level fields whose values differ, sorted; for `account_link`, the account. */
   fields?: string[];
+  /**
+   * For `different`: every field that differs is one Stripe changes without sending an event
+   * (`SILENT_FIELDS`). No webhook was missed, and none could have brought it: only a read does.
+   */
+  silent?: true;
 };
+
+/**
+ * Fields Stripe changes without sending any event, so a mirror kept by webhooks alone lags on them until
+ * its next read. Finalizing an invoice bumps its customer's `next_invoice_sequence`, and no
+ * `customer.updated` is sent.
+ */
+export const SILENT_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  customer: ['next_invoice_sequence'],
+};
+
+/** The drift that tells of something missed (a webhook, a write): all but the `silent`. */
+export const missedDrift = (drift: readonly DriftItem[]): DriftItem[] => drift.filter((item) => !item.silent);
 
 /** What the mirror holds for an object: its stored object and whether it is a tombstone. */
 export type MirrorState = { data: unknown; deleted: boolean };
@@ -23,7 +40,7 @@ export type MirrorState = { data: unknown; deleted: boolean };
  * Pure. The comparison is exact: every field of the stored object must deep-equal Stripe's, since the
  * mirror keeps the object as Stripe renders it. One case is not drift: a customer without entitlements
  * has no summary row until an entitlement changes (Stripe sends no event before), so an empty summary
- * and a missing row agree.
+ * and a missing row agree. A difference in `SILENT_FIELDS` alone is drift marked `silent`.
  */
 export function driftOf(
   kind: KindName,
@@ -38,7 +55,9 @@ export function driftOf(
     return isEmptySummary(kind, stripe) ? null : { kind, id, problem: 'missing_in_mirror' };
   if (mirror.deleted) return { kind, id, problem: 'different', fields: ['deleted'] };
   const fields = differingFields(stripe, mirror.data);
-  return fields.length > 0 ? { kind, id, problem: 'different', fields } : null;
+  if (fields.length === 0) return null;
+  const silent = fields.every((field) => SILENT_FIELDS[kind]?.includes(field));
+  return { kind, id, problem: 'different', fields, ...(silent ? { silent: true } : {}) };
 }
 
 /** The top-level fields of two objects whose values are not deep-equal (as JSON: absent = undefined). */

@@ -20,7 +20,7 @@ export {
 export { lockSerialKey } from './claim.ts';
 export { ACCOUNT_METADATA_KEY, checkoutAccountId, subscriptionPeriodOf } from './columns.ts';
 export { CommitGate, WORKERS_YIELD_MS } from './commit-gate.ts';
-export { type DriftItem, type DriftProblem, driftOf } from './drift.ts';
+export { type DriftItem, type DriftProblem, driftOf, missedDrift, SILENT_FIELDS } from './drift.ts';
 export { createSyncEngine, type SyncEngine, type SyncEngineOptions } from './engine.ts';
 export {
   CONNECTED_ACCOUNT_ID_PATTERN,

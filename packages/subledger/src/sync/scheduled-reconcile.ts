@@ -5,7 +5,7 @@ import { PLATFORM } from '../store/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { accessRestored } from './access-probe.ts';
 import { deauthorizedAmong } from './connected-accounts.ts';
-import type { DriftItem } from './drift.ts';
+import { type DriftItem, missedDrift } from './drift.ts';
 import { everyMinutes } from './jobs.ts';
 import { KIND_NAMES, KINDS } from './kinds.ts';
 import { type ReconcileOptions, type ReconcileResult, reconcile } from './reconcile.ts';
@@ -143,10 +143,11 @@ function logResult(result: ReconcileResult, logger: Logger): void {
   }
   const { drift, fixed } = result;
   const sample = drift.slice(0, 20);
-  logger.warn(
-    { checked, drift: drift.length, fixed, byKind: countByKind(drift), sample },
-    'reconcile: drift found and fixed',
-  );
+  const fields = { checked, drift: drift.length, fixed, byKind: countByKind(drift), sample };
+  // Routine after every invoice: worth a line, not a warning.
+  if (missedDrift(drift).length === 0)
+    logger.info(fields, 'reconcile: refreshed fields Stripe changes without an event');
+  else logger.warn(fields, 'reconcile: drift found and fixed');
 }
 
 function countByKind(drift: DriftItem[]): Record<string, number> {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { Emulator } from 'stripe-emulator';
+import { SILENT_FIELDS } from '../../src/sync/drift.ts';
 import { ACCOUNT_KEY, type ColumnContext, columnDifferences, typedColumnSelects } from './auditor-columns.ts';
 import { differingPaths, type Json, toJson, without } from './auditor-json.ts';
 import { compareLinks } from './auditor-links.ts';
@@ -57,15 +58,6 @@ export type AuditOptions = {
   require?: 'announced' | 'all';
   /** The checkout-session metadata keys the stack names accounts with (`SUBLEDGER_ACCOUNT_KEYS`). */
   accountKeys?: readonly string[];
-};
-
-/**
- * Fields Stripe changes without sending an event, so no webhook consumer can follow them; only a read
- * from Stripe (reconcile) brings them. Finalizing an invoice bumps its customer's
- * `next_invoice_sequence` and no `customer.updated` is sent.
- */
-export const SILENT_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  customer: ['next_invoice_sequence'],
 };
 
 type MirrorRow = { id: string; data: Json; deleted: boolean; columns: Json };
