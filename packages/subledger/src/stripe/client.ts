@@ -140,7 +140,6 @@ function retryAfterMs(header: string | string[] | undefined): number {
 /** The API version every payload Subledger reads from Stripe is rendered in. */
 export const API_VERSION: string = Stripe.API_VERSION;
 
-/** Whether a Stripe error means the object does not exist (any more). */
 /**
  * A refusal Stripe will give again, whatever the wait: a key lacking a permission, a request it cannot
  * serve (4xx), but not a rate limit (429) or a conflict (409), which pass, nor a missing object (404),
@@ -151,6 +150,7 @@ export function isLastingRefusal(error: unknown): boolean {
   return status !== undefined && status >= 400 && status < 500 && ![404, 409, 429].includes(status);
 }
 
+/** Whether a Stripe error means the object does not exist (any more). */
 export function isMissing(error: unknown): boolean {
   return (
     (error as { code?: string; statusCode?: number })?.code === 'resource_missing' ||
